@@ -1,0 +1,131 @@
+"""Routes and schedules only: parse the request, call chalicelib, shape the response."""
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from chalice import AuthResponse, Chalice, CORSConfig, Response
+
+from chalicelib import services
+from chalicelib.auth import Principal
+from chalicelib.config import AppConfig
+from chalicelib.http import ApiError, error_response, live_query, principal_of
+from chalicelib.ingest import IngestError
+from chalicelib.openapi import openapi_document
+from chalicelib.catalogue import catalogue_document
+from chalicelib.store import StoreUnavailable
+
+SERVICE = "livereport"
+app = Chalice(app_name=SERVICE, configure_logs=False)
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="LiveReport", service=SERVICE)
+cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Idempotency-Key", "Content-Type"],
+                  expose_headers=["Retry-After", "Idempotent-Replay"], max_age=600)
+
+
+@lru_cache(maxsize=1)
+def wired() -> services.Services:
+    return services.build(AppConfig.from_env())
+
+
+@app.authorizer(ttl_seconds=60)
+def api_key(auth_request: Any) -> AuthResponse:
+    """Resolve the bearer key to its workspace and scopes. Unknown keys pass
+    through as anonymous so the view answers 401 (a gateway deny is a 403)."""
+    token = (auth_request.token or "").strip()
+    key = token[7:].strip() if token.lower().startswith("bearer ") else ""
+    principal = wired().keys.lookup(key) if key else None
+    if principal is None:
+        return AuthResponse(routes=["*"], principal_id="anonymous", context={"workspace": "", "scopes": ""})
+    return AuthResponse(routes=["*"], principal_id=principal.key_id,
+                        context={"workspace": principal.workspace, "scopes": ",".join(sorted(principal.scopes))})
+
+
+def _principal(scope: str) -> Principal:
+    request = app.current_request
+    logger.set_correlation_id(request.headers.get("x-request-id") or request.context.get("requestId"))
+    return principal_of(request.context.get("authorizer") or {}, scope)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+@app.route("/v1/events", methods=["POST"], authorizer=api_key, cors=cors,
+           content_types=["application/json", "application/x-ndjson", "text/plain"])
+def post_events() -> Response:
+    request = app.current_request
+    try:
+        principal = _principal("ingest")
+        started = time.perf_counter()
+        outcome = wired().ingest.ingest(principal.workspace, request.raw_body,
+                                        request.headers.get("idempotency-key"))
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except IngestError as exc:
+        metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+        return error_response(exc.status, "invalid_request", exc.message)
+    except StoreUnavailable:
+        logger.warning("store unavailable after retries")
+        metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+        return error_response(503, "unavailable", "the store is busy; retry this same request later",
+                              {"Retry-After": "2"})
+    body = outcome.body
+    metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=body["accepted"])
+    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(body["rejected"]))
+    for reason, n in outcome.rejected_by_reason.items():
+        metrics.add_metric(name=f"Rejected_{reason}", unit=MetricUnit.Count, value=n)
+    metrics.add_metric(name="BatchesReplayed", unit=MetricUnit.Count, value=int(outcome.replayed))
+    metrics.add_metric(name="WriteRequests", unit=MetricUnit.Count, value=outcome.apply.item_writes)
+    metrics.flush_metrics()
+    logger.info("batch ingested", extra={"workspace": principal.workspace, "accepted": body["accepted"],
+                                         "rejected": len(body["rejected"]), "replayed": outcome.replayed,
+                                         "chunks": outcome.apply.chunks, "skipped_chunks": outcome.apply.skipped,
+                                         "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return _json(body, headers={"Idempotent-Replay": "true"} if outcome.replayed else None)
+
+
+@app.route("/v1/campaigns", methods=["GET"], authorizer=api_key, cors=cors)
+def list_campaigns() -> Response:
+    try:
+        principal = _principal("read")
+        return _json({"campaigns": wired().directory.list(principal.workspace)})
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except StoreUnavailable:
+        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+
+
+@app.route("/v1/campaigns/{campaign_id}/live", methods=["GET"], authorizer=api_key, cors=cors)
+def live_report(campaign_id: str) -> Response:
+    request = app.current_request
+    try:
+        principal = _principal("read")
+        query = live_query(principal.workspace, campaign_id, request.query_params)
+        return _json(wired().live.report(query, time.time()))
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except StoreUnavailable:
+        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+
+
+@app.route("/v1/catalogue", methods=["GET"], cors=cors)
+def catalogue() -> Response:
+    return _json(catalogue_document())
+
+
+@app.route("/v1/openapi.json", methods=["GET"], cors=cors)
+def openapi() -> Response:
+    return _json(openapi_document())
+
+
+@app.route("/v1/health", methods=["GET"], cors=cors)
+def health() -> Response:
+    return _json({"status": "ok"})

@@ -1,0 +1,122 @@
+"""Batch → deltas keyed by counter item (DESIGN invariant 1).
+
+A batch of 1,000 events becomes one delta per touched (campaign, channel,
+execution, bucket) item at each granularity, never one write per event.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Mapping
+
+from . import catalogue, tables
+from .events import Event
+
+#: An attribute of a counter item: a metric name, or "dimension|metric|value".
+DIM_SEP = "|"
+
+ItemKey = tables.ItemKey
+#: admit(campaign, dimension, values) -> {value: value or "other"}
+Admit = Callable[[str, str, set[str]], Mapping[str, str]]
+
+
+def dim_attr(dimension: str, metric: str, value: str) -> str:
+    return f"{dimension}{DIM_SEP}{metric}{DIM_SEP}{value}"
+
+
+def split_dim_attr(attr: str) -> tuple[str, str, str] | None:
+    parts = attr.split(DIM_SEP, 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
+@dataclass
+class Aggregate:
+    """Everything one batch changes, merged per item."""
+
+    counters: dict[ItemKey, dict[str, int]] = field(default_factory=dict)
+    #: (pk, granularity, bucket, execution, metric) -> profile ids, for sketches
+    profiles: dict[tuple[str, str, str, str, str], set[str]] = field(default_factory=dict)
+    #: campaign -> (channels, latest event epoch seconds)
+    campaigns: dict[str, tuple[set[str], int]] = field(default_factory=dict)
+    minute_items: set[ItemKey] = field(default_factory=set)
+
+
+def _bucket_strings(minute: int) -> tuple[str, str, str]:
+    dt = datetime.fromtimestamp(minute * 60, tz=timezone.utc)
+    m = dt.strftime("%Y%m%d%H%M")
+    return m, m[:10], m[:8]
+
+
+def aggregate(workspace: str, events: Iterable[Event], admit: Admit) -> Aggregate:
+    """Count a validated batch per minute, then roll minutes up to hours and days."""
+    # Pass 1: count per (campaign, channel, execution, minute) with raw dimension values.
+    per_minute: dict[tuple[str, str, str, int], dict] = defaultdict(lambda: defaultdict(int))
+    raw_values: dict[tuple[str, str], set[str]] = defaultdict(set)
+    profiles: dict[tuple[str, str, str, int, str], set[str]] = defaultdict(set)
+    campaigns: dict[str, tuple[set[str], int]] = {}
+    dims_by_type = catalogue.DIMENSIONS_BY_TYPE
+    distinct = catalogue.DISTINCT_METRICS
+    for ev in events:
+        epoch = int(ev.timestamp.timestamp())
+        campaign, channel, etype = ev.campaign_id, ev.channel, ev.type
+        execution = ev.execution_id or tables.NO_EXECUTION
+        key = (campaign, channel, execution, epoch // 60)
+        counts = per_minute[key]
+        counts[etype] += 1
+        if etype == "open" and ev.machine:
+            counts["open_machine"] += 1
+        for dim in dims_by_type[etype]:
+            if channel not in dim.channels:
+                continue
+            value = getattr(ev, dim.field) or dim.default
+            if value is None:
+                continue
+            counts[(dim.name, etype, value)] += 1
+            if dim.allowed is None:
+                raw_values[(campaign, dim.name)].add(value)
+        if ev.profile_id and channel in distinct.get(etype, ()):
+            profiles[key + (etype,)].add(ev.profile_id)
+        seen = campaigns.get(campaign)
+        if seen is None:
+            campaigns[campaign] = ({channel}, epoch)
+        else:
+            seen[0].add(channel)
+            if epoch > seen[1]:
+                campaigns[campaign] = (seen[0], epoch)
+
+    # Pass 2: fold values beyond the per-campaign cap into "other".
+    mapping = {k: admit(k[0], k[1], values) for k, values in raw_values.items()}
+
+    result = Aggregate(campaigns=campaigns)
+    counters: dict[ItemKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (campaign, channel, execution, minute), counts in per_minute.items():
+        pk = tables.counter_pk(workspace, campaign, channel)
+        m_bucket, h_bucket, d_bucket = _bucket_strings(minute)
+        attrs: dict[str, int] = {}
+        for name, n in counts.items():
+            if isinstance(name, tuple):
+                dim, metric, value = name
+                value = mapping.get((campaign, dim), {}).get(value, value)
+                attr = dim_attr(dim, metric, value)
+            else:
+                attr = name
+            attrs[attr] = attrs.get(attr, 0) + n
+        minute_key = (pk, tables.counter_sk(tables.MINUTE, m_bucket, execution))
+        result.minute_items.add(minute_key)
+        for item_key in (
+            minute_key,
+            (pk, tables.counter_sk(tables.HOUR, h_bucket, execution)),
+            (pk, tables.counter_sk(tables.DAY, d_bucket, execution)),
+        ):
+            target = counters[item_key]
+            for attr, n in attrs.items():
+                target[attr] += n
+    result.counters = {k: dict(v) for k, v in counters.items()}
+
+    for (campaign, channel, execution, minute, metric), ids in profiles.items():
+        pk = tables.counter_pk(workspace, campaign, channel)
+        buckets = _bucket_strings(minute)
+        for gran, bucket in zip((tables.MINUTE, tables.HOUR, tables.DAY), buckets):
+            result.profiles.setdefault((pk, gran, bucket, execution, metric), set()).update(ids)
+    return result

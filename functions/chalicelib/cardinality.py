@@ -1,0 +1,73 @@
+"""Bounded cardinality of producer-controlled values (DESIGN invariant 4).
+
+Each campaign keeps, per dimension, the set of values it has admitted (a
+DynamoDB string set). A new value is admitted by a conditional ADD that only
+succeeds while the set has room; beyond the cap values fold into "other".
+The set only grows, so a warm Lambda caches it and reads nothing for values
+it has seen, and a full set is final.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from botocore.exceptions import ClientError
+
+from . import catalogue, tables
+from .store import StoreConfig, with_retries
+
+
+class CardinalityGuard:
+    """Shared by all requests of a warm Lambda; the cache is keyed by workspace."""
+
+    def __init__(self, client: Any, config: StoreConfig, max_rounds: int = 5) -> None:
+        self.client = client
+        self.config = config
+        self.max_rounds = max_rounds
+        self._known: dict[tuple[str, str, str], set[str]] = {}
+        self.writes = 0
+        self.reads = 0
+
+    def _key(self, workspace: str, campaign: str, dimension: str) -> dict[str, Any]:
+        return {tables.PK: {"S": tables.dims_pk(workspace, campaign)}, tables.SK: {"S": dimension}}
+
+    def _load(self, workspace: str, campaign: str, dimension: str) -> set[str]:
+        self.reads += 1
+        item = with_retries(lambda: self.client.get_item(
+            TableName=self.config.table_name, ConsistentRead=True,
+            Key=self._key(workspace, campaign, dimension)), self.config).get("Item", {})
+        known = set(item.get("vals", {}).get("SS", []))
+        self._known[(workspace, campaign, dimension)] = known
+        return known
+
+    def admit(self, workspace: str, campaign: str, dimension: str, values: set[str]) -> Mapping[str, str]:
+        """Map each value to itself if admitted, else to "other"."""
+        cap = catalogue.DIMENSIONS[dimension].cap
+        known = self._known.get((workspace, campaign, dimension), set())
+        if (values - known - {catalogue.OTHER}) and len(known) < cap:
+            known = self._load(workspace, campaign, dimension)
+            for _ in range(self.max_rounds):
+                new = sorted(values - known - {catalogue.OTHER})  # sorted: retries admit alike
+                room = cap - len(known)
+                if not new or room <= 0:
+                    break
+                take = new[:room]
+                if self._try_add(workspace, campaign, dimension, take, cap):
+                    known.update(take)
+                    break
+                known = self._load(workspace, campaign, dimension)  # lost a race: look again
+        return {v: (v if v in known or v == catalogue.OTHER else catalogue.OTHER) for v in values}
+
+    def _try_add(self, workspace: str, campaign: str, dimension: str, take: list[str], cap: int) -> bool:
+        self.writes += 1
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=self._key(workspace, campaign, dimension),
+                UpdateExpression="ADD vals :v",
+                ConditionExpression="attribute_not_exists(vals) OR size(vals) <= :limit",
+                ExpressionAttributeValues={":v": {"SS": take}, ":limit": {"N": str(cap - len(take))}},
+            ), self.config)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise

@@ -1,0 +1,243 @@
+"""The SPEC in code: channels, event types, dimensions and derived rates.
+
+Everything else (validation, aggregation, reports, the web page, the emails)
+reads this module, so adding a metric is one edit here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+CHANNELS: tuple[str, ...] = ("email", "push", "sms", "inapp", "web", "directmail")
+ALL = frozenset(CHANNELS)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    en: str
+    fr: str
+    channels: frozenset[str]
+
+
+def _t(name: str, en: str, fr: str, channels: frozenset[str] | tuple[str, ...] = ALL) -> EventType:
+    return EventType(name, en, fr, frozenset(channels))
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        _t("targeted", "Targeted", "Ciblés"),
+        _t("excluded", "Excluded", "Exclus"),
+        _t("sent", "Sent", "Envoyés"),
+        _t("delivered", "Delivered", "Délivrés", ("email", "push", "sms")),
+        _t("bounce", "Bounces", "Rebonds", ("email", "push", "sms")),
+        _t("error", "Errors", "Erreurs"),
+        _t("retry", "Retries", "Reprises", ("email",)),
+        _t("quarantine", "New quarantines", "Nouvelles quarantaines", ("email", "sms", "push")),
+        _t("open", "Opens", "Ouvertures", ("email", "push")),
+        _t("click", "Clicks", "Clics", ("email", "sms", "push")),
+        _t("unsubscribe", "Unsubscribes", "Désabonnements", ("email", "sms")),
+        _t("spam_complaint", "Spam complaints", "Plaintes contre le spam", ("email",)),
+        _t("mirror_page", "Mirror page", "Page miroir", ("email",)),
+        _t("forward", "Forwards", "Transférer", ("email",)),
+        _t("action", "Actions", "Actions", ("push",)),
+        _t("impression", "Impressions", "Impressions", ("inapp", "web")),
+        _t("interaction", "Interactions", "Interactions", ("inapp", "web")),
+        _t("offer_sent", "Offers sent", "Offres envoyées", ("email",)),
+        _t("offer_impression", "Offer impressions", "Impressions d'offres", ("email",)),
+        _t("offer_click", "Offer clicks", "Clics sur les offres", ("email",)),
+        _t("action_executed", "Actions executed", "Actions réalisées"),
+    )
+}
+
+# Counters that are not event types but are counted at ingest.
+EXTRA_COUNTERS: dict[str, tuple[str, str]] = {
+    "open_machine": ("Machine opens", "Ouvertures machine"),
+}
+
+# Metrics derived from totals at read time (never stored).
+DERIVED_TOTALS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "engagements": (("open", "action"), "Engagements", "Engagements"),
+}
+DERIVED_FOR_CHANNEL: dict[str, tuple[str, ...]] = {"push": ("engagements",)}
+
+
+def metrics_for(channel: str) -> list[str]:
+    """Canonical metric names of a channel tab, in catalogue order."""
+    names = [t.name for t in EVENT_TYPES.values() if channel in t.channels]
+    if channel == "email":
+        names.append("open_machine")
+    names.extend(DERIVED_FOR_CHANNEL.get(channel, ()))
+    return names
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A producer-controlled breakdown, counted per value and per metric.
+
+    ``cap`` bounds the distinct values admitted per campaign (the excess is
+    folded into ``other``) so that no counter item can grow without bound.
+    ``allowed`` restricts the value to a closed vocabulary when set.
+    """
+
+    name: str
+    field: str
+    metrics: frozenset[str]
+    cap: int
+    en: str
+    fr: str
+    allowed: frozenset[str] | None = None
+    default: str | None = None  # value used when the field is missing
+    channels: frozenset[str] = ALL
+    primary: str | None = None  # the metric a row is ranked by; None: all its metrics
+
+
+BOUNCE_TYPES = frozenset({"hard", "soft", "ignored"})
+ERROR_TYPES: dict[str, tuple[str, str]] = {
+    "user_unknown": ("User unknown", "Utilisateur inconnu"),
+    "invalid_domain": ("Invalid domain", "Domaine invalide"),
+    "mailbox_full": ("Mailbox full", "Boîte pleine"),
+    "account_disabled": ("Account disabled", "Compte désactivé"),
+    "refused": ("Refused", "Refusés"),
+    "unreachable": ("Unreachable", "Inatteignable"),
+    "not_connected": ("Not connected", "Non connecté"),
+}
+INTERACTION_TYPES = frozenset({"click", "dismiss", "other"})
+OTHER = "other"
+UNSPECIFIED = "unspecified"
+
+DIMENSIONS: dict[str, Dimension] = {
+    d.name: d
+    for d in (
+        Dimension("bounce_type", "bounce_type", frozenset({"bounce"}), 3,
+                  "Bounce categories", "Catégories de rebonds", allowed=BOUNCE_TYPES, primary="bounce"),
+        Dimension("bounce_reason", "reason", frozenset({"bounce"}), 100,
+                  "Bounce reasons", "Raisons des rebonds", default=UNSPECIFIED, primary="bounce"),
+        Dimension("error_reason", "reason", frozenset({"error"}), 100,
+                  "Error reasons", "Raisons des erreurs", default=UNSPECIFIED, primary="error"),
+        Dimension("error_type", "error_type", frozenset({"error"}), len(ERROR_TYPES) + 1,
+                  "Errors by type", "Erreurs par type", allowed=frozenset(ERROR_TYPES), primary="error"),
+        Dimension("exclusion_reason", "reason", frozenset({"excluded"}), 100,
+                  "Exclusion reasons", "Raisons des exclusions", default=UNSPECIFIED,
+                  primary="excluded"),
+        Dimension("recipient_domain", "recipient_domain",
+                  frozenset({"sent", "delivered", "bounce", "error", "open", "click",
+                             "spam_complaint", "unsubscribe"}), 100,
+                  "Recipient domains", "Domaines des destinataires",
+                  channels=frozenset({"email"}), primary="open"),
+        Dimension("platform", "platform",
+                  frozenset({"targeted", "excluded", "sent", "delivered", "bounce", "error",
+                             "open", "action", "impression", "interaction"}), 20,
+                  "Platforms", "Plateformes", channels=frozenset({"push", "inapp"})),
+        Dimension("interaction_type", "interaction_type", frozenset({"interaction"}), 4,
+                  "Interactions by type", "Interactions par type",
+                  allowed=INTERACTION_TYPES, channels=frozenset({"inapp"}), primary="interaction"),
+        Dimension("element", "element", frozenset({"interaction"}), 100,
+                  "Interactions by element", "Interactions par élément",
+                  channels=frozenset({"web"}), primary="interaction"),
+        Dimension("url", "url", frozenset({"click"}), 200, "Links", "Liens", primary="click"),
+        Dimension("offer", "offer_id",
+                  frozenset({"offer_sent", "offer_impression", "offer_click"}), 100,
+                  "Offers", "Offres", channels=frozenset({"email"})),
+        Dimension("action", "action", frozenset({"action"}), 50,
+                  "Push actions", "Actions push", channels=frozenset({"push"}), primary="action"),
+    )
+}
+
+# Event type -> dimensions that break it down (precomputed for the hot path).
+DIMENSIONS_BY_TYPE: dict[str, tuple[Dimension, ...]] = {
+    name: tuple(d for d in DIMENSIONS.values() if name in d.metrics) for name in EVENT_TYPES
+}
+
+
+def dimensions_for(channel: str) -> list[str]:
+    """Dimensions that can carry values on a channel tab."""
+    metrics = set(metrics_for(channel))
+    return [d.name for d in DIMENSIONS.values() if channel in d.channels and d.metrics & metrics]
+
+
+@dataclass(frozen=True)
+class Rate:
+    name: str
+    numerator: str  # a totals key or "distinct.<metric>"
+    denominator: str
+    en: str
+    fr: str
+    channels: frozenset[str] = field(default=ALL)
+
+
+RATES: tuple[Rate, ...] = (
+    Rate("delivered_rate", "delivered", "sent", "Delivered rate", "Taux de délivrabilité",
+         frozenset({"email", "push", "sms"})),
+    Rate("bounce_rate", "bounce", "sent", "Bounce rate", "Taux de rebond",
+         frozenset({"email", "push", "sms"})),
+    Rate("error_rate", "error", "sent", "Error rate", "Taux d'erreur"),
+    Rate("open_rate", "distinct.open", "delivered", "Open rate", "Taux d'ouverture",
+         frozenset({"email", "push"})),
+    Rate("click_rate", "distinct.click", "delivered", "Click rate", "Taux de clic",
+         frozenset({"email", "push", "sms"})),
+    Rate("reactivity", "distinct.click", "distinct.open", "Reactivity", "Réactivité",
+         frozenset({"email", "push"})),
+)
+
+# Metrics whose distinct profiles are counted (HLL sketches per bucket).
+DISTINCT_METRICS: dict[str, frozenset[str]] = {
+    "targeted": ALL,
+    "open": frozenset({"email", "push"}),
+    "click": frozenset({"email", "sms", "push"}),
+    "impression": frozenset({"inapp", "web"}),
+}
+
+
+def distinct_metrics_for(channel: str) -> list[str]:
+    return [m for m, chans in DISTINCT_METRICS.items() if channel in chans]
+
+
+def compute_rates(channel: str, totals: Mapping[str, int], distinct: Mapping[str, int]) -> dict[str, float | None]:
+    """Derived rates of a tab; None (shown as "—") when the denominator is 0."""
+
+    def value(ref: str) -> int:
+        if ref.startswith("distinct."):
+            metric = ref.split(".", 1)[1]
+            return int(distinct.get(metric, totals.get(metric, 0)))
+        return int(totals.get(ref, 0))
+
+    out: dict[str, float | None] = {}
+    for rate in RATES:
+        if channel not in rate.channels:
+            continue
+        den = value(rate.denominator)
+        out[rate.name] = round(value(rate.numerator) / den, 6) if den else None
+    return out
+
+
+def labels(lang: str) -> dict[str, str]:
+    """Every metric, dimension, rate and error-type label in one language."""
+    idx = 1 if lang == "fr" else 0
+    out: dict[str, str] = {}
+    for t in EVENT_TYPES.values():
+        out[t.name] = (t.en, t.fr)[idx]
+    for name, pair in EXTRA_COUNTERS.items():
+        out[name] = pair[idx]
+    for name, (_, en, fr) in DERIVED_TOTALS.items():
+        out[name] = (en, fr)[idx]
+    for d in DIMENSIONS.values():
+        out[d.name] = (d.en, d.fr)[idx]
+    for r in RATES:
+        out[r.name] = (r.en, r.fr)[idx]
+    for name, pair in ERROR_TYPES.items():
+        out[f"error_type.{name}"] = pair[idx]
+    return out
+
+
+def catalogue_document() -> dict:
+    """The catalogue as JSON for the web page, so it never re-declares metrics."""
+    return {
+        "channels": list(CHANNELS),
+        "metrics": {c: metrics_for(c) for c in CHANNELS},
+        "dimensions": {c: dimensions_for(c) for c in CHANNELS},
+        "distinct": {c: distinct_metrics_for(c) for c in CHANNELS},
+        "rates": {c: [r.name for r in RATES if c in r.channels] for c in CHANNELS},
+        "labels": {"en": labels("en"), "fr": labels("fr")},
+    }

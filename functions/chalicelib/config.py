@@ -1,0 +1,22 @@
+"""Explicit configuration, read from the environment once at the edge (app.py)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    table_name: str
+    region: str
+    consistent_reads: bool = False
+    service: str = "livereport"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "AppConfig":
+        return cls(
+            table_name=env.get("TABLE_NAME", "livereport-dev"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
+            consistent_reads=env.get("CONSISTENT_READS", "false").lower() == "true",
+        )

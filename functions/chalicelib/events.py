@@ -1,0 +1,183 @@
+"""Event schema, validation and normalisation.
+
+The whole batch is validated by pydantic-core in one call (fast path); only a
+batch with errors is re-validated event by event to give each its reason.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from . import catalogue
+
+ID_PATTERN = r"^[A-Za-z0-9._:@+\-]{1,128}$"
+MAX_VALUE_LENGTH = 200
+MAX_URL_LENGTH = 400
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+Channel = Literal["email", "push", "sms", "inapp", "web", "directmail"]
+EventTypeName = Literal[tuple(catalogue.EVENT_TYPES)]  # type: ignore[valid-type]
+
+
+class Event(BaseModel):
+    """One producer event as SPEC.md defines it. Unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    event_id: str = Field(min_length=1, max_length=256)
+    timestamp: datetime
+    campaign_id: str = Field(pattern=ID_PATTERN)
+    channel: Channel
+    type: EventTypeName
+    profile_id: Optional[str] = Field(default=None, max_length=256)
+    execution_id: Optional[str] = Field(default=None, pattern=ID_PATTERN)
+    platform: Optional[str] = Field(default=None, max_length=2000)
+    recipient_domain: Optional[str] = Field(default=None, max_length=2000)
+    recipient: Optional[str] = Field(default=None, max_length=2000)
+    reason: Optional[str] = Field(default=None, max_length=10000)
+    bounce_type: Optional[str] = Field(default=None, max_length=100)
+    error_type: Optional[str] = Field(default=None, max_length=100)
+    url: Optional[str] = Field(default=None, max_length=10000)
+    action: Optional[str] = Field(default=None, max_length=2000)
+    interaction_type: Optional[str] = Field(default=None, max_length=100)
+    element: Optional[str] = Field(default=None, max_length=2000)
+    offer_id: Optional[str] = Field(default=None, max_length=2000)
+    machine: bool = False
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset or Z")
+        return value
+
+
+_BATCH = TypeAdapter(list[Event])
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_past: timedelta = timedelta(hours=48)
+    max_future: timedelta = timedelta(minutes=5)
+
+
+def clean_value(value: str, limit: int = MAX_VALUE_LENGTH) -> str:
+    """Trim, drop control characters, collapse spaces, cap the length.
+    Values stay inert data: escaping is the renderer's job, never ours."""
+    value = _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
+    return value[:limit]
+
+
+def domain_of(recipient: str) -> str | None:
+    """Keep only the domain of an address; the address itself is never stored."""
+    _, at, domain = recipient.rpartition("@")
+    domain = domain.strip().strip(".").lower()
+    return domain[:253] if at and domain else None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int)) or "event"
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        msg = f"unknown value (expected {expected[:160]})"
+    return f"{loc}: {msg}"
+
+
+def _check(event: Event, now: datetime, limits: Limits) -> str | None:
+    """Rules pydantic cannot express: type/channel pairs, time window, vocabularies."""
+    spec = catalogue.EVENT_TYPES[event.type]
+    if event.channel not in spec.channels:
+        return f"type: '{event.type}' is not an event of channel '{event.channel}'"
+    if event.timestamp < now - limits.max_past:
+        return "timestamp: older than 48 hours"
+    if event.timestamp > now + limits.max_future:
+        return "timestamp: more than 5 minutes in the future"
+    if event.type == "bounce":
+        if (event.bounce_type or "").lower() not in catalogue.BOUNCE_TYPES:
+            return "bounce_type: required for a bounce, one of hard, soft, ignored"
+    if event.error_type and event.error_type.lower() not in catalogue.ERROR_TYPES:
+        return "error_type: unknown value (expected one of " + ", ".join(catalogue.ERROR_TYPES) + ")"
+    if event.type == "interaction" and event.channel == "inapp" and event.interaction_type:
+        if event.interaction_type.lower() not in catalogue.INTERACTION_TYPES:
+            return "interaction_type: one of click, dismiss, other"
+    return None
+
+
+def normalise(event: Event) -> Event:
+    """Reduce producer strings to bounded, privacy-safe dimension values."""
+    if event.recipient is not None:
+        if event.recipient_domain is None:
+            event.recipient_domain = domain_of(event.recipient)
+        event.recipient = None  # never kept, never logged
+    if event.recipient_domain is not None:
+        event.recipient_domain = clean_value(event.recipient_domain.lower().lstrip("@"), 253) or None
+    if event.reason is not None:
+        event.reason = clean_value(event.reason) or None
+    if event.bounce_type is not None:
+        event.bounce_type = event.bounce_type.lower()
+    if event.error_type is not None:
+        event.error_type = event.error_type.lower()
+    if event.interaction_type is not None:
+        event.interaction_type = event.interaction_type.lower()
+    if event.platform is not None:
+        event.platform = clean_value(event.platform.lower(), 40) or None
+    if event.url is not None:
+        event.url = clean_value(event.url.split("#", 1)[0], MAX_URL_LENGTH) or None
+    for name in ("action", "element", "offer_id"):
+        value = getattr(event, name)
+        if value is not None:
+            setattr(event, name, clean_value(value) or None)
+    return event
+
+
+def validate_batch(
+    raw_events: list[Any], now: datetime, limits: Limits = Limits()
+) -> tuple[list[tuple[int, Event]], list[Rejection]]:
+    """Split a batch into (index, event) accepted and per-index rejections.
+
+    Duplicate event_ids count once: later copies are reported, not counted.
+    """
+    now = now.astimezone(timezone.utc)
+    try:
+        parsed: list[Event | None] = list(_BATCH.validate_python(raw_events))
+        errors: dict[int, str] = {}
+    except ValidationError:
+        parsed, errors = [], {}
+        for index, raw in enumerate(raw_events):
+            try:
+                parsed.append(Event.model_validate(raw))
+            except ValidationError as exc:
+                parsed.append(None)
+                errors[index] = "; ".join(_describe(e) for e in exc.errors()[:3])
+    accepted: list[tuple[int, Event]] = []
+    rejected: list[Rejection] = []
+    seen: dict[str, int] = {}
+    for index, event in enumerate(parsed):
+        if event is None:
+            rejected.append(Rejection(index, errors[index]))
+            continue
+        problem = _check(event, now, limits)
+        if problem:
+            rejected.append(Rejection(index, problem))
+            continue
+        first = seen.setdefault(event.event_id, index)
+        if first != index:
+            rejected.append(Rejection(index, f"event_id: duplicate of index {first} in this batch (counted once)"))
+            continue
+        accepted.append((index, normalise(event)))
+    return accepted, rejected

@@ -1,0 +1,76 @@
+"""HTTP helpers shared by the routes: errors, principals, query parsing."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping
+
+from chalice import Response
+
+from .auth import Principal
+from .events import ID_PATTERN
+from .reports.live import DAY_SECONDS, TABS, LiveQuery
+
+_ID = re.compile(ID_PATTERN)
+_WINDOW = re.compile(r"^(\d{1,5})([mh]?)$")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps({"error": {"code": code, "message": message}}), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def principal_of(context: Mapping[str, Any], scope: str) -> Principal:
+    """401 for a missing or unknown key, 403 for a key without the scope."""
+    workspace = context.get("workspace") or ""
+    if not workspace:
+        raise ApiError(401, "unauthorized", "missing or unknown API key (Authorization: Bearer <key>)")
+    scopes = frozenset(filter(None, (context.get("scopes") or "").split(",")))
+    if scope not in scopes:
+        raise ApiError(403, "forbidden", f"this key has no '{scope}' scope")
+    return Principal(workspace, scopes, context.get("principalId", ""))
+
+
+def _multi(params: Any, name: str) -> list[str]:
+    if params is None:
+        return []
+    if hasattr(params, "getlist"):
+        try:
+            return list(params.getlist(name))
+        except KeyError:
+            return []
+    value = params.get(name)
+    return [] if value is None else [value]
+
+
+def parse_window(raw: str | None) -> int:
+    if not raw:
+        return DAY_SECONDS
+    m = _WINDOW.match(raw)
+    if not m:
+        raise ApiError(400, "invalid_request", "window: a number of seconds, or e.g. 15m, 1h, 24h")
+    seconds = int(m.group(1)) * {"": 1, "m": 60, "h": 3600}[m.group(2)]
+    if not 60 <= seconds <= DAY_SECONDS or seconds % 60:
+        raise ApiError(400, "invalid_request", "window: whole minutes from 1 minute to 24 hours")
+    return seconds
+
+
+def live_query(workspace: str, campaign_id: str, params: Any) -> LiveQuery:
+    if not _ID.match(campaign_id):
+        raise ApiError(400, "invalid_request", "campaign_id: 1-128 letters, digits or ._:@+-")
+    tab = (params or {}).get("channel") or ""
+    if tab not in TABS:
+        raise ApiError(400, "invalid_request", f"channel: one of {', '.join(TABS)}")
+    executions = _multi(params, "execution")
+    for e in executions:
+        if e and not _ID.match(e):
+            raise ApiError(400, "invalid_request", "execution: 1-128 letters, digits or ._:@+-")
+    return LiveQuery(workspace, campaign_id, tab,
+                     frozenset(executions) if executions else None,
+                     parse_window((params or {}).get("window")))

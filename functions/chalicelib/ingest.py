@@ -1,0 +1,109 @@
+"""POST /v1/events: parse, validate, aggregate, apply exactly once, answer.
+
+The HTTP layer (app.py) only maps an IngestOutcome onto a response.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from . import tables
+from .aggregate import aggregate
+from .campaigns import CampaignDirectory
+from .cardinality import CardinalityGuard
+from .events import Limits, validate_batch
+from .ledger import BatchLedger
+from .sketches import SketchStore
+from .store import ApplyStats, CounterStore
+
+MAX_EVENTS = 5000
+MAX_BODY_BYTES = 5 * 1024 * 1024
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class IngestError(Exception):
+    """Bad input for the whole request: status and a message the producer can act on."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class IngestOutcome:
+    body: dict[str, Any]
+    replayed: bool = False
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    apply: ApplyStats = field(default_factory=ApplyStats)
+
+
+def parse_body(body: bytes | None) -> list[Any]:
+    if body is None or not body.strip():
+        raise IngestError(400, 'empty body: expected {"events": [...]}')
+    if len(body) > MAX_BODY_BYTES:
+        raise IngestError(413, f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IngestError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
+        raise IngestError(400, 'body must be a JSON object {"events": [...]}')
+    events = doc["events"]
+    if len(events) > MAX_EVENTS:
+        raise IngestError(413, f"{len(events)} events is over the {MAX_EVENTS}-event limit per request")
+    return events
+
+
+def batch_identity(body: bytes, idempotency_key: str | None) -> tuple[str, str]:
+    """(batch_id, body_hash): the key when given, else the body itself."""
+    body_hash = hashlib.sha256(body).hexdigest()
+    if idempotency_key is None:
+        return "h:" + body_hash, body_hash
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise IngestError(400, "Idempotency-Key: 1-255 printable ASCII characters")
+    return "k:" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40], body_hash
+
+
+class IngestService:
+    def __init__(self, store: CounterStore, ledger: BatchLedger, guard: CardinalityGuard,
+                 directory: CampaignDirectory, sketches: SketchStore,
+                 limits: Limits = Limits(), clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.guard = guard
+        self.directory = directory
+        self.sketches = sketches
+        self.limits = limits
+        self.clock = clock
+
+    def ingest(self, workspace: str, body: bytes | None, idempotency_key: str | None) -> IngestOutcome:
+        raw_events = parse_body(body)
+        assert body is not None
+        batch_id, body_hash = batch_identity(body, idempotency_key)
+        record = self.ledger.begin(workspace, batch_id, body_hash, self.clock())
+        if record.body_hash != body_hash:
+            raise IngestError(422, "Idempotency-Key was already used with a different body")
+        if record.response is not None:
+            return IngestOutcome(record.response, replayed=True)
+
+        received = datetime.fromtimestamp(record.received_at, tz=timezone.utc)
+        accepted, rejected = validate_batch(raw_events, received, self.limits)
+        agg = aggregate(workspace, (e for _, e in accepted),
+                        lambda c, d, v: self.guard.admit(workspace, c, d, v))
+        marker_pk = tables.batch_pk(workspace, batch_id)
+        stats = self.store.apply_exactly_once(marker_pk, agg.counters, agg.minute_items, int(record.received_at))
+        # Sketch merges are idempotent (re-adding a profile to an HLL is a no-op),
+        # so a retried batch may redo them without skewing a distinct count.
+        self.sketches.add(agg.profiles, int(record.received_at))
+        self.directory.record(workspace, agg.campaigns)
+        body_out = {"accepted": len(accepted), "rejected": [r.as_dict() for r in rejected]}
+        self.ledger.complete(workspace, batch_id, body_out)
+        reasons = Counter(r.reason.split(":", 1)[0] for r in rejected)
+        return IngestOutcome(body_out, rejected_by_reason=reasons, apply=stats)

@@ -1,0 +1,116 @@
+"""The OpenAPI document served at /v1/openapi.json.
+
+The event schema is generated from the pydantic model and the metric names
+from the catalogue, so the document cannot drift from what the code accepts.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import catalogue
+from .events import Event
+from .ingest import MAX_BODY_BYTES, MAX_EVENTS
+from .reports.live import TABS
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _breakdown_row() -> dict[str, Any]:
+    return {"type": "object", "required": ["value", "count"], "properties": {
+        "value": {"type": "string"}, "count": {"type": "integer"},
+        "share": {"type": ["number", "null"], "description": "count / sum of counts of the breakdown"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": "one count per metric (e.g. platform rows: targeted, delivered, open...)"}}}
+
+
+def _series() -> dict[str, Any]:
+    return {"type": "object", "properties": {
+        "step_seconds": {"type": "integer", "description": "60 for windows of an hour or less, else 3600"},
+        "timestamps": {"type": "array", "items": {"type": "string", "format": "date-time"}},
+        "values": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    metric_names = sorted({m for c in catalogue.CHANNELS for m in catalogue.metrics_for(c)})
+    bearer = [{"bearer": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Campaign live reports API", "version": "1.0.0",
+                 "description": "Ingest delivery and engagement events; read live and global campaign reports. "
+                                "Counts are exact: each accepted event is counted once."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "A workspace API key with the ingest or read scope."}},
+            "schemas": {
+                "Event": Event.model_json_schema(),
+                "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "IngestResponse": {"type": "object", "required": ["accepted", "rejected"], "properties": {
+                    "accepted": {"type": "integer"},
+                    "rejected": {"type": "array", "items": {"type": "object", "properties": {
+                        "index": {"type": "integer"}, "reason": {"type": "string"}}}}}},
+                "BreakdownRow": _breakdown_row(),
+                "Series": _series(),
+                "LiveReport": {"type": "object", "required": ["totals", "breakdowns", "executions", "series", "rates", "window"],
+                               "properties": {
+                    "campaign_id": {"type": "string"}, "tab": {"type": "string", "enum": list(TABS)},
+                    "window": {"type": "object", "properties": {"start": {"type": "string", "format": "date-time"},
+                                                                 "end": {"type": "string", "format": "date-time"},
+                                                                 "seconds": {"type": "integer"}}},
+                    "has_data": {"type": "boolean"},
+                    "totals": {"type": "object", "description": "every metric of the tab, 0 when none: " + ", ".join(metric_names),
+                               "additionalProperties": {"type": "integer"}},
+                    "distinct": {"type": "object", "description": "distinct profiles (HLL estimate, exact when small)",
+                                 "additionalProperties": {"type": "integer"}},
+                    "error_bound": {"type": "object", "description": "95% bounds of each distinct count",
+                                    "additionalProperties": {"type": "object", "properties": {
+                                        "estimate": {"type": "integer"}, "lower": {"type": "integer"}, "upper": {"type": "integer"}}}},
+                    "rates": {"type": "object", "additionalProperties": {"type": ["number", "null"]},
+                              "description": "null when the denominator is 0"},
+                    "breakdowns": {"type": "object", "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/BreakdownRow"}}},
+                    "executions": {"type": "array", "items": {"type": "object", "properties": {
+                        "execution_id": {"type": ["string", "null"]}, "totals": {"type": "object"}}}},
+                    "available_executions": {"type": "array", "items": {"type": ["string", "null"]}},
+                    "series": {"$ref": "#/components/schemas/Series"},
+                    "kpis": {"type": "object", "description": "campaign tab only: audience, action_executed, error"},
+                    "read_cost": {"type": "object", "description": "queries, items and bytes read to build this report"}}},
+            },
+        },
+        "paths": {
+            "/v1/events": {"post": {
+                "summary": "Ingest a batch of events", "security": bearer,
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                "schema": {"type": "string", "maxLength": 255},
+                                "description": "Retrying with the same key and body returns the first response and counts nothing again. "
+                                               "Without it, the body's hash identifies the batch."}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["events"], "properties": {
+                        "events": {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}}}}}},
+                    "description": f"At most {MAX_EVENTS} events and {MAX_BODY_BYTES} bytes."},
+                "responses": {
+                    "200": {"description": "Per-event verdicts", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResponse"}}}},
+                    "400": _error("Malformed body"), "401": _error("Missing or unknown key"),
+                    "403": _error("Key without the ingest scope"), "413": _error("Too many events or bytes"),
+                    "422": _error("Idempotency-Key reused with another body"),
+                    "503": _error("Store throttled; retry the same request after Retry-After seconds")}}},
+            "/v1/campaigns": {"get": {
+                "summary": "Campaigns of the workspace with their channels and last event time", "security": bearer,
+                "responses": {"200": {"description": "Campaigns, most recent first"}, "401": _error("Unauthorized"), "403": _error("No read scope")}}},
+            "/v1/campaigns/{campaign_id}/live": {"get": {
+                "summary": "The live report (last 24 hours) of one tab", "security": bearer,
+                "parameters": [
+                    {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "channel", "in": "query", "required": True, "schema": {"type": "string", "enum": list(TABS)}},
+                    {"name": "execution", "in": "query", "required": False, "schema": {"type": "array", "items": {"type": "string"}},
+                     "style": "form", "explode": True, "description": "One or several executions; all when absent"},
+                    {"name": "window", "in": "query", "required": False, "schema": {"type": "string", "default": "24h"},
+                     "description": "1m..24h; charts use minute steps up to 1h, hour steps beyond"}],
+                "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveReport"}}}},
+                              "400": _error("Bad parameters"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
+            "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
+                                      "responses": {"200": {"description": "The catalogue"}}}},
+            "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        },
+    }

@@ -1,0 +1,228 @@
+"""DynamoDB counters: apply a batch's deltas exactly once; read bucket ranges.
+
+Exactly once (DESIGN invariant 2): deltas are applied in TransactWriteItems
+chunks, each carrying a conditional marker item for (batch, chunk). A retry of
+the batch rebuilds the same chunks (items are sorted) and the marker of an
+already-applied chunk cancels that chunk's transaction, so it is skipped.
+ClientRequestToken is not relied on: it lasts 10 minutes in AWS and moto
+ignores it.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
+
+from botocore.exceptions import ClientError
+
+from . import tables
+
+TRANSACTION_LIMIT = 100  # operations per TransactWriteItems, marker included
+RETRYABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+}
+RETRYABLE_REASONS = {"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"}
+
+
+class StoreUnavailable(Exception):
+    """DynamoDB kept throttling or failing: the caller answers 503 + Retry-After."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    table_name: str
+    minute_ttl_seconds: int = 26 * 3600
+    marker_ttl_seconds: int = 7 * 24 * 3600
+    max_attempts: int = 6
+    base_backoff_seconds: float = 0.05
+    consistent_reads: bool = False
+
+
+@dataclass
+class ApplyStats:
+    chunks: int = 0
+    applied: int = 0
+    skipped: int = 0
+    item_writes: int = 0
+    consumed_wcu: float = 0.0
+
+
+@dataclass
+class ReadStats:
+    queries: int = 0
+    items: int = 0
+    bytes: int = 0
+    consumed_rcu: float = 0.0
+    keys: list[str] = field(default_factory=list)
+
+
+def is_retryable(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in RETRYABLE_CODES:
+        return True
+    if code == "TransactionCanceledException":
+        reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+        return bool(reasons & RETRYABLE_REASONS)
+    return False
+
+
+def with_retries(call: Callable[[], Any], config: StoreConfig, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Retry throttling and transient errors with jittered exponential backoff."""
+    for attempt in range(config.max_attempts):
+        try:
+            return call()
+        except ClientError as exc:
+            if not is_retryable(exc):
+                raise
+            if attempt == config.max_attempts - 1:
+                raise StoreUnavailable(str(exc)) from exc
+            sleep(config.base_backoff_seconds * (2 ** attempt) * (0.5 + random.random()))
+    raise StoreUnavailable("no attempt made")  # pragma: no cover
+
+
+def _marker_already_applied(exc: ClientError) -> bool:
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons", [])
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def update_expression(deltas: Mapping[str, int], ttl: int | None) -> dict[str, Any]:
+    """One ADD for every counter of an item (placeholders keep any value safe)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    adds = []
+    for i, (attr, delta) in enumerate(sorted(deltas.items())):
+        names[f"#a{i}"] = attr
+        values[f":v{i}"] = {"N": str(delta)}
+        adds.append(f"#a{i} :v{i}")
+    expression = "ADD " + ", ".join(adds)
+    if ttl is not None:
+        names["#ttl"] = tables.TTL_ATTRIBUTE
+        values[":ttl"] = {"N": str(ttl)}
+        expression += " SET #ttl = :ttl"
+    return {"UpdateExpression": expression, "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values}
+
+
+class CounterStore:
+    """Counter items of one table, reached through a low-level DynamoDB client."""
+
+    def __init__(self, client: Any, config: StoreConfig,
+                 after_chunk: Callable[[int], None] | None = None) -> None:
+        self.client = client
+        self.config = config
+        self._after_chunk = after_chunk  # test hook: inject a failure between chunks
+
+    def chunks(self, counters: Mapping[tables.ItemKey, Mapping[str, int]]) -> list[list[tables.ItemKey]]:
+        """Deterministic chunking: the same batch always yields the same chunks."""
+        keys = sorted(counters)
+        size = TRANSACTION_LIMIT - 1
+        return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+    def apply_exactly_once(
+        self,
+        marker_pk: str,
+        counters: Mapping[tables.ItemKey, Mapping[str, int]],
+        expiring: set[tables.ItemKey],
+        now: int,
+    ) -> ApplyStats:
+        stats = ApplyStats()
+        minute_ttl = now + self.config.minute_ttl_seconds
+        for index, keys in enumerate(self.chunks(counters)):
+            stats.chunks += 1
+            items = [{
+                "Put": {
+                    "TableName": self.config.table_name,
+                    "Item": {tables.PK: {"S": marker_pk}, tables.SK: {"S": f"CHUNK#{index:05d}"},
+                             tables.TTL_ATTRIBUTE: {"N": str(now + self.config.marker_ttl_seconds)}},
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": tables.PK},
+                }
+            }]
+            for pk, sk in keys:
+                ttl = minute_ttl if (pk, sk) in expiring else None
+                items.append({"Update": {
+                    "TableName": self.config.table_name,
+                    "Key": {tables.PK: {"S": pk}, tables.SK: {"S": sk}},
+                    **update_expression(counters[(pk, sk)], ttl),
+                }})
+            try:
+                response = with_retries(lambda: self.client.transact_write_items(
+                    TransactItems=items, ReturnConsumedCapacity="TOTAL"), self.config)
+            except ClientError as exc:
+                if not _marker_already_applied(exc):
+                    raise
+                stats.skipped += 1
+            else:
+                stats.applied += 1
+                stats.item_writes += len(keys)
+                stats.consumed_wcu += sum(c.get("CapacityUnits", 0.0) for c in response.get("ConsumedCapacity", []))
+            if self._after_chunk is not None:
+                self._after_chunk(index)
+        return stats
+
+    def query(self, pk: str, low_sk: str, high_sk: str, stats: ReadStats) -> Iterator[dict[str, Any]]:
+        """All items of pk with low_sk <= sk <= high_sk, numbers as ints."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.config.table_name,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#pk": tables.PK, "#sk": tables.SK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": low_sk}, ":hi": {"S": high_sk}},
+            "ConsistentRead": self.config.consistent_reads,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        while True:
+            page = with_retries(lambda: self.client.query(**kwargs), self.config)
+            stats.queries += 1
+            stats.consumed_rcu += page.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0)
+            for raw in page.get("Items", []):
+                stats.items += 1
+                stats.bytes += item_size(raw)
+                yield {k: _plain(v) for k, v in raw.items()}
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    if "N" in value:
+        n = value["N"]
+        return int(n) if "." not in n else float(n)
+    if "S" in value:
+        return value["S"]
+    if "B" in value:
+        return value["B"]
+    if "SS" in value:
+        return set(value["SS"])
+    if "BOOL" in value:
+        return value["BOOL"]
+    return value
+
+
+def item_size(raw: Mapping[str, Mapping[str, Any]]) -> int:
+    """DynamoDB's billed size of an item in low-level form (names + values)."""
+    total = 0
+    for name, value in raw.items():
+        total += len(name.encode())
+        if "S" in value:
+            total += len(value["S"].encode())
+        elif "N" in value:
+            digits = value["N"].lstrip("-").replace(".", "").lstrip("0") or "0"
+            total += (len(digits) + 1) // 2 + 1
+        elif "B" in value:
+            b = value["B"]
+            total += len(b) if isinstance(b, (bytes, bytearray)) else len(str(b))
+        elif "SS" in value:
+            total += sum(len(s.encode()) for s in value["SS"])
+        else:
+            total += 1
+    return total

@@ -1,0 +1,85 @@
+"""The one table definition and its key layout, shared by the Lambdas,
+infra/ (CloudFormation/CDK) and local mode (moto).
+
+One table, two string keys. Partition keys always begin with the workspace,
+so no key of one workspace can address another's items (DESIGN invariant 6).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+PK = "pk"
+SK = "sk"
+TTL_ATTRIBUTE = "expires_at"
+
+#: Granularities of counter items: minute (expires), hour and day (kept).
+MINUTE, HOUR, DAY = "M", "H", "D"
+BUCKET_FORMATS = {MINUTE: "%Y%m%d%H%M", HOUR: "%Y%m%d%H", DAY: "%Y%m%d"}
+NO_EXECUTION = "_"
+
+ItemKey = tuple[str, str]  # (pk, sk)
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments; infra and local mode both build from this."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [
+            {"AttributeName": PK, "KeyType": "HASH"},
+            {"AttributeName": SK, "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": PK, "AttributeType": "S"},
+            {"AttributeName": SK, "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table with TTL on (local mode and tests)."""
+    client.create_table(**table_definition(table_name))
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+
+
+def counter_pk(workspace: str, campaign: str, channel: str) -> str:
+    return f"{workspace}#C#{campaign}#{channel}"
+
+
+def counter_sk(granularity: str, bucket: str, execution: str) -> str:
+    return f"{granularity}#{bucket}#{execution}"
+
+
+def sketch_sk(granularity: str, bucket: str, execution: str, metric: str) -> str:
+    """Distinct-count sketches live beside counters under their own prefix,
+    so counter queries never pay for sketch bytes."""
+    return f"S{granularity}#{bucket}#{execution}#{metric}"
+
+
+def parse_counter_sk(sk: str) -> tuple[str, str, str]:
+    granularity, bucket, execution = sk.split("#", 2)
+    return granularity, bucket, execution
+
+
+def campaigns_pk(workspace: str) -> str:
+    return f"{workspace}#CAMPAIGNS"
+
+
+def dims_pk(workspace: str, campaign: str) -> str:
+    return f"{workspace}#C#{campaign}#DIMS"
+
+
+def batch_pk(workspace: str, batch_id: str) -> str:
+    return f"{workspace}#BATCH#{batch_id}"
+
+
+def key_lookup_pk(key_hash: str) -> str:
+    return f"KEY#{key_hash}"
+
+
+def keys_pk(workspace: str) -> str:
+    return f"{workspace}#KEYS"
