@@ -1,0 +1,1 @@
+"""Local mode: the whole product on one machine, against a moto server."""

@@ -1,0 +1,112 @@
+"""`make run`: the whole product on this machine, in the foreground.
+
+Environment:
+  LIVEREPORT_PORT      the API's port on 127.0.0.1 (default 8000)
+  LIVEREPORT_WEB_PORT  the dashboard's port (default 8080)
+  LIVEREPORT_DEV_KEY   a development key with both scopes in workspace `default`
+                       (a random one is printed when unset)
+  LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+from .stack import LocalStack
+from .traffic import TrafficGenerator
+
+
+def post(api_url: str, key: str, events: list[dict]) -> dict:
+    request = urllib.request.Request(
+        f"{api_url}/v1/events", data=json.dumps({"events": events}).encode(), method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+class DemoTraffic(threading.Thread):
+    """Backfills the last few hours, then streams a batch every couple of seconds."""
+
+    def __init__(self, api_url: str, key: str, backfill_hours: int = 6, per_second: int = 40) -> None:
+        super().__init__(daemon=True, name="demo-traffic")
+        self.api_url, self.key = api_url, key
+        self.backfill_hours, self.per_second = backfill_hours, per_second
+        self.stopped = threading.Event()
+        self.sent = 0
+
+    def run(self) -> None:
+        gen = TrafficGenerator(seed=int(time.time()), prefix=f"demo{int(time.time())}")
+        now = datetime.now(timezone.utc)
+        backlog = list(gen.events(3000, now - timedelta(hours=self.backfill_hours), now))
+        for i in range(0, len(backlog), 1000):
+            self._send(backlog[i:i + 1000])
+        while not self.stopped.wait(2.0):
+            now = datetime.now(timezone.utc)
+            self._send(list(gen.events(self.per_second * 2, now - timedelta(seconds=2), now)))
+
+    def _send(self, events: list[dict]) -> None:
+        try:
+            self.sent += post(self.api_url, self.key, events)["accepted"]
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"demo traffic: {exc}", file=sys.stderr)
+
+
+def main() -> int:
+    stack = LocalStack(api_port=int(os.environ.get("LIVEREPORT_PORT", "8000")),
+                       web_port=int(os.environ.get("LIVEREPORT_WEB_PORT", "8080")))
+    stack.start_moto()
+    stack.create_table()
+    stack.start_api()
+    keys = stack.services.keys
+    _, dev_key = keys.create("default", ["ingest", "read"], "dev", key=os.environ.get("LIVEREPORT_DEV_KEY") or None)
+    lines = [f"API:            {stack.api_url}  (OpenAPI: {stack.api_url}/v1/openapi.json)",
+             f"moto endpoint:  {stack.moto_url}",
+             f"dev key:        {dev_key}   (workspace 'default', scopes ingest+read)"]
+    if stack.start_web():
+        lines.append(f"dashboard:      {stack.web_url}")
+    else:
+        lines.append("dashboard:      not built (run `make web`)")
+    demo = None
+    if os.environ.get("LIVEREPORT_DEMO", "1") != "0":
+        _, demo_ingest = keys.create("demo", ["ingest"], "demo traffic")
+        _, demo_read = keys.create("demo", ["read"], "demo read")
+        lines.append(f"demo read key:  {demo_read}   (workspace 'demo', live demo traffic)")
+        demo = DemoTraffic(stack.api_url, demo_ingest)
+        demo.start()
+    for extra in _start_schedules(stack):
+        lines.append(extra)
+    print("\n".join(lines), flush=True)
+    print(f"ready: {stack.api_url}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    if demo:
+        demo.stopped.set()
+    stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _start_schedules(stack: LocalStack) -> list[str]:
+    """Run the scheduled functions that `chalice local` cannot (snapshot emails)."""
+    try:
+        from .schedules import start_schedules
+    except ImportError:
+        return []
+    return start_schedules(stack)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

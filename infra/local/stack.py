@@ -1,0 +1,129 @@
+"""Start and stop the local stack: moto server, the Chalice app, the static page.
+
+Used by `make run` and by the browser tests, so both exercise the same thing.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ROOT / "functions"
+WEB_DIST = ROOT / "web" / "dist"
+FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _StaticHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves web/dist plus a runtime config.json naming the API URL."""
+
+    runtime_config: dict[str, Any] = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.split("?", 1)[0] == "/config.json":
+            body = json.dumps(self.runtime_config).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class LocalStack:
+    api_port: int = 0
+    web_port: int = 0
+    table_name: str = "livereport-local"
+    web_dir: Path = WEB_DIST
+    moto_port: int = 0
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+    moto_url: str = ""
+    services: Any = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}/"
+
+    def start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port or free_port(), verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        self._stops.append(server.stop)
+        os.environ.update(FAKE_AWS)
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_url
+        os.environ["TABLE_NAME"] = self.table_name
+
+    def create_table(self) -> None:
+        import boto3
+        sys.path.insert(0, str(FUNCTIONS))
+        from chalicelib import tables
+        client = boto3.client("dynamodb", region_name=FAKE_AWS["AWS_REGION"])
+        if self.table_name not in client.list_tables()["TableNames"]:
+            tables.create_table(client, self.table_name)
+
+    def start_api(self) -> None:
+        sys.path.insert(0, str(FUNCTIONS))
+        from chalice.cli.factory import CLIFactory
+        from chalice.local import create_local_server
+        import app as app_module
+        self.services = app_module.wired()
+        config = CLIFactory(str(FUNCTIONS)).create_config_obj(chalice_stage_name="dev")
+        self.api_port = self.api_port or free_port()
+        server = create_local_server(app_module.app, config, "127.0.0.1", self.api_port)
+        thread = threading.Thread(target=server.serve_forever, daemon=True, name="chalice-local")
+        thread.start()
+        self._stops.append(server.shutdown)
+
+    def start_web(self, extra_config: dict[str, Any] | None = None) -> bool:
+        if not (self.web_dir / "index.html").exists():
+            return False
+        handler = type("Handler", (_StaticHandler,), {"runtime_config": {"apiUrl": self.api_url, **(extra_config or {})}})
+        self.web_port = self.web_port or free_port()
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.web_port),
+                                                functools.partial(handler, directory=str(self.web_dir)))
+        threading.Thread(target=httpd.serve_forever, daemon=True, name="web").start()
+        self._stops.append(httpd.shutdown)
+        return True
+
+    def start(self, web: bool = True) -> "LocalStack":
+        self.start_moto()
+        self.create_table()
+        self.start_api()
+        if web:
+            self.start_web()
+        return self
+
+    def stop(self) -> None:
+        while self._stops:
+            try:
+                self._stops.pop()()
+            except Exception:  # noqa: BLE001 - best effort on shutdown
+                pass

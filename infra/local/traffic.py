@@ -1,0 +1,137 @@
+"""Realistic event traffic: used by the demo, the benchmarks and the tests.
+
+Each simulated profile walks a channel's funnel (targeted → excluded or
+sent → delivered/bounce/error → open → click → unsubscribe...), so the mix
+of types, reasons and domains looks like a real sending platform's.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+DOMAINS = ["gmail.com", "yahoo.fr", "orange.fr", "outlook.com", "free.fr", "hotmail.com", "laposte.net",
+           "icloud.com", "sfr.fr", "proton.me"]
+BOUNCE_REASONS = {"hard": ["550 5.1.1 user unknown", "550 5.4.1 recipient address rejected", "invalid domain"],
+                  "soft": ["452 4.2.2 mailbox full", "421 4.7.0 try again later", "connection timed out"],
+                  "ignored": ["greylisted", "auto-reply"]}
+ERRORS = [("user_unknown", "Unknown user"), ("invalid_domain", "Invalid domain"), ("mailbox_full", "Mailbox full"),
+          ("refused", "Refused by provider"), ("unreachable", "Unreachable"), ("account_disabled", "Account disabled"),
+          ("not_connected", "Device not connected")]
+EXCLUSIONS = ["Address on denylist", "Duplicate address", "Quarantined address", "Typology rule: frequency cap",
+              "Missing consent"]
+URLS = ["https://shop.example.com/black-friday", "https://shop.example.com/new", "https://shop.example.com/sale?cat=shoes",
+        "https://blog.example.com/guide", "https://shop.example.com/account", "https://example.com/stores"]
+PLATFORMS = ["ios", "android", "web"]
+PUSH_ACTIONS = ["open_app", "view_offer", "dismiss", "snooze"]
+ELEMENTS = ["hero-banner", "cta-button", "carousel", "footer-link"]
+OFFERS = ["offer-10pct", "offer-free-shipping", "offer-gift"]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    channels: tuple[str, ...]
+    executions: tuple[str, ...] = ()
+
+
+DEMO_CAMPAIGNS = (
+    Campaign("black-friday-2026", ("email", "push", "sms")),
+    Campaign("welcome-series", ("email",), ("2026-11-22T08:00", "2026-11-22T12:00", "2026-11-22T16:00")),
+    Campaign("app-onboarding", ("inapp", "push")),
+    Campaign("homepage-hero", ("web",)),
+    Campaign("catalogue-winter", ("directmail",)),
+)
+
+
+class TrafficGenerator:
+    def __init__(self, seed: int = 7, profiles: int = 5000, prefix: str = "ev") -> None:
+        self.rng = random.Random(seed)
+        self.profiles = profiles
+        self.ids = itertools.count()
+        self.prefix = prefix
+
+    def _event(self, campaign: Campaign, channel: str, etype: str, ts: datetime, profile: str,
+               execution: str | None, **extra: object) -> dict:
+        ev = {"event_id": f"{self.prefix}-{next(self.ids)}", "timestamp": ts.isoformat(),
+              "campaign_id": campaign.campaign_id, "channel": channel, "type": etype, "profile_id": profile}
+        if execution:
+            ev["execution_id"] = execution
+        ev.update(extra)
+        return ev
+
+    def journey(self, campaign: Campaign, channel: str, ts: datetime) -> list[dict]:
+        """All events of one profile's pass through a channel's funnel."""
+        r = self.rng
+        profile = f"p{r.randrange(self.profiles)}"
+        execution = r.choice(campaign.executions) if campaign.executions else None
+        e = lambda t, **x: self._event(campaign, channel, t, ts, profile, execution, **x)  # noqa: E731
+        domain = r.choice(DOMAINS) if channel == "email" else None
+        platform = r.choice(PLATFORMS) if channel in ("push", "inapp") else None
+        common = {k: v for k, v in (("recipient_domain", domain), ("platform", platform)) if v}
+        out = [e("targeted", **common)]
+        if channel in ("inapp", "web"):
+            out.append(e("impression", **common))
+            if r.random() < 0.35:
+                extra = {"interaction_type": r.choice(["click", "click", "dismiss", "other"])} if channel == "inapp" \
+                    else {"element": r.choice(ELEMENTS)}
+                out.append(e("interaction", **common, **extra))
+            return out
+        if r.random() < 0.04:
+            return out + [e("excluded", reason=r.choice(EXCLUSIONS), **common)]
+        if channel == "email" and r.random() < 0.05:
+            out.append(e("action_executed"))
+        if r.random() < 0.02:
+            error_type, reason = r.choice(ERRORS)
+            return out + [e("error", reason=reason, error_type=error_type, **common)]
+        out.append(e("sent", **common))
+        if channel == "directmail":
+            return out
+        if r.random() < 0.04:
+            kind = r.choices(["hard", "soft", "ignored"], [5, 4, 1])[0]
+            out.append(e("bounce", bounce_type=kind, reason=r.choice(BOUNCE_REASONS[kind]), **common))
+            if kind == "hard" and channel != "directmail":
+                out.append(e("quarantine", **common))
+            return out
+        if channel == "email" and r.random() < 0.03:
+            out.append(e("retry", **common))
+        out.append(e("delivered", **common))
+        if channel == "email" and r.random() < 0.3:
+            for sent_offer in r.sample(OFFERS, 1):
+                out.append(e("offer_sent", offer_id=sent_offer))
+        if channel in ("email", "push") and r.random() < 0.35:
+            out.append(e("open", machine=r.random() < 0.2, **common))
+            if channel == "push" and r.random() < 0.5:
+                out.append(e("action", action=r.choice(PUSH_ACTIONS), **common))
+            if channel == "email" and r.random() < 0.05:
+                out.append(e("mirror_page"))
+            if channel == "email" and r.random() < 0.1:
+                out.append(e("offer_impression", offer_id=r.choice(OFFERS)))
+            if r.random() < 0.25:
+                out.append(e("click", url=r.choice(URLS), **common))
+                if channel == "email" and r.random() < 0.2:
+                    out.append(e("offer_click", offer_id=r.choice(OFFERS)))
+        elif channel == "sms" and r.random() < 0.1:
+            out.append(e("click", url=r.choice(URLS)))
+        if channel in ("email", "sms") and r.random() < 0.01:
+            out.append(e("unsubscribe", **common))
+        if channel == "email" and r.random() < 0.003:
+            out.append(e("spam_complaint", **common))
+        if channel == "email" and r.random() < 0.01:
+            out.append(e("forward"))
+        return out
+
+    def events(self, count: int, start: datetime, end: datetime,
+               campaigns: tuple[Campaign, ...] = DEMO_CAMPAIGNS) -> Iterator[dict]:
+        """About `count` events with timestamps spread over [start, end)."""
+        span = (end - start).total_seconds()
+        produced = 0
+        while produced < count:
+            campaign = self.rng.choice(campaigns)
+            channel = self.rng.choice(campaign.channels)
+            ts = datetime.fromtimestamp(start.timestamp() + self.rng.random() * span, tz=timezone.utc)
+            for ev in self.journey(campaign, channel, ts):
+                produced += 1
+                yield ev
