@@ -13,7 +13,9 @@ from chalice import AuthResponse, Chalice, CORSConfig, Response
 from chalicelib import services
 from chalicelib.auth import Principal
 from chalicelib.config import AppConfig
-from chalicelib.http import ApiError, error_response, live_query, principal_of
+from chalicelib.csv_export import report_csv
+from chalicelib.http import ApiError, error_response, live_query, principal_of, report_query
+from chalicelib.reports.global_ import RangeError
 from chalicelib.ingest import IngestError
 from chalicelib.openapi import openapi_document
 from chalicelib.catalogue import catalogue_document
@@ -103,17 +105,57 @@ def list_campaigns() -> Response:
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
 
 
-@app.route("/v1/campaigns/{campaign_id}/live", methods=["GET"], authorizer=api_key, cors=cors)
-def live_report(campaign_id: str) -> Response:
-    request = app.current_request
+def _report(build: Any, fmt: str | None, filename: str) -> Response:
+    """Run a report builder; answer JSON, or CSV for ?format=csv and *.csv paths."""
     try:
-        principal = _principal("read")
-        query = live_query(principal.workspace, campaign_id, request.query_params)
-        return _json(wired().live.report(query, time.time()))
+        doc = build()
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
+    except RangeError as exc:
+        return error_response(400, "invalid_request", str(exc))
     except StoreUnavailable:
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+    if fmt == "csv":
+        return Response(body=report_csv(doc), status_code=200, headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"'})
+    return _json(doc)
+
+
+def _live(campaign_id: str) -> dict[str, Any]:
+    principal = _principal("read")
+    query = live_query(principal.workspace, campaign_id, app.current_request.query_params)
+    return wired().live.report(query, time.time())
+
+
+def _global(campaign_id: str) -> dict[str, Any]:
+    principal = _principal("read")
+    query = report_query(principal.workspace, campaign_id, app.current_request.query_params)
+    return wired().globals.report(query, time.time())
+
+
+def _format() -> str | None:
+    return (app.current_request.query_params or {}).get("format")
+
+
+@app.route("/v1/campaigns/{campaign_id}/live", methods=["GET"], authorizer=api_key, cors=cors)
+def live_report(campaign_id: str) -> Response:
+    return _report(lambda: _live(campaign_id), _format(), "live.csv")
+
+
+@app.route("/v1/campaigns/{campaign_id}/live.csv", methods=["GET"], authorizer=api_key, cors=cors)
+def live_report_csv(campaign_id: str) -> Response:
+    return _report(lambda: _live(campaign_id), "csv", "live.csv")
+
+
+@app.route("/v1/campaigns/{campaign_id}/report", methods=["GET"], authorizer=api_key, cors=cors)
+def global_report(campaign_id: str) -> Response:
+    return _report(lambda: _global(campaign_id), _format(), "report.csv")
+
+
+@app.route("/v1/campaigns/{campaign_id}/report.csv", methods=["GET"], authorizer=api_key, cors=cors)
+def global_report_csv(campaign_id: str) -> Response:
+    return _report(lambda: _global(campaign_id), "csv", "report.csv")
 
 
 @app.route("/v1/catalogue", methods=["GET"], cors=cors)

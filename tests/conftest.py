@@ -1,6 +1,7 @@
 """Shared fixtures: fake AWS credentials, a moto-backed table, the Chalice test client."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -27,12 +28,29 @@ from chalicelib.config import AppConfig  # noqa: E402
 TABLE = "livereport-test"
 
 
-@pytest.fixture
-def aws():
+@contextlib.contextmanager
+def moto_table():
     with mock_aws():
         import boto3
         client = boto3.client("dynamodb", region_name="eu-west-1")
         tables.create_table(client, TABLE)
+        yield client
+
+
+@contextlib.contextmanager
+def api_client(wired):
+    """The Chalice app under the test client, wired to the given services."""
+    import app as app_module
+    from chalice.test import Client
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(app_module, "wired", lambda: wired)
+        with Client(app_module.app, stage_name="dev", project_dir=str(ROOT / "functions")) as client:
+            yield ApiClient(client, wired)
+
+
+@pytest.fixture
+def aws():
+    with moto_table() as client:
         yield client
 
 
@@ -42,13 +60,17 @@ def wired(aws):
 
 
 @pytest.fixture
-def api(wired, monkeypatch):
-    """The Chalice app under the test client, wired to the moto table."""
-    import app as app_module
-    from chalice.test import Client
-    monkeypatch.setattr(app_module, "wired", lambda: wired)
-    with Client(app_module.app, stage_name="dev", project_dir=str(ROOT / "functions")) as client:
-        yield ApiClient(client, wired)
+def api(wired):
+    with api_client(wired) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def module_api():
+    """One moto table and client for a whole module (for expensive data sets)."""
+    with moto_table() as client:
+        with api_client(services.build(AppConfig(table_name=TABLE, region="eu-west-1"), client)) as api:
+            yield api
 
 
 class ApiClient:

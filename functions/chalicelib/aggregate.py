@@ -15,6 +15,8 @@ from .events import Event
 
 #: An attribute of a counter item: a metric name, or "dimension|metric|value".
 DIM_SEP = "|"
+#: metrics whose distinct profiles are also kept per recipient domain (raw reactivity)
+DOMAIN_DISTINCT = frozenset({"open", "click"})
 
 ItemKey = tables.ItemKey
 #: admit(campaign, dimension, values) -> {value: value or "other"}
@@ -37,6 +39,8 @@ class Aggregate:
     counters: dict[ItemKey, dict[str, int]] = field(default_factory=dict)
     #: (pk, granularity, bucket, execution, metric) -> profile ids, for sketches
     profiles: dict[tuple[str, str, str, str, str], set[str]] = field(default_factory=dict)
+    #: (pk, day, execution, metric, domain) -> profile ids, for per-domain reactivity
+    domain_profiles: dict[tuple[str, str, str, str, str], set[str]] = field(default_factory=dict)
     #: campaign -> (channels, latest event epoch seconds)
     campaigns: dict[str, tuple[set[str], int]] = field(default_factory=dict)
     minute_items: set[ItemKey] = field(default_factory=set)
@@ -54,6 +58,7 @@ def aggregate(workspace: str, events: Iterable[Event], admit: Admit) -> Aggregat
     per_minute: dict[tuple[str, str, str, int], dict] = defaultdict(lambda: defaultdict(int))
     raw_values: dict[tuple[str, str], set[str]] = defaultdict(set)
     profiles: dict[tuple[str, str, str, int, str], set[str]] = defaultdict(set)
+    domain_profiles: dict[tuple[str, str, str, int, str, str], set[str]] = defaultdict(set)
     campaigns: dict[str, tuple[set[str], int]] = {}
     dims_by_type = catalogue.DIMENSIONS_BY_TYPE
     distinct = catalogue.DISTINCT_METRICS
@@ -77,6 +82,9 @@ def aggregate(workspace: str, events: Iterable[Event], admit: Admit) -> Aggregat
                 raw_values[(campaign, dim.name)].add(value)
         if ev.profile_id and channel in distinct.get(etype, ()):
             profiles[key + (etype,)].add(ev.profile_id)
+            if ev.recipient_domain and etype in DOMAIN_DISTINCT and channel == "email":
+                domain_profiles[(campaign, channel, execution, epoch // 86400, etype,
+                                 ev.recipient_domain)].add(ev.profile_id)
         seen = campaigns.get(campaign)
         if seen is None:
             campaigns[campaign] = ({channel}, epoch)
@@ -119,4 +127,9 @@ def aggregate(workspace: str, events: Iterable[Event], admit: Admit) -> Aggregat
         buckets = _bucket_strings(minute)
         for gran, bucket in zip((tables.MINUTE, tables.HOUR, tables.DAY), buckets):
             result.profiles.setdefault((pk, gran, bucket, execution, metric), set()).update(ids)
+    for (campaign, channel, execution, day, metric, domain), ids in domain_profiles.items():
+        pk = tables.counter_pk(workspace, campaign, channel)
+        domain = mapping.get((campaign, "recipient_domain"), {}).get(domain, domain)
+        day_bucket = _bucket_strings(day * 1440)[2]
+        result.domain_profiles.setdefault((pk, day_bucket, execution, metric, domain), set()).update(ids)
     return result

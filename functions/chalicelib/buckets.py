@@ -11,9 +11,8 @@ from datetime import datetime, timezone
 
 from . import tables
 
-UNIT_SECONDS = {tables.MINUTE: 60, "T": 600, tables.HOUR: 3600, tables.DAY: 86400}
-TEN_MINUTES = "T"
-BUCKET_FORMATS = {**tables.BUCKET_FORMATS, TEN_MINUTES: "%Y%m%d%H%M"}
+UNIT_SECONDS = {tables.MINUTE: 60, tables.HOUR: 3600, tables.DAY: 86400}
+BUCKET_FORMATS = tables.BUCKET_FORMATS
 
 Range = tuple[str, int, int]  # (granularity, start epoch, end epoch exclusive)
 

@@ -66,7 +66,7 @@ DERIVED_FOR_CHANNEL: dict[str, tuple[str, ...]] = {"push": ("engagements",)}
 def metrics_for(channel: str) -> list[str]:
     """Canonical metric names of a channel tab, in catalogue order."""
     names = [t.name for t in EVENT_TYPES.values() if channel in t.channels]
-    if channel == "email":
+    if "open" in names:
         names.append("open_machine")
     names.extend(DERIVED_FOR_CHANNEL.get(channel, ()))
     return names
@@ -103,6 +103,7 @@ ERROR_TYPES: dict[str, tuple[str, str]] = {
     "unreachable": ("Unreachable", "Inatteignable"),
     "not_connected": ("Not connected", "Non connecté"),
 }
+ERROR_TYPE_LABELS = {**ERROR_TYPES, "unspecified": ("Unspecified", "Non spécifié"), "other": ("Other", "Autre")}
 INTERACTION_TYPES = frozenset({"click", "dismiss", "other"})
 OTHER = "other"
 UNSPECIFIED = "unspecified"
@@ -117,7 +118,8 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("error_reason", "reason", frozenset({"error"}), 100,
                   "Error reasons", "Raisons des erreurs", default=UNSPECIFIED, primary="error"),
         Dimension("error_type", "error_type", frozenset({"error"}), len(ERROR_TYPES) + 1,
-                  "Errors by type", "Erreurs par type", allowed=frozenset(ERROR_TYPES), primary="error"),
+                  "Errors by type", "Erreurs par type", allowed=frozenset(ERROR_TYPES), primary="error",
+                  default=UNSPECIFIED),
         Dimension("exclusion_reason", "reason", frozenset({"excluded"}), 100,
                   "Exclusion reasons", "Raisons des exclusions", default=UNSPECIFIED,
                   primary="excluded"),
@@ -226,7 +228,7 @@ def labels(lang: str) -> dict[str, str]:
         out[d.name] = (d.en, d.fr)[idx]
     for r in RATES:
         out[r.name] = (r.en, r.fr)[idx]
-    for name, pair in ERROR_TYPES.items():
+    for name, pair in ERROR_TYPE_LABELS.items():
         out[f"error_type.{name}"] = pair[idx]
     return out
 

@@ -9,6 +9,7 @@ from chalice import Response
 
 from .auth import Principal
 from .events import ID_PATTERN
+from .reports.global_ import GlobalQuery, global_query
 from .reports.live import DAY_SECONDS, TABS, LiveQuery
 
 _ID = re.compile(ID_PATTERN)
@@ -62,15 +63,28 @@ def parse_window(raw: str | None) -> int:
 
 
 def live_query(workspace: str, campaign_id: str, params: Any) -> LiveQuery:
-    if not _ID.match(campaign_id):
-        raise ApiError(400, "invalid_request", "campaign_id: 1-128 letters, digits or ._:@+-")
+    executions = _multi(params, "execution")
+    _check_ids(campaign_id, executions)
     tab = (params or {}).get("channel") or ""
     if tab not in TABS:
         raise ApiError(400, "invalid_request", f"channel: one of {', '.join(TABS)}")
-    executions = _multi(params, "execution")
-    for e in executions:
-        if e and not _ID.match(e):
-            raise ApiError(400, "invalid_request", "execution: 1-128 letters, digits or ._:@+-")
     return LiveQuery(workspace, campaign_id, tab,
                      frozenset(executions) if executions else None,
                      parse_window((params or {}).get("window")))
+
+
+def _check_ids(campaign_id: str, executions: list[str]) -> None:
+    if not _ID.match(campaign_id):
+        raise ApiError(400, "invalid_request", "campaign_id: 1-128 letters, digits or ._:@+-")
+    for e in executions:
+        if e and not _ID.match(e):
+            raise ApiError(400, "invalid_request", "execution: 1-128 letters, digits or ._:@+-")
+
+
+def report_query(workspace: str, campaign_id: str, params: Any) -> GlobalQuery:
+    """Global report parameters; RangeError (400) for bad channel/from/to/tz."""
+    executions = _multi(params, "execution")
+    _check_ids(campaign_id, executions)
+    p = params or {}
+    return global_query(workspace, campaign_id, p.get("channel") or "", p.get("from"), p.get("to"), p.get("tz"),
+                        frozenset(executions) if executions else None)

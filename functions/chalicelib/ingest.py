@@ -102,6 +102,7 @@ class IngestService:
         # Sketch merges are idempotent (re-adding a profile to an HLL is a no-op),
         # so a retried batch may redo them without skewing a distinct count.
         self.sketches.add(agg.profiles, int(record.received_at))
+        self.sketches.add_domains(agg.domain_profiles)
         self.directory.record(workspace, agg.campaigns)
         body_out = {"accepted": len(accepted), "rejected": [r.as_dict() for r in rejected]}
         self.ledger.complete(workspace, batch_id, body_out)

@@ -17,6 +17,7 @@ from .cardinality import CardinalityGuard
 from .config import AppConfig
 from .ingest import IngestService
 from .ledger import BatchLedger
+from .reports.global_ import GlobalReports
 from .reports.live import LiveReports
 from .sketches import SketchStore
 from .store import CounterStore, StoreConfig
@@ -32,6 +33,7 @@ class Services:
     live: LiveReports
     directory: CampaignDirectory
     sketches: SketchStore
+    globals: GlobalReports
 
 
 def dynamodb_client(config: AppConfig) -> Any:
@@ -51,4 +53,5 @@ def build(config: AppConfig, client: Any | None = None,
     ingest = IngestService(store, BatchLedger(client, store_config), CardinalityGuard(client, store_config),
                            directory, sketches)
     return Services(config, client, store, KeyStore(client, config.table_name), ingest,
-                    LiveReports(store, sketches, directory), directory, sketches)
+                    LiveReports(store, sketches, directory), directory, sketches,
+                    GlobalReports(store, sketches))

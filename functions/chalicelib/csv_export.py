@@ -1,0 +1,73 @@
+"""Report documents as CSV: one table per widget, separated by a blank line.
+
+Every producer-controlled cell is neutralised against formula injection: a
+cell starting with = + - @ (or tab/CR) gets a leading apostrophe, as OWASP
+recommends, so spreadsheets show it as text.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterable
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _table(out: csv.writer, title: str, header: list[str], rows: Iterable[list[Any]]) -> None:
+    out.writerow([safe_cell(title)])
+    out.writerow(header)
+    for row in rows:
+        out.writerow([safe_cell(c) if not isinstance(c, (int, float)) or isinstance(c, bool) else c for c in row])
+    out.writerow([])
+
+
+def report_csv(doc: dict[str, Any]) -> str:
+    """Tables of a live or global report document (the shapes in docs/api-contract.md)."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    totals = doc.get("totals", {})
+    _table(out, "totals", ["metric", "count"], ([k, v] for k, v in totals.items()))
+    if doc.get("distinct"):
+        _table(out, "distinct", ["metric", "estimate", "lower", "upper"],
+               ([m, n, doc.get("error_bound", {}).get(m, {}).get("lower"), doc.get("error_bound", {}).get(m, {}).get("upper")]
+                for m, n in doc["distinct"].items()))
+    if doc.get("rates"):
+        _table(out, "rates", ["rate", "value"], ([k, "" if v is None else v] for k, v in doc["rates"].items()))
+    for name, rows in (doc.get("breakdowns") or {}).items():
+        metrics = sorted({m for r in rows for m in r.get("counts", {})})
+        _table(out, f"breakdown {name}", ["value", "count", "share", *metrics],
+               ([r["value"], r["count"], "" if r.get("share") is None else r["share"],
+                 *[r.get("counts", {}).get(m, 0) for m in metrics]] for r in rows))
+    if doc.get("executions"):
+        metrics = list(doc["executions"][0]["totals"])
+        _table(out, "executions", ["execution_id", *metrics],
+               ([r["execution_id"] or "", *[r["totals"][m] for m in metrics]] for r in doc["executions"]))
+    if doc.get("channels"):
+        metrics = list(doc["channels"][0]["totals"])
+        _table(out, "channels", ["channel", *metrics], ([r["channel"], *[r["totals"][m] for m in metrics]] for r in doc["channels"]))
+    for block, values in (doc.get("blocks") or {}).items():
+        _table(out, block, ["indicator", "value"], ([k, "" if v is None else v] for k, v in values.items()))
+    if "top_links" in doc:
+        _table(out, "top links", ["url", "clicks", "share"], ([r["url"], r["clicks"], r["share"] or ""] for r in doc["top_links"]))
+    if "errors_by_type" in doc:
+        _table(out, "errors by type", ["error_type", "count", "share"], ([r["value"], r["count"], r["share"] or ""] for r in doc["errors_by_type"]))
+    if "errors_by_domain" in doc:
+        _table(out, "errors by domain", ["domain", "count", "errors", "bounces", "share"],
+               ([r["value"], r["count"], r["errors"], r["bounces"], r["share"] or ""] for r in doc["errors_by_domain"]))
+    if "by_domain" in doc:
+        _table(out, "by domain", ["domain", "sent", "complaints", "opens", "clicks", "raw_reactivity"],
+               ([r["domain"], r["sent"], r["complaints"], r["opens"], r["clicks"],
+                 "" if r["raw_reactivity"] is None else r["raw_reactivity"]] for r in doc["by_domain"]))
+    series = doc.get("series")
+    if series and series.get("timestamps"):
+        metrics = list(series["values"])
+        _table(out, "series", ["start", *metrics],
+               ([ts, *[series["values"][m][i] for m in metrics]] for i, ts in enumerate(series["timestamps"])))
+    return buf.getvalue()
