@@ -29,6 +29,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class AtomicMotoServer:
+    """A moto server that serves one AWS request at a time.
+
+    DynamoDB applies each request atomically; moto does not under threads (its
+    TransactWriteItems deep-copies the table and, on any error, restores that
+    copy, dropping writes other threads made meanwhile). Serialising requests
+    restores the real service's per-request atomicity while callers still
+    interleave freely between requests.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self._server: Any = None
+
+    def start(self) -> str:
+        from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                                   create_backend_app)
+        from werkzeug.serving import make_server
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def atomic(environ: dict[str, Any], start_response: Any) -> Any:
+            with lock:
+                return list(moto_app(environ, start_response))
+
+        self._server = make_server("127.0.0.1", self.port, atomic, threaded=True, request_handler=MotoRequestHandler)
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="moto").start()
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+
+
 class _StaticHandler(http.server.SimpleHTTPRequestHandler):
     """Serves web/dist plus a runtime config.json naming the API URL."""
 
@@ -70,12 +106,8 @@ class LocalStack:
         return f"http://127.0.0.1:{self.web_port}/"
 
     def start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port or free_port(), verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
+        server = AtomicMotoServer(self.moto_port)
+        self.moto_url = server.start()
         self._stops.append(server.stop)
         os.environ.update(FAKE_AWS)
         os.environ["AWS_ENDPOINT_URL"] = self.moto_url
