@@ -1,0 +1,11 @@
+"""The AWS deployment of the product, as a CDK (v2, Python) app.
+
+    python -m infra.cdk synth [-c stage=dev] [--out DIR]   # offline, no credentials
+    npx aws-cdk@2 deploy --app "python -m infra.cdk" -c stage=dev
+
+One stack per stage (``dev``, ``prod``) holds everything: the DynamoDB table
+(built from ``functions/chalicelib/tables.py``, the definition local mode uses
+too), the Chalice app (packaged by ``chalice.cdk``) with its own least-privilege
+role, the web page's private bucket behind CloudFront, the SES identity,
+CloudWatch alarms and log retention.
+"""

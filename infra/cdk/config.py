@@ -1,0 +1,102 @@
+"""Per-stage settings and the CDK context keys that override them.
+
+Nothing here names an account: the target account and region come from the
+credentials the CDK CLI runs with (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION),
+or the stack stays environment-agnostic (offline synth).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS_DIR = ROOT / "functions"
+CHALICE_CONFIG = FUNCTIONS_DIR / ".chalice" / "config.json"
+
+STAGES = ("dev", "prod")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """What differs between stages. Context keys (``-c key=value``) override."""
+
+    stage: str
+    #: Keep the table and the site bucket when the stack is deleted; DynamoDB
+    #: deletion protection on.
+    retain_data: bool
+    log_retention_days: int
+    #: From address of snapshot emails (SENDER_EMAIL). context: sender
+    sender: str = "reports@example.com"
+    #: Verify the whole domain instead of the single address. context: sender_domain
+    sender_domain: str = ""
+    #: Subscribe this address to the alarm topic. context: alarm_email
+    alarm_email: str = ""
+    lambda_memory_mb: int = 512
+    lambda_timeout_s: int = 60
+
+    @property
+    def stack_name(self) -> str:
+        return f"livereport-{self.stage}"
+
+    @property
+    def ses_identity(self) -> str:
+        """The SES identity the functions may send as (domain or address)."""
+        return self.sender_domain or self.sender
+
+    @property
+    def table_name(self) -> str:
+        """The table name the Chalice stage already configures (TABLE_NAME in
+        functions/.chalice/config.json), so `python -m infra.keys` and the
+        functions agree without extra flags."""
+        stage_env = chalice_config()["stages"][self.stage].get("environment_variables", {})
+        return stage_env.get("TABLE_NAME", self.stack_name)
+
+    @property
+    def api_gateway_stage(self) -> str:
+        config = chalice_config()
+        return config["stages"][self.stage].get("api_gateway_stage") or config.get("api_gateway_stage", "api")
+
+
+DEFAULTS = {
+    "dev": StageSettings(stage="dev", retain_data=False, log_retention_days=14),
+    "prod": StageSettings(stage="prod", retain_data=True, log_retention_days=90),
+}
+
+_CONTEXT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "sender": ("sender", str),
+    "sender_domain": ("sender_domain", str),
+    "alarm_email": ("alarm_email", str),
+    "log_retention_days": ("log_retention_days", int),
+    "lambda_memory_mb": ("lambda_memory_mb", int),
+    "lambda_timeout_s": ("lambda_timeout_s", int),
+}
+
+
+def chalice_config() -> dict[str, Any]:
+    return json.loads(CHALICE_CONFIG.read_text())
+
+
+def settings_for(stage: str, context: dict[str, Any] | None = None) -> StageSettings:
+    """The stage's defaults with context overrides applied and validated."""
+    if stage not in DEFAULTS:
+        raise ValueError(f"unknown stage {stage!r}: choose one of {', '.join(STAGES)} (-c stage=dev)")
+    if stage not in chalice_config().get("stages", {}):
+        raise ValueError(f"stage {stage!r} missing from {CHALICE_CONFIG}")
+    overrides = {field: cast(context[key]) for key, (field, cast) in _CONTEXT.items()
+                 if context and context.get(key) not in (None, "")}
+    settings = replace(DEFAULTS[stage], **overrides)
+    if not EMAIL.match(settings.sender):
+        raise ValueError(f"sender {settings.sender!r} is not an email address")
+    if settings.sender_domain:
+        if not DOMAIN.match(settings.sender_domain):
+            raise ValueError(f"sender_domain {settings.sender_domain!r} is not a domain name")
+        if not settings.sender.lower().endswith("@" + settings.sender_domain.lower()):
+            raise ValueError(f"sender {settings.sender!r} is not in sender_domain {settings.sender_domain!r}")
+    if settings.alarm_email and not EMAIL.match(settings.alarm_email):
+        raise ValueError(f"alarm_email {settings.alarm_email!r} is not an email address")
+    return settings

@@ -1,0 +1,313 @@
+"""One stage of the product: table, Chalice app, web site, SES identity, alarms."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_cdk import (
+    Aws,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Tags,
+    aws_cloudfront as cloudfront,
+    aws_cloudfront_origins as origins,
+    aws_cloudwatch as cloudwatch,
+    aws_cloudwatch_actions as cw_actions,
+    aws_iam as iam,
+    aws_logs as logs,
+    aws_s3 as s3,
+    aws_secretsmanager as secretsmanager,
+    aws_ses as ses,
+    aws_sns as sns,
+    aws_sns_subscriptions as subscriptions,
+)
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from infra.cdk.config import FUNCTIONS_DIR, StageSettings
+from infra.cdk.table import LiveReportTable
+
+#: Powertools Metrics in app.py: namespace and its default dimension.
+METRICS_NAMESPACE = "LiveReport"
+METRICS_DIMENSIONS = {"service": "livereport"}
+
+#: What the functions do to the table (app + chalicelib): point reads and
+#: writes, queries, transactions of Put/Update/Delete/ConditionCheck.
+TABLE_ACTIONS = [
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+]
+#: SES v2 SendEmail (Content.Raw) is authorised as both actions on the identity.
+SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
+
+
+def content_security_policy(api_origin: str) -> str:
+    """The dashboard's CSP: its own scripts and styles only, data only from
+    itself (config.json) and the API. ``style-src-attr 'unsafe-inline'`` lets
+    the chart library's tooltip markup keep its style attributes; no inline
+    or remote script is allowed."""
+    return "; ".join([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        f"connect-src 'self' {api_origin}",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "upgrade-insecure-requests",
+    ])
+
+
+class LiveReportStack(Stack):
+    def __init__(self, scope: Construct, settings: StageSettings, **kwargs: Any) -> None:
+        # The construct id is the stage name: chalice.cdk packages the app
+        # with the stage named after its scope, so functions/.chalice/config.json's
+        # "dev"/"prod" stage settings apply.
+        super().__init__(scope, settings.stage, stack_name=settings.stack_name,
+                         description=f"Campaign live reports ({settings.stage})", **kwargs)
+        self.settings = settings
+        Tags.of(self).add("project", "livereport")
+        Tags.of(self).add("stage", settings.stage)
+        removal = RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY
+
+        self.table = LiveReportTable(self, "Table", settings)
+        self.email_identity = self._email_identity()
+        self.identity_arn = self.format_arn(service="ses", resource="identity",
+                                            resource_name=settings.ses_identity)
+        self.unsubscribe_secret = secretsmanager.Secret(
+            self, "UnsubscribeSecret",
+            description="Signs the unsubscribe links of snapshot emails (UNSUBSCRIBE_SECRET)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True),
+            removal_policy=removal)
+        self.role = self._function_role()
+        self.chalice = self._chalice_app()
+        rest_api = self.chalice.get_resource("RestAPI")
+        # The API's name is its CloudWatch ApiName dimension: one per stage.
+        rest_api.add_property_override("DefinitionBody.info.title", settings.stack_name)
+        self.api_id = rest_api.ref
+        self.api_origin = f"https://{self.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
+        self.api_url = f"{self.api_origin}/{settings.api_gateway_stage}"
+        self._scheduled_functions_env()
+        self._log_groups()
+        self.site_bucket, self.distribution = self._site(removal)
+        self.alarm_topic = self._alarms()
+        self._outputs()
+
+    # --- SES -------------------------------------------------------------
+    def _email_identity(self) -> ses.EmailIdentity:
+        s = self.settings
+        identity = ses.Identity.domain(s.sender_domain) if s.sender_domain else ses.Identity.email(s.sender)
+        return ses.EmailIdentity(self, "SenderIdentity", identity=identity)
+
+    # --- IAM -------------------------------------------------------------
+    def _function_role(self) -> iam.Role:
+        """The one role of every function; Chalice neither creates nor
+        auto-generates policies (manage_iam_role/autogen_policy off)."""
+        table_resources = [self.table.table_arn, *self.table.index_arns]
+        document = iam.PolicyDocument(statements=[
+            iam.PolicyStatement(sid="Table", actions=TABLE_ACTIONS, resources=table_resources),
+            iam.PolicyStatement(sid="SendSnapshots", actions=SES_ACTIONS, resources=[self.identity_arn]),
+        ])
+        return iam.Role(
+            self, "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"livereport {self.settings.stage} functions: the table, the SES identity, their logs",
+            inline_policies={"livereport": document})
+
+    def _log_groups(self) -> None:
+        """One log group per function, with the stage's retention, and write
+        access to those groups only: no CreateLogGroup, so a function cannot
+        recreate its group without retention.
+
+        (Chalice's own ``log_retention_in_days`` emits a log group that names
+        a resource missing from its template: aws/chalice#2079.)"""
+        arns = []
+        for name in self.function_names():
+            function_name = self.chalice.get_resource(name).ref
+            group = logs.CfnLogGroup(self, f"{name}Logs", log_group_name=f"/aws/lambda/{function_name}",
+                                     retention_in_days=self.settings.log_retention_days)
+            group.apply_removal_policy(RemovalPolicy.DESTROY)
+            arns.append(group.attr_arn)
+        iam.Policy(self, "FunctionLogs", roles=[self.role], statements=[
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=arns)])
+
+    # --- Chalice -----------------------------------------------------------
+    def _chalice_app(self) -> Chalice:
+        s = self.settings
+        stage_config = {
+            "autogen_policy": False,
+            # Dependencies in a managed layer keyed by requirements.txt alone:
+            # editing app code re-zips only the code (no pip run), and a
+            # deploy uploads a new layer only when requirements change.
+            "automatic_layer": True,
+            "manage_iam_role": False,
+            "iam_role_arn": self.role.role_arn,
+            "lambda_memory_size": s.lambda_memory_mb,
+            "lambda_timeout": s.lambda_timeout_s,
+            "environment_variables": {
+                "TABLE_NAME": self.table.table_name,
+                "SENDER_EMAIL": s.sender,
+                # Resolved by CloudFormation at deploy time; never in the template.
+                "UNSUBSCRIBE_SECRET": self.unsubscribe_secret.secret_value.unsafe_unwrap(),
+            },
+            "tags": {"project": "livereport", "stage": s.stage},
+        }
+        return Chalice(self, "Api", source_dir=str(FUNCTIONS_DIR), stage_config=stage_config)
+
+    def sam_template(self) -> dict[str, Any]:
+        """The template `chalice package` produced (before CDK rewrote it)."""
+        path = os.path.join(self.chalice._sam_package_dir, "sam.json")  # noqa: SLF001 (no public accessor)
+        with open(path) as f:
+            return json.load(f)
+
+    def sam_resources(self, resource_type: str) -> list[str]:
+        return sorted(name for name, r in self.sam_template()["Resources"].items() if r["Type"] == resource_type)
+
+    def function_names(self) -> list[str]:
+        return self.sam_resources("AWS::Serverless::Function")
+
+    def scheduled_function_names(self) -> list[str]:
+        resources = self.sam_template()["Resources"]
+        return [name for name in self.function_names()
+                if any(e.get("Type") == "Schedule" for e in resources[name]["Properties"].get("Events", {}).values())]
+
+    def _scheduled_functions_env(self) -> None:
+        """PUBLIC_API_URL (unsubscribe links) only on scheduled functions: the
+        API handler cannot name its own API (RestAPI → handler ARN → cycle)."""
+        for name in self.scheduled_function_names():
+            self.chalice.add_environment_variable("PUBLIC_API_URL", self.api_url, name)
+
+    # --- Web site ------------------------------------------------------------
+    def _site(self, removal: RemovalPolicy) -> tuple[s3.Bucket, cloudfront.Distribution]:
+        bucket = s3.Bucket(
+            self, "SiteBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=self.settings.retain_data,
+            removal_policy=removal)
+        headers = cloudfront.ResponseHeadersPolicy(
+            self, "SiteHeaders",
+            comment=f"livereport {self.settings.stage}: strict CSP, HSTS",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=content_security_policy(self.api_origin), override=True),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365), include_subdomains=True, preload=False,
+                    override=True),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=False, override=True)),
+            custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(custom_headers=[
+                cloudfront.ResponseCustomHeader(header="Permissions-Policy", override=True,
+                                                value="camera=(), microphone=(), geolocation=(), payment=()"),
+                cloudfront.ResponseCustomHeader(header="Cross-Origin-Opener-Policy", value="same-origin",
+                                                override=True)]),
+            remove_headers=["Server"])
+        distribution = cloudfront.Distribution(
+            self, "Site",
+            comment=f"livereport {self.settings.stage} dashboard",
+            default_root_object="index.html",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=headers,
+                compress=True),
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            # The default *.cloudfront.net certificate fixes the TLS policy; a
+            # custom domain (certificate + minimum_protocol_version) would set it.
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100)
+        return bucket, distribution
+
+    # --- Alarms ----------------------------------------------------------------
+    def _alarms(self) -> sns.Topic:
+        s = self.settings
+        topic = sns.Topic(self, "Alarms", display_name=f"livereport {s.stage} alarms", enforce_ssl=True)
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarms", actions=["sns:Publish"], resources=[topic.topic_arn],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}))
+        if s.alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(s.alarm_email))
+        action = cw_actions.SnsAction(topic)
+        five_minutes = Duration.minutes(5)
+
+        def alarm(name: str, metric: cloudwatch.IMetric, threshold: float, description: str,
+                  periods: int = 1) -> None:
+            a = cloudwatch.Alarm(
+                self, f"{name}Alarm", alarm_name=f"{s.stack_name}-{name}", alarm_description=description,
+                metric=metric, threshold=threshold, evaluation_periods=periods, datapoints_to_alarm=periods,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+            a.add_alarm_action(action)
+            a.add_ok_action(action)
+
+        table_dims = {"TableName": self.table.table_name}
+        alarm("TableThrottles", cloudwatch.MathExpression(
+            expression="r + w", label="Throttled read + write events", period=five_minutes, using_metrics={
+                "r": cloudwatch.Metric(namespace="AWS/DynamoDB", metric_name="ReadThrottleEvents",
+                                       dimensions_map=table_dims, statistic="Sum", period=five_minutes),
+                "w": cloudwatch.Metric(namespace="AWS/DynamoDB", metric_name="WriteThrottleEvents",
+                                       dimensions_map=table_dims, statistic="Sum", period=five_minutes)}),
+              1, "DynamoDB throttled requests on the table (ingest retries, then answers 503)")
+        alarm("TableSystemErrors", cloudwatch.Metric(
+            namespace="AWS/DynamoDB", metric_name="SystemErrors", dimensions_map=table_dims,
+            statistic="Sum", period=five_minutes), 1, "DynamoDB answered 5xx on the table")
+        alarm("Api5xx", cloudwatch.Metric(
+            namespace="AWS/ApiGateway", metric_name="5XXError", statistic="Sum", period=five_minutes,
+            dimensions_map={"ApiName": s.stack_name, "Stage": s.api_gateway_stage}),
+              1, "The API answered 5xx (handler errors, 503 store unavailable, gateway errors)")
+        for name in self.function_names():
+            alarm(f"{name}Errors", cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", period=five_minutes,
+                dimensions_map={"FunctionName": self.chalice.get_resource(name).ref}),
+                  1, f"Lambda function {name} raised (unhandled errors, timeouts)")
+        alarm("IngestStoreUnavailable", cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE, metric_name="StoreUnavailable", dimensions_map=METRICS_DIMENSIONS,
+            statistic="Sum", period=five_minutes),
+              1, "Ingest gave up on the store after retries and answered 503 (producers retry)")
+        ingest = {name: cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=metric,
+                                          dimensions_map=METRICS_DIMENSIONS, statistic="Sum", period=five_minutes)
+                  for name, metric in (("acc", "EventsAccepted"), ("rej", "EventsRejected"),
+                                       ("bad", "RequestsRejected"))}
+        alarm("IngestRejectRate", cloudwatch.MathExpression(
+            expression="100 * rej / (acc + rej)", label="Rejected events (%)", period=five_minutes,
+            using_metrics={"acc": ingest["acc"], "rej": ingest["rej"]}),
+              10, "More than 10% of ingested events rejected for 15 minutes (a producer sends bad events)", periods=3)
+        alarm("IngestRequestsRejected", ingest["bad"], 50,
+              "Whole ingest requests rejected (malformed, oversize) 50+ times in 5 minutes, 3 periods running",
+              periods=3)
+        return topic
+
+    # --- Outputs ---------------------------------------------------------------
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": (self.api_url, "Base URL of the API: apiUrl in the site's config.json"),
+            "SiteUrl": (f"https://{self.distribution.distribution_domain_name}", "The dashboard"),
+            "SiteBucketName": (self.site_bucket.bucket_name, "Upload web/dist and config.json here"),
+            "DistributionId": (self.distribution.distribution_id, "Invalidate after an upload"),
+            "TableName": (self.table.table_name, "TABLE_NAME for python -m infra.keys"),
+            "SesIdentity": (self.settings.ses_identity, "SES identity to verify before snapshots send"),
+            "AlarmTopicArn": (self.alarm_topic.topic_arn, "Subscribe to receive alarms"),
+        }
+        if self.settings.sender_domain:
+            for i, record in enumerate(self.email_identity.dkim_records, 1):
+                outputs[f"DkimCname{i}"] = (f"{record.name} CNAME {record.value}",
+                                            "Publish in DNS to verify the sending domain (Easy DKIM)")
+        for key, (value, description) in outputs.items():
+            CfnOutput(self, key, value=value, description=description)

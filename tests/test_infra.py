@@ -1,0 +1,321 @@
+"""infra/cdk: synthesize both stages offline (no credentials, no CDK CLI) and
+check the security- and data-relevant properties of the templates, then lint
+them with cfn-lint.
+
+One synthesis per session (module fixture): chalice.cdk packages the app
+(reusing the dependency zip Chalice caches under functions/.chalice/deployments),
+the CDK writes the templates to a temporary directory.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytest.importorskip("aws_cdk", reason="CDK synthesis needs the dev extras (aws-cdk-lib)")
+
+from chalicelib import tables  # noqa: E402
+from infra.cdk.config import chalice_config, settings_for  # noqa: E402
+
+STAGES = ("dev", "prod")
+CONTEXT = {"sender": "reports@example.com"}
+#: Actions AWS only authorises on "*"; none is used today (Powertools Metrics
+#: emit EMF through the logs), each must carry a condition if ever added.
+WILDCARD_ONLY_ACTIONS = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
+#: Metric names app.py emits (Powertools Metrics, namespace LiveReport).
+APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', (ROOT / "functions" / "app.py").read_text()))
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    from infra.cdk.app import synth
+    result = synth(list(STAGES), outdir=tmp_path_factory.mktemp("cdk.out"), context=CONTEXT, validate=False)
+    return {stage: json.loads(path.read_text()) for stage, path in result.templates.items()} | {
+        "_paths": result.templates}
+
+
+@pytest.fixture(params=STAGES)
+def stage(request):
+    return request.param
+
+
+@pytest.fixture
+def template(synthesized, stage) -> dict[str, Any]:
+    return synthesized[stage]
+
+
+def resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def only(template: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
+    found = resources(template, type_)
+    assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def flat(value: Any) -> str:
+    """An intrinsic-function value as a comparable string."""
+    return json.dumps(value, sort_keys=True)
+
+
+# --- the table ---------------------------------------------------------------
+
+def test_table_comes_from_the_shared_definition(template, stage):
+    _, table = only(template, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    definition = tables.table_definition(settings_for(stage, CONTEXT).table_name)
+    assert props["KeySchema"] == definition["KeySchema"]
+    assert props["AttributeDefinitions"] == definition["AttributeDefinitions"]
+    assert props["TableName"] == definition["TableName"] == \
+        chalice_config()["stages"][stage]["environment_variables"]["TABLE_NAME"]
+    assert props["BillingMode"] == definition["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in props
+
+
+def test_table_ttl_and_point_in_time_recovery(template):
+    _, table = only(template, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    assert tables.TTL_ATTRIBUTE == "expires_at"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_prod_table_is_protected_and_retained(synthesized):
+    _, prod = only(synthesized["prod"], "AWS::DynamoDB::Table")
+    assert prod["Properties"]["DeletionProtectionEnabled"] is True
+    assert prod["DeletionPolicy"] == prod["UpdateReplacePolicy"] == "Retain"
+    _, dev = only(synthesized["dev"], "AWS::DynamoDB::Table")
+    assert dev["Properties"]["DeletionProtectionEnabled"] is False
+
+
+# --- IAM ---------------------------------------------------------------------
+
+def policy_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        assert not role["Properties"].get("ManagedPolicyArns"), f"{name} attaches managed policies"
+        for policy in role["Properties"].get("Policies", []):
+            found += [(name, s) for s in policy["PolicyDocument"]["Statement"]]
+    for name, policy in resources(template, "AWS::IAM::Policy").items():
+        found += [(name, s) for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    return found
+
+
+def test_iam_statements_are_scoped_to_named_resources(template):
+    statements = policy_statements(template)
+    assert statements
+    for owner, statement in statements:
+        assert statement["Effect"] == "Allow", (owner, statement)
+        actions = as_list(statement["Action"])
+        assert all("*" not in a for a in actions), f"wildcard action in {owner}: {actions}"
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                assert set(actions) <= set(WILDCARD_ONLY_ACTIONS), f"{owner}: {actions} on *"
+                for action in actions:
+                    assert WILDCARD_ONLY_ACTIONS[action] in flat(statement.get("Condition", {}))
+                continue
+            text = flat(resource)
+            # A named resource: a Ref/GetAtt of this template, or an ARN that
+            # ends with a literal name (never a bare wildcard).
+            assert "Ref" in text or "Fn::GetAtt" in text, f"{owner}: unnamed resource {text}"
+            assert not re.search(r'[:/]\*"', text), f"{owner}: wildcard resource {text}"
+
+
+def test_function_permissions_are_exactly_table_ses_and_own_logs(template, stage):
+    table_name, _ = only(template, "AWS::DynamoDB::Table")
+    groups = resources(template, "AWS::Logs::LogGroup")
+    by_service: dict[str, list[Any]] = {}
+    for _, statement in policy_statements(template):
+        for action in as_list(statement["Action"]):
+            by_service.setdefault(action.split(":")[0], []).extend(as_list(statement["Resource"]))
+    assert set(by_service) == {"dynamodb", "ses", "logs"}
+    assert all(r == {"Fn::GetAtt": [table_name, "Arn"]} for r in by_service["dynamodb"])
+    identity = settings_for(stage, CONTEXT).ses_identity
+    assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in by_service["ses"])
+    assert {r["Fn::GetAtt"][0] for r in by_service["logs"]} == set(groups)
+    assert all(r == {"Fn::GetAtt": [r["Fn::GetAtt"][0], "Arn"]} for r in by_service["logs"])
+
+
+def test_functions_run_as_the_stack_role_not_a_chalice_one(template):
+    (role_name, _), = resources(template, "AWS::IAM::Role").items()
+    functions = resources(template, "AWS::Serverless::Function")
+    assert {"APIHandler", "ApiKey"} <= set(functions)
+    for name, function in functions.items():
+        assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_name, "Arn"]}, name
+
+
+# --- functions: environment, logs --------------------------------------------
+
+def test_function_environment(template, stage):
+    table_name, _ = only(template, "AWS::DynamoDB::Table")
+    for name, function in resources(template, "AWS::Serverless::Function").items():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["TABLE_NAME"] == {"Ref": table_name}, name
+        assert env["SENDER_EMAIL"] == CONTEXT["sender"]
+        secret = flat(env["UNSUBSCRIBE_SECRET"])
+        assert "{{resolve:secretsmanager:" in secret, "the secret must be a dynamic reference, not a value"
+        scheduled = any(e["Type"] == "Schedule" for e in function["Properties"].get("Events", {}).values())
+        if scheduled:
+            assert '"Ref": "RestAPI"' in flat(env["PUBLIC_API_URL"]), name
+        else:
+            assert "PUBLIC_API_URL" not in env, name
+
+
+def test_every_function_has_a_log_group_with_retention(template, stage):
+    expected = settings_for(stage, CONTEXT).log_retention_days
+    groups = {flat(g["Properties"]["LogGroupName"]): g["Properties"]["RetentionInDays"]
+              for g in resources(template, "AWS::Logs::LogGroup").values()}
+    for name in resources(template, "AWS::Serverless::Function"):
+        key = flat({"Fn::Join": ["", ["/aws/lambda/", {"Ref": name}]]})
+        assert groups.get(key) == expected, f"{name}: {groups}"
+
+
+# --- the web page ------------------------------------------------------------
+
+def test_site_bucket_is_private_encrypted_and_tls_only(template):
+    (bucket_name, bucket), = resources(template, "AWS::S3::Bucket").items()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert "WebsiteConfiguration" not in props
+    _, policy = only(template, "AWS::S3::BucketPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in statements)
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows and all(s["Principal"] == {"Service": "cloudfront.amazonaws.com"} for s in allows)
+    distribution_name, _ = only(template, "AWS::CloudFront::Distribution")
+    assert all(f'"Ref": "{distribution_name}"' in flat(s["Condition"]["StringEquals"]["AWS:SourceArn"])
+               for s in allows)
+
+
+def test_cloudfront_uses_origin_access_control_and_https(template):
+    _, distribution = only(template, "AWS::CloudFront::Distribution")
+    config = distribution["Properties"]["DistributionConfig"]
+    oac_name, oac = only(template, "AWS::CloudFront::OriginAccessControl")
+    assert oac["Properties"]["OriginAccessControlConfig"] | {"Name": None} == {
+        "Name": None, "OriginAccessControlOriginType": "s3", "SigningBehavior": "always", "SigningProtocol": "sigv4"}
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_name, "Id"]}
+    assert origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    headers_name, _ = only(template, "AWS::CloudFront::ResponseHeadersPolicy")
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers_name}
+
+
+def test_strict_content_security_policy_and_security_headers(template):
+    _, policy = only(template, "AWS::CloudFront::ResponseHeadersPolicy")
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp_value = security["ContentSecurityPolicy"]
+    assert csp_value["Override"] is True
+    parts = csp_value["ContentSecurityPolicy"]["Fn::Join"][1]
+    # The API's origin is the only remote origin: https://<RestAPI>.execute-api.<region>.<suffix>
+    csp = "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
+    assert directives["default-src"] == ["'none'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>"]
+    assert not any("unsafe-eval" in v or "*" in " ".join(v) for v in directives.values())
+    assert all("'unsafe-inline'" not in v for k, v in directives.items() if k != "style-src-attr")
+    hsts = security["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 31536000 and hsts["IncludeSubdomains"] is True
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+
+
+# --- SES, alarms ---------------------------------------------------------------
+
+def test_ses_identity_is_defined_from_context(synthesized):
+    _, identity = only(synthesized["dev"], "AWS::SES::EmailIdentity")
+    assert identity["Properties"]["EmailIdentity"] == CONTEXT["sender"]
+
+
+def alarms_by_metric(template: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        metrics = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+        if "MetricName" in props:
+            metrics.append(props)
+        for metric in metrics:
+            found.setdefault((metric["Namespace"], metric["MetricName"]), []).append(props)
+    return found
+
+
+def test_alarms_cover_throttles_5xx_lambda_errors_and_ingest(template, stage):
+    alarms = alarms_by_metric(template)
+    table_name, _ = only(template, "AWS::DynamoDB::Table")
+    for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        assert f'"Ref": "{table_name}"' in flat(alarms[("AWS/DynamoDB", metric)])
+    (api5xx,) = alarms[("AWS/ApiGateway", "5XXError")]
+    api_name = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["info"]["title"]
+    assert {"Name": "ApiName", "Value": api_name} in api5xx["Dimensions"]
+    assert api_name == settings_for(stage, CONTEXT).stack_name
+    errors = flat(alarms[("AWS/Lambda", "Errors")])
+    for function in resources(template, "AWS::Serverless::Function"):
+        assert f'"Ref": "{function}"' in errors, function
+    ingest = {name for namespace, name in alarms if namespace == "LiveReport"}
+    assert {"StoreUnavailable", "EventsRejected"} <= ingest
+    assert ingest <= APP_METRICS, f"alarms on metrics app.py does not emit: {ingest - APP_METRICS}"
+    topic_name, _ = only(template, "AWS::SNS::Topic")
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_name}]
+
+
+def test_no_account_ids_in_code_or_templates(synthesized):
+    account = re.compile(r"(?<![0-9a-f-])\d{12}(?![0-9a-f-])")
+    for stage in STAGES:
+        assert not account.search(json.dumps(synthesized[stage])), stage
+    for source in (ROOT / "infra" / "cdk").glob("*.py"):
+        assert not account.search(source.read_text()), source
+
+
+# --- lint ----------------------------------------------------------------------
+
+def test_cfn_lint_finds_no_errors(synthesized):
+    paths = [str(p) for p in synthesized["_paths"].values()]
+    lint = "import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())"
+    run = subprocess.run([sys.executable, "-c", lint, "--format", "json", "--regions", "eu-west-1", "us-east-1",
+                          "--", *paths],
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.strip(), run.stderr
+    findings = json.loads(run.stdout)
+    errors = [f for f in findings if f["Level"] == "Error"]
+    assert not errors, json.dumps(errors, indent=1)[:4000]
+
+
+# --- context validation (no synthesis) -------------------------------------------
+
+@pytest.mark.parametrize("stage_name, context, message", [
+    ("qa", {}, "unknown stage"),
+    ("dev", {"sender": "not-an-address"}, "not an email"),
+    ("dev", {"sender": "a@x.org", "sender_domain": "y.org"}, "not in sender_domain"),
+    ("prod", {"alarm_email": "nope"}, "alarm_email"),
+])
+def test_bad_context_is_refused(stage_name, context, message):
+    with pytest.raises(ValueError, match=message):
+        settings_for(stage_name, context)
+
+
+def test_stage_defaults():
+    dev, prod = settings_for("dev"), settings_for("prod")
+    assert (dev.retain_data, prod.retain_data) == (False, True)
+    assert prod.log_retention_days >= dev.log_retention_days
+    assert settings_for("dev", {"log_retention_days": "30"}).log_retention_days == 30
