@@ -171,3 +171,99 @@ def openapi() -> Response:
 @app.route("/v1/health", methods=["GET"], cors=cors)
 def health() -> Response:
     return _json({"status": "ok"})
+
+
+# --- snapshot emails ---
+# Subscriptions (CRUD under the workspace of a read key), signed unsubscribe
+# links, and the scheduled sender. Everything lives in chalicelib/snapshots;
+# see docs/snapshots.md. Env: SENDER_EMAIL, PUBLIC_API_URL, UNSUBSCRIBE_SECRET.
+from html import escape as _escape  # noqa: E402
+
+from chalice import Rate  # noqa: E402
+
+from chalicelib.snapshots import runner as snapshot_runner  # noqa: E402
+from chalicelib.snapshots.subscriptions import SubscriptionError, SubscriptionStore, to_json  # noqa: E402
+from chalicelib.snapshots.tokens import TokenError, TokenSigner, secret_from_env  # noqa: E402
+
+
+@lru_cache(maxsize=1)
+def _ses_client() -> Any:
+    import boto3
+    return boto3.client("sesv2", region_name=wired().config.region)
+
+
+def _subscriptions() -> SubscriptionStore:
+    return SubscriptionStore(wired().client, wired().config.table_name)
+
+
+def snapshot_runner_for(on_sent: Any = None) -> snapshot_runner.SnapshotRunner:
+    return snapshot_runner.SnapshotRunner(wired(), _ses_client(), snapshot_runner.Settings.from_env(),
+                                          TokenSigner(secret_from_env()), on_sent)
+
+
+@app.route("/v1/subscriptions", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
+def create_subscription() -> Response:
+    try:
+        principal = _principal("read")
+        try:
+            payload = json.loads(app.current_request.raw_body or b"")
+        except ValueError:
+            return error_response(400, "invalid_request", "the body must be a JSON object")
+        sub = _subscriptions().create(principal.workspace, payload, time.time())
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except SubscriptionError as exc:
+        return error_response(exc.status, "invalid_subscription" if exc.status == 422 else "limit_reached", str(exc))
+    return _json(sub.public(), status=201)
+
+
+@app.route("/v1/subscriptions", methods=["GET"], authorizer=api_key, cors=cors)
+def list_subscriptions() -> Response:
+    try:
+        principal = _principal("read")
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return Response(body=to_json(_subscriptions().list(principal.workspace)), status_code=200,
+                    headers={"Content-Type": "application/json"})
+
+
+@app.route("/v1/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
+def delete_subscription(subscription_id: str) -> Response:
+    try:
+        principal = _principal("read")
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    if len(subscription_id) > 64 or not _subscriptions().delete(principal.workspace, subscription_id):
+        return error_response(404, "not_found", "no such subscription in this workspace")
+    return Response(body="", status_code=204)
+
+
+def _page(status: int, title: str, message: str) -> Response:
+    html = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{_escape(title)}</title></head>'
+            f'<body style="font-family:Arial,sans-serif;max-width:520px;margin:48px auto;color:#1f2937;">'
+            f'<h1 style="font-size:20px;">{_escape(title)}</h1><p>{_escape(message)}</p></body></html>')
+    return Response(body=html, status_code=status, headers={
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'", "Referrer-Policy": "no-referrer"})
+
+
+@app.route("/v1/unsubscribe", methods=["GET", "POST"],
+           content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"])
+def unsubscribe() -> Response:
+    """GET from the email's link; POST for RFC 8058 one-click (List-Unsubscribe-Post)."""
+    token = (app.current_request.query_params or {}).get("token") or ""
+    try:
+        target = TokenSigner(secret_from_env()).verify(token)
+    except TokenError:
+        return _page(400, "Invalid link / Lien invalide",
+                     "This unsubscribe link is invalid or was altered. / Ce lien de désabonnement est invalide.")
+    _subscriptions().remove_recipient(target.workspace, target.subscription_id, target.recipient)
+    logger.info("unsubscribed", extra={"subscription_id": target.subscription_id, "workspace": target.workspace})
+    return _page(200, "Unsubscribed / Désabonné",
+                 f"{target.recipient} will no longer receive this report. / "
+                 f"{target.recipient} ne recevra plus ce rapport.")
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def send_due_snapshots(event: Any) -> dict[str, int]:
+    return snapshot_runner_for().run(time.time()).summary()

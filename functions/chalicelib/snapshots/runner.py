@@ -1,0 +1,147 @@
+"""The scheduled function's body: find due subscriptions, claim, build, render, send.
+
+The report documents are built by the same LiveReports / GlobalReports the
+API serves, so an email shows exactly the API's numbers. One subscription's
+failure (a report error, an SES rejection) is logged with its id and never
+stops the others; failed recipients are retried on the next run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping, Optional
+from urllib.parse import quote
+
+from aws_lambda_powertools import Logger
+
+from ..csv_export import report_csv
+from ..reports.global_ import CHANNELS as GLOBAL_CHANNELS, GlobalQuery
+from ..reports.live import LiveQuery
+from ..catalogue import CHANNELS
+from . import chart, mail, render, schedule
+from .subscriptions import Daily, Subscription, Weekly
+from .tokens import TokenSigner
+
+logger = Logger(service="livereport", child=True)
+OnSent = Callable[[Subscription, str, str, bytes], None]  # (subscription, recipient, period, raw MIME)
+
+
+@dataclass(frozen=True)
+class Settings:
+    sender: str
+    public_api_url: str  # base URL of the API, for unsubscribe links
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        return cls(sender=env.get("SENDER_EMAIL", "reports@example.com"),
+                   public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/"))
+
+
+@dataclass
+class RunResult:
+    due: int = 0
+    claimed: int = 0
+    sent: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        return {"due": self.due, "claimed": self.claimed, "sent": len(self.sent), "failed": len(self.failed)}
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80]
+
+
+class SnapshotRunner:
+    def __init__(self, services: Any, ses: Any, settings: Settings, signer: TokenSigner,
+                 on_sent: Optional[OnSent] = None) -> None:
+        self.services = services
+        self.ses = ses
+        self.settings = settings
+        self.signer = signer
+        self.on_sent = on_sent
+        self.store = schedule.ScheduleStore(services.client, services.config.table_name)
+
+    def sections(self, sub: Subscription, now: float) -> list[render.Section]:
+        """The report documents of a subscription, exactly as the API builds them."""
+        known = next((c["channels"] for c in self.services.directory.list(sub.workspace)
+                      if c["campaign_id"] == sub.campaign_id), [])
+        if sub.report == "live":
+            tabs = [sub.channel] if sub.channel != "all" else ["campaign", *[c for c in CHANNELS if c in known]]
+            return [render.Section(f"live:{tab}", tab,
+                                   self.services.live.report(LiveQuery(sub.workspace, sub.campaign_id, tab), now))
+                    for tab in tabs]
+        tz = sub.frequency.tz if isinstance(sub.frequency, (Daily, Weekly)) else "UTC"
+        channels = [sub.channel] if sub.channel != "all" else [c for c in GLOBAL_CHANNELS if c in known] or ["email"]
+        return [render.Section(f"global:{c}", c, self.services.globals.report(
+            GlobalQuery(sub.workspace, sub.campaign_id, c, tz=tz), now)) for c in channels]
+
+    def unsubscribe_url(self, sub: Subscription, recipient: str) -> str:
+        token = self.signer.sign(sub.workspace, sub.subscription_id, recipient)
+        return f"{self.settings.public_api_url}/v1/unsubscribe?token={quote(token)}"
+
+    def run(self, now: Optional[float] = None) -> RunResult:
+        now = time.time() if now is None else now
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        result = RunResult()
+        for state in self.store.states():
+            try:
+                p = schedule.plan(state, moment)
+                if p is None or not p.recipients:
+                    continue
+                result.due += 1
+                if not self.store.claim(p, now):
+                    continue  # another run owns this period
+                result.claimed += 1
+            except Exception:  # noqa: BLE001 - one subscription never stops the others
+                logger.exception("snapshot planning failed", extra={"subscription_id": state.sub.subscription_id})
+                continue
+            self._send(p, now, result)
+        (logger.info if result.due else logger.debug)("snapshot run", extra=result.summary())
+        return result
+
+    def _send(self, p: schedule.Plan, now: float, result: RunResult) -> None:
+        sub = p.state.sub
+        log = {"subscription_id": sub.subscription_id, "workspace": sub.workspace, "period": p.period}
+        try:
+            sections = self.sections(sub, now)
+            images, attachments = [], []
+            for i, s in enumerate(sections):
+                png = chart.render_chart(s.doc, sub.language)
+                if png:
+                    s.chart_cid = f"chart{i}.{sub.subscription_id}@livereport"
+                    images.append(mail.InlineImage(s.chart_cid, png))
+                name = _safe_name(f"{sub.campaign_id}-{sub.report}-{s.channel}-{p.period.replace(':', '')}")
+                attachments.append(mail.Attachment(f"{name}.csv", report_csv(s.doc).encode("utf-8")))
+            baseline = p.state.baseline(p.period)
+        except Exception as exc:  # noqa: BLE001
+            logger.exception("snapshot build failed; retried next run", extra=log)
+            result.failed += [{**log, "recipient": r, "error": repr(exc)} for r in p.recipients]
+            self.store.settle(p, list(p.recipients), None, repr(exc))
+            return
+        failed, last_error = [], ""
+        for recipient in p.recipients:
+            try:
+                url = self.unsubscribe_url(sub, recipient)
+                rendered = render.render(sub, sections, baseline, now, recipient, url)
+                raw = mail.build_message(self.settings.sender, recipient, rendered, images, attachments, url, now)
+                message_id = mail.send_raw(self.ses, self.settings.sender, recipient, raw)
+            except Exception as exc:  # noqa: BLE001 - SES errors and anything else: retry next run
+                last_error = repr(exc)
+                failed.append(recipient)
+                result.failed.append({**log, "recipient": recipient, "error": last_error})
+                logger.warning("snapshot send failed; retried next run",
+                               extra={**log, "recipient_domain": recipient.rsplit("@", 1)[-1], "error": last_error})
+                continue
+            result.sent.append({**log, "recipient": recipient, "message_id": message_id})
+            if self.on_sent:
+                try:
+                    self.on_sent(sub, recipient, p.period, raw)
+                except Exception:  # noqa: BLE001 - a local outbox problem is not a send failure
+                    logger.exception("on_sent hook failed", extra=log)
+        sent_any = len(failed) < len(p.recipients)
+        totals = {s.key: render.snapshot_numbers(s.doc) for s in sections} if sent_any else None
+        self.store.settle(p, failed, totals, last_error)
