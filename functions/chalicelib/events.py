@@ -98,14 +98,14 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{loc}: {msg}"
 
 
-def _check(event: Event, now: datetime, limits: Limits) -> str | None:
+def _check(event: Event, earliest: datetime, latest: datetime) -> str | None:
     """Rules pydantic cannot express: type/channel pairs, time window, vocabularies."""
     spec = catalogue.EVENT_TYPES[event.type]
     if event.channel not in spec.channels:
         return f"type: '{event.type}' is not an event of channel '{event.channel}'"
-    if event.timestamp < now - limits.max_past:
+    if event.timestamp < earliest:
         return "timestamp: older than 48 hours"
-    if event.timestamp > now + limits.max_future:
+    if event.timestamp > latest:
         return "timestamp: more than 5 minutes in the future"
     if event.type == "bounce":
         if (event.bounce_type or "").lower() not in catalogue.BOUNCE_TYPES:
@@ -167,11 +167,12 @@ def validate_batch(
     accepted: list[tuple[int, Event]] = []
     rejected: list[Rejection] = []
     seen: dict[str, int] = {}
+    earliest, latest = now - limits.max_past, now + limits.max_future  # once per batch, not per event
     for index, event in enumerate(parsed):
         if event is None:
             rejected.append(Rejection(index, errors[index]))
             continue
-        problem = _check(event, now, limits)
+        problem = _check(event, earliest, latest)
         if problem:
             rejected.append(Rejection(index, problem))
             continue
