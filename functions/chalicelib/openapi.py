@@ -10,7 +10,9 @@ from typing import Any
 from . import catalogue
 from .events import Event
 from .ingest import MAX_BODY_BYTES, MAX_EVENTS
+from .reports.global_ import CHANNELS as GLOBAL_CHANNELS
 from .reports.live import TABS
+from .snapshots.subscriptions import Subscription, SubscriptionRequest
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -30,6 +32,91 @@ def _series() -> dict[str, Any]:
         "step_seconds": {"type": "integer", "description": "60 for windows of an hour or less, else 3600"},
         "timestamps": {"type": "array", "items": {"type": "string", "format": "date-time"}},
         "values": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}}}
+
+
+def _model_schemas(*models: type) -> dict[str, Any]:
+    """pydantic schemas with their nested $defs hoisted into components/schemas."""
+    out: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
+
+
+def _global_report() -> dict[str, Any]:
+    rows = {"type": "array", "items": {"type": "object"}}
+    return {"type": "object", "required": ["totals", "distinct", "rates", "top_links", "errors_by_type",
+                                           "errors_by_domain", "by_domain", "series"], "properties": {
+        "campaign_id": {"type": "string"}, "channel": {"type": "string", "enum": list(GLOBAL_CHANNELS)},
+        "range": {"type": "object", "description": "from/to as asked (null: whole life), tz, whole_life, "
+                                                   "resolved_start/resolved_end (whole hours actually read)"},
+        "has_data": {"type": "boolean"},
+        "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "distinct": {"type": "object", "description": "distinct profiles: open, click, targeted (HLL)",
+                     "additionalProperties": {"type": "integer"}},
+        "error_bound": {"type": "object", "description": "95% bounds of each distinct count"},
+        "rates": {"type": "object", "additionalProperties": {"type": ["number", "null"]},
+                  "description": "includes reactivity = distinct clickers / distinct openers; null when the denominator is 0"},
+        "blocks": {"type": "object", "description": "delivery_overview, initial_audience, execution, reaction, "
+                                                    "click_streams, tracking (SPEC's global report blocks)"},
+        "top_links": {**rows, "description": "top 10: url, clicks, distinct_clicks (null: not tracked per URL), share"},
+        "errors_by_type": {**rows, "description": "value, count, share"},
+        "errors_by_domain": {**rows, "description": "value (domain), count (errors + bounces), errors, bounces, share"},
+        "by_domain": {**rows, "description": "domain, sent, complaints, opens, clicks, raw_reactivity "
+                                             "(distinct clickers / openers of the domain, whole UTC days)"},
+        "series": {"$ref": "#/components/schemas/Series"},
+        "read_cost": {"type": "object"}}}
+
+
+def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
+    campaign = {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    csv = {"200": {"description": "Every widget's table as CSV (cells starting with = + - @ neutralised)",
+                   "content": {"text/csv": {}}}}
+    range_params = [
+        campaign,
+        {"name": "channel", "in": "query", "required": True, "schema": {"type": "string", "enum": list(GLOBAL_CHANNELS)}},
+        {"name": "from", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "ISO date (whole day in tz) or datetime; absent: the whole life"},
+        {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "ISO date (inclusive, whole day in tz) or datetime (exclusive)"},
+        {"name": "tz", "in": "query", "required": False, "schema": {"type": "string", "default": "UTC"},
+         "description": "IANA time zone of date bounds and of day buckets shown"}]
+    errors = {"400": _error("Bad range, time zone or channel"), "401": _error("Unauthorized"),
+              "403": _error("No read scope")}
+    subscription = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}}}
+    return {
+        "/v1/campaigns/{campaign_id}/live.csv": {"get": {
+            "summary": "The live report as CSV (same parameters as /live)", "security": bearer,
+            "parameters": [campaign], "responses": {**csv, **errors}}},
+        "/v1/campaigns/{campaign_id}/report": {"get": {
+            "summary": "The global report: whole life or a date range", "security": bearer, "parameters": range_params,
+            "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/GlobalReport"}}}}, **errors}}},
+        "/v1/campaigns/{campaign_id}/report.csv": {"get": {
+            "summary": "The global report as CSV", "security": bearer, "parameters": range_params,
+            "responses": {**csv, **errors}}},
+        "/v1/subscriptions": {
+            "post": {"summary": "Subscribe recipients to a report by email", "security": bearer,
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "$ref": "#/components/schemas/SubscriptionRequest"}}}},
+                     "responses": {"201": {"description": "Created", **subscription},
+                                   "400": _error("Body is not JSON"), "409": _error("Too many subscriptions"),
+                                   "422": _error("Invalid subscription"), "401": _error("Unauthorized"),
+                                   "403": _error("No read scope")}},
+            "get": {"summary": "The workspace's subscriptions", "security": bearer,
+                    "responses": {"200": {"description": "Subscriptions"}, "401": _error("Unauthorized")}}},
+        "/v1/subscriptions/{subscription_id}": {"delete": {
+            "summary": "Delete a subscription", "security": bearer,
+            "parameters": [{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Deleted"}, "404": _error("No such subscription")}}},
+        "/v1/unsubscribe": {method: {
+            "summary": "Remove one recipient from a subscription (signed link from the email; no key; "
+                       "POST is mail clients' one-click unsubscribe)",
+            "parameters": [{"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "An HTML page confirming it"},
+                          "400": {"description": "Invalid or tampered token"}}} for method in ("get", "post")},
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -52,6 +139,8 @@ def openapi_document() -> dict[str, Any]:
                     "rejected": {"type": "array", "items": {"type": "object", "properties": {
                         "index": {"type": "integer"}, "reason": {"type": "string"}}}}}},
                 "BreakdownRow": _breakdown_row(),
+                "GlobalReport": _global_report(),
+                **_model_schemas(SubscriptionRequest, Subscription),
                 "Series": _series(),
                 "LiveReport": {"type": "object", "required": ["totals", "breakdowns", "executions", "series", "rates", "window"],
                                "properties": {
@@ -109,6 +198,7 @@ def openapi_document() -> dict[str, Any]:
                      "description": "1m..24h; charts use minute steps up to 1h, hour steps beyond"}],
                 "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveReport"}}}},
                               "400": _error("Bad parameters"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
+            **_report_paths(bearer),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
