@@ -22,6 +22,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from moto import mock_aws  # noqa: E402
 
+from infra.local import moto_speedups  # noqa: E402
+
+moto_speedups.apply()
+
 from chalicelib import services, tables  # noqa: E402
 from chalicelib.config import AppConfig  # noqa: E402
 

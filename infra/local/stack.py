@@ -46,6 +46,9 @@ class AtomicMotoServer:
     def start(self) -> str:
         from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
                                                    create_backend_app)
+
+        from .moto_speedups import apply
+        apply()
         from werkzeug.serving import make_server
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = DomainDispatcherApplication(create_backend_app)
