@@ -31,8 +31,10 @@ run: setup web
 test: setup web browser
 	$(PY) -m pytest tests
 
+## Benchmarks (not tests): ingest events/s and WRU/event, report reads vs DuckDB. QUICK=1 for a short run.
 bench: setup
-	$(PY) bench/ingest.py
+	$(PY) bench/ingest.py $(if $(QUICK),--quick)
+	$(PY) bench/report.py $(if $(QUICK),--quick)
 
 ## CloudFormation templates of a stage into infra/cdk/cdk.out: offline, no credentials (STAGE=dev|prod).
 synth: setup
