@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,8 @@ SERVICE = "livereport"
 app = Chalice(app_name=SERVICE, configure_logs=False)
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="LiveReport", service=SERVICE)
+# One namespace for every stage: the stage dimension keeps dev traffic out of prod's alarms.
+metrics.set_default_dimensions(stage=os.environ.get("STAGE", "local"))
 cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Idempotency-Key", "Content-Type"],
                   expose_headers=["Retry-After", "Idempotent-Replay"], max_age=600)
 

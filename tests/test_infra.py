@@ -274,6 +274,10 @@ def test_alarms_cover_throttles_5xx_lambda_errors_and_ingest(template, stage):
     ingest = {name for namespace, name in alarms if namespace == "LiveReport"}
     assert {"StoreUnavailable", "EventsRejected"} <= ingest
     assert ingest <= APP_METRICS, f"alarms on metrics app.py does not emit: {ingest - APP_METRICS}"
+    # app.py adds the stage as a default dimension: each stage's alarms watch only its own traffic
+    for (namespace, _), props in alarms.items():
+        if namespace == "LiveReport":
+            assert all(f'{{"Name": "stage", "Value": "{stage}"}}' in flat(p) for p in props), flat(props)
     topic_name, _ = only(template, "AWS::SNS::Topic")
     for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_name}]

@@ -32,7 +32,7 @@ from infra.cdk.table import LiveReportTable
 
 #: Powertools Metrics in app.py: namespace and its default dimension.
 METRICS_NAMESPACE = "LiveReport"
-METRICS_DIMENSIONS = {"service": "livereport"}
+METRICS_DIMENSIONS = {"service": "livereport"}  # plus "stage" (app.py's default dimension)
 
 #: What the functions do to the table (app + chalicelib): point reads and
 #: writes, queries, transactions of Put/Update/Delete/ConditionCheck.
@@ -277,12 +277,13 @@ class LiveReportStack(Stack):
                 namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", period=five_minutes,
                 dimensions_map={"FunctionName": self.chalice.get_resource(name).ref}),
                   1, f"Lambda function {name} raised (unhandled errors, timeouts)")
+        app_dims = {**METRICS_DIMENSIONS, "stage": self.settings.stage}
         alarm("IngestStoreUnavailable", cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE, metric_name="StoreUnavailable", dimensions_map=METRICS_DIMENSIONS,
+            namespace=METRICS_NAMESPACE, metric_name="StoreUnavailable", dimensions_map=app_dims,
             statistic="Sum", period=five_minutes),
               1, "Ingest gave up on the store after retries and answered 503 (producers retry)")
         ingest = {name: cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=metric,
-                                          dimensions_map=METRICS_DIMENSIONS, statistic="Sum", period=five_minutes)
+                                          dimensions_map=app_dims, statistic="Sum", period=five_minutes)
                   for name, metric in (("acc", "EventsAccepted"), ("rej", "EventsRejected"),
                                        ("bad", "RequestsRejected"))}
         alarm("IngestRejectRate", cloudwatch.MathExpression(
