@@ -5,11 +5,12 @@ import json
 import os
 import time
 from functools import lru_cache
+from html import escape as _escape
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import AuthResponse, Chalice, CORSConfig, Response
+from chalice import AuthResponse, Chalice, CORSConfig, Rate, Response
 
 from chalicelib import services
 from chalicelib.auth import Principal
@@ -21,6 +22,9 @@ from chalicelib.ingest import IngestError
 from chalicelib.openapi import openapi_document
 from chalicelib.catalogue import catalogue_document
 from chalicelib.store import StoreUnavailable
+from chalicelib.snapshots import runner as snapshot_runner
+from chalicelib.snapshots.subscriptions import SubscriptionError, SubscriptionStore, to_json
+from chalicelib.snapshots.tokens import TokenError, TokenSigner, secret_from_env
 
 SERVICE = "livereport"
 app = Chalice(app_name=SERVICE, configure_logs=False)
@@ -180,13 +184,6 @@ def health() -> Response:
 # Subscriptions (CRUD under the workspace of a read key), signed unsubscribe
 # links, and the scheduled sender. Everything lives in chalicelib/snapshots;
 # see docs/snapshots.md. Env: SENDER_EMAIL, PUBLIC_API_URL, UNSUBSCRIBE_SECRET.
-from html import escape as _escape  # noqa: E402
-
-from chalice import Rate  # noqa: E402
-
-from chalicelib.snapshots import runner as snapshot_runner  # noqa: E402
-from chalicelib.snapshots.subscriptions import SubscriptionError, SubscriptionStore, to_json  # noqa: E402
-from chalicelib.snapshots.tokens import TokenError, TokenSigner, secret_from_env  # noqa: E402
 
 
 @lru_cache(maxsize=1)
