@@ -60,27 +60,31 @@ def aggregate(workspace: str, events: Iterable[Event], admit: Admit) -> Aggregat
     profiles: dict[tuple[str, str, str, int, str], set[str]] = defaultdict(set)
     domain_profiles: dict[tuple[str, str, str, int, str, str], set[str]] = defaultdict(set)
     campaigns: dict[str, tuple[set[str], int]] = {}
-    dims_by_type = catalogue.DIMENSIONS_BY_TYPE
-    distinct = catalogue.DISTINCT_METRICS
+    # (type, channel) -> its dimensions and whether its profiles are counted, resolved once per pair
+    plans: dict[tuple[str, str], tuple[list[catalogue.Dimension], bool]] = {}
     for ev in events:
         epoch = int(ev.timestamp.timestamp())
         campaign, channel, etype = ev.campaign_id, ev.channel, ev.type
+        plan = plans.get((etype, channel))
+        if plan is None:
+            plan = plans[(etype, channel)] = (
+                [d for d in catalogue.DIMENSIONS_BY_TYPE[etype] if channel in d.channels],
+                channel in catalogue.DISTINCT_METRICS.get(etype, ()))
+        dims, counts_profiles = plan
         execution = ev.execution_id or tables.NO_EXECUTION
         key = (campaign, channel, execution, epoch // 60)
         counts = per_minute[key]
         counts[etype] += 1
         if etype == "open" and ev.machine:
             counts["open_machine"] += 1
-        for dim in dims_by_type[etype]:
-            if channel not in dim.channels:
-                continue
+        for dim in dims:
             value = getattr(ev, dim.field) or dim.default
             if value is None:
                 continue
             counts[(dim.name, etype, value)] += 1
             if dim.allowed is None:
                 raw_values[(campaign, dim.name)].add(value)
-        if ev.profile_id and channel in distinct.get(etype, ()):
+        if counts_profiles and ev.profile_id:
             profiles[key + (etype,)].add(ev.profile_id)
             if ev.recipient_domain and etype in DOMAIN_DISTINCT and channel == "email":
                 domain_profiles[(campaign, channel, execution, epoch // 86400, etype,
@@ -124,8 +128,8 @@ def aggregate(workspace: str, events: Iterable[Event], admit: Admit) -> Aggregat
 
     for (campaign, channel, execution, minute, metric), ids in profiles.items():
         pk = tables.counter_pk(workspace, campaign, channel)
-        buckets = _bucket_strings(minute)
-        for gran, bucket in zip((tables.MINUTE, tables.HOUR, tables.DAY), buckets):
+        _, h_bucket, d_bucket = _bucket_strings(minute)  # sketches exist per hour and day only
+        for gran, bucket in ((tables.HOUR, h_bucket), (tables.DAY, d_bucket)):
             result.profiles.setdefault((pk, gran, bucket, execution, metric), set()).update(ids)
     for (campaign, channel, execution, day, metric, domain), ids in domain_profiles.items():
         pk = tables.counter_pk(workspace, campaign, channel)
