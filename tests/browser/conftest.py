@@ -1,0 +1,107 @@
+"""Browser tests: the real local stack (moto server + chalice local + the built page) and Debian's Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from . import seed
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+DESKTOP = {"width": 1440, "height": 900}
+
+
+def build_web() -> None:
+    """Build web/dist when it is missing (npm ci first when node_modules is missing)."""
+    if (WEB / "dist" / "index.html").exists():
+        return
+    npm = shutil.which("npm")
+    assert npm, "npm is needed to build the dashboard (web/dist is missing)"
+    if not (WEB / "node_modules").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, check=True)
+    subprocess.run([npm, "run", "build", "--silent"], cwd=WEB, check=True)
+
+
+@pytest.fixture(scope="package")
+def stack():
+    build_web()
+    from infra.local.stack import LocalStack
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME")}
+    s = LocalStack(table_name="livereport-browser")
+    s.start_moto()
+    s.create_table()
+    s.start_api()
+    assert s.start_web({"refreshSeconds": 5}), "web/dist/index.html missing after build"
+    _, s.key = s.services.keys.create("browser", ["ingest", "read"], "browser tests")
+    seed.post(s.api_url, s.key, seed.events())
+    yield s
+    s.stop()
+    for k, v in saved.items():  # leave the environment as the other test modules expect it
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    import app as app_module
+    app_module.wired.cache_clear()
+
+
+@pytest.fixture(scope="package")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: run `make browser` (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="UTC", accept_downloads=True)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context, stack):
+    pg = context.new_page()
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+
+
+def sign_in(page, stack, campaign: str = seed.CAMPAIGN, lang: str = "en") -> None:
+    page.goto(stack.web_url)
+    page.evaluate("([l]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: 'UTC', campaign: null}))", [lang])
+    page.reload()
+    page.fill("#read-key", stack.key)
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("[role=tablist]")
+    choose_campaign(page, campaign)
+
+
+def choose_campaign(page, campaign: str) -> None:
+    if page.locator(".picker-current").inner_text() != campaign:
+        if not page.locator(".picker").evaluate("d => d.open"):
+            page.click(".picker-summary")
+        page.fill(".picker-panel input[type=search]", campaign)
+        page.click(f".picker-item[data-campaign='{campaign}']")
+    page.wait_for_function("c => document.querySelector('.picker-current')?.textContent === c", arg=campaign)
+    wait_loaded(page, campaign, page.locator("[role=tab][aria-selected=true]").get_attribute("data-tab"))
+
+
+def wait_loaded(page, campaign: str, tab: str, mode: str = "live") -> None:
+    page.wait_for_selector(f"main[data-loaded='{campaign}:{tab}:{mode}']", timeout=15000)
+
+
+def open_tab(page, tab: str) -> None:
+    page.click(f"[role=tab][data-tab='{tab}']")
+    page.wait_for_selector(f"[role=tab][data-tab='{tab}'][aria-selected=true]")
+    wait_loaded(page, page.locator(".picker-current").inner_text(), tab)

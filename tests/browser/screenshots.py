@@ -1,0 +1,74 @@
+"""Full-page screenshots of every tab (desktop 1440 px and phone 390 px) into docs/screenshots/.
+
+    .venv/bin/python -m tests.browser.screenshots
+
+Starts its own local stack, streams a day of realistic traffic for one campaign on every channel
+(infra/local/traffic.py), signs in and captures each tab, plus the global email report.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
+
+from infra.local.stack import FAKE_AWS, LocalStack  # noqa: E402
+from infra.local.traffic import Campaign, TrafficGenerator  # noqa: E402
+
+from tests.browser import seed  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, build_web, open_tab, sign_in, wait_loaded  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+CAMPAIGN = Campaign("black-friday-2026", ("email", "push", "sms", "inapp", "web", "directmail"),
+                    ("2026-11-25T08:00", "2026-11-25T14:00"))
+TABS = ["campaign", "email", "inapp", "push", "sms", "web", "directmail"]
+
+
+def main() -> None:
+    import os
+    os.environ.update(FAKE_AWS)
+    build_web()
+    stack = LocalStack(table_name="livereport-screens")
+    stack.start_moto()
+    stack.create_table()
+    stack.start_api()
+    stack.start_web()
+    _, stack.key = stack.services.keys.create("screens", ["ingest", "read"])
+    now = datetime.now(timezone.utc)
+    gen = TrafficGenerator(seed=42, prefix="shot")
+    events = list(gen.events(1000, now - timedelta(hours=23), now - timedelta(minutes=1), campaigns=(CAMPAIGN,)))
+    started = time.monotonic()
+    for i in range(0, len(events), 100):
+        seed.post(stack.api_url, stack.key, events[i:i + 100], timeout=300)
+    print(f"{len(events)} events ingested in {time.monotonic() - started:.0f} s")
+    OUT.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for name, width in (("desktop", 1440), ("phone", 390)):
+                ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB", timezone_id="Europe/Paris")
+                page = ctx.new_page()
+                sign_in(page, stack, campaign=CAMPAIGN.campaign_id)
+                for tab in TABS:
+                    open_tab(page, tab)
+                    time.sleep(0.6)  # let chart animations settle
+                    page.screenshot(path=str(OUT / f"{tab}-{name}.png"), full_page=True)
+                open_tab(page, "email")
+                page.click("[data-mode=global]")
+                wait_loaded(page, CAMPAIGN.campaign_id, "email", "global")
+                time.sleep(0.6)
+                page.screenshot(path=str(OUT / f"email-global-{name}.png"), full_page=True)
+                page.click("[data-mode=live]")
+                ctx.close()
+            browser.close()
+    finally:
+        stack.stop()
+    print(f"screenshots in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

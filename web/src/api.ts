@@ -1,0 +1,73 @@
+// The JSON API: runtime config, the bearer key (session storage only) and typed errors.
+import type { Catalogue } from "./i18n";
+
+const KEY_STORAGE = "clr.readKey";
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) { super(message); }
+}
+/** The API could not be reached at all (network error, CORS failure, timeout). */
+export class Unreachable extends Error {}
+
+let apiUrl = "";
+let refreshSeconds = 5;
+export function getRefreshSeconds(): number { return refreshSeconds; }
+
+export async function loadConfig(): Promise<string> {
+  const r = await fetch("config.json", { cache: "no-store" });
+  if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
+  const cfg = (await r.json()) as { apiUrl?: string; refreshSeconds?: number };
+  apiUrl = String(cfg.apiUrl ?? "").replace(/\/+$/, "");
+  refreshSeconds = Number(cfg.refreshSeconds) > 0 ? Number(cfg.refreshSeconds) : 5;
+  return apiUrl;
+}
+
+export function getApiUrl(): string { return apiUrl; }
+export function getKey(): string | null { return sessionStorage.getItem(KEY_STORAGE); }
+export function setKey(k: string | null): void {
+  if (k) sessionStorage.setItem(KEY_STORAGE, k); else sessionStorage.removeItem(KEY_STORAGE);
+}
+
+async function request<T>(path: string, auth = true, timeoutMs = 15000): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const key = getKey();
+  if (auth && key) headers.Authorization = `Bearer ${key}`;
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  let r: Response;
+  try {
+    r = await fetch(`${apiUrl}${path}`, { headers, signal: ctrl.signal, cache: "no-store", referrerPolicy: "no-referrer" });
+  } catch (e) {
+    throw new Unreachable(String(e));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (r.status >= 502 && r.status <= 504) throw new Unreachable(`HTTP ${r.status}`);
+  let body: unknown = null;
+  try { body = await r.json(); } catch { body = null; }
+  if (!r.ok) {
+    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(r.status, err?.code ?? "http_error", err?.message ?? `HTTP ${r.status}`);
+  }
+  return body as T;
+}
+
+export interface CampaignSummary { campaign_id: string; channels: string[]; last_event: number | null }
+export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const api = {
+  catalogue: () => request<Catalogue>("/v1/catalogue", false),
+  campaigns: () => request<{ campaigns: CampaignSummary[] }>("/v1/campaigns").then((d) => d.campaigns),
+  live(campaign: string, tab: string, executions: (string | null)[] | null, window: string): Promise<Doc> {
+    const q = new URLSearchParams({ channel: tab, window });
+    for (const e of executions ?? []) q.append("execution", e ?? "");
+    return request<Doc>(`/v1/campaigns/${encodeURIComponent(campaign)}/live?${q}`);
+  },
+  global(campaign: string, channel: string, from: string, to: string, tz: string, executions: (string | null)[] | null): Promise<Doc> {
+    const q = new URLSearchParams({ channel, tz });
+    if (from) q.set("from", from);
+    if (to) q.set("to", to);
+    for (const e of executions ?? []) q.append("execution", e ?? "");
+    return request<Doc>(`/v1/campaigns/${encodeURIComponent(campaign)}/report?${q}`);
+  },
+};

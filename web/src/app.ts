@@ -1,0 +1,338 @@
+// The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
+import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
+import { Board, layoutKey } from "./board";
+import { campaignPicker, executionFilter, labelled, tabList } from "./controls";
+import { clear, h } from "./dom";
+import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
+import { menuButton } from "./menu";
+import type { Lang } from "./messages";
+import { Poller } from "./refresh";
+import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS } from "./state";
+import { widgetsFor } from "./widgets/defs";
+
+const PANEL_ID = "tab-panel";
+
+export class App {
+  private state: State;
+  private campaigns: CampaignSummary[] = [];
+  private board: Board | null = null;
+  private doc: Doc | null = null;
+  private available: (string | null)[] = [];
+  private withData = new Set<string>();
+  private lastUpdated = 0;
+  private generation = 0;
+  private refreshes = 0;
+  private poller: Poller;
+  private root: HTMLElement;
+  private els: Record<string, HTMLElement> = {};
+
+  constructor(root: HTMLElement, refreshMs: number) {
+    this.root = root;
+    const prefs = loadPrefs();
+    this.state = {
+      campaign: prefs.campaign ?? null, tab: (TABS as readonly string[]).includes(prefs.tab ?? "") ? prefs.tab as Tab : "campaign",
+      mode: prefs.mode === "global" ? "global" : "live", window: prefs.window === "1h" ? "1h" : "24h",
+      executions: null, from: "", to: "", lang: prefs.lang === "fr" ? "fr" : (prefs.lang === "en" ? "en" : (navigator.language.startsWith("fr") ? "fr" : "en")),
+      tz: prefs.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
+    };
+    setLang(this.state.lang);
+    setTimeZone(this.state.tz);
+    this.poller = new Poller(() => this.refresh(), refreshMs, {
+      onUnreachable: (ms) => this.showUnreachable(ms),
+      onError: (e) => this.showError(e),
+      onPause: () => this.tickStatus(),
+    });
+    window.setInterval(() => this.tickStatus(), 1000);
+  }
+
+  start(): void {
+    if (getKey()) void this.enter(); else this.renderSignIn();
+  }
+
+  // ---------- sign-in ----------
+  private renderSignIn(message = ""): void {
+    this.poller.stop();
+    clear(this.root);
+    const input = h("input", { id: "read-key", type: "password", autocomplete: "off", required: true, spellcheck: "false" });
+    const error = h("p", { class: "error", role: "alert", text: message });
+    const form = h("form", { class: "signin", "aria-labelledby": "signin-title" },
+      h("h1", { id: "signin-title", text: t("appTitle") }),
+      h("h2", { text: t("signInTitle") }), h("p", { class: "muted", text: t("signInHelp") }),
+      labelled(t("readKey"), input), error,
+      h("div", { class: "row" }, h("button", { type: "submit", class: "primary", text: t("signIn") }), this.langSelect()));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      setKey(input.value.trim());
+      try {
+        this.campaigns = await api.campaigns();
+        void this.enter();
+      } catch (err) {
+        setKey(null);
+        error.textContent = err instanceof ApiError ? t("badKey") : t("cannotReach", { url: getApiUrl() });
+        input.focus();
+      }
+    });
+    this.root.append(h("main", { id: "main", class: "signin-page" }, form));
+    input.focus();
+  }
+
+  private signOut(): void {
+    setKey(null);
+    this.board?.destroy();
+    this.board = null;
+    this.renderSignIn();
+  }
+
+  private async enter(): Promise<void> {
+    try {
+      this.campaigns = await api.campaigns();
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) { setKey(null); this.renderSignIn(t("badKey")); return; }
+    }
+    if (this.state.campaign && !this.campaigns.some((c) => c.campaign_id === this.state.campaign)) this.state.campaign = null;
+    if (!this.state.campaign && this.campaigns.length) this.state.campaign = this.campaigns[0].campaign_id;
+    this.renderShell();
+    this.poller.start();
+  }
+
+  // ---------- shell ----------
+  private langSelect(): HTMLElement {
+    const sel = h("select", { id: "lang" });
+    for (const [v, name] of [["en", "English"], ["fr", "Français"]]) sel.append(h("option", { value: v, selected: v === getLang(), text: name }));
+    sel.addEventListener("change", () => {
+      this.state.lang = sel.value as Lang;
+      setLang(this.state.lang);
+      savePrefs(this.state);
+      if (getKey() && this.els.main) this.renderShell(); else this.renderSignIn();
+    });
+    return labelled(t("language"), sel);
+  }
+
+  private renderShell(): void {
+    this.board?.destroy();
+    this.board = null;
+    clear(this.root);
+    const tz = h("select", { id: "tz" });
+    for (const z of timeZones()) tz.append(h("option", { value: z, selected: z === this.state.tz, text: z }));
+    tz.addEventListener("change", () => { this.state.tz = tz.value; setTimeZone(tz.value); savePrefs(this.state); this.rerender(); });
+    const signOut = h("button", { type: "button", class: "secondary signout", text: t("signOut") });
+    signOut.addEventListener("click", () => this.signOut());
+    this.els.picker = h("div", { class: "picker-slot" });
+    const header = h("header", { class: "topbar" },
+      h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
+      h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz), signOut));
+
+    this.els.controls = h("div", { class: "controls" });
+    this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
+    this.els.status = h("span", { class: "status", "aria-live": "off" });
+    this.els.tabs = tabList(this.state.tab, this.withData, PANEL_ID, (tab) => this.selectTab(tab));
+    this.els.empty = h("p", { class: "empty-tab", hidden: true });
+    this.els.boardSlot = h("div", { class: "board-slot" });
+    this.els.main = h("main", { id: "main", class: "main" },
+      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.els.empty, this.els.boardSlot));
+    this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
+    this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, this.els.tabs, this.els.controls), this.els.main, this.els.announcer);
+    this.renderPicker();
+    this.renderControls();
+    this.mountBoard();
+    if (this.doc) this.show(this.doc);
+  }
+
+  private rerender(): void { this.renderShell(); this.poller.now(); }
+
+  private renderPicker(): void {
+    clear(this.els.picker);
+    this.els.picker.append(campaignPicker(this.state.campaign, this.campaigns, (id) => {
+      this.state.campaign = id;
+      this.state.executions = null;
+      this.available = [];
+      this.withData.clear();
+      savePrefs(this.state);
+      this.doc = null;
+      this.renderShell();
+      this.poller.now();
+    }));
+  }
+
+  private renderControls(): void {
+    const c = this.els.controls;
+    clear(c);
+    const globalOk = GLOBAL_TABS.includes(this.state.tab);
+    const modes = h("div", { class: "segmented", role: "radiogroup", "aria-label": t("reportKind") });
+    for (const m of ["live", "global"] as const) {
+      const b = h("button", { type: "button", role: "radio", "aria-checked": this.state.mode === m ? "true" : "false", "data-mode": m, text: t(m) });
+      b.tabIndex = this.state.mode === m ? 0 : -1;
+      b.addEventListener("click", () => this.setMode(m));
+      modes.append(b);
+    }
+    modes.addEventListener("keydown", (e) => {
+      if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key)) {
+        e.preventDefault();
+        this.setMode(this.state.mode === "live" ? "global" : "live");
+        (this.els.controls.querySelector(`[data-mode=${this.state.mode}]`) as HTMLElement | null)?.focus();
+      }
+    });
+    c.append(modes);
+    if (this.state.mode === "live") {
+      const win = h("select", { id: "window" });
+      for (const [v, k] of [["24h", "last24h"], ["1h", "last1h"]] as const) win.append(h("option", { value: v, selected: v === this.state.window, text: t(k) }));
+      win.addEventListener("change", () => { this.state.window = win.value as State["window"]; savePrefs(this.state); this.poller.now(); });
+      c.append(labelled(t("window"), win));
+    } else if (globalOk) {
+      const from = h("input", { type: "date", id: "from", value: this.state.from, title: t("wholeLife"), "aria-describedby": "range-hint" });
+      const to = h("input", { type: "date", id: "to", value: this.state.to, title: t("wholeLife"), "aria-describedby": "range-hint" });
+      const apply = h("button", { type: "button", class: "secondary", text: t("apply") });
+      apply.addEventListener("click", () => { this.state.from = from.value; this.state.to = to.value; this.poller.now(); });
+      c.append(labelled(t("from"), from), labelled(t("to"), to), apply, h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
+    }
+    c.append(executionFilter(this.available, this.state.executions, (sel) => {
+      this.state.executions = sel;
+      this.renderControls();
+      (this.els.controls.querySelector(".exec-filter") as HTMLDetailsElement).open = true;
+      this.poller.now();
+    }));
+    const addBack = menuButton({
+      label: t("addWidget"), text: `+ ${t("addWidget")}`, className: "menu-btn secondary",
+      items: () => {
+        const removed = this.board?.removedWidgets() ?? [];
+        return removed.length ? removed.map((d) => ({ label: t(d.title), action: () => this.board?.addBack(d.id) }))
+          : [{ label: t("nothingToAdd"), action: () => undefined, disabled: true }];
+      },
+    });
+    addBack.classList.add("add-widget");
+    const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
+    reset.addEventListener("click", () => this.board?.reset());
+    c.append(h("div", { class: "spacer" }), this.els.status, addBack, reset);
+    this.tickStatus();
+  }
+
+  private setMode(m: State["mode"]): void {
+    if (m === this.state.mode) return;
+    this.state.mode = m;
+    savePrefs(this.state);
+    this.doc = null;
+    this.renderShell();
+    this.poller.now();
+  }
+
+  private mountBoard(): void {
+    const { tab, mode } = this.state;
+    const defs = mode === "global" && !GLOBAL_TABS.includes(tab) ? [] : widgetsFor(tab, mode);
+    this.board = new Board(this.els.boardSlot, layoutKey(tab, mode), defs, { tab, mode }, {
+      announce: (m) => { this.els.announcer.textContent = m; },
+      csvName: (id) => `${this.state.campaign}-${tab}-${mode}-${id}.csv`,
+    });
+  }
+
+  private selectTab(tab: Tab): void {
+    if (tab === this.state.tab) return;
+    this.state.tab = tab;
+    savePrefs(this.state);
+    this.doc = null;
+    for (const b of this.els.tabs.querySelectorAll<HTMLButtonElement>("[role=tab]")) {
+      const on = b.dataset.tab === tab;
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+    }
+    this.els.main.querySelector("[role=tabpanel]")!.setAttribute("aria-labelledby", `tab-${tab}`);
+    this.board?.destroy();
+    clear(this.els.boardSlot);
+    this.mountBoard();
+    this.renderControls();
+    this.els.empty.hidden = true;
+    this.els.boardSlot.classList.add("loading");
+    this.poller.now();
+  }
+
+  // ---------- data ----------
+  private async refresh(): Promise<void> {
+    const gen = ++this.generation;
+    const { campaign, tab, mode, executions } = this.state;
+    if (!campaign) { this.campaigns = await api.campaigns(); if (this.campaigns.length) { this.state.campaign = this.campaigns[0].campaign_id; this.renderShell(); } return; }
+    if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
+    const doc = mode === "global"
+      ? await api.global(campaign, tab, this.state.from, this.state.to, this.state.tz, executions)
+      : await api.live(campaign, tab, executions, this.state.window);
+    if (gen !== this.generation || tab !== this.state.tab || campaign !== this.state.campaign || mode !== this.state.mode) return;
+    this.doc = doc;
+    this.refreshes += 1;
+    this.show(doc);
+    this.markUpdated();
+    if (this.refreshes % 6 === 0) void api.campaigns().then((list) => { this.campaigns = list; }).catch(() => undefined);
+  }
+
+  private show(doc: Doc): void {
+    const avail = (doc.available_executions ?? []) as (string | null)[];
+    if (JSON.stringify(avail) !== JSON.stringify(this.available)) {
+      const open = (this.els.controls.querySelector(".exec-filter") as HTMLDetailsElement | null)?.open;
+      this.available = avail;
+      this.renderControls();
+      if (open) (this.els.controls.querySelector(".exec-filter") as HTMLDetailsElement).open = true;
+    }
+    const tabBtn = this.els.tabs.querySelector(`[data-tab="${this.state.tab}"]`);
+    tabBtn?.classList.toggle("has-data", !!doc.has_data);
+    this.els.boardSlot.classList.remove("loading");
+    if (!doc.has_data) {
+      this.showNote(this.state.mode === "global" ? t("noDataGlobal") : t("noDataTab", { tab: t(`tab_${this.state.tab}` as never) }));
+      return;
+    }
+    this.els.empty.hidden = true;
+    this.els.boardSlot.hidden = false;
+    this.board?.sync(doc);
+  }
+
+  private showNote(text: string): void {
+    this.els.empty.textContent = text;
+    this.els.empty.hidden = false;
+    this.els.boardSlot.hidden = true;
+    this.els.boardSlot.classList.remove("loading");
+  }
+
+  private markUpdated(): void {
+    this.lastUpdated = Date.now();
+    // For tests and tools: which view the page last drew, and how many refreshes it has drawn.
+    this.els.main.dataset.loaded = `${this.state.campaign}:${this.state.tab}:${this.state.mode}`;
+    this.els.main.dataset.refreshes = String(this.refreshes);
+    this.els.banner.hidden = true;
+    this.els.banner.dataset.state = "ok";
+    this.tickStatus();
+  }
+
+  private tickStatus(): void {
+    const s = this.els.status;
+    if (!s) return;
+    let text = t("updating");
+    if (document.hidden) text = t("paused");
+    else if (this.lastUpdated) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
+    if (s.textContent !== text) s.textContent = text;
+    if (!this.els.banner.hidden && this.els.banner.dataset.state === "unreachable") this.renderUnreachable();
+  }
+
+  private showUnreachable(_ms: number): void {
+    this.els.banner.dataset.state = "unreachable";
+    this.els.banner.hidden = false;
+    this.renderUnreachable();
+  }
+
+  private renderUnreachable(): void {
+    const b = this.els.banner;
+    const n = Math.max(0, Math.ceil((this.poller.nextAt - Date.now()) / 1000));
+    const msg = t("unreachable", { time: this.lastUpdated ? fmtDateTime(this.lastUpdated, false) : "—", n });
+    let span = b.querySelector<HTMLElement>(".banner-text");
+    if (!span) {
+      span = h("span", { class: "banner-text" });
+      const retry = h("button", { type: "button", class: "secondary", text: t("retryNow") });
+      retry.addEventListener("click", () => this.poller.now());
+      b.replaceChildren(span, retry);
+    }
+    if (span.textContent !== msg) span.textContent = msg;
+  }
+
+  private showError(e: unknown): void {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) { setKey(null); this.renderSignIn(t("badKey")); return; }
+    this.els.banner.dataset.state = "error";
+    this.els.banner.hidden = false;
+    this.els.banner.replaceChildren(h("span", { class: "banner-text", text: t("apiError", { message: e instanceof Error ? e.message : String(e) }) }));
+    this.els.boardSlot?.classList.remove("loading");
+  }
+}

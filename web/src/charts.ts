@@ -1,0 +1,105 @@
+// Apache ECharts, tree-shaken. Tooltips are HTML in ECharts, so every name in them is escaped here.
+import * as echarts from "echarts/core";
+import { BarChart, LineChart, PieChart } from "echarts/charts";
+import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { CanvasRenderer } from "echarts/renderers";
+import { escapeHtml } from "./dom";
+import { fmtInt, fmtPct } from "./i18n";
+import type { ChartData } from "./widgets/model";
+
+echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+
+// At least 3:1 against white (WCAG 1.4.11 for graphical objects); distinguishable in pairs.
+export const PALETTE = ["#1d4ed8", "#c2410c", "#047857", "#b91c1c", "#6d28d9", "#a16207", "#0e7490", "#be185d"];
+
+interface TooltipParam { marker?: string; seriesName?: string; name?: string; value?: unknown; percent?: number; axisValueLabel?: string }
+
+function tooltipFormatter(percent: boolean) {
+  return (raw: unknown): string => {
+    const list = (Array.isArray(raw) ? raw : [raw]) as TooltipParam[];
+    const head = list[0]?.axisValueLabel ?? "";
+    const lines = list.map((p) => {
+      const name = list.length === 1 && !p.axisValueLabel ? p.name : p.seriesName;
+      const v = percent ? fmtPct(Number(p.value)) : fmtInt(Number(p.value));
+      const share = p.percent !== undefined ? ` (${escapeHtml(fmtPct(p.percent / 100))})` : "";
+      // p.marker is ECharts' own colour dot; names and values are escaped.
+      return `${p.marker ?? ""}${escapeHtml(name)}: <b>${escapeHtml(v)}</b>${share}`;
+    });
+    return (head ? `${escapeHtml(head)}<br/>` : "") + lines.join("<br/>");
+  };
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function optionFor(data: ChartData): echarts.EChartsCoreOption {
+  const base = {
+    color: PALETTE,
+    animationDuration: 300,
+    animationDurationUpdate: 300,
+    textStyle: { fontFamily: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", color: "#1f2937" },
+    tooltip: { trigger: data.type === "donut" ? "item" : "axis", confine: true, formatter: tooltipFormatter(!!data.percent) },
+  };
+  if (data.type === "donut") {
+    return {
+      ...base,
+      legend: { bottom: 0, type: "scroll", formatter: (n: string) => truncate(n, 24) },
+      series: [{
+        type: "pie", radius: ["42%", "68%"], center: ["50%", "45%"], avoidLabelOverlap: true,
+        label: { show: false }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
+        data: data.categories.map((c, i) => ({ name: c, value: data.series[0]?.values[i] ?? 0 })),
+      }],
+    };
+  }
+  if (data.type === "bar") {
+    const horizontal = data.series.length === 1;
+    const cat = { type: "category", data: data.categories, inverse: horizontal,
+      axisLabel: { width: 120, overflow: "truncate", color: "#374151" }, axisTick: { show: false } };
+    const val = { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } };
+    return {
+      ...base,
+      legend: data.series.length > 1 ? { top: 0, type: "scroll" } : { show: false },
+      grid: { left: 8, right: 16, top: data.series.length > 1 ? 28 : 8, bottom: 8, containLabel: true },
+      xAxis: horizontal ? val : cat,
+      yAxis: horizontal ? cat : val,
+      series: data.series.map((s) => ({ type: "bar", name: s.label, data: s.values, barMaxWidth: 28 })),
+    };
+  }
+  return {
+    ...base,
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+    xAxis: { type: "category", data: data.categories, boundaryGap: false, axisLabel: { color: "#374151", hideOverlap: true } },
+    yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
+    series: data.series.map((s) => ({ type: "line", name: s.label, data: s.values, showSymbol: false, smooth: false, lineStyle: { width: 2 } })),
+  };
+}
+
+export class Chart {
+  private chart: echarts.ECharts;
+  private observer: ResizeObserver;
+  private lastSig = "";
+
+  constructor(private el: HTMLElement) {
+    this.chart = echarts.init(el, undefined, { renderer: "canvas" });
+    this.observer = new ResizeObserver(() => this.chart.resize());
+    this.observer.observe(el);
+  }
+
+  /** Updates in place (no re-creation, no flicker); skips identical data. */
+  set(data: ChartData): void {
+    const sig = JSON.stringify(data);
+    if (sig === this.lastSig) return;
+    this.lastSig = sig;
+    this.chart.setOption(optionFor(data), { replaceMerge: ["series", "xAxis", "yAxis", "legend", "grid"], lazyUpdate: true });
+  }
+
+  /** Forget the cached data so the next set() redraws (e.g. after a language change). */
+  invalidate(): void { this.lastSig = ""; }
+
+  dispose(): void {
+    this.observer.disconnect();
+    this.chart.dispose();
+  }
+}

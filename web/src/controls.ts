@@ -1,0 +1,101 @@
+// Toolbar controls: campaign picker (search + last activity), execution filter, report switch, tabs.
+import type { CampaignSummary } from "./api";
+import { clear, h, newId } from "./dom";
+import { fmtDateTime, fmtRelative, t } from "./i18n";
+import { TABS, type Tab } from "./state";
+
+export function campaignPicker(current: string | null, list: CampaignSummary[], choose: (id: string) => void): HTMLElement {
+  const details = h("details", { class: "picker" });
+  const summary = h("summary", { class: "picker-summary" },
+    h("span", { class: "picker-label", text: t("campaign") }), h("strong", { class: "picker-current", text: current ?? t("chooseCampaign") }));
+  const searchId = newId("search");
+  const search = h("input", { id: searchId, type: "search", placeholder: t("searchCampaigns"), autocomplete: "off", "aria-label": t("searchCampaigns") });
+  const ul = h("ul", { class: "picker-list", "aria-label": t("chooseCampaign") });
+  const render = () => {
+    clear(ul);
+    const q = search.value.trim().toLowerCase();
+    const shown = list.filter((c) => c.campaign_id.toLowerCase().includes(q));
+    if (!list.length) ul.append(h("li", { class: "muted", text: t("noCampaigns") }));
+    else if (!shown.length) ul.append(h("li", { class: "muted", text: t("noMatch") }));
+    for (const c of shown) {
+      const b = h("button", { type: "button", class: "picker-item", "aria-current": c.campaign_id === current ? "true" : null, "data-campaign": c.campaign_id },
+        h("span", { class: "picker-name", text: c.campaign_id }),
+        h("span", { class: "picker-meta", title: c.last_event ? fmtDateTime(c.last_event * 1000) : "" },
+          `${c.channels.map((ch) => t(`tab_${ch}` as never)).join(" · ")} — ${t("lastActivity", { when: fmtRelative(c.last_event) })}`));
+      b.addEventListener("click", () => { details.open = false; choose(c.campaign_id); });
+      ul.append(h("li", {}, b));
+    }
+  };
+  search.addEventListener("input", render);
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { const first = ul.querySelector<HTMLButtonElement>("button"); first?.click(); }
+    if (e.key === "ArrowDown") { e.preventDefault(); ul.querySelector<HTMLButtonElement>("button")?.focus(); }
+  });
+  ul.addEventListener("keydown", (e) => {
+    const all = Array.from(ul.querySelectorAll<HTMLButtonElement>("button"));
+    const i = all.indexOf(document.activeElement as HTMLButtonElement);
+    if (e.key === "ArrowDown") { e.preventDefault(); all[Math.min(i + 1, all.length - 1)]?.focus(); }
+    if (e.key === "ArrowUp") { e.preventDefault(); if (i <= 0) search.focus(); else all[i - 1]?.focus(); }
+  });
+  details.addEventListener("keydown", (e) => { if (e.key === "Escape" && details.open) { details.open = false; summary.focus(); } });
+  details.addEventListener("toggle", () => { if (details.open) { render(); search.focus(); } });
+  render();
+  details.append(summary, h("div", { class: "picker-panel" }, search, ul));
+  if (!current) details.open = true;
+  return details;
+}
+
+export function executionFilter(available: (string | null)[], selected: (string | null)[] | null,
+                                change: (sel: (string | null)[] | null) => void): HTMLElement {
+  const details = h("details", { class: "exec-filter" });
+  const count = selected?.length ?? 0;
+  details.append(h("summary", {}, `${t("executions")}: `, h("strong", { text: count ? t("executionsSelected", { n: count }) : t("allExecutions") })));
+  const fieldset = h("fieldset", {}, h("legend", { class: "sr-only", text: t("executions") }));
+  const boxes: [HTMLInputElement, string | null][] = [];
+  for (const e of available) {
+    const id = newId("exec");
+    const box = h("input", { type: "checkbox", id, checked: !!selected?.includes(e), "data-execution": e ?? "" });
+    boxes.push([box, e]);
+    fieldset.append(h("div", { class: "check" }, box, h("label", { for: id, text: e ?? t("noExecution") })));
+  }
+  fieldset.addEventListener("change", () => {
+    const sel = boxes.filter(([b]) => b.checked).map(([, e]) => e);
+    change(sel.length ? sel : null);
+  });
+  const all = h("button", { type: "button", class: "link-btn", text: t("clearSelection") });
+  all.addEventListener("click", () => { for (const [b] of boxes) b.checked = false; change(null); });
+  details.append(h("div", { class: "exec-panel" }, fieldset, all));
+  details.addEventListener("keydown", (e) => { if (e.key === "Escape" && details.open) { details.open = false; (details.querySelector("summary") as HTMLElement).focus(); } });
+  return details;
+}
+
+/** WAI-ARIA tabs: arrow keys / Home / End move between tabs, the selected tab is the only tab stop. */
+export function tabList(current: Tab, withData: Set<string>, panelId: string, select: (tab: Tab) => void): HTMLElement {
+  const list = h("div", { role: "tablist", class: "tabs", "aria-label": t("tabsLabel") });
+  const buttons = TABS.map((tab) => {
+    const b = h("button", {
+      type: "button", role: "tab", id: `tab-${tab}`, "aria-selected": tab === current ? "true" : "false",
+      "aria-controls": panelId, tabindex: tab === current ? "0" : "-1", "data-tab": tab, class: withData.has(tab) ? "has-data" : "",
+    }, t(`tab_${tab}` as never));
+    b.addEventListener("click", () => select(tab));
+    return b;
+  });
+  list.addEventListener("keydown", (e) => {
+    const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (i < 0) return;
+    let j = -1;
+    if (e.key === "ArrowRight") j = (i + 1) % buttons.length;
+    if (e.key === "ArrowLeft") j = (i - 1 + buttons.length) % buttons.length;
+    if (e.key === "Home") j = 0;
+    if (e.key === "End") j = buttons.length - 1;
+    if (j >= 0) { e.preventDefault(); buttons[j].focus(); select(TABS[j]); }
+  });
+  list.append(...buttons);
+  return list;
+}
+
+export function labelled(text: string, control: HTMLElement): HTMLElement {
+  const id = control.id || newId("ctl");
+  control.id = id;
+  return h("div", { class: "field" }, h("label", { for: id, text }), control);
+}

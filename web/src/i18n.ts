@@ -1,0 +1,93 @@
+// Messages, catalogue labels and locale-aware formatting (numbers, percentages, dates in the chosen time zone).
+import { MESSAGES, type Lang, type MessageKey } from "./messages";
+
+export interface Catalogue {
+  channels: string[];
+  metrics: Record<string, string[]>;
+  dimensions: Record<string, string[]>;
+  distinct: Record<string, string[]>;
+  rates: Record<string, string[]>;
+  labels: Record<string, Record<string, string>>;
+}
+
+let lang: Lang = "en";
+let timeZone = "UTC";
+let catalogue: Catalogue | null = null;
+
+export function setCatalogue(c: Catalogue): void { catalogue = c; }
+export function getLang(): Lang { return lang; }
+export function setLang(l: Lang): void { lang = l; document.documentElement.lang = l; }
+export function getTimeZone(): string { return timeZone; }
+export function setTimeZone(tz: string): void { timeZone = tz; }
+export function locale(): string { return lang === "fr" ? "fr-FR" : "en-GB"; }
+
+export function t(key: MessageKey, vars: Record<string, string | number> = {}): string {
+  const template: string = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/** A metric / dimension / rate label from the API catalogue, then the page's own block labels. */
+export function label(name: string): string {
+  const fromCatalogue = catalogue?.labels?.[lang]?.[name];
+  if (fromCatalogue) return fromCatalogue;
+  const own = (MESSAGES[lang] as Record<string, string>)[`l_${name}`];
+  return own ?? name;
+}
+
+/** The label of a dimension value: error types, bounce categories and interaction types are a closed vocabulary. */
+export function valueLabel(dimension: string, value: string): string {
+  if (dimension === "error_type") return catalogue?.labels?.[lang]?.[`error_type.${value}`] ?? value;
+  if (dimension === "bounce_type") return label(`bounce_${value}`);
+  if (dimension === "interaction_type") return label(`interaction_${value}`);
+  if (value === "unspecified" || value === "other") return label(value);
+  return value;
+}
+
+export function fmtInt(n: number | null | undefined): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return t("dash");
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(n);
+}
+
+export function fmtPct(r: number | null | undefined): string {
+  if (r === null || r === undefined || !Number.isFinite(r)) return t("dash");
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(r);
+}
+
+export function fmtDateTime(iso: string | number, withDate = true): string {
+  const d = typeof iso === "number" ? new Date(iso) : new Date(iso);
+  const opts: Intl.DateTimeFormatOptions = withDate
+    ? { timeZone, day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" }
+    : { timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
+}
+
+export function fmtBucket(iso: string, stepSeconds: number): string {
+  const d = new Date(iso);
+  const opts: Intl.DateTimeFormatOptions = stepSeconds >= 86400
+    ? { timeZone, day: "2-digit", month: "short" }
+    : stepSeconds >= 3600 ? { timeZone, day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" }
+      : { timeZone, hour: "2-digit", minute: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
+}
+
+export function fmtRelative(epochSeconds: number | null): string {
+  if (!epochSeconds) return t("never");
+  const diff = Math.round(epochSeconds - Date.now() / 1000);
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  const abs = Math.abs(diff);
+  if (abs < 60) return rtf.format(diff, "second");
+  if (abs < 3600) return rtf.format(Math.round(diff / 60), "minute");
+  if (abs < 86400) return rtf.format(Math.round(diff / 3600), "hour");
+  return rtf.format(Math.round(diff / 86400), "day");
+}
+
+export function timeZones(): string[] {
+  const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  let all: string[] = [];
+  try {
+    all = (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf("timeZone");
+  } catch {
+    all = ["Europe/Paris", "Europe/London", "America/New_York", "Asia/Tokyo"];
+  }
+  return Array.from(new Set(["UTC", own, ...all]));
+}

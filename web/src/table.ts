@@ -1,0 +1,91 @@
+// Sortable tables. Producer strings go in as text; URLs become links only when http(s).
+import { clear, h, safeLink } from "./dom";
+import { fmtDateTime, fmtInt, fmtPct, t } from "./i18n";
+import type { Column, TableData } from "./widgets/model";
+
+type Cell = string | number | null;
+
+function formatCell(col: Column, v: Cell): Node | string {
+  if (col.type === "int") return typeof v === "number" ? fmtInt(v) : t("dash");
+  if (col.type === "pct") return typeof v === "number" ? fmtPct(v) : t("dash");
+  if (col.type === "time") return typeof v === "string" ? fmtDateTime(v) : "";
+  if (col.type === "url") return safeLink(String(v ?? ""));
+  return String(v ?? "");
+}
+
+export class SortableTable {
+  readonly el: HTMLTableElement;
+  private data: TableData | null = null;
+  private sort: { key: string; dir: 1 | -1 } | null = null;
+  private sig = "";
+
+  constructor(private caption: string) {
+    this.el = h("table", { class: "data-table" });
+  }
+
+  set(data: TableData, force = false): void {
+    const sig = JSON.stringify(data);
+    if (!force && sig === this.sig) return;
+    this.sig = sig;
+    this.data = data;
+    this.render();
+  }
+
+  setCaption(c: string): void { this.caption = c; this.sig = ""; }
+
+  private sortedRows(): Record<string, Cell>[] {
+    const rows = [...(this.data?.rows ?? [])];
+    if (!this.sort) return rows;
+    const { key, dir } = this.sort;
+    // A trailing "Total" row stays last.
+    const last = rows.length > 1 && rows[rows.length - 1][this.data!.rowKey] === t("total") ? rows.pop() : undefined;
+    rows.sort((a, b) => {
+      const x = a[key], y = b[key];
+      if (typeof x === "number" && typeof y === "number") return (x - y) * dir;
+      if (x === null) return 1;
+      if (y === null) return -1;
+      return String(x).localeCompare(String(y)) * dir;
+    });
+    if (last) rows.push(last);
+    return rows;
+  }
+
+  private render(): void {
+    const data = this.data!;
+    clear(this.el);
+    this.el.append(h("caption", { class: "sr-only", text: this.caption }));
+    const head = h("tr");
+    for (const col of data.columns) {
+      const sorted = this.sort?.key === col.key;
+      const ariaSort = sorted ? (this.sort!.dir === 1 ? "ascending" : "descending") : "none";
+      const btn = h("button", { type: "button", class: "sort", "aria-label": t("sortBy", { col: col.label }) },
+        col.label, h("span", { class: "sort-mark", "aria-hidden": "true", text: sorted ? (this.sort!.dir === 1 ? " ▲" : " ▼") : "" }));
+      btn.addEventListener("click", () => {
+        this.sort = sorted ? { key: col.key, dir: this.sort!.dir === 1 ? -1 : 1 } : { key: col.key, dir: col.type === "text" || col.type === "url" ? 1 : -1 };
+        this.render();
+        (this.el.querySelector(`th[data-col="${CSS.escape(col.key)}"] button`) as HTMLButtonElement | null)?.focus();
+      });
+      head.append(h("th", { scope: "col", "aria-sort": ariaSort, "data-col": col.key, class: col.type === "int" || col.type === "pct" ? "num" : "" }, btn));
+    }
+    const body = h("tbody");
+    const rows = this.sortedRows();
+    if (!rows.length) {
+      body.append(h("tr", {}, h("td", { colspan: data.columns.length, class: "empty", text: t("noRows") })));
+    }
+    for (const row of rows) {
+      const tr = h("tr", { "data-row": String(row[data.rowKey] ?? "") });
+      data.columns.forEach((col, i) => {
+        const v = row[col.key] ?? null;
+        const cell = h(i === 0 ? "th" : "td", {
+          "data-col": col.key, "data-value": v === null ? "" : String(v),
+          class: col.type === "int" || col.type === "pct" ? "num" : "", scope: i === 0 ? "row" : null,
+        });
+        const content = formatCell(col, v);
+        cell.append(content);
+        tr.append(cell);
+      });
+      body.append(tr);
+    }
+    this.el.append(h("thead", {}, head), body);
+  }
+}

@@ -1,0 +1,111 @@
+// Builders shared by the widget definitions: they turn API documents into WidgetData.
+import type { Doc } from "../api";
+import { fmtBucket, label, t, valueLabel } from "../i18n";
+import type { Column, Kpi, Series, TableData, WidgetData } from "./model";
+
+type KpiSpec = [metric: string, src: string, rate?: string];
+
+function at(doc: Doc, path: string): unknown {
+  return path.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), doc);
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** KPI tiles: [metric, path in the document, optional rate name]. */
+export function kpis(doc: Doc, specs: KpiSpec[], labels: Record<string, string> = {}): Kpi[] {
+  return specs.map(([metric, src, rate]) => ({
+    key: metric,
+    label: labels[metric] ?? label(metric),
+    value: num(at(doc, src)) ?? 0,
+    src,
+    rate: rate ? { name: rate, label: label(rate), value: num(doc.rates?.[rate]) } : undefined,
+  }));
+}
+
+/** A chart over time from `series` plus its table alternative (a row per bucket). */
+export function timeChart(doc: Doc, metrics: string[], labels: Record<string, string> = {}): WidgetData {
+  const s = doc.series ?? { timestamps: [], values: {}, step_seconds: 3600 };
+  const times: string[] = s.timestamps ?? [];
+  const step: number = s.step_seconds ?? 3600;
+  const categories = times.map((ts) => fmtBucket(ts, step));
+  const series: Series[] = metrics.map((m) => ({
+    key: m, label: labels[m] ?? label(m), values: (s.values?.[m] ?? times.map(() => 0)) as number[],
+  }));
+  const columns: Column[] = [{ key: "time", label: t("time"), type: "time" },
+    ...series.map((x) => ({ key: x.key, label: x.label, type: "int" as const }))];
+  const rows = times.map((ts, i) => {
+    const row: Record<string, string | number | null> = { time: ts };
+    for (const x of series) row[x.key] = x.values[i] ?? 0;
+    return row;
+  });
+  return { chart: { type: "time", categories, series }, table: { columns, rows, rowKey: "time", alternative: true } };
+}
+
+/** A table with a row per execution (null = events without an execution id) and a total row. */
+export function executionTable(doc: Doc, metrics: string[]): TableData {
+  const columns: Column[] = [{ key: "execution", label: t("execution"), type: "text" },
+    ...metrics.map((m) => ({ key: m, label: label(m), type: "int" as const }))];
+  const rows = ((doc.executions ?? []) as Doc[]).map((e) => {
+    const row: Record<string, string | number | null> = { execution: e.execution_id ?? t("noExecution") };
+    for (const m of metrics) row[m] = e.totals?.[m] ?? 0;
+    return row;
+  });
+  if (rows.length > 1) {
+    const total: Record<string, string | number | null> = { execution: t("total") };
+    for (const m of metrics) total[m] = doc.totals?.[m] ?? 0;
+    rows.push(total);
+  }
+  return { columns, rows, rowKey: "execution" };
+}
+
+const DIM_COLUMN: Record<string, "reason" | "category" | "domain" | "element" | "platform" | "url" | "offer" | "value"> = {
+  bounce_reason: "reason", error_reason: "reason", exclusion_reason: "reason", bounce_type: "category",
+  error_type: "category", interaction_type: "category", recipient_domain: "domain", element: "element",
+  platform: "platform", url: "url", offer: "offer",
+};
+
+/** Breakdown rows (value, count, share) as a table; values are producer strings shown as text. */
+export function breakdownTable(doc: Doc, dim: string, countLabel?: string, withShare = true, rows?: Doc[]): TableData {
+  const list = (rows ?? doc.breakdowns?.[dim] ?? []) as Doc[];
+  const columns: Column[] = [
+    { key: "value", label: t(DIM_COLUMN[dim] ?? "value"), type: dim === "url" ? "url" : "text" },
+    { key: "count", label: countLabel ?? t("count"), type: "int" },
+  ];
+  if (withShare) columns.push({ key: "share", label: t("share"), type: "pct" });
+  return {
+    columns,
+    rows: list.map((r) => ({ value: valueLabel(dim, String(r.value)), count: r.count ?? 0, share: r.share ?? null })),
+    rowKey: "value",
+  };
+}
+
+/** Bar or donut of a breakdown, plus its table. */
+export function breakdown(doc: Doc, dim: string, type: "bar" | "donut", metric: string, rows?: Doc[]): WidgetData {
+  const table = breakdownTable(doc, dim, label(metric), true, rows);
+  return {
+    chart: { type, categories: table.rows.map((r) => String(r.value)), series: [{ key: metric, label: label(metric), values: table.rows.map((r) => Number(r.count)) }] },
+    table,
+  };
+}
+
+/** A table with a row per dimension value and a column per metric (from each row's `counts`). */
+export function countsTable(doc: Doc, dim: string, metrics: string[]): TableData {
+  const list = (doc.breakdowns?.[dim] ?? []) as Doc[];
+  const columns: Column[] = [{ key: "value", label: t(DIM_COLUMN[dim] ?? "value"), type: "text" },
+    ...metrics.map((m) => ({ key: m, label: label(m), type: "int" as const }))];
+  return {
+    columns,
+    rows: list.map((r) => {
+      const row: Record<string, string | number | null> = { value: valueLabel(dim, String(r.value)) };
+      for (const m of metrics) row[m] = r.counts?.[m] ?? 0;
+      return row;
+    }),
+    rowKey: "value",
+  };
+}
+
+export function hasAny(doc: Doc, metrics: string[]): boolean {
+  return metrics.some((m) => Number(doc.totals?.[m] ?? 0) > 0);
+}

@@ -1,0 +1,170 @@
+// Every widget of SPEC.md, per tab, as the kind named there; and the global report's blocks.
+import type { Doc } from "../api";
+import { label, t } from "../i18n";
+import { breakdown, countsTable, executionTable, hasAny, kpis, timeChart } from "./build";
+import type { Column, Kpi, TableData, WidgetDef } from "./model";
+
+const OFFERS = ["offer_sent", "offer_impression", "offer_click"];
+const PLATFORM_METRICS = ["targeted", "delivered", "open", "action", "bounce", "error", "excluded"];
+
+const reasons = (id: string, title: WidgetDef["title"], dim: string, metric: string, w = 4): WidgetDef => ({
+  id, title, kind: "bar", w, h: 5, build: (d) => breakdown(d, dim, "bar", metric),
+});
+
+type Spec = [string, string, string?];
+
+const sendingKpis = (channel: string): WidgetDef => ({
+  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 2,
+  build: (d) => {
+    const specs: Spec[] = [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"],
+      ["bounce", "totals.bounce", "bounce_rate"], ["error", "totals.error", "error_rate"]];
+    if (channel === "email") specs.push(["distinct_open", "distinct.open", "open_rate"]);
+    specs.push(["distinct_click", "distinct.click", "click_rate"]);
+    const tiles = kpis(d, specs);
+    if (channel === "email") tiles.push(ratioKpi(d, "reactivity", "rates.reactivity"));
+    return { kpis: tiles };
+  },
+});
+
+export const LIVE: Record<string, WidgetDef[]> = {
+  campaign: [
+    { id: "campaign-stats", title: "w_campaign_stats", kind: "kpis", w: 12, h: 2,
+      build: (d) => ({ kpis: kpis(d, [["audience", "kpis.audience"], ["action_executed", "kpis.action_executed"], ["error", "kpis.error"]]) }) },
+    { id: "campaign-channels", title: "w_campaign_channels", kind: "table", w: 12, h: 4,
+      build: (d) => ({ table: channelsTable(d) }) },
+  ],
+  email: [
+    sendingKpis("email"),
+    { id: "email-sending", title: "w_sending_perf", kind: "time", w: 6, h: 5,
+      build: (d) => timeChart(d, ["delivered", "bounce", "retry", "error"]) },
+    { id: "email-perf", title: "w_perf_by_date", kind: "time", w: 6, h: 5,
+      build: (d) => timeChart(d, ["sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint"]) },
+    { id: "email-stats", title: "w_email_stats", kind: "table", w: 12, h: 3,
+      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint", "retry"]) }) },
+    { id: "email-bounces", title: "w_bounces", kind: "donut", w: 4, h: 5,
+      build: (d) => ({ ...breakdown(d, "bounce_type", "donut", "bounce"), table2: breakdown(d, "bounce_reason", "bar", "bounce").table }) },
+    reasons("email-errors", "w_error_reasons", "error_reason", "error"),
+    reasons("email-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
+    { id: "email-domains", title: "w_domains", kind: "bar", w: 6, h: 5,
+      build: (d) => breakdown(d, "recipient_domain", "bar", "open") },
+    { id: "email-offers", title: "w_offers", kind: "kpis+chart", w: 6, h: 5, when: (d) => hasAny(d, OFFERS),
+      build: (d) => ({ kpis: kpis(d, OFFERS.map((m) => [m, `totals.${m}`] as [string, string])), ...timeChart(d, OFFERS) }) },
+  ],
+  inapp: [
+    { id: "inapp-kpis", title: "w_inapp_perf", kind: "kpis", w: 12, h: 2,
+      build: (d) => ({ kpis: kpis(d, [["impression", "totals.impression"], ["unique_impression", "distinct.impression"], ["interaction", "totals.interaction"]]) }) },
+    { id: "inapp-summary", title: "w_inapp_summary", kind: "time", w: 8, h: 5,
+      build: (d) => timeChart(d, ["impression", "interaction"]) },
+    { id: "inapp-types", title: "w_interaction_types", kind: "donut", w: 4, h: 5,
+      build: (d) => breakdown(d, "interaction_type", "donut", "interaction") },
+  ],
+  push: [
+    { id: "push-summary", title: "w_push_summary", kind: "kpis+chart", w: 12, h: 6,
+      build: (d) => ({
+        kpis: kpis(d, [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"], ["bounce", "totals.bounce", "bounce_rate"],
+          ["error", "totals.error", "error_rate"], ["open", "totals.open", "open_rate"], ["action", "totals.action"], ["engagements", "totals.engagements"]]),
+        ...timeChart(d, ["sent", "delivered", "open", "action", "engagements"]),
+      }) },
+    { id: "push-sending", title: "w_sending_perf", kind: "time", w: 6, h: 6,
+      build: (d) => timeChart(d, ["delivered", "bounce", "error"]) },
+    { id: "push-platforms", title: "w_platforms", kind: "table+chart", w: 6, h: 6,
+      build: (d) => {
+        const table = countsTable(d, "platform", PLATFORM_METRICS);
+        return { table, chart: { type: "bar", categories: table.rows.map((r) => String(r.value)),
+          series: ["delivered", "open", "action"].map((m) => ({ key: m, label: label(m), values: table.rows.map((r) => Number(r[m] ?? 0)) })) } };
+      } },
+    { id: "push-stats", title: "w_push_stats", kind: "table", w: 12, h: 3,
+      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open"]) }) },
+    reasons("push-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
+    reasons("push-errors", "w_error_reasons", "error_reason", "error"),
+  ],
+  sms: [
+    sendingKpis("sms"),
+    { id: "sms-stats", title: "w_sms_stats", kind: "table", w: 12, h: 3,
+      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "bounce", "error", "click"]) }) },
+    { id: "sms-perf", title: "w_perf_by_date", kind: "time", w: 12, h: 5,
+      build: (d) => timeChart(d, ["sent", "bounce", "error"]) },
+    reasons("sms-errors", "w_error_reasons", "error_reason", "error"),
+    reasons("sms-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
+    reasons("sms-bounces", "w_bounce_reasons", "bounce_reason", "bounce"),
+  ],
+  web: [
+    { id: "web-kpis", title: "w_web_perf", kind: "kpis", w: 12, h: 2,
+      build: (d) => ({ kpis: kpis(d, [["impression", "totals.impression"], ["unique_impression", "distinct.impression"], ["interaction", "totals.interaction"]]) }) },
+    { id: "web-summary", title: "w_web_summary", kind: "time", w: 8, h: 5,
+      build: (d) => timeChart(d, ["impression", "interaction"]) },
+    { id: "web-elements", title: "w_elements", kind: "table", w: 4, h: 5,
+      build: (d) => ({ table: { ...breakdown(d, "element", "bar", "interaction").table! } }) },
+  ],
+  directmail: [
+    { id: "dm-stats", title: "w_dm_stats", kind: "table", w: 12, h: 4,
+      build: (d) => ({ kpis: kpis(d, [["targeted", "totals.targeted"], ["sent", "totals.sent"], ["error", "totals.error", "error_rate"], ["excluded", "totals.excluded"]]),
+        table: executionTable(d, ["targeted", "sent", "error", "excluded"]) }) },
+    reasons("dm-errors", "w_error_reasons", "error_reason", "error", 6),
+    reasons("dm-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
+  ],
+};
+
+function channelsTable(d: Doc): TableData {
+  const columns: Column[] = [{ key: "channel", label: t("channel"), type: "text" },
+    ...["audience", "targeted", "sent", "error", "action_executed"].map((m) => ({ key: m, label: label(m), type: "int" as const }))];
+  return {
+    columns,
+    rows: ((d.channels ?? []) as Doc[]).map((c) => ({ channel: t(`tab_${c.channel}` as never), ...c.totals })),
+    rowKey: "channel",
+  };
+}
+
+const block = (d: Doc, name: string, keys: string[]) =>
+  kpis(d, keys.map((k) => [k, `blocks.${name}.${k}`] as [string, string]),
+    { excluded: t("l_excluded_rules"), targeted: t("l_initial_audience"), reactivity: label("reactivity") });
+
+function globalBlock(id: string, title: WidgetDef["title"], name: string, keys: string[], w = 6): WidgetDef {
+  return { id, title, kind: "kpis", w, h: 2,
+    build: (d) => ({ kpis: block(d, name, keys).map((k) => k.key === "reactivity" ? ratioKpi(d, "reactivity", k.src) : k) }) };
+}
+
+function ratioKpi(d: Doc, name: string, src: string): Kpi {
+  const v = src.split(".").reduce<any>((o, k) => (o ? o[k] : undefined), d); // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { key: name, label: label(name), value: typeof v === "number" ? v : null, src, percent: true };
+}
+
+export const GLOBAL: WidgetDef[] = [
+  globalBlock("g-delivery", "w_g_delivery", "delivery_overview", ["sent", "delivered", "bounce", "distinct_open", "distinct_click"], 12),
+  globalBlock("g-audience", "w_g_audience", "initial_audience", ["targeted", "to_deliver", "excluded"]),
+  globalBlock("g-execution", "w_g_execution", "execution", ["to_deliver", "success", "error", "quarantine"]),
+  globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"]),
+  globalBlock("g-clicks", "w_g_clicks", "click_streams", ["distinct_click", "click", "reactivity"]),
+  globalBlock("g-tracking", "w_g_tracking", "tracking", ["success", "distinct_open", "open", "unsubscribe", "mirror_page", "forward"], 12),
+  { id: "g-activity", title: "w_g_activity", kind: "time", w: 12, h: 5, build: (d) => timeChart(d, ["open", "click"]) },
+  { id: "g-errors-type", title: "w_g_errors_type", kind: "bar", w: 6, h: 5,
+    build: (d) => breakdown(d, "error_type", "bar", "error", d.errors_by_type ?? []) },
+  { id: "g-errors-domain", title: "w_g_errors_domain", kind: "table+chart", w: 6, h: 5,
+    build: (d) => {
+      // Non-deliverables per domain: errors + bounces (the API gives both parts).
+      const rows = (d.errors_by_domain ?? []) as Doc[];
+      const table: TableData = {
+        columns: [{ key: "value", label: t("domain"), type: "text" }, { key: "count", label: t("l_non_deliverables"), type: "int" },
+          { key: "errors", label: label("error"), type: "int" }, { key: "bounces", label: label("bounce"), type: "int" },
+          { key: "share", label: t("share"), type: "pct" }],
+        rows: rows.map((r) => ({ value: r.value, count: r.count ?? 0, errors: r.errors ?? null, bounces: r.bounces ?? null, share: r.share ?? null })),
+        rowKey: "value",
+      };
+      return { table, chart: { type: "bar", categories: rows.map((r) => String(r.value)),
+        series: [{ key: "count", label: t("l_non_deliverables"), values: rows.map((r) => Number(r.count ?? 0)) }] } };
+    } },
+  { id: "g-domains", title: "w_g_domains", kind: "table", w: 6, h: 5,
+    build: (d) => ({ table: {
+      columns: [{ key: "domain", label: t("domain"), type: "text" }, { key: "sent", label: label("sent"), type: "int" },
+        { key: "complaints", label: t("l_complaints"), type: "int" }, { key: "opens", label: label("open"), type: "int" },
+        { key: "clicks", label: label("click"), type: "int" }, { key: "raw_reactivity", label: t("l_raw_reactivity"), type: "pct" }],
+      rows: ((d.by_domain ?? []) as Doc[]).map((r) => ({ ...r })), rowKey: "domain" } }) },
+  { id: "g-links", title: "w_g_links", kind: "table", w: 6, h: 5,
+    build: (d) => ({ table: {
+      columns: [{ key: "url", label: t("url"), type: "url" }, { key: "clicks", label: label("click"), type: "int" }, { key: "share", label: t("share"), type: "pct" }],
+      rows: ((d.top_links ?? []) as Doc[]).map((r) => ({ url: r.url, clicks: r.clicks, share: r.share })), rowKey: "url" } }) },
+];
+
+export function widgetsFor(tab: string, mode: "live" | "global"): WidgetDef[] {
+  return mode === "global" ? GLOBAL : LIVE[tab] ?? [];
+}

@@ -1,0 +1,111 @@
+// One widget's body: KPI tiles, a chart with its table alternative, tables. Updated in place on refresh.
+import { Chart } from "../charts";
+import { clear, h } from "../dom";
+import { fmtInt, fmtPct, t } from "../i18n";
+import { SortableTable } from "../table";
+import { toCsv } from "../csv";
+import type { Kpi, WidgetData, WidgetDef } from "./model";
+
+export class WidgetView {
+  readonly body: HTMLElement;
+  private kpiBox = h("div", { class: "kpis" });
+  private chartEl: HTMLElement | null = null;
+  private chart: Chart | null = null;
+  private table: SortableTable;
+  private table2: SortableTable;
+  private tableWrap = h("div", { class: "table-wrap" });
+  private table2Wrap = h("div", { class: "table-wrap" });
+  private data: WidgetData = {};
+  showTable = false; // chart widgets: the marketer switched to the table view
+
+  constructor(readonly def: WidgetDef, private title: () => string) {
+    this.body = h("div", { class: `widget-body kind-${def.kind.replace("+", "-")}` });
+    this.table = new SortableTable(title());
+    this.table2 = new SortableTable(title());
+    this.tableWrap.append(this.table.el);
+    this.table2Wrap.append(this.table2.el);
+  }
+
+  hasChart(): boolean { return !!this.data.chart; }
+
+  update(data: WidgetData, force = false): void {
+    this.data = data;
+    if (data.kpis) this.renderKpis(data.kpis);
+    if (data.chart) {
+      if (!this.chartEl) {
+        this.chartEl = h("div", { class: `chart chart-${data.chart.type}`, role: "img" });
+        this.body.append(this.chartEl);
+        this.chart = new Chart(this.chartEl);
+      }
+      this.chartEl.setAttribute("aria-label", t("chartSummary", { title: this.title() }));
+      if (force) this.chart!.invalidate();
+      this.chart!.set(data.chart);
+    }
+    if (data.table) {
+      if (!this.tableWrap.isConnected) this.body.append(this.tableWrap);
+      if (force) this.table.setCaption(this.title());
+      this.table.set(data.table, force);
+    }
+    if (data.table2) {
+      if (!this.table2Wrap.isConnected) this.body.append(this.table2Wrap);
+      this.table2.set(data.table2, force);
+    }
+    this.applyView();
+  }
+
+  /** Time charts keep their table for screen readers only, unless the table view is chosen. */
+  applyView(): void {
+    const alt = !!this.data.table?.alternative;
+    const c = this.data.chart;
+    // A bar or donut with nothing to draw is left out: the table says "nothing in this period".
+    const empty = !!c && c.type !== "time" && !c.series.some((s) => s.values.some((v) => v > 0));
+    this.chartEl?.classList.toggle("hidden", this.showTable || empty);
+    this.chartEl?.setAttribute("aria-hidden", alt && !this.showTable ? "true" : "false");
+    this.tableWrap.classList.toggle("sr-only", alt && !this.showTable);
+    this.body.classList.toggle("table-view", this.showTable);
+  }
+
+  private renderKpis(list: Kpi[]): void {
+    if (!this.kpiBox.isConnected) this.body.prepend(this.kpiBox);
+    const keys = list.map((k) => k.key).join(",");
+    if (this.kpiBox.dataset.keys !== keys) {
+      clear(this.kpiBox);
+      this.kpiBox.dataset.keys = keys;
+      for (const k of list) {
+        this.kpiBox.append(h("div", { class: "kpi", "data-metric": k.key },
+          h("div", { class: "kpi-label" }), h("div", { class: "kpi-value" }), h("div", { class: "kpi-rate" })));
+      }
+    }
+    list.forEach((k, i) => {
+      const tile = this.kpiBox.children[i] as HTMLElement;
+      const [labelEl, valueEl, rateEl] = Array.from(tile.children) as HTMLElement[];
+      setText(labelEl, k.label);
+      const text = k.percent ? fmtPct(k.value) : fmtInt(k.value);
+      setText(valueEl, text);
+      valueEl.dataset.src = k.src;
+      valueEl.dataset.value = k.value === null ? "" : String(k.value);
+      if (k.rate) {
+        setText(rateEl, `${k.rate.label} ${fmtPct(k.rate.value)}`);
+        rateEl.dataset.rate = k.rate.name;
+        rateEl.dataset.value = k.rate.value === null ? "" : String(k.rate.value);
+      } else {
+        setText(rateEl, "");
+      }
+    });
+  }
+
+  csv(): string {
+    const kpis = (this.data.kpis ?? []).flatMap((k) => {
+      const rows: [string, string, number | null][] = [[k.key, k.label, k.value]];
+      if (k.rate) rows.push([k.rate.name, k.rate.label, k.rate.value]);
+      return rows;
+    });
+    return toCsv([this.data.table, this.data.table2].filter((x) => !!x) as never, kpis);
+  }
+
+  dispose(): void { this.chart?.dispose(); }
+}
+
+function setText(el: HTMLElement, s: string): void {
+  if (el.textContent !== s) el.textContent = s;
+}
