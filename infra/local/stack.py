@@ -89,6 +89,16 @@ class _StaticHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A browser dropping a connection mid-response is normal, not a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class LocalStack:
     api_port: int = 0
@@ -142,7 +152,7 @@ class LocalStack:
             return False
         handler = type("Handler", (_StaticHandler,), {"runtime_config": {"apiUrl": self.api_url, **(extra_config or {})}})
         self.web_port = self.web_port or free_port()
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.web_port),
+        httpd = _QuietServer(("127.0.0.1", self.web_port),
                                                 functools.partial(handler, directory=str(self.web_dir)))
         threading.Thread(target=httpd.serve_forever, daemon=True, name="web").start()
         self._stops.append(httpd.shutdown)

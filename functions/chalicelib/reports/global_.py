@@ -18,6 +18,7 @@ from .fold import Fold, breakdown_rows, iso, read_cost, with_derived
 
 CHANNELS = ("email", "sms", "push")
 TOP_LINKS = 10
+SHORT_SPAN = 2 * 86400  # up to two days, charts are hourly
 
 
 class RangeError(ValueError):
@@ -121,9 +122,14 @@ class GlobalReports:
             if q.start is None:  # open start: from the first day with data
                 first = next(iter(self.store.query(pk, f"{tables.DAY}#", f"{tables.DAY}#\uffff", stats)), None)
                 start = buckets.bucket_start(tables.DAY, tables.parse_counter_sk(first[tables.SK])[1]) if first else end - 3600
-            plan = buckets.plan(start, end, [tables.DAY, tables.HOUR])
+            plan, items = [], []
+        step = 3600 if end - start <= SHORT_SPAN else 86400
+        if step == 3600 or not whole_life:
+            # Hourly charts need hour items: a short span reads ≤ 48 hours instead of day items
+            # (which would pile a day's activity on its midnight); a long range reads whole days
+            # inside and hours only at its edges.
+            plan = buckets.plan(start, end, [tables.HOUR] if step == 3600 else [tables.DAY, tables.HOUR])
             items = self._items(pk, plan, stats)
-        step = 3600 if end - start <= 2 * 86400 else 86400
         fold = Fold(series_start=start - start % step, series_end=end, step=step, stats=stats)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
         for item in items:
