@@ -28,3 +28,24 @@ def test_ingest_then_live(api):
     assert rep["breakdowns"]["bounce_reason"][0]["value"] == "<script>x</script>"
     assert rep["distinct"]["open"] == 1
     print(json.dumps(rep)[:3000])
+
+
+def test_hourly_series_carry_distinct_profiles_per_hour(api):
+    """Web summary: unique impressions over time, one distinct count per hour slot."""
+    from datetime import timedelta
+    now = datetime.now(timezone.utc)
+    events = []
+    for i, minutes in enumerate((130, 125, 125, 70, 65, 5)):
+        profile = f"v{i % 3}"  # repeats: impressions 6, but fewer unique per hour
+        events.append({"event_id": f"w{i}", "timestamp": (now - timedelta(minutes=minutes)).isoformat(),
+                       "campaign_id": "site", "channel": "web", "type": "impression", "profile_id": profile})
+    assert json.loads(api.post_events(events).body)["accepted"] == 6
+    series = api.live("site", "web")["series"]
+    assert series["step_seconds"] == 3600
+    by_hour = {}
+    for e in events:
+        ts = datetime.fromisoformat(e["timestamp"]).replace(minute=0, second=0, microsecond=0)
+        by_hour.setdefault(ts.strftime("%Y-%m-%dT%H:%M:%SZ"), set()).add(e["profile_id"])
+    got = {t: n for t, n in zip(series["timestamps"], series["distinct"]["impression"]) if n}
+    assert got == {t: len(p) for t, p in by_hour.items()}
+    assert "distinct" not in api.live("site", "web", window="1h")["series"]  # minute steps: no minute sketches

@@ -143,16 +143,24 @@ class SketchStore:
         raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
 
     def union(self, store: CounterStore, pk: str, ranges: list[buckets.Range], metrics: Iterable[str],
-              executions: set[str] | None, stats: ReadStats) -> dict[str, ds.hll_sketch]:
-        """Union per metric of the sketch items of a read plan."""
+              executions: set[str] | None, stats: ReadStats,
+              hourly: dict[str, dict[int, ds.hll_union]] | None = None) -> dict[str, ds.hll_sketch]:
+        """Union per metric of the sketch items of a read plan.
+
+        `hourly`, when given, also collects a union per hour start for its
+        metrics (charts of distinct profiles over time), from the same reads."""
         wanted = set(metrics)
         unions = {m: ds.hll_union(LG_K) for m in wanted}
         for gran, start, end in _hour_plan(ranges):
             lo, hi = buckets.sk_bounds("S", gran, start, end)
             for item in store.query(pk, lo, hi, stats):
-                _, _, execution, metric = item[tables.SK].split("#", 3)
+                _, bucket, execution, metric = item[tables.SK].split("#", 3)
                 if metric in wanted and (executions is None or execution in executions):
-                    unions[metric].update(ds.hll_sketch.deserialize(item["hll"]))
+                    sketch = ds.hll_sketch.deserialize(item["hll"])
+                    unions[metric].update(sketch)
+                    if hourly is not None and gran == tables.HOUR and metric in hourly:
+                        hour = buckets.bucket_start(tables.HOUR, bucket)
+                        hourly[metric].setdefault(hour, ds.hll_union(LG_K)).update(sketch)
         return {m: u.get_result() for m, u in unions.items()}
 
     def add_domains(self, profiles: DomainProfileDeltas) -> None:

@@ -34,6 +34,8 @@ class Fold:
         default_factory=lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
     series: dict[str, list[int]] = field(default_factory=dict)
     stats: ReadStats = field(default_factory=ReadStats)
+    #: distinct profiles per hour slot, for hourly series (from the hour sketches)
+    distinct_series: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def slots(self) -> int:
@@ -111,6 +113,8 @@ def series_document(channel: str, fold: Fold) -> dict[str, Any]:
         "step_seconds": fold.step,
         "timestamps": [iso(fold.series_start + i * fold.step) for i in range(fold.slots)],
         "values": values,
+        # distinct profiles per hour slot (hourly series only: there are no minute sketches)
+        **({"distinct": fold.distinct_series} if fold.distinct_series else {}),
     }
 
 
@@ -121,10 +125,20 @@ def execution_rows(channel: str, fold: Fold) -> list[dict[str, Any]]:
 
 
 def distinct_document(sketches: SketchStore, store: CounterStore, pk: str, plan: list[buckets.Range],
-                      channel: str, executions: set[str] | None, stats: ReadStats) -> tuple[dict, dict]:
+                      channel: str, executions: set[str] | None, stats: ReadStats,
+                      fold: Fold | None = None) -> tuple[dict, dict]:
+    """Distinct counts and bounds; with an hourly fold, also `series.distinct` per hour slot."""
     metrics = catalogue.distinct_metrics_for(channel)
-    unions = sketches.union(store, pk, plan, metrics, executions, stats)
+    hourly: dict[str, dict[int, Any]] | None = None
+    if fold is not None and fold.step == 3600:
+        hourly = {m: {} for m in metrics if m != "targeted"}
+    unions = sketches.union(store, pk, plan, metrics, executions, stats, hourly)
     summaries = {m: summarise(u) for m, u in unions.items()}
+    if fold is not None and hourly is not None:
+        fold.distinct_series = {
+            m: [summarise(per_hour[h].get_result()).estimate if h in per_hour else 0
+                for h in range(fold.series_start, fold.series_start + fold.slots * 3600, 3600)]
+            for m, per_hour in hourly.items()}
     return ({m: s.estimate for m, s in summaries.items()},
             {m: s.as_dict() for m, s in summaries.items()})
 

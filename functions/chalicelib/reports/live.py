@@ -52,7 +52,7 @@ class LiveReports:
         channel = q.tab
         fold, plan, pk = self._fold_channel(q, channel, now)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
-        distinct, bounds = distinct_document(self.sketches, self.store, pk, plan, channel, execs, fold.stats)
+        distinct, bounds = distinct_document(self.sketches, self.store, pk, plan, channel, execs, fold.stats, fold)
         totals = with_derived(channel, fold.totals)
         return {
             "campaign_id": q.campaign_id,

@@ -30,9 +30,13 @@ export function timeChart(doc: Doc, metrics: string[], labels: Record<string, st
   const times: string[] = s.timestamps ?? [];
   const step: number = s.step_seconds ?? 3600;
   const categories = times.map((ts) => fmtBucket(ts, step));
-  const series: Series[] = metrics.map((m) => ({
-    key: m, label: labels[m] ?? label(m), values: (s.values?.[m] ?? times.map(() => 0)) as number[],
-  }));
+  // "distinct.<metric>": distinct profiles per slot (hourly series only; absent for minute steps)
+  const series: Series[] = metrics
+    .filter((m) => !m.startsWith("distinct.") || s.distinct?.[m.slice(9)] !== undefined)
+    .map((m) => ({
+      key: m, label: labels[m] ?? label(m),
+      values: ((m.startsWith("distinct.") ? s.distinct?.[m.slice(9)] : s.values?.[m]) ?? times.map(() => 0)) as number[],
+    }));
   const columns: Column[] = [{ key: "time", label: t("time"), type: "time" },
     ...series.map((x) => ({ key: x.key, label: x.label, type: "int" as const }))];
   const rows = times.map((ts, i) => {
