@@ -262,14 +262,15 @@ def test_to_before_from_is_rejected():
         global_query("w", "c", "email", "2026-11-20T10:00:00Z", "2026-11-20T10:00:00Z", "UTC")
 
 
-def test_a_young_campaign_charts_hourly_activity_where_it_happened(api):
+def test_a_young_campaign_charts_hourly_activity_where_it_happened(module_api):
     """Whole life under two days: the chart is hourly and each hour holds its own events."""
     now = datetime.now(timezone.utc)
     times = [now - timedelta(minutes=m) for m in (150, 95, 94, 20)]
     events = [{"event_id": f"y{i}", "timestamp": t.isoformat(), "campaign_id": "young", "channel": "email",
                "type": "open", "profile_id": f"p{i}", "recipient_domain": "example.com"} for i, t in enumerate(times)]
-    assert json.loads(api.post_events(events).body)["accepted"] == 4
-    doc = json.loads(api.get("/v1/campaigns/young/report?channel=email").body)
+    api, key = module_api, module_api.key("young-workspace")
+    assert json.loads(api.post_events(events, key=key).body)["accepted"] == 4
+    doc = json.loads(api.get("/v1/campaigns/young/report?channel=email", key).body)
     series = doc["series"]
     assert series["step_seconds"] == 3600
     by_slot = dict(zip(series["timestamps"], series["values"]["open"]))
