@@ -128,19 +128,27 @@ class SketchStore:
                 sketch.update(profile)
             if item and sketch.get_estimate() == before:
                 return  # nothing new: spare the write
-            new_item = {**db_key, "hll": {"B": sketch.serialize_compact()}, "v": {"N": str(version + 1)}}
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#v)"} if not item else {
-                "ConditionExpression": "#v = :v", "ExpressionAttributeValues": {":v": {"N": str(version)}}}
-            try:
-                self.writes += 1
-                with_retries(lambda: self.client.put_item(
-                    TableName=self.config.table_name, Item=new_item, ExpressionAttributeNames={"#v": "v"},
-                    **condition), self.config)
+            new_item = {**db_key, "hll": {"B": sketch.serialize_compact()}}
+            if self._put_versioned(new_item, version if item else None):
                 return
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
         raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
+
+    def _put_versioned(self, item: dict[str, Any], version: int | None) -> bool:
+        """Write item as version+1 if the stored one is still `version` (None: absent).
+        False when another writer won the race: the caller re-reads and merges again."""
+        item["v"] = {"N": str((version or 0) + 1)}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#v)"} if version is None else {
+            "ConditionExpression": "#v = :v", "ExpressionAttributeValues": {":v": {"N": str(version)}}}
+        try:
+            self.writes += 1
+            with_retries(lambda: self.client.put_item(
+                TableName=self.config.table_name, Item=item, ExpressionAttributeNames={"#v": "v"},
+                **condition), self.config)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
 
     def union(self, store: CounterStore, pk: str, ranges: list[buckets.Range], metrics: Iterable[str],
               executions: set[str] | None, stats: ReadStats,
@@ -192,18 +200,8 @@ class SketchStore:
                     changed = True
             if not changed:
                 return
-            new_item["v"] = {"N": str(version + 1)}
-            try:
-                self.writes += 1
-                kwargs: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#v)"} if not item else {
-                    "ConditionExpression": "#v = :v", "ExpressionAttributeValues": {":v": {"N": str(version)}}}
-                with_retries(lambda: self.client.put_item(
-                    TableName=self.config.table_name, Item=new_item, ExpressionAttributeNames={"#v": "v"},
-                    **kwargs), self.config)
+            if self._put_versioned(new_item, version if item else None):
                 return
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
         raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
 
     def domain_union(self, store: CounterStore, pk: str, ranges: list[buckets.Range],
