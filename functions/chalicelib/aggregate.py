@@ -13,7 +13,8 @@ from typing import Callable, Iterable, Mapping
 from . import catalogue, tables
 from .events import Event
 
-#: An attribute of a counter item: a metric name, or "dimension|metric|value".
+#: An attribute of a counter item: a metric name, or "dimension|metric|value" with
+#: the dimension and metric as the catalogue's short codes.
 DIM_SEP = "|"
 #: metrics whose distinct profiles are also kept per recipient domain (raw reactivity)
 DOMAIN_DISTINCT = frozenset({"open", "click"})
@@ -24,12 +25,19 @@ Admit = Callable[[str, str, set[str]], Mapping[str, str]]
 
 
 def dim_attr(dimension: str, metric: str, value: str) -> str:
-    return f"{dimension}{DIM_SEP}{metric}{DIM_SEP}{value}"
+    return f"{_DIM_CODE[dimension]}{DIM_SEP}{_METRIC_CODE[metric]}{DIM_SEP}{value}"
 
 
 def split_dim_attr(attr: str) -> tuple[str, str, str] | None:
+    """(dimension, metric, value) by their full names, or None for a plain metric."""
     parts = attr.split(DIM_SEP, 2)
-    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+    if len(parts) != 3:
+        return None
+    return _DIM_NAME.get(parts[0], parts[0]), _METRIC_NAME.get(parts[1], parts[1]), parts[2]
+
+
+_DIM_CODE, _METRIC_CODE = catalogue.DIMENSION_CODES, catalogue.METRIC_CODES
+_DIM_NAME, _METRIC_NAME = catalogue.DIMENSION_NAMES, catalogue.METRIC_NAMES
 
 
 @dataclass

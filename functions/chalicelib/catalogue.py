@@ -153,6 +153,25 @@ DIMENSIONS_BY_TYPE: dict[str, tuple[Dimension, ...]] = {
 }
 
 
+#: Short codes in counter attribute names (`<dimension>|<metric>|<value>`). An item
+#: is billed by its whole size and these names repeat on every dimension value,
+#: so short codes roughly halve the hour and day items. Stored items keep them:
+#: never change or reuse a code.
+DIMENSION_CODES: dict[str, str] = {
+    "bounce_type": "bt", "bounce_reason": "br", "error_reason": "er", "error_type": "et",
+    "exclusion_reason": "xr", "recipient_domain": "rd", "platform": "pf", "interaction_type": "it",
+    "element": "el", "url": "u", "offer": "of", "action": "ac"}
+METRIC_CODES: dict[str, str] = {
+    "targeted": "tg", "excluded": "xc", "sent": "s", "delivered": "d", "bounce": "b", "error": "e",
+    "retry": "rt", "quarantine": "q", "open": "o", "click": "c", "unsubscribe": "us", "spam_complaint": "sc",
+    "mirror_page": "mp", "forward": "fw", "action": "a", "impression": "im", "interaction": "ia",
+    "offer_sent": "os", "offer_impression": "oi", "offer_click": "oc", "action_executed": "ax"}
+DIMENSION_NAMES = {code: name for name, code in DIMENSION_CODES.items()}
+METRIC_NAMES = {code: name for name, code in METRIC_CODES.items()}
+assert set(DIMENSION_CODES) == set(DIMENSIONS) and len(DIMENSION_NAMES) == len(DIMENSION_CODES)
+assert set(METRIC_CODES) == set(EVENT_TYPES) and len(METRIC_NAMES) == len(METRIC_CODES)
+
+
 def dimensions_for(channel: str) -> list[str]:
     """Dimensions that can carry values on a channel tab."""
     metrics = set(metrics_for(channel))
