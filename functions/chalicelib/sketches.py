@@ -11,12 +11,21 @@ profiles) and counts exactly up to a few hundred values (list/set modes).
 Updating is read-modify-write, made safe under concurrency by a version
 number checked on write (lost races are retried). Re-adding a profile to an
 HLL sketch changes nothing, so a retried batch may merge again safely.
+
+Day sketches are not rewritten by every batch (an 8 KB sketch costs 9 WRU a
+write): while a day is open its distinct counts come from its hour sketches
+(at most 24 per metric). The first reader after the day closes builds its
+day sketches from them and leaves a marker; batches whose day is already
+(or almost) over merge into the day sketch too. See `add` and `_ensure_days`
+for why no profile can fall between the two.
 """
 from __future__ import annotations
 
+import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import datasketches as ds
 from botocore.exceptions import ClientError
@@ -28,6 +37,10 @@ LG_K = 14
 DOMAIN_LG_K = 10  # per-domain sketches: ~3% error, ~0.6 KB each at most
 DOMAIN_PREFIX = "P"
 SKETCH_GRANULARITIES = (tables.HOUR, tables.DAY)
+#: A day's sketches are final this long after it ends: writers merge into the day
+#: sketch from DAY_GRACE before its end, readers build it from DAY_GRACE after.
+DAY_GRACE = 600
+BUILT_PREFIX = "SB"  # one marker item per (partition, day) whose day sketches were built
 CONFIDENCE_STDDEVS = 2  # bounds at ~95% confidence
 
 #: (pk, granularity of counters, bucket, execution, metric) -> profile ids
@@ -83,16 +96,26 @@ def _hour_plan(ranges: list[buckets.Range]) -> list[buckets.Range]:
 
 
 class SketchStore:
-    def __init__(self, client: Any, config: StoreConfig, max_races: int = 8) -> None:
+    def __init__(self, client: Any, config: StoreConfig, max_races: int = 20,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.config = config
         self.max_races = max_races
+        self.clock = clock
         self.writes = 0
 
     def add(self, profiles: ProfileDeltas, now: int) -> None:
-        """Merge a batch's profile ids into every hour and day sketch they touch."""
+        """Merge a batch's profile ids into its hour sketches, and into day sketches
+        of days ending within DAY_GRACE of this write (or already over).
+
+        The clock is read here, at write time, not at the batch's receipt: a
+        write skipping a day sketch lands within a Lambda's 15-minute limit,
+        before any reader may build that day (DAY_GRACE after its end)."""
         merged: dict[tuple[str, str], set[str]] = defaultdict(set)
+        day_merge_from = self.clock() + DAY_GRACE - 86400  # days starting before this are (almost) over
         for (pk, gran, bucket, execution, metric), ids in profiles.items():
+            if gran == tables.DAY and buckets.bucket_start(gran, bucket) > day_merge_from:
+                continue
             if gran in SKETCH_GRANULARITIES:
                 merged[(pk, tables.sketch_sk(gran, bucket, execution, metric))] |= ids
         current = self._get_many(sorted(merged))
@@ -115,7 +138,8 @@ class SketchStore:
     def _merge(self, key: tuple[str, str], ids: Iterable[str], item: dict[str, Any] | None) -> None:
         db_key = {tables.PK: {"S": key[0]}, tables.SK: {"S": key[1]}}
         for race in range(self.max_races):
-            if race:  # lost a race: read the winner's sketch and merge again
+            if race:  # lost a race: back off, read the winner's sketch and merge again
+                self._back_off(race)
                 item = with_retries(lambda: self.client.get_item(
                     TableName=self.config.table_name, Key=db_key, ConsistentRead=True), self.config).get("Item")
             if item:
@@ -132,6 +156,12 @@ class SketchStore:
             if self._put_versioned(new_item, version if item else None):
                 return
         raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
+
+    @staticmethod
+    def _back_off(race: int) -> None:
+        """Jittered, growing pause after a lost race, so hot sketches don't livelock."""
+        if race:
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** race)))
 
     def _put_versioned(self, item: dict[str, Any], version: int | None) -> bool:
         """Write item as version+1 if the stored one is still `version` (None: absent).
@@ -159,7 +189,7 @@ class SketchStore:
         metrics (charts of distinct profiles over time), from the same reads."""
         wanted = set(metrics)
         unions = {m: ds.hll_union(LG_K) for m in wanted}
-        for gran, start, end in _hour_plan(ranges):
+        for gran, start, end in self._final_days(store, pk, _hour_plan(ranges), stats):
             lo, hi = buckets.sk_bounds("S", gran, start, end)
             for item in store.query(pk, lo, hi, stats):
                 _, bucket, execution, metric = item[tables.SK].split("#", 3)
@@ -170,6 +200,60 @@ class SketchStore:
                         hour = buckets.bucket_start(tables.HOUR, bucket)
                         hourly[metric].setdefault(hour, ds.hll_union(LG_K)).update(sketch)
         return {m: u.get_result() for m, u in unions.items()}
+
+    def _final_days(self, store: CounterStore, pk: str, ranges: list[buckets.Range],
+                    stats: ReadStats) -> list[buckets.Range]:
+        """Day ranges split into closed days (day sketches, built if needed) and
+        open days (read from their hour sketches)."""
+        closed_until = int(self.clock() - DAY_GRACE) // 86400 * 86400  # end of the last closed day
+        out: list[buckets.Range] = []
+        for gran, start, end in ranges:
+            if gran != tables.DAY:
+                out.append((gran, start, end))
+                continue
+            if start < min(end, closed_until):
+                self._ensure_days(store, pk, start, min(end, closed_until), stats)
+                out.append((tables.DAY, start, min(end, closed_until)))
+            if max(start, closed_until) < end:
+                out.append((tables.HOUR, max(start, closed_until), end))
+        return out
+
+    def _ensure_days(self, store: CounterStore, pk: str, start: int, end: int, stats: ReadStats) -> None:
+        """Build the day sketches of closed days not built yet: union of their hour sketches.
+
+        Merging (never overwriting) keeps what late batches already merged into a
+        day sketch; hour writes the union could miss cannot exist (see `add`)."""
+        lo, hi = buckets.sk_bounds(BUILT_PREFIX, tables.DAY, start, end)
+        built = {item[tables.SK].split("#")[1] for item in store.query(pk, lo, hi, stats)}
+        for day_start in range(start, end, 86400):
+            day = buckets.bucket_of(tables.DAY, day_start)
+            if day in built:
+                continue
+            per_group: dict[tuple[str, str], ds.hll_union] = {}
+            lo, hi = buckets.sk_bounds("S", tables.HOUR, day_start, day_start + 86400)
+            for item in store.query(pk, lo, hi, stats):
+                _, _, execution, metric = item[tables.SK].split("#", 3)
+                per_group.setdefault((execution, metric), ds.hll_union(LG_K)).update(
+                    ds.hll_sketch.deserialize(item["hll"]))
+            for (execution, metric), union in sorted(per_group.items()):
+                self._merge_sketch((pk, tables.sketch_sk(tables.DAY, day, execution, metric)), union.get_result())
+            self.writes += 1
+            with_retries(lambda: self.client.put_item(TableName=self.config.table_name, Item={
+                tables.PK: {"S": pk}, tables.SK: {"S": f"{BUILT_PREFIX}{tables.DAY}#{day}"}}), self.config)
+
+    def _merge_sketch(self, key: tuple[str, str], addition: ds.hll_sketch) -> None:
+        """Union `addition` into the stored sketch (versioned, retried on lost races)."""
+        db_key = {tables.PK: {"S": key[0]}, tables.SK: {"S": key[1]}}
+        for race in range(self.max_races):
+            self._back_off(race)
+            item = with_retries(lambda: self.client.get_item(
+                TableName=self.config.table_name, Key=db_key, ConsistentRead=True), self.config).get("Item")
+            current = ds.hll_sketch.deserialize(item["hll"]["B"]) if item else None
+            merged = merge(current, addition)
+            if self._put_versioned({**db_key, "hll": {"B": merged.serialize_compact()}},
+                                   int(item["v"]["N"]) if item else None):
+                return
+        raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
 
     def add_domains(self, profiles: DomainProfileDeltas) -> None:
         """Per-domain openers/clickers: one item per (day, execution, metric),
@@ -182,7 +266,8 @@ class SketchStore:
 
     def _merge_domains(self, key: tuple[str, str], by_domain: Mapping[str, set[str]]) -> None:
         db_key = {tables.PK: {"S": key[0]}, tables.SK: {"S": key[1]}}
-        for _ in range(self.max_races):
+        for race in range(self.max_races):
+            self._back_off(race)
             item = with_retries(lambda: self.client.get_item(
                 TableName=self.config.table_name, Key=db_key, ConsistentRead=True), self.config).get("Item")
             new_item = dict(item or db_key)
