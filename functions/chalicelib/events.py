@@ -116,28 +116,25 @@ def _check(event: Event, earliest: datetime, latest: datetime) -> str | None:
 
 def normalise(event: Event) -> Event:
     """Reduce producer strings to bounded, privacy-safe dimension values."""
-    if event.recipient is not None:
-        if event.recipient_domain is None:
-            event.recipient_domain = domain_of(event.recipient)
-        event.recipient = None  # never kept, never logged
-    if event.recipient_domain is not None:
-        event.recipient_domain = clean_value(event.recipient_domain.lower().lstrip("@"), 253) or None
-    if event.reason is not None:
-        event.reason = clean_value(event.reason) or None
-    if event.bounce_type is not None:
-        event.bounce_type = event.bounce_type.lower()
-    if event.error_type is not None:
-        event.error_type = event.error_type.lower()
-    if event.interaction_type is not None:
-        event.interaction_type = event.interaction_type.lower()
-    if event.platform is not None:
-        event.platform = clean_value(event.platform.lower(), 40) or None
-    if event.url is not None:
-        event.url = clean_value(event.url.split("#", 1)[0], MAX_URL_LENGTH) or None
+    d = event.__dict__  # the model's field storage: skips BaseModel.__setattr__ on the hot path
+    if d["recipient"] is not None:
+        if d["recipient_domain"] is None:
+            d["recipient_domain"] = domain_of(d["recipient"])
+        d["recipient"] = None  # never kept, never logged
+    if d["recipient_domain"] is not None:
+        d["recipient_domain"] = clean_value(d["recipient_domain"].lower().lstrip("@"), 253) or None
+    if d["reason"] is not None:
+        d["reason"] = clean_value(d["reason"]) or None
+    for name in ("bounce_type", "error_type", "interaction_type"):
+        if d[name] is not None:
+            d[name] = d[name].lower()
+    if d["platform"] is not None:
+        d["platform"] = clean_value(d["platform"].lower(), 40) or None
+    if d["url"] is not None:
+        d["url"] = clean_value(d["url"].split("#", 1)[0], MAX_URL_LENGTH) or None
     for name in ("action", "element", "offer_id"):
-        value = getattr(event, name)
-        if value is not None:
-            setattr(event, name, clean_value(value) or None)
+        if d[name] is not None:
+            d[name] = clean_value(d[name]) or None
     return event
 
 
