@@ -60,7 +60,7 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import catalogue, services, tables  # noqa: E402
+from chalicelib import services, tables  # noqa: E402
 from chalicelib.aggregate import aggregate  # noqa: E402
 from chalicelib.config import AppConfig  # noqa: E402
 from chalicelib.events import validate_batch  # noqa: E402
@@ -68,6 +68,8 @@ from chalicelib.reports.global_ import global_query  # noqa: E402
 from chalicelib.reports.live import LiveQuery  # noqa: E402
 from chalicelib.store import update_expression  # noqa: E402
 from infra.local.traffic import Campaign, TrafficGenerator  # noqa: E402
+
+from duck_baseline import compare_totals, duck_table, global_sql, live_sql, rel_err, run_duck  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 12, 31, 30, tzinfo=timezone.utc)
 NOW_TS = int(NOW.timestamp())
@@ -290,100 +292,6 @@ def run_report(rec: C.Recorder, fn, repeats: int) -> dict:
             "bytes": out["read_cost"]["bytes"], "first_items": first["items"]}
 
 
-# ----------------------------------------------------------------------------- 5. DuckDB side
-def duck_table(con, mix: Mix, camp: Campaign_) -> None:
-    con.execute("DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS sigs")
-    con.execute("CREATE TABLE sigs(sig INTEGER, type VARCHAR, machine BOOLEAN, recipient_domain VARCHAR, "
-                "reason VARCHAR, bounce_type VARCHAR, error_type VARCHAR, url VARCHAR, offer_id VARCHAR)")
-    con.executemany("INSERT INTO sigs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[i, *s[:8]] for i, s in enumerate(mix.sigs)])
-    con.register("raw_np", {"ts": camp.ts, "sig": camp.sig, "profile": camp.profile})
-    con.execute(f"""CREATE TABLE events AS
-        SELECT to_timestamp(r.ts) AS ts,
-               '{camp.campaign_id}' AS campaign_id, '{CHANNEL}' AS channel, s.type, 'p' || r.profile AS profile_id,
-               s.machine, s.recipient_domain, s.reason, s.bounce_type, s.error_type, s.url, s.offer_id
-        FROM raw_np r JOIN sigs s USING (sig) ORDER BY r.ts""")
-    con.unregister("raw_np")
-
-
-def live_sql(camp: Campaign_, start: int, end: int) -> dict[str, str]:
-    w = (f"campaign_id = '{camp.campaign_id}' AND channel = '{CHANNEL}' "
-         f"AND ts >= to_timestamp({start}) AND ts < to_timestamp({end})")
-    return {
-        "totals": f"SELECT type, count(*) AS n, count(*) FILTER (WHERE machine) AS machine FROM events WHERE {w} GROUP BY type",
-        "breakdowns": f"""SELECT 'recipient_domain' AS dim, recipient_domain AS value, type, count(*) FROM events
-                  WHERE {w} AND recipient_domain IS NOT NULL GROUP BY ALL
-              UNION ALL SELECT 'reason', coalesce(reason, 'unspecified'), type, count(*) FROM events
-                  WHERE {w} AND type IN ('bounce', 'error', 'excluded') GROUP BY ALL
-              UNION ALL SELECT 'bounce_type', bounce_type, type, count(*) FROM events WHERE {w} AND type = 'bounce' GROUP BY ALL
-              UNION ALL SELECT 'error_type', coalesce(error_type, 'unspecified'), type, count(*) FROM events
-                  WHERE {w} AND type = 'error' GROUP BY ALL
-              UNION ALL SELECT 'url', url, type, count(*) FROM events WHERE {w} AND type = 'click' GROUP BY ALL
-              UNION ALL SELECT 'offer', offer_id, type, count(*) FROM events WHERE {w} AND offer_id IS NOT NULL GROUP BY ALL""",
-        "series": f"SELECT date_trunc('hour', ts) AS h, type, count(*) FROM events WHERE {w} GROUP BY ALL",
-        "distinct": f"""SELECT count(DISTINCT profile_id) FILTER (WHERE type = 'open') AS open,
-                               count(DISTINCT profile_id) FILTER (WHERE type = 'click') AS click,
-                               count(DISTINCT profile_id) FILTER (WHERE type = 'targeted') AS targeted
-                        FROM events WHERE {w}""",
-        "rows_in_window": f"SELECT count(*) FROM events WHERE {w}",
-    }
-
-
-def global_sql(camp: Campaign_, start: int | None = None, end: int | None = None) -> dict[str, str]:
-    w = f"campaign_id = '{camp.campaign_id}' AND channel = '{CHANNEL}'"
-    if start is not None:
-        w += f" AND ts >= to_timestamp({start}) AND ts < to_timestamp({end})"
-    return {
-        "totals": f"SELECT type, count(*) AS n, count(*) FILTER (WHERE machine) AS machine FROM events WHERE {w} GROUP BY type",
-        "distinct": f"""SELECT count(DISTINCT profile_id) FILTER (WHERE type = 'open') AS open,
-                               count(DISTINCT profile_id) FILTER (WHERE type = 'click') AS click,
-                               count(DISTINCT profile_id) FILTER (WHERE type = 'targeted') AS targeted
-                        FROM events WHERE {w}""",
-        "top_links": f"""SELECT url, count(*) AS clicks, count(DISTINCT profile_id) AS distinct_clicks FROM events
-                         WHERE {w} AND type = 'click' GROUP BY url ORDER BY clicks DESC LIMIT 10""",
-        "errors_by_type": f"""SELECT coalesce(error_type, 'unspecified'), count(*) FROM events
-                              WHERE {w} AND type = 'error' GROUP BY ALL ORDER BY 2 DESC""",
-        "by_domain": f"""SELECT recipient_domain, count(*) FILTER (WHERE type = 'sent') AS sent,
-                            count(*) FILTER (WHERE type = 'spam_complaint') AS complaints,
-                            count(*) FILTER (WHERE type = 'open') AS opens, count(*) FILTER (WHERE type = 'click') AS clicks,
-                            count(*) FILTER (WHERE type = 'error') AS errors, count(*) FILTER (WHERE type = 'bounce') AS bounces,
-                            count(DISTINCT profile_id) FILTER (WHERE type = 'open') AS openers,
-                            count(DISTINCT profile_id) FILTER (WHERE type = 'click') AS clickers
-                         FROM events WHERE {w} AND recipient_domain IS NOT NULL GROUP BY ALL""",
-        "series": f"""SELECT date_trunc('day', ts) AS d, count(*) FILTER (WHERE type = 'open') AS opens,
-                             count(*) FILTER (WHERE type = 'click') AS clicks FROM events WHERE {w} GROUP BY ALL""",
-    }
-
-
-def run_duck(con, queries: dict[str, str], repeats: int) -> dict:
-    results, best = {}, float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for name, sql in queries.items():
-            if name != "rows_in_window":
-                results[name] = con.execute(sql).fetchall()
-        best = min(best, time.perf_counter() - t0)
-    if "rows_in_window" in queries:
-        results["rows_in_window"] = con.execute(queries["rows_in_window"]).fetchone()[0]
-    return {"wall": best, "results": results}
-
-
-def compare_totals(ours: dict[str, int], duck_rows: list) -> bool:
-    """Every event type's total equal (plus machine opens when DuckDB gives them)."""
-    theirs = {t: n for t, n, *_ in duck_rows}
-    if duck_rows and len(duck_rows[0]) > 2:
-        theirs["open_machine"] = sum(m for t, _, m in duck_rows if t == "open")
-    names = (set(theirs) | set(ours)) - set(catalogue.DERIVED_TOTALS)
-    diff = {k: (ours.get(k, 0), theirs.get(k, 0)) for k in names if ours.get(k, 0) != theirs.get(k, 0)}
-    if diff:
-        print(f"  totals differ (ours, DuckDB): {diff}")
-    return not diff
-
-
-def rel_err(estimate: int, exact: int) -> str:
-    return "n/a" if not exact else f"{100 * (estimate - exact) / exact:+.2f}%"
-
-
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -433,14 +341,14 @@ def main() -> None:
             rec.enabled = False
 
             t0 = time.perf_counter()
-            duck_table(con, mix, camp)
+            duck_table(con, mix, camp, CHANNEL)
             duck_load_s = time.perf_counter() - t0
             lw_start = NOW_TS - NOW_TS % 60 + 60 - 86400
-            d_live = run_duck(con, live_sql(camp, lw_start, lw_start + 86400), repeats)
-            d_whole = run_duck(con, global_sql(camp), repeats)
+            d_live = run_duck(con, live_sql(camp, CHANNEL, lw_start, lw_start + 86400), repeats)
+            d_whole = run_duck(con, global_sql(camp, CHANNEL), repeats)
             rng_start = int((NOW - timedelta(hours=48)).timestamp()) // 3600 * 3600  # ours: whole hours
             rng_end = -(-NOW_TS // 3600) * 3600
-            d_range = run_duck(con, global_sql(camp, rng_start, rng_end), repeats)
+            d_range = run_duck(con, global_sql(camp, CHANNEL, rng_start, rng_end), repeats)
 
             checks = {
                 "live totals": compare_totals(live["doc"]["totals"], d_live["results"]["totals"]),
