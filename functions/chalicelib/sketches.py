@@ -81,6 +81,14 @@ def summarise(sketch: ds.hll_sketch | None) -> Distinct:
     return Distinct(est, min(est, lower), max(est, upper))
 
 
+def _adding(ids: Iterable[str]) -> Callable[[ds.hll_sketch], ds.hll_sketch]:
+    def add(sketch: ds.hll_sketch) -> ds.hll_sketch:
+        for profile in ids:
+            sketch.update(profile)
+        return sketch
+    return add
+
+
 def _hour_plan(ranges: list[buckets.Range]) -> list[buckets.Range]:
     """Minute ranges widen to the hours holding them (sketches start at hours)."""
     out: list[buckets.Range] = []
@@ -120,7 +128,7 @@ class SketchStore:
                 merged[(pk, tables.sketch_sk(gran, bucket, execution, metric))] |= ids
         current = self._get_many(sorted(merged))
         for key in sorted(merged):
-            self._merge(key, merged[key], current.get(key))
+            self._merge(key, _adding(merged[key]), current.get(key))
 
     def _get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """One BatchGetItem per 100 sketches instead of a GetItem each."""
@@ -135,25 +143,23 @@ class SketchStore:
                 request = page.get("UnprocessedKeys") or None
         return found
 
-    def _merge(self, key: tuple[str, str], ids: Iterable[str], item: dict[str, Any] | None) -> None:
+    def _merge(self, key: tuple[str, str], add: Callable[[ds.hll_sketch], ds.hll_sketch],
+               item: dict[str, Any] | None = None, read_first: bool = False, spare_unchanged: bool = True) -> None:
+        """Store add(stored sketch) as the item's next version. A lost race backs off,
+        re-reads the winner's sketch and merges again (HLL merges commute)."""
         db_key = {tables.PK: {"S": key[0]}, tables.SK: {"S": key[1]}}
         for race in range(self.max_races):
-            if race:  # lost a race: back off, read the winner's sketch and merge again
+            if race or read_first:
                 self._back_off(race)
                 item = with_retries(lambda: self.client.get_item(
                     TableName=self.config.table_name, Key=db_key, ConsistentRead=True), self.config).get("Item")
-            if item:
-                sketch = ds.hll_sketch.deserialize(item["hll"]["B"])
-                version = int(item["v"]["N"])
-            else:
-                sketch, version = new_sketch(), 0
+            sketch = ds.hll_sketch.deserialize(item["hll"]["B"]) if item else new_sketch()
             before = sketch.get_estimate()
-            for profile in ids:
-                sketch.update(profile)
-            if item and sketch.get_estimate() == before:
+            sketch = add(sketch)
+            if spare_unchanged and item and sketch.get_estimate() == before:
                 return  # nothing new: spare the write
             new_item = {**db_key, "hll": {"B": sketch.serialize_compact()}}
-            if self._put_versioned(new_item, version if item else None):
+            if self._put_versioned(new_item, int(item["v"]["N"]) if item else None):
                 return
         raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
 
@@ -236,24 +242,13 @@ class SketchStore:
                 per_group.setdefault((execution, metric), ds.hll_union(LG_K)).update(
                     ds.hll_sketch.deserialize(item["hll"]))
             for (execution, metric), union in sorted(per_group.items()):
-                self._merge_sketch((pk, tables.sketch_sk(tables.DAY, day, execution, metric)), union.get_result())
+                built_sketch = union.get_result()
+                self._merge((pk, tables.sketch_sk(tables.DAY, day, execution, metric)),
+                            lambda stored, built=built_sketch: merge(stored, built), read_first=True,
+                            spare_unchanged=False)
             self.writes += 1
             with_retries(lambda: self.client.put_item(TableName=self.config.table_name, Item={
                 tables.PK: {"S": pk}, tables.SK: {"S": f"{BUILT_PREFIX}{tables.DAY}#{day}"}}), self.config)
-
-    def _merge_sketch(self, key: tuple[str, str], addition: ds.hll_sketch) -> None:
-        """Union `addition` into the stored sketch (versioned, retried on lost races)."""
-        db_key = {tables.PK: {"S": key[0]}, tables.SK: {"S": key[1]}}
-        for race in range(self.max_races):
-            self._back_off(race)
-            item = with_retries(lambda: self.client.get_item(
-                TableName=self.config.table_name, Key=db_key, ConsistentRead=True), self.config).get("Item")
-            current = ds.hll_sketch.deserialize(item["hll"]["B"]) if item else None
-            merged = merge(current, addition)
-            if self._put_versioned({**db_key, "hll": {"B": merged.serialize_compact()}},
-                                   int(item["v"]["N"]) if item else None):
-                return
-        raise StoreUnavailable(f"sketch {key[1]} kept changing under concurrent writers")
 
     def add_domains(self, profiles: DomainProfileDeltas) -> None:
         """Per-domain openers/clickers: one item per (day, execution, metric),
