@@ -96,7 +96,9 @@ class ApiClient:
         if idem:
             headers["Idempotency-Key"] = idem
         body = raw if raw is not None else json.dumps({"events": events}).encode()
-        return self.client.http.post("/v1/events", headers=headers, body=body)
+        response = self.client.http.post("/v1/events", headers=headers, body=body)
+        self.wired.pump()  # what the aggregator does in AWS: reports read right after see the events
+        return response
 
     def get(self, path, key=None):
         return self.client.http.get(path, headers={"Authorization": f"Bearer {key or self.key()}"})

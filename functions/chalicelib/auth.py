@@ -14,7 +14,8 @@ from typing import Any
 
 from . import tables
 
-SCOPES = ("ingest", "read")
+#: ingest: POST events; read: reports and CSV; manage: sources, subscriptions, alert rules.
+SCOPES = ("ingest", "read", "manage")
 WORKSPACE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_PREFIX = "lr_"
 

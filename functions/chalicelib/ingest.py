@@ -84,9 +84,18 @@ class IngestService:
         self.clock = clock
 
     def ingest(self, workspace: str, body: bytes | None, idempotency_key: str | None) -> IngestOutcome:
+        """POST /v1/events: the body's events, identified by the key or the body itself."""
         raw_events = parse_body(body)
         assert body is not None
         batch_id, body_hash = batch_identity(body, idempotency_key)
+        return self.accept(workspace, raw_events, batch_id, body_hash)
+
+    def accept(self, workspace: str, raw_events: list[Any], batch_id: str, body_hash: str) -> IngestOutcome:
+        """Validate and count a request's events exactly once per batch_id.
+
+        Every input path (POST /v1/events, platform webhooks) ends here: the
+        caller chooses the request's identity (an Idempotency-Key, a body hash,
+        a platform's event id) so that a redelivery replays the first answer."""
         record = self.ledger.begin(workspace, batch_id, body_hash, self.clock())
         if record.body_hash != body_hash:
             raise IngestError(422, "Idempotency-Key was already used with a different body")

@@ -35,6 +35,10 @@ class Services:
     sketches: SketchStore
     globals: GlobalReports
 
+    def pump(self) -> None:
+        """Fold whatever accepted events are still on their way into the counters
+        (tests and local mode call it; a no-op while ingest applies in the request)."""
+
 
 def dynamodb_client(config: AppConfig) -> Any:
     # Standard retry mode retries throttling with backoff before our own layer does.

@@ -3,7 +3,7 @@
 Environment:
   LIVEREPORT_PORT      the API's port on 127.0.0.1 (default 8000)
   LIVEREPORT_WEB_PORT  the dashboard's port (default 8080)
-  LIVEREPORT_DEV_KEY   a development key with both scopes in workspace `default`
+  LIVEREPORT_DEV_KEY   a development key with scopes ingest, read and manage in workspace `default`
                        (a random one is printed when unset)
   LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
 """
@@ -65,10 +65,10 @@ def main() -> int:
     stack.create_table()
     stack.start_api()
     keys = stack.services.keys
-    _, dev_key = keys.create("default", ["ingest", "read"], "dev", key=os.environ.get("LIVEREPORT_DEV_KEY") or None)
+    _, dev_key = keys.create("default", ["ingest", "read", "manage"], "dev", key=os.environ.get("LIVEREPORT_DEV_KEY") or None)
     lines = [f"API:            {stack.api_url}  (OpenAPI: {stack.api_url}/v1/openapi.json)",
              f"moto endpoint:  {stack.moto_url}",
-             f"dev key:        {dev_key}   (workspace 'default', scopes ingest+read)"]
+             f"dev key:        {dev_key}   (workspace 'default', scopes ingest+read+manage)"]
     if stack.start_web():
         lines.append(f"dashboard:      {stack.web_url}")
     else:
