@@ -219,26 +219,22 @@ class Aggregator:
 
     # --- applying a fold ---
 
-    def _ops(self, fold: _Fold, stream: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(counter, sketch and rollup ops; directory ops), deterministic for a fold."""
+    def _ops(self, fold: _Fold) -> tuple[list[tuple[tuple[str, str], str, dict[str, Any]]], list[dict[str, Any]]]:
+        """((key, hour, op) of every minute item, sorted; directory ops), deterministic for a fold."""
         table = self.config.table_name
         agg = fold.agg
-        ops: list[tuple[tuple[str, str], dict[str, Any]]] = []
+        ops: list[tuple[tuple[str, str], str, dict[str, Any]]] = []
         for pk, sk in agg.counters:
-            ttl = _minute_ttl(sk.split("#")[1])
-            ops.append(((pk, sk), {"Update": {"TableName": table, "Key": _key(pk, sk),
-                                              **update_expression(agg.counters[(pk, sk)], ttl)}}))
+            minute = sk.split("#")[1]
+            ops.append(((pk, sk), minute[:10], {"Update": {"TableName": table, "Key": _key(pk, sk),
+                                                           **update_expression(agg.counters[(pk, sk)],
+                                                                               _minute_ttl(minute))}}))
         for (pk, minute, execution), attrs in agg.profiles.items():
             sk = tables.minute_sketch_sk(tables.SKETCH_DELTA, minute, execution, fold.fold_id)
             item = {**_key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl(minute))}}
             for attr, ids in sorted(attrs.items()):
                 item["s:" + attr] = {"B": _sketch_of(ids, DOMAIN_LG_K if split_sketch_attr(attr)[1] else LG_K)}
-            ops.append(((pk, sk), {"Put": {"TableName": table, "Item": item}}))
-        for pk, hour in agg.hours:
-            key = (tables.rollup_pk(tables.HOUR, hour), pk)
-            ops.append((key, {"Update": {"TableName": table, "Key": _key(*key),
-                                         "UpdateExpression": "ADD v :one",
-                                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}))
+            ops.append(((pk, sk), minute[:10], {"Put": {"TableName": table, "Item": item}}))
         ops.sort(key=lambda o: o[0])
         directory = []
         for (workspace, campaign), (channels, latest) in sorted(agg.campaigns.items()):
@@ -247,11 +243,35 @@ class Aggregator:
                 "UpdateExpression": "ADD channels :c SET last_event = :t, stamp = :s",
                 "ExpressionAttributeValues": {":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)},
                                               ":s": {"S": f"{fold.fold_id}.{fold.last}"}}}})
-        return [o for _, o in ops], directory
+        return ops, directory
 
-    def _chunks(self, fold: _Fold, stream: str) -> list[list[dict[str, Any]]]:
-        ops, directory = self._ops(fold, stream)
-        chunks = [ops[i:i + OPS_PER_CHUNK] for i in range(0, len(ops), OPS_PER_CHUNK)] or [[]]
+    def _chunks(self, fold: _Fold) -> list[list[dict[str, Any]]]:
+        """Transaction chunks. Each chunk bumps the rollup work-list entry of every
+        (partition, hour) it writes minutes of, in the same transaction, and adds
+        those minutes to the entry's set of touched minutes (`tm`), so a rollup can
+        never see an entry's version without the minutes that came with it."""
+        ops, directory = self._ops(fold)
+        chunks: list[list[dict[str, Any]]] = []
+        current: list[dict[str, Any]] = []
+        hours: dict[tuple[str, str], set[str]] = {}
+
+        def close() -> None:
+            bumps = [{"Update": {"TableName": self.config.table_name,
+                                 "Key": _key(tables.rollup_pk(tables.HOUR, hour), pk),
+                                 "UpdateExpression": "ADD v :one, tm :minutes",
+                                 "ExpressionAttributeValues": {":one": {"N": "1"},
+                                                               ":minutes": {"SS": sorted(hours[(pk, hour)])}}}}
+                     for pk, hour in sorted(hours)]
+            chunks.append(current + bumps)
+
+        for (pk, sk), hour, op in ops:
+            if len(current) + len(hours) + 1 + int((pk, hour) not in hours) > OPS_PER_CHUNK:
+                close()
+                current, hours = [], {}
+            current.append(op)
+            hours.setdefault((pk, hour), set()).add(sk.split("#")[1])
+        if current or not chunks:
+            close()
         # Change stamps go with the last chunk: a page that sees one moved finds the whole fold.
         if len(chunks[-1]) + len(directory) <= OPS_PER_CHUNK:
             chunks[-1] = chunks[-1] + directory
@@ -261,7 +281,7 @@ class Aggregator:
 
     def _apply(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None, start: int,
                stats: FoldStats) -> None:
-        chunks = self._chunks(fold, stream)
+        chunks = self._chunks(fold)
         stats.folds += 1
         stats.campaigns.update(fold.agg.campaigns)
         stats.hours.update(hour for _, hour in fold.agg.hours)

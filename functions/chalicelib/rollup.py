@@ -11,8 +11,9 @@ partition) it touched. The rollup:
   hour already rolled (it bumps v again) simply gets the hour rolled again;
 - then records rv = v only if no fold bumped v meanwhile (conditional), and
   bumps the day's entry, so closed days are rolled from their hours the same way;
-- compacts the recent closed minutes of open hours (readers union the deltas
-  of the last few minutes themselves; see `sketches.RECENT_DELTAS`).
+- compacts the closed minutes of open hours that folds touched since its last
+  pass (readers union the deltas of the last few minutes themselves; see
+  `sketches.RECENT_DELTAS`).
 
 One run at a time holds a lease, so two runs never overwrite each other's
 newer sums with older ones.
@@ -27,7 +28,7 @@ from typing import Any, Callable, Iterable
 from botocore.exceptions import ClientError
 
 from . import buckets, tables
-from .sketches import ATTR_PREFIX, RECENT_DELTAS, Unions, delta_bounds, is_domain_attr, sketch_attrs
+from .sketches import ATTR_PREFIX, Unions, delta_bounds, is_domain_attr, sketch_attrs
 from .store import CounterStore, ReadStats, StoreConfig, with_retries
 
 #: how far back work lists are scanned: 48 h of accepted lateness + 24 h of stream retention + margin
@@ -74,7 +75,7 @@ class Rollup:
                 for entry in self._entries(tables.HOUR, hour):
                     pk, v = entry[tables.SK]["S"], int(entry.get("v", {}).get("N", "0"))
                     if hour_end > now:
-                        stats.minutes_compacted += self._compact_recent(pk, hour, now, stats)
+                        stats.minutes_compacted += self._compact_touched(pk, entry, now, v, stats)
                     elif v > int(entry.get("rv", {}).get("N", "0")):
                         self._roll_hour(pk, hour, v, stats)
                 days.add(hour[:8])
@@ -135,21 +136,37 @@ class Rollup:
         else:
             stats.raced += 1
 
-    def _compact_recent(self, pk: str, hour: str, now: float, stats: RollupStats) -> int:
-        """Minute sketches of the open hour's recently closed minutes."""
-        hour_start = buckets.bucket_start(tables.HOUR, hour)
-        end = int(now) - int(now) % 60  # closed minutes only
-        start = max(hour_start, end - RECENT_DELTAS + 60)
-        if end <= start:
+    def _compact_touched(self, pk: str, entry: dict[str, Any], now: float, version: int,
+                         stats: RollupStats) -> int:
+        """Minute sketches of the open hour's closed minutes that folds touched since
+        the last compaction (the entry's `tm` set), then those minutes leave the set
+        unless a fold bumped the entry meanwhile (it will be compacted again)."""
+        closed = sorted(m for m in entry.get("tm", {}).get("SS", [])
+                        if buckets.bucket_start(tables.MINUTE, m) + 60 <= now)
+        if not closed:
             return 0
+        start = buckets.bucket_start(tables.MINUTE, closed[0])
+        end = buckets.bucket_start(tables.MINUTE, closed[-1]) + 60
+        wanted = set(closed)
         per_minute = Unions()
         for item in self.store.query(pk, *delta_bounds(start, end), ReadStats()):
             _, minute, execution = item[tables.SK].split("#")[:3]
+            if minute not in wanted:
+                continue
             for attr, blob in sketch_attrs(item):
                 per_minute.add((minute, execution, attr), blob, is_domain_attr(attr))
         puts = self._changed(pk, tables.MINUTE, start, end, _sketch_items(pk, tables.MINUTE, per_minute.serialized()))
         self._write(puts, stats)
-        return len(puts)
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=_key(entry[tables.PK]["S"], pk),
+                UpdateExpression="DELETE tm :done", ConditionExpression="v = :v",
+                ExpressionAttributeValues={":done": {"SS": closed}, ":v": {"N": str(version)}}), self.config)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            stats.raced += 1
+        return len(closed)
 
     def _changed(self, pk: str, gran: str, start: int, end: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Only the sketch items that differ from what is stored (most minutes don't change)."""
@@ -187,7 +204,7 @@ class Rollup:
         try:
             with_retries(lambda: self.client.update_item(
                 TableName=self.config.table_name, Key=_key(tables.rollup_pk(gran, bucket), pk),
-                UpdateExpression="SET rv = :v", ConditionExpression="v = :v",
+                UpdateExpression="SET rv = :v REMOVE tm", ConditionExpression="v = :v",
                 ExpressionAttributeValues={":v": {"N": str(version)}}), self.config)
             return True
         except ClientError as exc:
