@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 #: The per-message metadata keys a sender attaches (tags, custom args, variables...).
 META_KEYS = ("campaign_id", "profile_id", "execution_id")
 DEFAULT_CAMPAIGN = "unattributed"
+MAX_URL = 2000
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)")
 
 
@@ -118,6 +119,8 @@ def base_event(event_id: str, timestamp: str, etype: str, meta: Mapping[str, Any
         if value:
             event[key] = value
     event.update({k: v for k, v in fields.items() if v is not None and v != ""})
+    if isinstance(event.get("url"), str):  # a platform's long tracking URL is still a click
+        event["url"] = event["url"][:MAX_URL]
     return event
 
 
