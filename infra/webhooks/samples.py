@@ -106,3 +106,25 @@ def twilio_params(run: str) -> list[list[tuple[str, str]]]:
         params = [(k, f"SM{run}{i:03d}" if k in ("MessageSid", "SmsSid") else v) for k, v in params]
         out.append(params)
     return out
+
+
+def postmark_records(now: float, run: str) -> list[dict[str, Any]]:
+    """Postmark publishes no sample files here: one record per RecordType, with the
+    field names of its webhook documentation (postmarkapp.com/developer/webhooks)."""
+    stamp = iso(now)
+    common = {"MessageStream": "outbound", "Tag": "replay", "Metadata": {}}
+    return [
+        {**common, "RecordType": "Delivery", "MessageID": f"pm-{run}-1", "Recipient": "john@example.com",
+         "DeliveredAt": stamp, "Details": "Test delivery webhook details"},
+        {**common, "RecordType": "Bounce", "ID": int(now) % 10**9, "Type": "HardBounce", "TypeCode": 1,
+         "MessageID": f"pm-{run}-2", "Email": "john@example.com", "BouncedAt": stamp,
+         "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found)."},
+        {**common, "RecordType": "SpamComplaint", "ID": int(now) % 10**9 + 1, "Type": "SpamComplaint",
+         "MessageID": f"pm-{run}-3", "Email": "john@example.com", "BouncedAt": stamp},
+        {**common, "RecordType": "Open", "MessageID": f"pm-{run}-4", "Recipient": "john@example.com",
+         "ReceivedAt": stamp, "FirstOpen": True, "Platform": "WebMail"},
+        {**common, "RecordType": "Click", "MessageID": f"pm-{run}-5", "Recipient": "john@example.com",
+         "ReceivedAt": stamp, "OriginalLink": "https://example.com/offer", "ClickLocation": "HTML"},
+        {**common, "RecordType": "SubscriptionChange", "MessageID": f"pm-{run}-6", "Recipient": "john@example.com",
+         "ChangedAt": stamp, "SuppressSending": True, "SuppressionReason": "ManualSuppression"},
+    ]
