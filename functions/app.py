@@ -343,6 +343,14 @@ def delete_source(source_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
+def _webhook_metrics(platform: str, **counts: int) -> None:
+    """One flush with the platform as a dimension (set and cleared within the flush)."""
+    metrics.add_dimension(name="platform", value=platform if platform in PLATFORMS else "unknown")
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+
+
 @app.route("/v1/webhooks/{platform}/{source_id}", methods=["POST"],
            content_types=["application/json", "text/plain", "application/x-www-form-urlencoded",
                           "multipart/form-data"])
@@ -354,26 +362,18 @@ def platform_webhook(platform: str, source_id: str) -> Response:
     body = request.raw_body if isinstance(request.raw_body, bytes) else (request.raw_body or "").encode()
     hook = WebhookRequest(body, headers, query, public_urls(headers, request.context.get("path") or route,
                                                              os.environ.get("PUBLIC_API_URL"), route), time.time())
-    metrics.add_dimension(name="platform", value=platform if platform in PLATFORMS else "unknown")
     try:
         result = _webhooks().handle(platform, source_id, hook)
     except WebhookError as exc:
-        metrics.add_metric(name="WebhookRequestsRefused", unit=MetricUnit.Count, value=1)
-        if exc.status in (401, 403):
-            metrics.add_metric(name="WebhookSignaturesRejected", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()
-        logger.warning("webhook refused", extra={"platform": platform, "source_id": source_id[:64],
+        _webhook_metrics(platform, WebhookRequestsRefused=1, WebhookSignaturesRejected=int(exc.status in (401, 403)))
+        logger.warning("webhook refused", extra={"platform": platform[:20], "source_id": source_id[:64],
                                                  "status": exc.status, "why": exc.message})
         return error_response(exc.status, exc.code, exc.message)
     except StoreUnavailable:
-        metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()
+        _webhook_metrics(platform, StoreUnavailable=1)
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-    metrics.add_metric(name="WebhookEventsAccepted", unit=MetricUnit.Count, value=result.accepted)
-    metrics.add_metric(name="WebhookEventsRejected", unit=MetricUnit.Count, value=result.rejected)
-    metrics.add_metric(name="WebhookEventsUnmapped", unit=MetricUnit.Count, value=len(result.unmapped))
-    metrics.add_metric(name="BatchesReplayed", unit=MetricUnit.Count, value=int(result.replayed))
-    metrics.flush_metrics()
+    _webhook_metrics(platform, WebhookEventsAccepted=result.accepted, WebhookEventsRejected=result.rejected,
+                     WebhookEventsUnmapped=len(result.unmapped), BatchesReplayed=int(result.replayed))
     logger.info("webhook ingested", extra={"platform": platform, "workspace": result.workspace,
                                            "accepted": result.accepted, "rejected": result.rejected,
                                            "unmapped": sorted(set(result.unmapped))[:10],

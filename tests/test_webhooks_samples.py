@@ -102,3 +102,41 @@ def test_every_twilio_sample(api, hooks):
     assert counted(report) == {"sent": 1, "delivered": 3, "error": 15, "excluded": 1}
     assert breakdown(report, "error_type") == {"unreachable": 1, "user_unknown": 1, "not_connected": 1,
                                                "refused": 3, "unspecified": 9}
+
+
+def test_postmark_record_types(api, hooks):
+    """Postmark has no sample file: one record per RecordType as its docs name the fields."""
+    source = hooks.create_source("postmark", default_campaign="pm-records")
+    now = time.time()
+    records = samples.postmark_records(now, "run1")
+    records.append({"RecordType": "SubscriptionChange", "MessageID": "pm-back", "Recipient": "a@x.example",
+                    "ChangedAt": samples.iso(now), "SuppressSending": False})
+    records.append({"RecordType": "Bounce", "ID": 77, "Type": "SomethingNew", "Email": "a@x.example",
+                    "BouncedAt": samples.iso(now), "Metadata": {"campaign_id": "pm-records", "profile_id": "p1"}})
+    unmapped = 0
+    for record in records:
+        r = hooks.post_postmark(source["id"], record)
+        assert r.status_code == 200, r.body
+        unmapped += json.loads(r.body)["unmapped"]
+    assert unmapped == 1
+    report = api.live("pm-records", "email")
+    assert counted(report) == {"delivered": 1, "bounce": 2, "spam_complaint": 1, "open": 1, "click": 1,
+                               "unsubscribe": 1}
+    assert breakdown(report, "bounce_type") == {"hard": 1, "ignored": 1}
+
+
+def test_ses_undetermined_bounce_and_opt_in_subscription(api, hooks):
+    source = hooks.create_source("ses", default_campaign="ses-edge")
+    stamp = samples.iso(time.time())
+    undetermined = {"notificationType": "Bounce", "mail": {"timestamp": stamp, "destination": ["a@x.example"]},
+                    "bounce": {"bounceType": "Undetermined", "bounceSubType": "Undetermined", "timestamp": stamp,
+                               "bouncedRecipients": [{"emailAddress": "a@x.example"}]}}
+    opt_in = {"eventType": "Subscription", "mail": {"timestamp": stamp, "destination": ["a@x.example"]},
+              "subscription": {"timestamp": stamp, "newTopicPreferences": {
+                  "unsubscribeAll": False, "topicSubscriptionStatus": [{"topicName": "t", "subscriptionStatus": "OptIn"}]}}}
+    assert hooks.post_ses_record(source["id"], undetermined).status_code == 200
+    r = hooks.post_ses_record(source["id"], opt_in)
+    assert r.status_code == 200 and json.loads(r.body)["unmapped"] == 1
+    report = api.live("ses-edge", "email")
+    assert counted(report) == {"bounce": 1}
+    assert breakdown(report, "bounce_type") == {"ignored": 1}
