@@ -245,6 +245,15 @@ def test_mailgun_legacy_form_post_accepted(api, hooks):
                    {"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200, r.body
     assert api.live("sig", "email")["totals"]["open"] == 1
+    fields = {**mailgun_signature(hooks.mailgun_key), "event": "bounced", "recipient": "a@x.example",
+              "Message-Id": "<legacy2@x.example>", "code": "550", "error": "5.1.1 <a@x.example> user unknown",
+              "campaign_id": "sig"}
+    r = hooks.post("mailgun", source["id"], urlencode(fields).encode(),
+                   {"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.body
+    report = api.live("sig", "email")
+    assert report["totals"]["bounce"] == 1
+    assert report["breakdowns"]["bounce_reason"][0]["value"] == "5.1.1 <…@x.example> user unknown"
 
 
 def test_mailgun_multipart_post_accepted(api, hooks):

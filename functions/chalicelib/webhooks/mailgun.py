@@ -63,7 +63,12 @@ def _legacy(fields: Mapping[str, str]) -> dict[str, Any]:
     signature = {k: fields.get(k, "") for k in ("timestamp", "token", "signature")}
     data: dict[str, Any] = {k: v for k, v in fields.items() if k not in signature}
     if "event" in data:
-        data.setdefault("id", data.get("Message-Id") or data.get("message-id"))
+        # legacy events carry no event id: the message id + event (+ the token for opens and
+        # clicks, which may repeat for one message) identifies them
+        message_id = data.get("Message-Id") or data.get("message-id")
+        if message_id:
+            repeatable = data["event"] in ("opened", "clicked")
+            data.setdefault("id", f"{message_id}:{data['event']}" + (f":{signature['token']}" if repeatable else ""))
         data["user-variables"] = {k: fields[k] for k in ("campaign_id", "profile_id", "execution_id") if k in fields}
         if "timestamp" not in data:
             data["timestamp"] = signature["timestamp"]
@@ -173,6 +178,12 @@ def map_events(doc: Mapping[str, Any], defaults: Defaults, now: float) -> Mapped
         event = base_event(etype="excluded", reason=reason or data.get("reason"), **common)
     elif kind == "failed":
         event = base_event(etype="bounce", bounce_type="hard", reason=reason, error_type=_error_type(status), **common)
+    elif kind == "bounced":  # legacy webhooks
+        text = redact(data.get("error") or data.get("notification")) or "bounced"
+        event = base_event(etype="bounce", bounce_type="hard", reason=text,
+                           error_type=_error_type({"code": data.get("code"), "message": text}), **common)
+    elif kind == "dropped":  # legacy webhooks: suppressed or given up
+        event = base_event(etype="excluded", reason=redact(data.get("description")) or data.get("reason"), **common)
     elif kind == "rejected":
         text = redact((data.get("reject") or {}).get("reason")) or "rejected"
         event = base_event(etype="error", reason=text, error_type="refused", **common)
