@@ -88,9 +88,11 @@ def test_workspace_isolation(api, hooks):
     assert api.live("iso", "email", key=api.key("acme", ("read",)))["totals"]["delivered"] == 1
     assert api.live("iso", "email", key=api.key("beta", ("read",)))["has_data"] is False
     # a Mailgun source id posted as another platform, or an unknown id: 404, nothing stored
-    for platform in ("ses", "sendgrid", "twilio", "postmark", "sparkpost"):
+    for platform in ("ses", "sendgrid", "twilio", "postmark"):
         r = hooks.post(platform, acme["id"], b"{}", {"Content-Type": "application/json"})
         assert r.status_code == 404, platform
+    r = hooks.post("sparkpost", acme["id"], b"{}", {"Content-Type": "application/json"})
+    assert r.status_code == 400 and "unknown platform" in json.loads(r.body)["error"]["message"]
     assert hooks.post("mailgun", "src_" + "x" * 24, b"{}", {"Content-Type": "application/json"}).status_code == 404
     assert hooks.post("mailgun", "../../etc", b"{}", {"Content-Type": "application/json"}).status_code in (403, 404)
 

@@ -65,7 +65,9 @@ class WebhookService:
         self.allow_loopback = allow_loopback
 
     def source_for(self, platform: str, source_id: str) -> Source:
-        source = self.sources.get(source_id) if platform in PLATFORMS else None
+        if platform not in PLATFORMS:
+            raise bad_request(f"unknown platform: one of {', '.join(PLATFORMS)}")
+        source = self.sources.get(source_id)
         if source is None or source.platform != platform:
             raise WebhookError(404, "not_found", "no such webhook source")
         return source
