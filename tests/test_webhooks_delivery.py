@@ -7,7 +7,6 @@ import json
 import time
 from datetime import datetime, timezone
 
-import pytest
 
 from chalicelib.store import StoreUnavailable
 from webhook_support import TOPIC, hooks, network  # noqa: F401 - fixtures

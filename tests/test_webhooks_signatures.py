@@ -15,7 +15,7 @@ from chalicelib.webhooks import sendgrid as sg
 from chalicelib.webhooks import ses, twilio
 from chalicelib.webhooks.common import WebhookError, WebhookRequest
 from infra.webhooks.signing import SendGridSigner, SnsSigner, mailgun_signature, twilio_signature
-from webhook_support import HOST, TOPIC, hooks, network, query  # noqa: F401 - fixtures
+from webhook_support import TOPIC, hooks, network, query  # noqa: F401 - fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sns"
 
