@@ -10,7 +10,7 @@ export class ApiError extends Error {
 export class Unreachable extends Error {}
 
 let apiUrl = "";
-let refreshSeconds = 5;
+let refreshSeconds = 30; // full refresh at the latest this often; new data is noticed through the stamp
 export function getRefreshSeconds(): number { return refreshSeconds; }
 
 export async function loadConfig(): Promise<string> {
@@ -18,7 +18,7 @@ export async function loadConfig(): Promise<string> {
   if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
   const cfg = (await r.json()) as { apiUrl?: string; refreshSeconds?: number };
   apiUrl = String(cfg.apiUrl ?? "").replace(/\/+$/, "");
-  refreshSeconds = Number(cfg.refreshSeconds) > 0 ? Number(cfg.refreshSeconds) : 5;
+  refreshSeconds = Number(cfg.refreshSeconds) > 0 ? Number(cfg.refreshSeconds) : 30;
   return apiUrl;
 }
 
@@ -58,6 +58,9 @@ export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint
 export const api = {
   catalogue: () => request<Catalogue>("/v1/catalogue", false),
   campaigns: () => request<{ campaigns: CampaignSummary[] }>("/v1/campaigns").then((d) => d.campaigns),
+  /** The campaign's change stamp: moves with every fold that changed its counts (cheap to poll every second). */
+  stamp: (campaign: string) => request<{ stamp: string; last_event: number | null }>(
+    `/v1/campaigns/${encodeURIComponent(campaign)}/stamp`).then((d) => `${d.stamp}`),
   live(campaign: string, tab: string, executions: (string | null)[] | null, window: string): Promise<Doc> {
     const q = new URLSearchParams({ channel: tab, window });
     for (const e of executions ?? []) q.append("execution", e ?? "");

@@ -41,7 +41,7 @@ export class App {
       onUnreachable: (ms) => this.showUnreachable(ms),
       onError: (e) => this.showError(e),
       onPause: () => this.tickStatus(),
-    });
+    }, () => (this.state.campaign ? api.stamp(this.state.campaign) : Promise.resolve(null)));
     window.setInterval(() => this.tickStatus(), 1000);
   }
 

@@ -1,5 +1,7 @@
-// The refresh loop: every `interval` ms from the start of the previous fetch, paused while the page is hidden,
-// with exponential backoff while the API is unreachable.
+// The refresh loop. With a probe (the campaign's change stamp, a tiny request) it looks every `probeMs` and
+// fetches the whole report only when the stamp moved, or at the latest every `interval` ms (the window slides
+// even when nothing new arrives). Paused while the page is hidden, with exponential backoff while the API is
+// unreachable.
 import { Unreachable } from "./api";
 
 export interface PollerHooks {
@@ -16,7 +18,12 @@ export class Poller {
   private again = false;
   nextAt = 0;
 
-  constructor(private fn: () => Promise<void>, private interval: number, private hooks: PollerHooks) {
+  private lastProbe: string | null = null;
+  private lastFull = 0;
+  private forced = true;
+
+  constructor(private fn: () => Promise<void>, private interval: number, private hooks: PollerHooks,
+              private probe: (() => Promise<string | null>) | null = null, private probeMs = 1000) {
     document.addEventListener("visibilitychange", () => {
       this.hooks.onPause(document.hidden);
       if (!document.hidden && this.running) this.now();
@@ -28,6 +35,7 @@ export class Poller {
 
   /** Fetch right away (a changed filter, a tab switch, "retry now"). */
   now(): void {
+    this.forced = true;
     clearTimeout(this.timer);
     if (this.inFlight) { this.again = true; return; }
     void this.tick();
@@ -46,9 +54,21 @@ export class Poller {
     this.inFlight = true;
     let delay = this.interval;
     try {
-      await this.fn();
+      if (this.probe) {
+        const stamp = await this.probe();
+        const due = this.forced || stamp !== this.lastProbe || Date.now() - this.lastFull >= this.interval;
+        if (due) {
+          this.forced = false;
+          await this.fn();
+          this.lastProbe = stamp;
+          this.lastFull = Date.now();
+        }
+        delay = Math.max(0, this.probeMs - (Date.now() - started));
+      } else {
+        await this.fn();
+        delay = Math.max(0, this.interval - (Date.now() - started));
+      }
       this.failures = 0;
-      delay = Math.max(0, this.interval - (Date.now() - started));
     } catch (e) {
       if (e instanceof Unreachable) {
         this.failures += 1;
