@@ -12,8 +12,8 @@ partition) it touched. The rollup:
 - then records rv = v only if no fold bumped v meanwhile (conditional), and
   bumps the day's entry, so closed days are rolled from their hours the same way;
 - compacts the closed minutes of open hours that folds touched since its last
-  pass (readers union the deltas of the last few minutes themselves; see
-  `sketches.RECENT_DELTAS`).
+  pass, then removes them from the entry's touched-minute set `tm` (readers
+  union the deltas of the minutes still in `tm` themselves; see `sketches.py`).
 
 One run at a time holds a lease, so two runs never overwrite each other's
 newer sums with older ones.
