@@ -164,7 +164,9 @@ class AlertStore:
         values: dict[str, Any] = {":s": {"S": to}, ":since": {"N": str(now)}, ":nv": {"N": str(new_version)},
                                   ":vol": {"N": str(volume)}, ":at": {"N": str(now)}, ":old": {"N": str(s.version)}}
         expr = "SET #st = :s, since = :since, version = :nv, volume = :vol, evaluated_at = :at"
-        if value is not None:
+        if value is None:
+            expr += " REMOVE #v"
+        else:
             expr += ", #v = :v"
             values[":v"] = {"N": repr(float(value))}
         history_sk = f"{now:012d}#{s.campaign_id}#{new_version}"
