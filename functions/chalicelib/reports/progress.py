@@ -25,6 +25,8 @@ from ..store import CounterStore, ReadStats
 
 RATE_MINUTES = 5
 PROCESSED = ("sent", "excluded", "error")
+#: Channels that send messages; in-app and web only display, so they have no send to track.
+SENDING = frozenset({"email", "push", "sms", "directmail"})
 
 
 def _iso(epoch: float) -> str:
@@ -87,8 +89,11 @@ def document(by_execution: Mapping[str, Mapping[str, int]], recent: Mapping[str,
 
 
 def for_channel(store: CounterStore, pk: str, fold: Any, now: float, executions: Optional[set[str]],
-                with_executions: bool = True) -> dict[str, Any]:
-    """Progress of a folded channel report; reads the rate span's minute items (into fold.stats)."""
+                with_executions: bool = True) -> Optional[dict[str, Any]]:
+    """Progress of a folded channel report; reads the rate span's minute items (into fold.stats).
+    None for channels that do not send (in-app, web)."""
+    if pk.rsplit("#", 1)[-1] not in SENDING:
+        return None
     start, end = rate_span(now)
     lo, hi = buckets.sk_bounds("", tables.MINUTE, start, end)
     stats: ReadStats = getattr(fold, "stats", None) or ReadStats()
@@ -99,4 +104,4 @@ def for_channel(store: CounterStore, pk: str, fold: Any, now: float, executions:
 def campaign(channels: list[dict[str, Any]]) -> dict[str, Any]:
     """The campaign tab: one block per channel that has a plan or activity."""
     return {"channels": [{"channel": c["channel"], **c["progress"]} for c in channels
-                         if c.get("progress", {}).get("status") != "idle"]}
+                         if c.get("progress") and c["progress"]["status"] != "idle"]}
