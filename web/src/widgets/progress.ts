@@ -8,10 +8,10 @@ export const SENDING_TABS = ["email", "push", "sms", "directmail"] as const;
 
 const TEXT = {
   en: { planned: "Planned", processed: "Processed", remaining: "Remaining", rate: "Per minute (last 5 min)",
-    done: "done", status: "Status", eta: "Expected end", all: "All executions", percent: "Progress",
+    status: "Status", eta: "Expected end", all: "All executions", percent: "Progress",
     sending: "Sending", finished: "Finished", stalled: "Stalled", idle: "Nothing planned", unplanned: "No plan (no targeted events)" },
   fr: { planned: "Prévus", processed: "Traités", remaining: "Restants", rate: "Par minute (5 dern. min)",
-    done: "faits", status: "État", eta: "Fin prévue", all: "Toutes les exécutions", percent: "Avancement",
+    status: "État", eta: "Fin prévue", all: "Toutes les exécutions", percent: "Avancement",
     sending: "Envoi en cours", finished: "Terminé", stalled: "À l’arrêt", idle: "Rien de prévu", unplanned: "Sans plan (aucun ciblé)" },
 };
 type Key = keyof typeof TEXT.en;
@@ -23,8 +23,8 @@ function tiles(p: Doc | undefined): Kpi[] {
   const v = (k: string) => num(p?.[k]);
   return [
     { key: "progress_planned", label: tx("planned"), value: v("planned"), src: "progress.planned" },
-    { key: "progress_processed", label: tx("processed"), value: v("processed"), src: "progress.processed",
-      rate: { name: "progress_percent", label: tx("done"), value: v("percent") } },
+    { key: "progress_processed", label: tx("processed"), value: v("processed"), src: "progress.processed" },
+    { key: "progress_percent", label: tx("percent"), value: v("percent"), src: "progress.percent", percent: true },
     { key: "progress_remaining", label: tx("remaining"), value: v("remaining"), src: "progress.remaining" },
     { key: "progress_rate", label: tx("rate"), value: v("rate_per_minute"), src: "progress.rate_per_minute" },
   ];
