@@ -26,7 +26,7 @@ from typing import Any
 DEFAULT_SECONDS = 300
 DEFAULT_ALERT_SECONDS = 60
 DEMO_RULE = {"name": "Flash sale: bounce spike", "campaign_id": "flash-sale", "channel": "email",
-             "metric": "bounce_rate", "op": ">", "threshold": 0.12, "window_minutes": 5, "min_volume": 50,
+             "metric": "bounce_rate", "op": ">", "threshold": 0.15, "window_minutes": 5, "min_volume": 50,
              "notify": {"emails": ["marketing@example.com"]}, "language": "en"}
 
 
@@ -124,5 +124,5 @@ def seed_demo_alerts(services: Any, workspace: str = "demo") -> list[str]:
     rules, _ = store.load(workspace)
     if not any(r.name == DEMO_RULE["name"] for r in rules):
         store.create(workspace, DEMO_RULE, time.time(), allow_local=False)
-    return [f"demo alert:     '{DEMO_RULE['name']}' on {workspace}/flash-sale (bounce rate > 12% over 5 min); "
+    return [f"demo alert:     '{DEMO_RULE['name']}' on {workspace}/flash-sale (bounce rate > 15% over 5 min); "
             "it fires every 20 minutes and its emails land in the outbox"]
