@@ -197,3 +197,16 @@ def test_a_spike_fires_once_emails_and_resolves(alerting):
     history = json.loads(api.get(f"/v1/alerts/{created['id']}/history", manage).body)["history"]
     assert [h["to"] for h in history] == ["ok", "firing"]
     assert history[1]["delivery"]["emails_sent"] == 1 and history[1]["value"] == pytest.approx(0.16)
+
+
+def test_the_schedule_runs_the_evaluator_and_the_demo_rule_is_seeded_once(alerting):
+    from infra.local.schedules import DEMO_RULE, seed_demo_alerts
+    api = alerting
+    seed_demo_alerts(api.wired)
+    seed_demo_alerts(api.wired)
+    demo = json.loads(api.get("/v1/alerts", api.key("demo", ("read",))).body)["alerts"]
+    assert [a["name"] for a in demo] == [DEMO_RULE["name"]] and demo[0]["notify"] == {"emails": 1, "webhook": False}
+    event = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                detail={}, resources=[])
+    summary = api.client.lambda_.invoke("evaluate_alerts", event).payload
+    assert summary["workspaces"] == 1 and summary["rules"] == 1 and summary["queries"] == 0  # no data, no reads
