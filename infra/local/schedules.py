@@ -113,7 +113,7 @@ def start_alert_schedule(stack: Any, app_module: Any, folder: Path) -> list[str]
              f"{'allowed' if os.environ.get('LIVEREPORT_ALLOW_LOCAL_WEBHOOKS') == '1' else 'refused'} "
              "(LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1)"]
     if os.environ.get("LIVEREPORT_DEMO", "1") != "0":
-        lines += seed_demo_alerts(stack.services)
+        lines += seed_demo_alerts(getattr(stack, "services", None) or app_module.wired())
     return lines
 
 
