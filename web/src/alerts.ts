@@ -265,7 +265,10 @@ export class AlertsUi {
     const scope = h("select", { name: "scope" },
       h("option", { value: campaign ?? "", text: `${tx("thisCampaign")} (${campaign ?? ""})` }), h("option", { value: "*", text: tx("every") }));
     const channel = h("select", { name: "channel" });
-    for (const c of channels.length ? channels : CHANNELS) channel.append(h("option", { value: c, text: t(`tab_${c}` as never) }));
+    const choices = channels.length ? channels : CHANNELS;
+    for (const c of choices) channel.append(h("option", { value: c, text: t(`tab_${c}` as never) }));
+    const { tab } = this.ctx();
+    channel.value = choices.includes(tab) ? tab : (choices.includes("email") ? "email" : choices[0]);
     const metric = h("select", { name: "metric" });
     const op = h("select", { name: "op" }, h("option", { value: ">", text: `> ${tx("above")}` }), h("option", { value: "<", text: `< ${tx("below")}` }));
     const threshold = h("input", { name: "threshold", type: "number", step: "any", min: "0", value: "5", required: true });
