@@ -268,7 +268,8 @@ export class AlertsUi {
     const choices = channels.length ? channels : CHANNELS;
     for (const c of choices) channel.append(h("option", { value: c, text: t(`tab_${c}` as never) }));
     const { tab } = this.ctx();
-    channel.value = choices.includes(tab) ? tab : (choices.includes("email") ? "email" : choices[0]);
+    const defaultChannel = choices.includes(tab) ? tab : (choices.includes("email") ? "email" : choices[0]);
+    channel.value = defaultChannel;
     const metric = h("select", { name: "metric" });
     const op = h("select", { name: "op" }, h("option", { value: ">", text: `> ${tx("above")}` }), h("option", { value: "<", text: `< ${tx("below")}` }));
     const threshold = h("input", { name: "threshold", type: "number", step: "any", min: "0", value: "5", required: true });
@@ -320,6 +321,7 @@ export class AlertsUi {
         status.textContent = tx("created");
         form.reset();
         language.value = getLang();
+        channel.value = defaultChannel;
         fillMetrics();
         const old = this.dialog?.querySelector(".alert-secret");
         old?.remove();
