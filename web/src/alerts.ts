@@ -99,6 +99,7 @@ export class AlertsUi {
   private button: HTMLButtonElement | null = null;
   private dialog: HTMLDialogElement | null = null;
   private roots: HTMLElement[] = [];
+  private rendered = "";
 
   constructor(private ctx: () => Context) {}
 
@@ -185,9 +186,13 @@ export class AlertsUi {
   private renderPanel(): void {
     const d = this.dialog!;
     const { campaign } = this.ctx();
-    const keep = d.querySelector<HTMLFormElement>("form.alert-editor");
+    const keep = d.querySelector<HTMLFormElement>(`form.alert-editor[data-campaign="${CSS.escape(campaign ?? "")}"]`);
     const openHistory = new Set(Array.from(d.querySelectorAll<HTMLElement>(".alert-rule[data-history-open]")).map((e) => e.dataset.alertId));
     const shown = this.alerts.filter((a) => a.campaign_id === campaign || a.campaign_id === "*");
+    // Redraw only when something changed, so a refresh never swaps a button under the marketer's pointer.
+    const signature = JSON.stringify([campaign, getLang(), this.canManage, shown]);
+    if (signature === this.rendered && d.firstChild) return;
+    this.rendered = signature;
     const close = h("button", { type: "button", class: "secondary", text: tx("close") });
     close.addEventListener("click", () => d.close());
     const list = h("ul", { class: "alert-list" });
@@ -260,7 +265,7 @@ export class AlertsUi {
 
   private editor(): HTMLFormElement {
     const { campaign, channels } = this.ctx();
-    const form = h("form", { class: "alert-editor", "aria-labelledby": "alert-editor-title" });
+    const form = h("form", { class: "alert-editor", "aria-labelledby": "alert-editor-title", "data-campaign": campaign ?? "" });
     const name = h("input", { name: "name", type: "text", required: true, maxlength: 120, autocomplete: "off" });
     const scope = h("select", { name: "scope" },
       h("option", { value: campaign ?? "", text: `${tx("thisCampaign")} (${campaign ?? ""})` }), h("option", { value: "*", text: tx("every") }));
