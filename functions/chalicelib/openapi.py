@@ -194,7 +194,7 @@ def openapi_document() -> dict[str, Any]:
                                 "Counts are exact: each accepted event is counted once."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A workspace API key with the ingest or read scope."}},
+                                           "description": "A workspace API key with the ingest, read or manage scope."}},
             "schemas": {
                 "Event": Event.model_json_schema(),
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
