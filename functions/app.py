@@ -96,11 +96,11 @@ def post_events() -> Response:
     for reason, n in outcome.rejected_by_reason.items():
         metrics.add_metric(name=f"Rejected_{reason}", unit=MetricUnit.Count, value=n)
     metrics.add_metric(name="BatchesReplayed", unit=MetricUnit.Count, value=int(outcome.replayed))
-    metrics.add_metric(name="WriteRequests", unit=MetricUnit.Count, value=outcome.apply.item_writes)
+    metrics.add_metric(name="StreamRecordsPut", unit=MetricUnit.Count, value=outcome.records_put)
     metrics.flush_metrics()
-    logger.info("batch ingested", extra={"workspace": principal.workspace, "accepted": body["accepted"],
+    logger.info("batch accepted", extra={"workspace": principal.workspace, "accepted": body["accepted"],
                                          "rejected": len(body["rejected"]), "replayed": outcome.replayed,
-                                         "chunks": outcome.apply.chunks, "skipped_chunks": outcome.apply.skipped,
+                                         "records": outcome.records_put,
                                          "ms": round((time.perf_counter() - started) * 1000, 1)})
     return _json(body, headers={"Idempotent-Replay": "true"} if outcome.replayed else None)
 
@@ -167,6 +167,20 @@ def global_report(campaign_id: str) -> Response:
 @app.route("/v1/campaigns/{campaign_id}/report.csv", methods=["GET"], authorizer=api_key, cors=cors)
 def global_report_csv(campaign_id: str) -> Response:
     return _report(lambda: _global(campaign_id), "csv", "report.csv")
+
+
+@app.route("/v1/campaigns/{campaign_id}/stamp", methods=["GET"], authorizer=api_key, cors=cors)
+def campaign_stamp(campaign_id: str) -> Response:
+    """A tiny document the page polls every second; it fetches a report only when the stamp moved."""
+    try:
+        principal = _principal("read")
+        live_query(principal.workspace, campaign_id, {"channel": "campaign"})  # validates the id
+        stamp = wired().directory.stamp(principal.workspace, campaign_id)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except StoreUnavailable:
+        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+    return _json(stamp or {"stamp": "", "last_event": None}, headers={"Cache-Control": "no-store"})
 
 
 @app.route("/v1/catalogue", methods=["GET"], cors=cors)
@@ -371,3 +385,40 @@ def delete_alert(alert_id: str) -> Response:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def evaluate_alerts(event: Any) -> dict[str, int]:
     return alert_runner_for().run(time.time()).summary()
+
+# --- the stream: aggregator and rollup (docs/design.md) ---
+# Batch size, batching window, retries, bisect (off), parallelization (1) and the
+# on-failure destination are set on the event source mapping in infra/cdk.
+
+STREAM_NAME = os.environ.get("STREAM_NAME", "livereport-events-dev")
+
+
+@app.on_kinesis_record(stream=STREAM_NAME, batch_size=10000, starting_position="TRIM_HORIZON",
+                       maximum_batching_window_in_seconds=1)
+def fold_stream(event: Any) -> dict[str, Any]:
+    """Fold one shard's batch into the counters, exactly once."""
+    raw = event.to_dict() if hasattr(event, "to_dict") else event
+    started = time.perf_counter()
+    stats = wired().aggregator.handle(raw)
+    for name, value in (("StreamRecordsFolded", stats.records), ("EventsFolded", stats.events),
+                        ("FoldChunks", stats.chunks), ("PoisonRecords", stats.poison),
+                        ("DroppedUncommitted", stats.dropped_uncommitted),
+                        ("DuplicateRecordsSkipped", stats.duplicates_skipped)):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+    logger.info("fold applied", extra={"records": stats.records, "events": stats.events, "folds": stats.folds,
+                                       "chunks": stats.chunks, "skipped_chunks": stats.skipped_chunks,
+                                       "poison": stats.poison, "dropped": stats.dropped_uncommitted,
+                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return {"batchItemFailures": []}
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def rollup(event: Any) -> dict[str, int]:
+    """Closed minutes -> hours -> days; recent minute sketches compacted."""
+    stats = wired().rollup.run(time.time())
+    metrics.add_metric(name="HoursRolled", unit=MetricUnit.Count, value=stats.hours_rolled)
+    metrics.add_metric(name="DaysRolled", unit=MetricUnit.Count, value=stats.days_rolled)
+    metrics.flush_metrics()
+    return {"hours": stats.hours_rolled, "days": stats.days_rolled, "minutes": stats.minutes_compacted,
+            "raced": stats.raced, "skipped": int(stats.skipped_lease)}

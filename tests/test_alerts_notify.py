@@ -17,8 +17,10 @@ from chalicelib.alerts.runner import AlertRunner, Settings
 from chalicelib.alerts.store import AlertStore
 from chalicelib.alerts.webhook import SIGNATURE_HEADER, WebhookClient, WebhookRefused, resolve_target, verify
 from chalicelib.config import AppConfig
+from chalicelib.stream import create_stream
 
 TABLE = "livereport-alerts-race"
+STREAM = "livereport-alerts-race"
 
 
 class Receiver:
@@ -157,6 +159,7 @@ def moto_http():
     server = AtomicMotoServer()
     url = server.start()
     tables.create_table(boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url), TABLE)
+    create_stream(boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url), STREAM, 1)
     yield url
     server.stop()
 
@@ -164,7 +167,8 @@ def moto_http():
 def lambda_like(url: str) -> services.Services:
     client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url,
                           config=Config(retries={"mode": "standard", "max_attempts": 6}))
-    return services.build(AppConfig(table_name=TABLE, region="eu-west-1"), client)
+    kinesis = boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url)
+    return services.build(AppConfig(table_name=TABLE, region="eu-west-1", stream_name=STREAM), client, kinesis)
 
 
 def test_two_evaluators_notify_once_per_state_change(moto_http, receiver):
