@@ -14,6 +14,7 @@ from .reports.global_ import CHANNELS as GLOBAL_CHANNELS
 from .reports.live import TABS
 from .alerts.rules import AlertRequest, Notify
 from .snapshots.subscriptions import Subscription, SubscriptionRequest
+from .webhooks.api_doc import webhook_paths
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -278,6 +279,7 @@ def openapi_document() -> dict[str, Any]:
                               "400": _error("Bad campaign id"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
             **_report_paths(bearer),
             **_alert_paths(bearer),
+            **webhook_paths(bearer, _error),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},

@@ -57,14 +57,19 @@ class Rollup:
         self.clock = clock
         self.lease_seconds = lease_seconds
 
-    def run(self, now: float | None = None, hours: Iterable[str] | None = None) -> RollupStats:
-        """One pass over the work lists of `hours` (default: the last LOOKBACK_HOURS)."""
+    def run(self, now: float | None = None, hours: Iterable[str] | None = None,
+            wait_seconds: float = 0.0) -> RollupStats:
+        """One pass over the work lists of `hours` (default: the last LOOKBACK_HOURS).
+        While another run holds the lease, wait up to `wait_seconds` for it, else skip."""
         now = self.clock() if now is None else now
         stats = RollupStats()
         owner = f"{time.time_ns()}"
-        if not self._acquire(owner, now):
-            stats.skipped_lease = True
-            return stats
+        give_up = time.monotonic() + wait_seconds
+        while not self._acquire(owner, now):
+            if time.monotonic() >= give_up:
+                stats.skipped_lease = True
+                return stats
+            time.sleep(0.05)
         try:
             if hours is None:
                 current = int(now) - int(now) % 3600

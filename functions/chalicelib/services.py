@@ -66,11 +66,11 @@ class Services:
                 if isinstance(stats, FoldStats):
                     total.merge(stats)
             if roll and total.hours:
-                self.rollup.run(now if now is not None else time.time(), hours=total.hours)
+                self.rollup.run(now if now is not None else time.time(), hours=total.hours, wait_seconds=60)
         return total
 
     def roll(self, now: float | None = None) -> RollupStats:
-        return self.rollup.run(now)
+        return self.rollup.run(now, wait_seconds=60)
 
 
 def dynamodb_client(config: AppConfig) -> Any:
