@@ -158,11 +158,13 @@ class TrafficGenerator:
 
     def _cycle_journey(self, campaign: Campaign, channel: str, ts: datetime, end: datetime) -> list[dict]:
         """A recurring send: the cycle still running at `end` targets its whole audience at its
-        start and then sends until none is left; older cycles (a backfill) look finished."""
+        start and then sends until none is left; older cycles (a backfill), and one joined in
+        its last three quarters, look finished (targeted as they are sent)."""
         size = campaign.cycle_minutes * 60
         cycle = int(ts.timestamp()) - int(ts.timestamp()) % size
         execution = f"{campaign.campaign_id}-{datetime.fromtimestamp(cycle, timezone.utc):%H%M}"
-        if cycle + size <= end.timestamp():
+        late = execution not in self.to_send and end.timestamp() - cycle > size // 4
+        if cycle + size <= end.timestamp() or late:  # past, or joined too late to plan it: no plan to track
             return self.journey(campaign, channel, ts, execution)
         out: list[dict] = []
         if execution not in self.to_send:
