@@ -13,6 +13,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice import AuthResponse, Chalice, CORSConfig, Rate, Response
 
 from chalicelib import services
+from chalicelib.alerts.rules import RuleError, allow_local_webhooks
+from chalicelib.alerts.runner import AlertRunner, Settings as AlertSettings
+from chalicelib.alerts.store import AlertStore
+from chalicelib.alerts.webhook import WebhookClient
 from chalicelib.auth import Principal
 from chalicelib.config import AppConfig
 from chalicelib.csv_export import report_csv
@@ -287,6 +291,105 @@ def unsubscribe() -> Response:
 def send_due_snapshots(event: Any) -> dict[str, int]:
     return snapshot_runner_for().run(time.time()).summary()
 
+
+# --- alerts (issue 13, docs/alerts.md) ---
+# Rules need the manage scope to create or delete. Listing and history are
+# open to read keys too (the page shows badges), without recipient addresses
+# or webhook URLs, which only manage keys see. The webhook secret is shown
+# once, in the creation's answer. Env: PUBLIC_WEB_URL (deep links),
+# LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1 (local mode: http://127.0.0.1 webhooks).
+
+
+def _alerts() -> AlertStore:
+    return AlertStore(wired().client, wired().config.table_name)
+
+
+def _reader() -> tuple[Principal, bool]:
+    """A principal with read or manage; True when it may see notification targets."""
+    context = app.current_request.context.get("authorizer") or {}
+    manage = "manage" in (context.get("scopes") or "").split(",")
+    return _principal("manage" if manage else "read"), manage
+
+
+def alert_runner_for(on_email: Any = None, webhooks: Any = None) -> AlertRunner:
+    client = webhooks or WebhookClient(allow_local=allow_local_webhooks(os.environ))
+    return AlertRunner(wired(), _ses_client(), AlertSettings.from_env(), client, on_email)
+
+
+def _alert_json(rule: Any, states: dict, full: bool) -> dict[str, Any]:
+    mine = sorted((s for (r, _), s in states.items() if r == rule.rule_id), key=lambda s: s.campaign_id)
+    firing = [s for s in mine if s.state == "firing"]
+    latest = max(mine, key=lambda s: s.evaluated_at or 0, default=None)
+    head = min(firing, key=lambda s: s.since or 0) if firing else latest
+    return {**rule.public(full), "state": "firing" if firing else "ok",
+            "since": head.since if head and firing else None,
+            "value": head.value if head else None, "volume": head.volume if head else None,
+            "evaluated_at": latest.evaluated_at if latest else None,
+            "campaigns": [s.public() for s in mine]}
+
+
+@app.route("/v1/alerts", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
+def create_alert() -> Response:
+    try:
+        principal = _principal("manage")
+        try:
+            payload = json.loads(app.current_request.raw_body or b"")
+        except ValueError:
+            return error_response(400, "invalid_request", "the body must be a JSON object")
+        rule = _alerts().create(principal.workspace, payload, time.time(), allow_local_webhooks(os.environ))
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except RuleError as exc:
+        return error_response(exc.status, "invalid_alert" if exc.status == 422 else "limit_reached", str(exc))
+    body = _alert_json(rule, {}, True)
+    if rule.webhook_secret:
+        body["webhook_secret"] = rule.webhook_secret  # shown once: store it to verify signatures
+    return _json(body, status=201)
+
+
+@app.route("/v1/alerts", methods=["GET"], authorizer=api_key, cors=cors)
+def list_alerts() -> Response:
+    try:
+        principal, full = _reader()
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    rules, states = _alerts().load(principal.workspace)
+    campaign = (app.current_request.query_params or {}).get("campaign_id")
+    shown = [r for r in rules if not campaign or r.campaign_id in (campaign, "*")]
+    alerts = [_alert_json(r, states, full) for r in shown]
+    if campaign:
+        for a in alerts:
+            a["campaigns"] = [c for c in a["campaigns"] if c["campaign_id"] == campaign]
+            a["state"] = "firing" if any(c["state"] == "firing" for c in a["campaigns"]) else "ok"
+    return _json({"alerts": alerts, "can_manage": full})
+
+
+@app.route("/v1/alerts/{alert_id}/history", methods=["GET"], authorizer=api_key, cors=cors)
+def alert_history(alert_id: str) -> Response:
+    try:
+        principal, _ = _reader()
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    store = _alerts()
+    if len(alert_id) > 64 or not store.exists(principal.workspace, alert_id):
+        return error_response(404, "not_found", "no such alert rule in this workspace")
+    return _json({"id": alert_id, "history": store.history(principal.workspace, alert_id)})
+
+
+@app.route("/v1/alerts/{alert_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
+def delete_alert(alert_id: str) -> Response:
+    try:
+        principal = _principal("manage")
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    if len(alert_id) > 64 or not _alerts().delete(principal.workspace, alert_id):
+        return error_response(404, "not_found", "no such alert rule in this workspace")
+    return Response(body="", status_code=204)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def evaluate_alerts(event: Any) -> dict[str, int]:
+    return alert_runner_for().run(time.time()).summary()
 
 # --- the stream: aggregator and rollup (docs/design.md) ---
 # Batch size, batching window, retries, bisect (off), parallelization (1) and the

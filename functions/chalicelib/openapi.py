@@ -12,6 +12,7 @@ from .events import Event
 from .ingest import MAX_BODY_BYTES, MAX_EVENTS
 from .reports.global_ import CHANNELS as GLOBAL_CHANNELS
 from .reports.live import TABS
+from .alerts.rules import AlertRequest, Notify
 from .snapshots.subscriptions import Subscription, SubscriptionRequest
 from .webhooks.api_doc import webhook_paths
 
@@ -120,6 +121,70 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _progress() -> dict[str, Any]:
+    block = {"planned": {"type": "integer", "description": "targeted"},
+             "processed": {"type": "integer", "description": "sent + excluded + error"},
+             "remaining": {"type": ["integer", "null"]}, "percent": {"type": ["number", "null"]},
+             "rate_per_minute": {"type": "number", "description": "processed per minute over the last 5 complete minutes"},
+             "status": {"type": "string", "enum": ["sending", "finished", "stalled", "idle", "unplanned"]},
+             "eta_seconds": {"type": ["integer", "null"]}, "eta": {"type": ["string", "null"], "format": "date-time"}}
+    return {"type": "object", "description": "channel tabs: the send's progress and ETA, with `executions` (one block "
+                                             "per execution); campaign tab: `channels` (one block per channel)",
+            "properties": {**block, "executions": {"type": "array", "items": {"type": "object", "properties": {
+                "execution_id": {"type": ["string", "null"]}, **block}}},
+                "channels": {"type": "array", "items": {"type": "object", "properties": {
+                    "channel": {"type": "string"}, **block}}}}}
+
+
+def _alert_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
+    rule_id = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    alert = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}}
+    return {
+        "/v1/alerts": {
+            "post": {"summary": "Create an alert rule (manage scope). The answer carries `webhook_secret` once.",
+                     "security": bearer,
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "$ref": "#/components/schemas/AlertRequest"}}}},
+                     "responses": {"201": {"description": "Created, state ok", **alert},
+                                   "400": _error("Body is not JSON"), "401": _error("Unauthorized"),
+                                   "403": _error("No manage scope"), "409": _error("100 rules already"),
+                                   "422": _error("Invalid rule: unknown metric or channel, threshold out of range...")}},
+            "get": {"summary": "The workspace's alert rules with their state (read or manage scope; recipients and "
+                               "webhook URLs only for manage keys)", "security": bearer,
+                    "parameters": [{"name": "campaign_id", "in": "query", "required": False,
+                                    "schema": {"type": "string"}, "description": "rules of this campaign and '*' rules"}],
+                    "responses": {"200": {"description": "`alerts` and `can_manage`"},
+                                  "401": _error("Unauthorized"), "403": _error("No read scope")}}},
+        "/v1/alerts/{alert_id}": {"delete": {
+            "summary": "Delete an alert rule (manage scope)", "security": bearer, "parameters": [rule_id],
+            "responses": {"204": {"description": "Deleted"}, "403": _error("No manage scope"),
+                          "404": _error("No such rule")}}},
+        "/v1/alerts/{alert_id}/history": {"get": {
+            "summary": "State changes of a rule, newest first (at most 100)", "security": bearer,
+            "parameters": [rule_id],
+            "responses": {"200": {"description": "`history`: at, campaign_id, from, to, value, volume, threshold, "
+                                                 "delivery"}, "404": _error("No such rule")}}},
+    }
+
+
+def _alert_schema() -> dict[str, Any]:
+    state = {"type": "string", "enum": ["ok", "firing"]}
+    return {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "campaign_id": {"type": "string"},
+        "channel": {"type": "string"}, "metric": {"type": "string"}, "op": {"type": ["string", "null"]},
+        "threshold": {"type": ["number", "null"]}, "window_minutes": {"type": "integer"},
+        "min_volume": {"type": "integer"}, "language": {"type": "string"}, "created_at": {"type": "integer"},
+        "notify": {"type": "object", "description": "manage keys: emails and webhook_url; read keys: counts only"},
+        "state": state, "since": {"type": ["integer", "null"], "description": "epoch seconds of the last change"},
+        "value": {"type": ["number", "null"]}, "volume": {"type": ["integer", "null"]},
+        "evaluated_at": {"type": ["integer", "null"]},
+        "webhook_secret": {"type": "string", "description": "creation answer only"},
+        "campaigns": {"type": "array", "items": {"type": "object", "properties": {
+            "campaign_id": {"type": "string"}, "state": state, "since": {"type": ["integer", "null"]},
+            "value": {"type": ["number", "null"]}, "volume": {"type": ["integer", "null"]},
+            "evaluated_at": {"type": ["integer", "null"]}}}}}}
+
+
 def openapi_document() -> dict[str, Any]:
     metric_names = sorted({m for c in catalogue.CHANNELS for m in catalogue.metrics_for(c)})
     bearer = [{"bearer": []}]
@@ -130,7 +195,7 @@ def openapi_document() -> dict[str, Any]:
                                 "Counts are exact: each accepted event is counted once."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A workspace API key with the ingest or read scope."}},
+                                           "description": "A workspace API key with the ingest, read or manage scope."}},
             "schemas": {
                 "Event": Event.model_json_schema(),
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
@@ -142,6 +207,9 @@ def openapi_document() -> dict[str, Any]:
                 "BreakdownRow": _breakdown_row(),
                 "GlobalReport": _global_report(),
                 **_model_schemas(SubscriptionRequest, Subscription),
+                **_model_schemas(Notify, AlertRequest),
+                "Alert": _alert_schema(),
+                "Progress": _progress(),
                 "Series": _series(),
                 "LiveReport": {"type": "object", "required": ["totals", "breakdowns", "executions", "series", "rates", "window"],
                                "properties": {
@@ -164,6 +232,7 @@ def openapi_document() -> dict[str, Any]:
                         "execution_id": {"type": ["string", "null"]}, "totals": {"type": "object"}}}},
                     "available_executions": {"type": "array", "items": {"type": ["string", "null"]}},
                     "series": {"$ref": "#/components/schemas/Series"},
+                    "progress": {"$ref": "#/components/schemas/Progress"},
                     "kpis": {"type": "object", "description": "campaign tab only: audience, action_executed, error"},
                     "read_cost": {"type": "object", "description": "queries, items and bytes read to build this report"}}},
             },
@@ -209,6 +278,7 @@ def openapi_document() -> dict[str, Any]:
                                           "stamp": {"type": "string"}, "last_event": {"type": ["integer", "null"]}}}}}},
                               "400": _error("Bad campaign id"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
             **_report_paths(bearer),
+            **_alert_paths(bearer),
             **webhook_paths(bearer, _error),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},

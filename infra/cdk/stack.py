@@ -99,6 +99,7 @@ class LiveReportStack(Stack):
         self._scheduled_functions_env()
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
+        self._dashboard_url_env()
         self.alarm_topic = self._alarms()
         self._outputs()
 
@@ -188,6 +189,13 @@ class LiveReportStack(Stack):
         API handler cannot name its own API (RestAPI → handler ARN → cycle)."""
         for name in self.scheduled_function_names():
             self.chalice.add_environment_variable("PUBLIC_API_URL", self.api_url, name)
+
+    def _dashboard_url_env(self) -> None:
+        """PUBLIC_WEB_URL (deep links in alert emails) on scheduled functions: they
+        run after the site exists, and the site does not depend on them (no cycle)."""
+        for name in self.scheduled_function_names():
+            self.chalice.add_environment_variable(
+                "PUBLIC_WEB_URL", f"https://{self.distribution.distribution_domain_name}", name)
 
     # --- Web site ------------------------------------------------------------
     def _site(self, removal: RemovalPolicy) -> tuple[s3.Bucket, cloudfront.Distribution]:

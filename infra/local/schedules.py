@@ -8,6 +8,11 @@ LIVEREPORT_OUTBOX (default ./outbox) so it can be opened in any mail client.
 
 moto refuses to send from an unverified address, so the sender identity
 (SENDER_EMAIL, default reports@example.com) is created on the moto server first.
+
+Alerts (issue 13) run the same way: app.alert_runner_for().run() every
+LIVEREPORT_ALERT_SECONDS (default 60, the Lambda's rate); their emails land in
+the same outbox. With the demo on, seed_demo_alerts() puts one rule on the
+demo's `flash-sale` campaign, whose bounce rate spikes now and then.
 """
 from __future__ import annotations
 
@@ -19,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SECONDS = 300
+DEFAULT_ALERT_SECONDS = 60
+DEMO_RULE = {"name": "Flash sale: bounce spike", "campaign_id": "flash-sale", "channel": "email",
+             "metric": "bounce_rate", "op": ">", "threshold": 0.15, "window_minutes": 5, "min_volume": 50,
+             "notify": {"emails": ["marketing@example.com"]}, "language": "en"}
 
 
 class Outbox:
@@ -35,9 +44,23 @@ class Outbox:
         print(f"snapshot email written: {path}", flush=True)
 
 
+class AlertOutbox:
+    """Alert emails as `.eml` files beside the snapshots."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, rule: Any, recipient: str, raw: bytes) -> None:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"alert-{rule.rule_id}-{recipient}")
+        path = self.folder / f"{safe}-{int(time.time() * 1000)}.eml"
+        path.write_bytes(raw)
+        print(f"alert email written: {path}", flush=True)
+
+
 class SnapshotScheduler(threading.Thread):
-    def __init__(self, run: Any, every: float) -> None:
-        super().__init__(daemon=True, name="snapshot-schedule")
+    def __init__(self, run: Any, every: float, name: str = "snapshot-schedule") -> None:
+        super().__init__(daemon=True, name=name)
         self.run_once, self.every = run, every
         self.stopped = threading.Event()
 
@@ -50,7 +73,7 @@ class SnapshotScheduler(threading.Thread):
             try:
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 - keep the schedule alive, like Lambda retries would
-                print(f"snapshot schedule: {exc!r}", file=sys.stderr, flush=True)
+                print(f"{self.name}: {exc!r}", file=sys.stderr, flush=True)
             self.stopped.wait(self.every)
 
 
@@ -74,4 +97,32 @@ def start_schedules(stack: Any) -> list[str]:
     scheduler = SnapshotScheduler(lambda: app_module.snapshot_runner_for(outbox).run(), every)
     scheduler.start()
     stack._stops.append(scheduler.stop)
-    return [f"snapshot emails: every {every:g}s from {sender}; outbox {outbox.folder}"]
+    return [f"snapshot emails: every {every:g}s from {sender}; outbox {outbox.folder}",
+            *start_alert_schedule(stack, app_module, outbox.folder)]
+
+
+def start_alert_schedule(stack: Any, app_module: Any, folder: Path) -> list[str]:
+    """Evaluate alert rules every LIVEREPORT_ALERT_SECONDS; seed the demo's rule."""
+    os.environ.setdefault("PUBLIC_WEB_URL", getattr(stack, "web_url", "http://127.0.0.1:8080"))
+    every = float(os.environ.get("LIVEREPORT_ALERT_SECONDS", DEFAULT_ALERT_SECONDS))
+    outbox = AlertOutbox(folder)
+    scheduler = SnapshotScheduler(lambda: app_module.alert_runner_for(outbox).run(), every, "alert-schedule")
+    scheduler.start()
+    stack._stops.append(scheduler.stop)
+    lines = [f"alerts:         evaluated every {every:g}s; webhooks to http://127.0.0.1 "
+             f"{'allowed' if os.environ.get('LIVEREPORT_ALLOW_LOCAL_WEBHOOKS') == '1' else 'refused'} "
+             "(LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1)"]
+    if os.environ.get("LIVEREPORT_DEMO", "1") != "0":
+        lines += seed_demo_alerts(getattr(stack, "services", None) or app_module.wired())
+    return lines
+
+
+def seed_demo_alerts(services: Any, workspace: str = "demo") -> list[str]:
+    """One bounce-rate rule on the demo's spiky campaign (idempotent); lines to print."""
+    from chalicelib.alerts.store import AlertStore
+    store = AlertStore(services.client, services.config.table_name)
+    rules, _ = store.load(workspace)
+    if not any(r.name == DEMO_RULE["name"] for r in rules):
+        store.create(workspace, DEMO_RULE, time.time(), allow_local=False)
+    return [f"demo alert:     '{DEMO_RULE['name']}' on {workspace}/flash-sale (bounce rate > 15% over 5 min); "
+            "it fires every 20 minutes and its emails land in the outbox"]

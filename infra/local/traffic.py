@@ -35,6 +35,16 @@ class Campaign:
     campaign_id: str
     channels: tuple[str, ...]
     executions: tuple[str, ...] = ()
+    #: bounce probability during the spike minutes (8-10 of every 20): a bad list now and then
+    spike_bounce: float = 0.0
+    #: a recurring send: every `cycle_minutes` a new execution targets `planned` profiles up front,
+    #: then sends to them progressively (the progress widget's ETA moves)
+    cycle_minutes: int = 0
+    planned: int = 0
+
+
+#: The alert demo (issue 13): its bounce rate spikes for 3 minutes every 20.
+SPIKY = Campaign("flash-sale", ("email",), spike_bounce=0.45, cycle_minutes=20, planned=2000)
 
 
 DEMO_CAMPAIGNS = (
@@ -43,6 +53,7 @@ DEMO_CAMPAIGNS = (
     Campaign("app-onboarding", ("inapp", "push")),
     Campaign("homepage-hero", ("web",)),
     Campaign("catalogue-winter", ("directmail",)),
+    SPIKY,
 )
 
 
@@ -52,6 +63,7 @@ class TrafficGenerator:
         self.profiles = profiles
         self.ids = itertools.count()
         self.prefix = prefix
+        self.to_send: dict[str, int] = {}  # execution of a live cycle -> profiles still to process
 
     def _event(self, campaign: Campaign, channel: str, etype: str, ts: datetime, profile: str,
                execution: str | None, **extra: object) -> dict:
@@ -62,16 +74,18 @@ class TrafficGenerator:
         ev.update(extra)
         return ev
 
-    def journey(self, campaign: Campaign, channel: str, ts: datetime) -> list[dict]:
+    def journey(self, campaign: Campaign, channel: str, ts: datetime, execution: str | None = None,
+                targeted: bool = True) -> list[dict]:
         """All events of one profile's pass through a channel's funnel."""
         r = self.rng
         profile = f"p{r.randrange(self.profiles)}"
-        execution = r.choice(campaign.executions) if campaign.executions else None
+        if execution is None:
+            execution = r.choice(campaign.executions) if campaign.executions else None
         e = lambda t, **x: self._event(campaign, channel, t, ts, profile, execution, **x)  # noqa: E731
         domain = r.choice(DOMAINS) if channel == "email" else None
         platform = r.choice(PLATFORMS) if channel in ("push", "inapp") else None
         common = {k: v for k, v in (("recipient_domain", domain), ("platform", platform)) if v}
-        out = [e("targeted", **common)]
+        out = [e("targeted", **common)] if targeted else []
         if channel in ("inapp", "web"):
             out.append(e("impression", **common))
             if r.random() < 0.35:
@@ -89,7 +103,8 @@ class TrafficGenerator:
         out.append(e("sent", **common))
         if channel == "directmail":
             return out
-        if r.random() < 0.04:
+        spiking = campaign.spike_bounce and 8 <= ts.minute % 20 < 11
+        if r.random() < (campaign.spike_bounce if spiking else 0.04):
             kind = r.choices(["hard", "soft", "ignored"], [5, 4, 1])[0]
             out.append(e("bounce", bounce_type=kind, reason=r.choice(BOUNCE_REASONS[kind]), **common))
             if kind == "hard" and channel != "directmail":
@@ -132,6 +147,32 @@ class TrafficGenerator:
             campaign = self.rng.choice(campaigns)
             channel = self.rng.choice(campaign.channels)
             ts = datetime.fromtimestamp(start.timestamp() + self.rng.random() * span, tz=timezone.utc)
+            if campaign.cycle_minutes:
+                for ev in self._cycle_journey(campaign, channel, ts, end):
+                    produced += 1
+                    yield ev
+                continue
             for ev in self.journey(campaign, channel, ts):
                 produced += 1
                 yield ev
+
+    def _cycle_journey(self, campaign: Campaign, channel: str, ts: datetime, end: datetime) -> list[dict]:
+        """A recurring send: the cycle still running at `end` targets its whole audience at its
+        start and then sends until none is left; older cycles (a backfill), and one joined in
+        its last three quarters, look finished (targeted as they are sent)."""
+        size = campaign.cycle_minutes * 60
+        cycle = int(ts.timestamp()) - int(ts.timestamp()) % size
+        execution = f"{campaign.campaign_id}-{datetime.fromtimestamp(cycle, timezone.utc):%H%M}"
+        late = execution not in self.to_send and end.timestamp() - cycle > size // 4
+        if cycle + size <= end.timestamp() or late:  # past, or joined too late to plan it: no plan to track
+            return self.journey(campaign, channel, ts, execution)
+        out: list[dict] = []
+        if execution not in self.to_send:
+            self.to_send[execution] = campaign.planned
+            at = datetime.fromtimestamp(min(cycle + 1, ts.timestamp()), timezone.utc)
+            out = [self._event(campaign, channel, "targeted", at, f"p{self.rng.randrange(self.profiles)}", execution)
+                   for _ in range(campaign.planned)]
+        if self.to_send[execution] <= 0:
+            return out
+        self.to_send[execution] -= 1
+        return out + self.journey(campaign, channel, ts, execution, targeted=False)

@@ -9,14 +9,14 @@ from .helpers import (check_breakdown, check_execution_table, check_kpis_match, 
                       widget_ids)
 
 EXPECTED_WIDGETS = {
-    "campaign": ["campaign-stats", "campaign-channels"],
-    "email": ["email-kpis", "email-sending", "email-perf", "email-stats", "email-bounces", "email-errors",
+    "campaign": ["campaign-stats", "campaign-progress", "campaign-channels"],
+    "email": ["email-kpis", "email-progress", "email-sending", "email-perf", "email-stats", "email-bounces", "email-errors",
               "email-exclusions", "email-domains", "email-offers"],
     "inapp": ["inapp-kpis", "inapp-summary", "inapp-types"],
-    "push": ["push-summary", "push-sending", "push-platforms", "push-stats", "push-exclusions", "push-errors"],
-    "sms": ["sms-kpis", "sms-stats", "sms-perf", "sms-errors", "sms-exclusions", "sms-bounces"],
+    "push": ["push-summary", "push-progress", "push-sending", "push-platforms", "push-stats", "push-exclusions", "push-errors"],
+    "sms": ["sms-kpis", "sms-progress", "sms-stats", "sms-perf", "sms-errors", "sms-exclusions", "sms-bounces"],
     "web": ["web-kpis", "web-summary", "web-elements"],
-    "directmail": ["dm-stats", "dm-errors", "dm-exclusions"],
+    "directmail": ["dm-stats", "directmail-progress", "dm-errors", "dm-exclusions"],
 }
 
 

@@ -1,4 +1,5 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
+import { AlertsUi } from "./alerts";
 import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
 import { Board, layoutKey } from "./board";
 import { campaignPicker, executionFilter, labelled, tabList } from "./controls";
@@ -25,6 +26,8 @@ export class App {
   private poller: Poller;
   private root: HTMLElement;
   private els: Record<string, HTMLElement> = {};
+  private alerts = new AlertsUi(() => ({ campaign: this.state.campaign, tab: this.state.tab,
+    channels: this.campaigns.find((c) => c.campaign_id === this.state.campaign)?.channels ?? [] }));
 
   constructor(root: HTMLElement, refreshMs: number) {
     this.root = root;
@@ -134,6 +137,7 @@ export class App {
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, this.els.tabs, this.els.controls), this.els.main, this.els.announcer);
     this.renderPicker();
     this.renderControls();
+    this.alerts.mount(header, this.els.tabs);
     this.mountBoard();
     if (this.doc) this.show(this.doc);
   }
@@ -248,6 +252,7 @@ export class App {
   private async refresh(): Promise<void> {
     const gen = ++this.generation;
     const { campaign, tab, mode, executions } = this.state;
+    void this.alerts.poll();
     if (!campaign) { this.campaigns = await api.campaigns(); if (this.campaigns.length) { this.state.campaign = this.campaigns[0].campaign_id; this.renderShell(); } return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
     const doc = mode === "global"

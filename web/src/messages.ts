@@ -59,6 +59,7 @@ export const MESSAGES = {
     w_g_reaction: "Reaction statistics", w_g_clicks: "Click streams", w_g_tracking: "Tracking indicators",
     w_g_errors_type: "Errors by type", w_g_errors_domain: "Errors by domain", w_g_domains: "Per recipient domain",
     w_g_links: "URLs and click streams", w_g_activity: "User activities",
+    w_progress: "Send progress",
     // labels the catalogue does not carry (report blocks)
     l_audience: "Audience", l_to_deliver: "Messages to deliver", l_success: "Success",
     l_distinct_open: "Distinct opens", l_distinct_click: "Distinct clicks", l_initial_audience: "Initial audience",
@@ -125,6 +126,7 @@ export const MESSAGES = {
     w_g_reaction: "Statistiques de réaction", w_g_clicks: "Flux de clics", w_g_tracking: "Indicateurs de tracking",
     w_g_errors_type: "Erreurs par type", w_g_errors_domain: "Erreurs par domaine", w_g_domains: "Par domaine des destinataires",
     w_g_links: "URL et flux de clics", w_g_activity: "Activités des utilisateurs",
+    w_progress: "Avancement de l’envoi",
     l_audience: "Audience", l_to_deliver: "Messages à délivrer", l_success: "Succès",
     l_distinct_open: "Ouvertures distinctes", l_distinct_click: "Clics distincts", l_initial_audience: "Population initiale",
     l_excluded_rules: "Rejetés par les règles", l_complaints: "Plaintes", l_raw_reactivity: "Réactivité brute",

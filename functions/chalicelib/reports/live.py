@@ -8,6 +8,7 @@ from .. import buckets, catalogue, tables
 from ..campaigns import CampaignDirectory
 from ..sketches import SketchStore, merge, summarise
 from ..store import CounterStore, ReadStats
+from . import progress
 from .fold import (Fold, breakdowns, distinct_document, execution_rows, iso, known_executions,
                    read_cost, read_counters, series_document, with_derived)
 
@@ -69,6 +70,7 @@ class LiveReports:
             "breakdowns": breakdowns(channel, fold),
             "executions": execution_rows(channel, fold),
             "series": series_document(channel, fold),
+            "progress": progress.for_channel(self.store, pk, fold, now, execs),
             "read_cost": read_cost(fold.stats),
         }
 
@@ -95,7 +97,8 @@ class LiveReports:
             unions = self.sketches.union(pk, plan, ["targeted"], execs, now, stats)
             sketch = unions["targeted"]
             row["audience"] = summarise(sketch).estimate
-            per_channel.append({"channel": channel, "totals": row})
+            per_channel.append({"channel": channel, "totals": row,
+                                "progress": progress.for_channel(self.store, pk, fold, now, execs, False)})
             audience = merge(audience, sketch)
         summary = summarise(audience)
         return {
@@ -113,6 +116,7 @@ class LiveReports:
             "rates": {},
             "breakdowns": {},
             "channels": per_channel,
+            "progress": progress.campaign(per_channel),
             "executions": [],
             "read_cost": read_cost(stats),
         }

@@ -3,6 +3,7 @@ import type { Doc } from "../api";
 import { label, t } from "../i18n";
 import { breakdown, countsTable, executionTable, hasAny, kpis, timeChart } from "./build";
 import type { Column, Kpi, TableData, WidgetDef } from "./model";
+import { campaignProgressWidget, progressWidget, SENDING_TABS } from "./progress";
 
 const OFFERS = ["offer_sent", "offer_impression", "offer_click"];
 const PLATFORM_METRICS = ["targeted", "delivered", "open", "action", "bounce", "error", "excluded"];
@@ -165,6 +166,10 @@ export const GLOBAL: WidgetDef[] = [
       columns: [{ key: "url", label: t("url"), type: "url" }, { key: "clicks", label: label("click"), type: "int" }, { key: "share", label: t("share"), type: "pct" }],
       rows: ((d.top_links ?? []) as Doc[]).map((r) => ({ url: r.url, clicks: r.clicks, share: r.share })), rowKey: "url" } }) },
 ];
+
+// Send progress with an ETA (issue 13): second on every sending tab; per channel on the campaign tab.
+for (const channel of SENDING_TABS) LIVE[channel].splice(1, 0, progressWidget(channel));
+LIVE.campaign.splice(1, 0, campaignProgressWidget);
 
 export function widgetsFor(tab: string, mode: "live" | "global"): WidgetDef[] {
   return mode === "global" ? GLOBAL : LIVE[tab] ?? [];

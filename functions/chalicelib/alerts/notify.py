@@ -1,0 +1,111 @@
+"""What a state change says: the email (rule's language) and the webhook body.
+
+The rule's name and the campaign id are the caller's text: every HTML use
+goes through html.escape, and the plain text and the subject carry them as
+text only (names with control characters are refused at creation, so no
+header can be smuggled). The webhook body has a `text` field, so Slack and
+compatible incoming webhooks post it as a message as it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html import escape
+from typing import Any, Optional
+from urllib.parse import urlencode
+
+from ..snapshots.render import Rendered, channel_name, fmt_int, fmt_pct
+from .rules import Rule, metric_label
+
+TEXT = {
+    "en": {"fired": "Alert", "resolved": "Resolved", "what_fired": "{name} fired on {campaign} ({channel})",
+           "what_resolved": "{name} is back to normal on {campaign} ({channel})",
+           "value": "Value", "threshold": "Threshold", "window": "Window", "minutes": "{n} minutes",
+           "volume": "Volume", "at": "At", "open": "Open the live report", "silence": "no event for {n} minutes",
+           "footer": "Alert rule {rule} of workspace {ws}. Manage alerts on the dashboard."},
+    "fr": {"fired": "Alerte", "resolved": "Résolue", "what_fired": "{name} s'est déclenchée sur {campaign} ({channel})",
+           "what_resolved": "{name} est revenue à la normale sur {campaign} ({channel})",
+           "value": "Valeur", "threshold": "Seuil", "window": "Fenêtre", "minutes": "{n} minutes",
+           "volume": "Volume", "at": "Le", "open": "Ouvrir le rapport en direct",
+           "silence": "aucun événement depuis {n} minutes",
+           "footer": "Règle d'alerte {rule} de l'espace {ws}. Gérez les alertes depuis le tableau de bord."},
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    rule: Rule
+    campaign_id: str
+    to: str  # "firing" | "ok"
+    value: Optional[float]
+    volume: int
+    at: int
+
+
+def deep_link(web_url: str, campaign_id: str, channel: str) -> str:
+    """The dashboard's live view of the campaign's tab (query parameters of the page)."""
+    return f"{web_url.rstrip('/')}/?{urlencode({'campaign': campaign_id, 'tab': channel, 'mode': 'live'})}"
+
+
+def fmt_value(rule: Rule, value: Optional[float], lang: str) -> str:
+    if value is None:
+        return "—"
+    if rule.kind == "rate":
+        return fmt_pct(value, lang) if value >= 0.001 or value == 0 else f"{value * 100:.3f}%"
+    return fmt_int(value, lang)
+
+
+def condition(rule: Rule, lang: str) -> str:
+    if rule.kind == "silence":
+        return TEXT[lang]["silence"].format(n=rule.window_minutes)
+    return f"{metric_label(rule.metric, lang)} {rule.op} {fmt_value(rule, rule.threshold, lang)}"
+
+
+def _when(at: int) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_email(change: Change, web_url: str) -> Rendered:
+    rule, lang = change.rule, change.rule.language
+    ui = TEXT[lang]
+    fired = change.to == "firing"
+    channel = channel_name(rule.channel, lang)
+    headline = ui["what_fired" if fired else "what_resolved"].format(name=rule.name, campaign=change.campaign_id,
+                                                                       channel=channel)
+    subject = f"[{ui['fired' if fired else 'resolved']}] {headline}"
+    link = deep_link(web_url, change.campaign_id, rule.channel)
+    rows = [(ui["value"], f"{metric_label(rule.metric, lang)}: {fmt_value(rule, change.value, lang)}"),
+            (ui["threshold"], condition(rule, lang)),
+            (ui["window"], ui["minutes"].format(n=rule.window_minutes)),
+            (ui["volume"], fmt_int(change.volume, lang)),
+            (ui["at"], _when(change.at))]
+    footer = ui["footer"].format(rule=rule.rule_id, ws=rule.workspace)
+    text = "\n".join([headline, "", *(f"{k}: {v}" for k, v in rows), "", f"{ui['open']}: {link}", "", footer])
+    color = "#b91c1c" if fired else "#047857"
+    cells = "".join(
+        f'<tr><td style="padding:4px 12px 4px 0;color:#6b7280;">{escape(k)}</td>'
+        f'<td style="padding:4px 0;" data-field="{escape(k)}">{escape(v)}</td></tr>' for k, v in rows)
+    html = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(subject)}</title></head>'
+            f'<body style="font-family:Arial,Helvetica,sans-serif;color:#1f2937;max-width:600px;margin:0 auto;">'
+            f'<h1 style="font-size:18px;color:{color};">{escape(headline)}</h1>'
+            f'<table role="presentation" style="font-size:14px;border-collapse:collapse;">{cells}</table>'
+            f'<p><a href="{escape(link, quote=True)}" style="color:#1d4ed8;">{escape(ui["open"])}</a></p>'
+            f'<p style="font-size:12px;color:#6b7280;">{escape(footer)}</p></body></html>')
+    return Rendered(subject=subject, html=html, text=text)
+
+
+def webhook_payload(change: Change, web_url: str) -> dict[str, Any]:
+    """Slack-compatible (`text`) plus the structured alert for programs."""
+    rule = change.rule
+    rendered_text = render_email(change, web_url)
+    link = deep_link(web_url, change.campaign_id, rule.channel)
+    return {
+        "text": f"{rendered_text.subject}\n{condition(rule, rule.language)} · "
+                f"{fmt_value(rule, change.value, rule.language)} · {link}",
+        "alert": {"rule_id": rule.rule_id, "name": rule.name, "state": change.to,
+                  "campaign_id": change.campaign_id, "channel": rule.channel, "metric": rule.metric,
+                  "op": rule.op, "threshold": rule.threshold, "window_minutes": rule.window_minutes,
+                  "min_volume": rule.min_volume, "value": change.value, "volume": change.volume,
+                  "at": datetime.fromtimestamp(change.at, timezone.utc).isoformat().replace("+00:00", "Z"),
+                  "link": link},
+    }

@@ -1,0 +1,173 @@
+"""The scheduled evaluator: every minute, every workspace's rules on fresh minute counters.
+
+Reads stay bounded: rules are grouped by (campaign, channel) and each group
+costs one Query of minute items spanning twice its longest window (at most
+120 minutes), whatever the number of rules. `"*"` rules expand to the
+campaigns of the directory that have the channel and had events within that
+span, plus those still firing (so they can resolve). A specific campaign
+with no event in the span and an `ok` state costs no Query at all.
+
+A state change is committed with a conditional write (store.transition);
+only the evaluator that wins it sends the email and the webhook, so two
+evaluators running at once notify once.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+from aws_lambda_powertools import Logger
+
+from .. import buckets, tables
+from ..snapshots import mail
+from ..store import ReadStats
+from .evaluate import evaluate, minute_end, minute_series, read_span
+from .notify import Change, render_email, webhook_payload
+from .rules import ALL_CAMPAIGNS, Rule
+from .store import AlertStore, State
+from .webhook import WebhookClient
+
+logger = Logger(service="livereport", child=True)
+OnEmail = Callable[[Rule, str, bytes], None]  # (rule, recipient, raw MIME): local outbox
+
+
+@dataclass(frozen=True)
+class Settings:
+    sender: str
+    web_url: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        return cls(sender=env.get("SENDER_EMAIL", "reports@example.com"),
+                   web_url=env.get("PUBLIC_WEB_URL", "http://127.0.0.1:8080").rstrip("/"))
+
+
+@dataclass
+class RunResult:
+    workspaces: int = 0
+    rules: int = 0
+    queries: int = 0
+    fired: int = 0
+    resolved: int = 0
+    lost: int = 0  # transitions another evaluator committed first
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        return {"workspaces": self.workspaces, "rules": self.rules, "queries": self.queries, "fired": self.fired,
+                "resolved": self.resolved, "lost": self.lost, "notifications": len(self.notifications)}
+
+
+class AlertRunner:
+    def __init__(self, services: Any, ses: Any, settings: Settings, webhooks: WebhookClient,
+                 on_email: Optional[OnEmail] = None) -> None:
+        self.services = services
+        self.ses = ses
+        self.settings = settings
+        self.webhooks = webhooks
+        self.on_email = on_email
+        self.alerts = AlertStore(services.client, services.config.table_name)
+
+    def run(self, now: Optional[float] = None) -> RunResult:
+        now = time.time() if now is None else now
+        result = RunResult()
+        for workspace in self.alerts.workspaces():
+            result.workspaces += 1
+            try:
+                self.run_workspace(workspace, now, result)
+            except Exception:  # noqa: BLE001 - one workspace never stops the others
+                logger.exception("alert evaluation failed", extra={"workspace": workspace})
+        (logger.info if result.fired or result.resolved else logger.debug)("alert run", extra=result.summary())
+        return result
+
+    def _targets(self, workspace: str, rules: list[Rule], states: dict[tuple[str, str], State],
+                 end: int) -> dict[tuple[str, str], list[Rule]]:
+        """(campaign, channel) → rules to evaluate there."""
+        directory = {c["campaign_id"]: c for c in self.services.directory.list(workspace)}
+        groups: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        for rule in rules:
+            oldest = read_span(rule.window_minutes, end)[0]
+            firing = {c for (r, c), s in states.items() if r == rule.rule_id and s.state == "firing"}
+            if rule.campaign_id == ALL_CAMPAIGNS:
+                candidates = [c for c, info in directory.items() if rule.channel in info["channels"]]
+            else:
+                candidates = [rule.campaign_id]
+            for campaign in candidates:
+                info = directory.get(campaign)
+                recent = bool(info and rule.channel in info["channels"] and (info["last_event"] or 0) >= oldest)
+                if recent or campaign in firing:
+                    groups[(campaign, rule.channel)].append(rule)
+        return groups
+
+    def run_workspace(self, workspace: str, now: float, result: RunResult) -> None:
+        rules, states = self.alerts.load(workspace)
+        result.rules += len(rules)
+        if not rules:
+            return
+        end = minute_end(now)
+        for (campaign, channel), group in sorted(self._targets(workspace, rules, states, end).items()):
+            start = min(read_span(r.window_minutes, end)[0] for r in group)
+            lo, hi = buckets.sk_bounds("", tables.MINUTE, start, end)
+            stats = ReadStats()
+            items = list(self.services.store.query(tables.counter_pk(workspace, campaign, channel), lo, hi, stats))
+            result.queries += stats.queries
+            series = minute_series(items, start, end)
+            for rule in group:
+                state = states.get((rule.rule_id, campaign)) or State(rule.rule_id, campaign)
+                self._apply(workspace, rule, state, series, end, result)
+
+    def _apply(self, workspace: str, rule: Rule, state: State, series: Any, end: int, result: RunResult) -> None:
+        verdict = evaluate(rule, series, end, state.state == "firing")
+        r = verdict.reading
+        if not (verdict.fire or verdict.resolve):
+            self.alerts.observe(workspace, state, r.value, r.volume, end)
+            return
+        to = "firing" if verdict.fire else "ok"
+        detail = {"threshold": rule.threshold, "op": rule.op, "metric": rule.metric,
+                  "window_minutes": rule.window_minutes}
+        history_sk = self.alerts.transition(workspace, state, to, r.value, r.volume, end, detail)
+        if history_sk is None:
+            result.lost += 1
+            return
+        if verdict.fire:
+            result.fired += 1
+        else:
+            result.resolved += 1
+        delivery = self.notify(Change(rule, state.campaign_id, to, r.value, r.volume, end))
+        result.notifications.append({"rule_id": rule.rule_id, "campaign_id": state.campaign_id, "to": to,
+                                     **delivery})
+        try:
+            self.alerts.record_delivery(workspace, rule.rule_id, history_sk, delivery)
+        except Exception:  # noqa: BLE001 - the notification went out; its record is best effort
+            logger.exception("alert delivery not recorded", extra={"rule_id": rule.rule_id})
+
+    def notify(self, change: Change) -> dict[str, Any]:
+        """Email every recipient and call the webhook; failures are logged and recorded, never raised."""
+        rule = change.rule
+        out: dict[str, Any] = {"emails_sent": 0, "emails_failed": 0}
+        if rule.notify.emails:
+            rendered = render_email(change, self.settings.web_url)
+            for recipient in rule.notify.emails:
+                try:
+                    raw = mail.build_message(self.settings.sender, recipient, rendered, [], [], "", change.at)
+                    mail.send_raw(self.ses, self.settings.sender, recipient, raw)
+                except Exception as exc:  # noqa: BLE001
+                    out["emails_failed"] += 1
+                    logger.warning("alert email failed", extra={"rule_id": rule.rule_id, "error": repr(exc),
+                                                                "recipient_domain": recipient.rsplit("@", 1)[-1]})
+                    continue
+                out["emails_sent"] += 1
+                if self.on_email:
+                    try:
+                        self.on_email(rule, recipient, raw)
+                    except Exception:  # noqa: BLE001 - a local outbox problem is not a send failure
+                        logger.exception("on_email hook failed")
+        if rule.notify.webhook_url and rule.webhook_secret:
+            delivery = self.webhooks.post(rule.notify.webhook_url, rule.webhook_secret,
+                                          webhook_payload(change, self.settings.web_url))
+            out["webhook"] = delivery.as_dict()
+            if not delivery.ok:
+                logger.warning("alert webhook failed", extra={"rule_id": rule.rule_id, **delivery.as_dict()})
+        return out

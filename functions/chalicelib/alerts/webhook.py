@@ -1,0 +1,183 @@
+"""Outgoing alert webhooks: SSRF guard, HMAC-SHA256 signature, retries with backoff.
+
+SSRF: the host is resolved first and every address it resolves to must be
+global (no private, loopback, link-local, CGNAT, multicast or reserved
+address; IPv4-mapped IPv6 unwrapped). The connection is then made to the
+checked address itself, with the host name kept for TLS (SNI, certificate)
+and the Host header, so a DNS answer that changes between check and connect
+(rebinding) cannot redirect the request. Redirects are not followed.
+`allow_local` (LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1, local mode only) admits
+loopback addresses and nothing else.
+
+Signature: header `X-LiveReport-Signature: t=<unix seconds>,v1=<hex>` where
+hex = HMAC-SHA256(secret, f"{t}.{body}"); receivers recompute it and reject
+old timestamps (replays).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from .rules import check_webhook_url
+
+SIGNATURE_HEADER = "X-LiveReport-Signature"
+Resolver = Callable[[str, int], list[str]]  # (host, port) -> IP addresses
+Sender = Callable[["Target", bytes, dict[str, str], float], int]  # -> HTTP status
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class WebhookRefused(ValueError):
+    """The URL points somewhere the product must not call (SSRF guard)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str  # the checked IP the connection goes to
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+
+
+def _allowed(address: str, allow_local: bool) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if allow_local and ip.is_loopback:
+        return True
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve_target(url: str, resolver: Resolver, allow_local: bool) -> Target:
+    """Check the URL and every address its host resolves to; the address to connect to."""
+    try:
+        check_webhook_url(url, allow_local)
+    except ValueError as exc:
+        raise WebhookRefused(str(exc)) from None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = resolver(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise WebhookRefused(f"webhook host does not resolve: {exc}") from None
+    if not addresses:
+        raise WebhookRefused("webhook host does not resolve")
+    bad = [a for a in addresses if not _allowed(a, allow_local)]
+    if bad:
+        raise WebhookRefused(f"webhook host resolves to a refused address ({bad[0]})")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, host, port, path, addresses[0])
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to a checked address, verifying the certificate of the host name."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+def http_sender(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    conn = (_PinnedHTTPS if target.scheme == "https" else _PinnedHTTP)(target, timeout)
+    try:
+        conn.request("POST", target.path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read(65536)
+        return response.status
+    finally:
+        conn.close()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: str, header: str, body: bytes, now: float, tolerance: int = 300) -> bool:
+    """What a receiver does (tests and docs use it)."""
+    try:
+        fields = dict(part.split("=", 1) for part in header.split(","))
+        timestamp = int(fields["t"])
+    except (ValueError, KeyError):
+        return False
+    return abs(now - timestamp) <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+@dataclass
+class Delivery:
+    ok: bool
+    attempts: int
+    status: Optional[int] = None
+    error: str = ""
+    log: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "attempts": self.attempts, "status": self.status, "error": self.error}
+
+
+@dataclass
+class WebhookClient:
+    resolver: Resolver = system_resolver
+    sender: Sender = http_sender
+    allow_local: bool = False
+    attempts: int = 4
+    backoff_seconds: float = 1.0
+    timeout_seconds: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    def post(self, url: str, secret: str, payload: dict[str, Any]) -> Delivery:
+        """POST the signed JSON; retry network errors, 408/425/429 and 5xx with doubling backoff."""
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            target = resolve_target(url, self.resolver, self.allow_local)
+        except WebhookRefused as exc:
+            return Delivery(False, 0, error=str(exc))
+        result = Delivery(False, 0)
+        for attempt in range(1, self.attempts + 1):
+            headers = {"Content-Type": "application/json", "User-Agent": "livereport-alerts/1",
+                       SIGNATURE_HEADER: sign(secret, int(self.clock()), body)}
+            result.attempts = attempt
+            try:
+                status = self.sender(target, body, headers, self.timeout_seconds)
+            except (OSError, http.client.HTTPException) as exc:
+                result.status, result.error = None, f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                result.status, result.error = status, ""
+                if 200 <= status < 300:
+                    result.ok = True
+                    return result
+                if status not in RETRY_STATUSES:
+                    result.error = f"HTTP {status}"
+                    return result
+                result.error = f"HTTP {status}"
+            if attempt < self.attempts:
+                self.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        return result
