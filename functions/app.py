@@ -69,6 +69,14 @@ def _principal(scope: str) -> Principal:
     return principal_of(request.context.get("authorizer") or {}, scope)
 
 
+def _json_body() -> Any:
+    """The request's JSON body, or a 400 the route turns into the one error shape."""
+    try:
+        return json.loads(app.current_request.raw_body or b"")
+    except ValueError:
+        raise ApiError(400, "invalid_request", "the body must be a JSON object") from None
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, separators=(",", ":")), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
@@ -228,10 +236,7 @@ def snapshot_runner_for(on_sent: Any = None) -> snapshot_runner.SnapshotRunner:
 def create_subscription() -> Response:
     try:
         principal = _principal("read")
-        try:
-            payload = json.loads(app.current_request.raw_body or b"")
-        except ValueError:
-            return error_response(400, "invalid_request", "the body must be a JSON object")
+        payload = _json_body()
         sub = _subscriptions().create(principal.workspace, payload, time.time())
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
@@ -332,10 +337,7 @@ def _alert_json(rule: Any, states: dict, full: bool) -> dict[str, Any]:
 def create_alert() -> Response:
     try:
         principal = _principal("manage")
-        try:
-            payload = json.loads(app.current_request.raw_body or b"")
-        except ValueError:
-            return error_response(400, "invalid_request", "the body must be a JSON object")
+        payload = _json_body()
         rule = _alerts().create(principal.workspace, payload, time.time(), allow_local_webhooks(os.environ))
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
@@ -462,10 +464,7 @@ def _base_url(suffix: str) -> str:
 def create_source() -> Response:
     try:
         principal = _principal("manage")
-        try:
-            payload = json.loads(app.current_request.raw_body or b"")
-        except ValueError:
-            return error_response(400, "invalid_request", "the body must be a JSON object")
+        payload = _json_body()
         source = _sources().create(principal.workspace, payload, time.time())
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)

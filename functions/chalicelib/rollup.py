@@ -78,19 +78,19 @@ class Rollup:
             for hour in sorted(set(hours)):
                 hour_end = buckets.bucket_start(tables.HOUR, hour) + 3600
                 for entry in self._entries(tables.HOUR, hour):
-                    pk, v = entry[tables.SK]["S"], int(entry.get("v", {}).get("N", "0"))
+                    pk, v = entry[tables.SK], int(entry.get("v", 0))
                     if hour_end > now:
                         stats.minutes_compacted += self._compact_touched(pk, entry, now, v, stats)
-                    elif v > int(entry.get("rv", {}).get("N", "0")):
+                    elif v > int(entry.get("rv", 0)):
                         self._roll_hour(pk, hour, v, stats)
                 days.add(hour[:8])
             for day in sorted(days):
                 if buckets.bucket_start(tables.DAY, day) + 86400 > now:
                     continue
                 for entry in self._entries(tables.DAY, day):
-                    v = int(entry.get("v", {}).get("N", "0"))
-                    if v > int(entry.get("rv", {}).get("N", "0")):
-                        self._roll_day(entry[tables.SK]["S"], day, v, stats)
+                    v = int(entry.get("v", 0))
+                    if v > int(entry.get("rv", 0)):
+                        self._roll_day(entry[tables.SK], day, v, stats)
         finally:
             self._release(owner)
         return stats
@@ -100,10 +100,7 @@ class Rollup:
     def _roll_hour(self, pk: str, hour: str, version: int, stats: RollupStats) -> None:
         start = buckets.bucket_start(tables.HOUR, hour)
         read = ReadStats()
-        sums = _sum_per_execution(self.store.query(pk, *buckets.sk_bounds("", tables.MINUTE, start, start + 3600),
-                                                   read))
-        puts = [{tables.PK: {"S": pk}, tables.SK: {"S": tables.counter_sk(tables.HOUR, hour, e)},
-                 **{a: {"N": str(n)} for a, n in attrs.items()}} for e, attrs in sums.items()]
+        puts = self._counter_sums(pk, tables.HOUR, hour, tables.MINUTE, start, start + 3600, read)
         per_minute, per_hour = Unions(), Unions()
         for item in self.store.query(pk, *delta_bounds(start, start + 3600), read):
             _, minute, execution = item[tables.SK].split("#")[:3]
@@ -124,10 +121,7 @@ class Rollup:
     def _roll_day(self, pk: str, day: str, version: int, stats: RollupStats) -> None:
         start = buckets.bucket_start(tables.DAY, day)
         read = ReadStats()
-        sums = _sum_per_execution(self.store.query(pk, *buckets.sk_bounds("", tables.HOUR, start, start + 86400),
-                                                   read))
-        puts = [{tables.PK: {"S": pk}, tables.SK: {"S": tables.counter_sk(tables.DAY, day, e)},
-                 **{a: {"N": str(n)} for a, n in attrs.items()}} for e, attrs in sums.items()]
+        puts = self._counter_sums(pk, tables.DAY, day, tables.HOUR, start, start + 86400, read)
         per_day = Unions()
         for kind in ("S", "P"):
             for item in self.store.query(pk, *buckets.sk_bounds(kind, tables.HOUR, start, start + 86400), read):
@@ -141,12 +135,19 @@ class Rollup:
         else:
             stats.raced += 1
 
+    def _counter_sums(self, pk: str, gran: str, bucket: str, finer: str, start: int, end: int,
+                      read: ReadStats) -> list[dict[str, Any]]:
+        """Counter items of one hour (day) per execution: the sums of its minute (hour) items."""
+        sums = _sum_per_execution(self.store.query(pk, *buckets.sk_bounds("", finer, start, end), read))
+        return [{tables.PK: {"S": pk}, tables.SK: {"S": tables.counter_sk(gran, bucket, e)},
+                 **{a: {"N": str(n)} for a, n in attrs.items()}} for e, attrs in sums.items()]
+
     def _compact_touched(self, pk: str, entry: dict[str, Any], now: float, version: int,
                          stats: RollupStats) -> int:
         """Minute sketches of the open hour's closed minutes that folds touched since
         the last compaction (the entry's `tm` set), then those minutes leave the set
         unless a fold bumped the entry meanwhile (it will be compacted again)."""
-        closed = sorted(m for m in entry.get("tm", {}).get("SS", [])
+        closed = sorted(m for m in entry.get("tm", set())
                         if buckets.bucket_start(tables.MINUTE, m) + 60 <= now)
         if not closed:
             return 0
@@ -164,7 +165,7 @@ class Rollup:
         self._write(puts, stats)
         try:
             with_retries(lambda: self.client.update_item(
-                TableName=self.config.table_name, Key=_key(entry[tables.PK]["S"], pk),
+                TableName=self.config.table_name, Key=_key(entry[tables.PK], pk),
                 UpdateExpression="DELETE tm :done", ConditionExpression="v = :v",
                 ExpressionAttributeValues={":done": {"SS": closed}, ":v": {"N": str(version)}}), self.config)
         except ClientError as exc:
@@ -177,33 +178,15 @@ class Rollup:
         """Only the sketch items that differ from what is stored (most minutes don't change)."""
         stored: dict[str, dict[str, Any]] = {}
         for kind in ("S", "P"):
-            lo, hi = buckets.sk_bounds(kind, gran, start, end)
-            page_kwargs = {"TableName": self.config.table_name, "ConsistentRead": True,
-                           "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
-                           "ExpressionAttributeNames": {"#pk": tables.PK, "#sk": tables.SK},
-                           "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lo}, ":hi": {"S": hi}}}
-            while True:
-                page = with_retries(lambda: self.client.query(**page_kwargs), self.config)
-                for raw in page.get("Items", []):
-                    stored[raw[tables.SK]["S"]] = raw
-                if not page.get("LastEvaluatedKey"):
-                    break
-                page_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in self.store.query(pk, *buckets.sk_bounds(kind, gran, start, end), ReadStats()):
+                stored[item[tables.SK]] = {k: {"B": v} for k, v in item.items() if k.startswith(ATTR_PREFIX)}
         return [i for i in items if _comparable(stored.get(i[tables.SK]["S"])) != _comparable(i)]
 
     # --- work lists and writes ---
 
     def _entries(self, gran: str, bucket: str) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"TableName": self.config.table_name, "ConsistentRead": True,
-                                  "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": tables.PK},
-                                  "ExpressionAttributeValues": {":pk": {"S": tables.rollup_pk(gran, bucket)}}}
-        out = []
-        while True:
-            page = with_retries(lambda: self.client.query(**kwargs), self.config)
-            out.extend(page.get("Items", []))
-            if not page.get("LastEvaluatedKey"):
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        # sk of an entry is a counter partition key: it starts with a workspace (a-z, 0-9)
+        return list(self.store.query(tables.rollup_pk(gran, bucket), "0", "z\uffff", ReadStats()))
 
     def _mark_rolled(self, gran: str, bucket: str, pk: str, version: int) -> bool:
         try:
