@@ -306,7 +306,7 @@ class LiveReportStack(Stack):
           batch is retried until its records leave the stream (24 h), never
           skipped while a fold may be half applied. Poison records do not
           block the shard: the aggregator sets them aside itself. The
-          iterator-age alarm fires after a minute of lag.
+          iterator-age alarm fires after 3 minutes of lag over 60 s.
         - On failure (records expired unfolded): the batch's metadata goes to
           the failure queue.
         - No ReportBatchItemFailures: the handler folds or fails a batch as a
