@@ -29,8 +29,13 @@ CONTEXT = {"sender": "reports@example.com"}
 #: Actions AWS only authorises on "*"; none is used today (Powertools Metrics
 #: emit EMF through the logs), each must carry a condition if ever added.
 WILDCARD_ONLY_ACTIONS = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
-#: Metric names app.py emits (Powertools Metrics, namespace LiveReport).
-APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', (ROOT / "functions" / "app.py").read_text()))
+#: Metric names app.py emits (Powertools Metrics, namespace LiveReport): literal
+#: add_metric(name="...") calls, and the aggregator's ("Name", stats.field) pairs.
+_APP_SOURCE = (ROOT / "functions" / "app.py").read_text()
+APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', _APP_SOURCE)) | set(
+    re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE))
+#: The stream handlers' logical ids (app.py: fold_stream, rollup).
+AGGREGATOR, ROLLUP = "FoldStream", "Rollup"
 
 
 @pytest.fixture(scope="module")
@@ -133,36 +138,98 @@ def test_iam_statements_are_scoped_to_named_resources(template):
             assert not re.search(r'[:/]\*"', text), f"{owner}: wildcard resource {text}"
 
 
-def test_function_permissions_are_exactly_table_ses_and_own_logs(template, stage):
-    table_name, _ = only(template, "AWS::DynamoDB::Table")
-    groups = resources(template, "AWS::Logs::LogGroup")
-    by_service: dict[str, list[Any]] = {}
-    for _, statement in policy_statements(template):
+def role_permissions(template: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+    """role logical id -> action -> the resources it is allowed on (inline
+    policies and attached AWS::IAM::Policy resources together)."""
+    found: dict[str, dict[str, list[Any]]] = {}
+
+    def add(role: str, statement: dict[str, Any]) -> None:
         for action in as_list(statement["Action"]):
-            by_service.setdefault(action.split(":")[0], []).extend(as_list(statement["Resource"]))
-    assert set(by_service) == {"dynamodb", "ses", "logs"}
-    assert all(r == {"Fn::GetAtt": [table_name, "Arn"]} for r in by_service["dynamodb"])
+            found.setdefault(role, {}).setdefault(action, []).extend(as_list(statement["Resource"]))
+
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        found.setdefault(name, {})
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                add(name, statement)
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                add(role["Ref"], statement)
+    return found
+
+
+def function_roles(template: dict[str, Any]) -> dict[str, str]:
+    """function logical id -> the logical id of the role it runs as."""
+    out = {}
+    for name, function in resources(template, "AWS::Serverless::Function").items():
+        role = function["Properties"]["Role"]
+        assert set(role) == {"Fn::GetAtt"} and role["Fn::GetAtt"][1] == "Arn", (name, role)
+        out[name] = role["Fn::GetAtt"][0]
+    return out
+
+
+def test_functions_run_as_the_stack_roles_not_chalice_ones(template):
+    roles = function_roles(template)
+    assert {"APIHandler", "ApiKey", AGGREGATOR, ROLLUP} <= set(roles)
+    assert set(roles.values()) == set(resources(template, "AWS::IAM::Role")), "a role no function uses"
+    # The aggregator and the rollup each run as their own role; the API, the
+    # authorizer and the snapshot sender share the API role.
+    assert len({roles[AGGREGATOR], roles[ROLLUP], roles["APIHandler"]}) == 3
+    assert {role for name, role in roles.items() if name not in (AGGREGATOR, ROLLUP)} == {roles["APIHandler"]}
+
+
+def test_function_permissions_are_exactly_what_each_role_needs(template, stage):
+    from infra.cdk.stack import (FAILURE_DESTINATION_ACTIONS, SES_ACTIONS, STREAM_READ_ACTIONS,
+                                 STREAM_WRITE_ACTIONS, TABLE_ACTIONS)
+    table_name, _ = only(template, "AWS::DynamoDB::Table")
+    stream_name, _ = only(template, "AWS::Kinesis::Stream")
+    queue_name, _ = only(template, "AWS::SQS::Queue")
+    table, stream, queue = ({"Fn::GetAtt": [n, "Arn"]} for n in (table_name, stream_name, queue_name))
     identity = settings_for(stage, CONTEXT).ses_identity
-    assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in by_service["ses"])
-    assert {r["Fn::GetAtt"][0] for r in by_service["logs"]} == set(groups)
-    assert all(r == {"Fn::GetAtt": [r["Fn::GetAtt"][0], "Arn"]} for r in by_service["logs"])
+    assert "dynamodb:BatchWriteItem" in TABLE_ACTIONS  # the rollup's minute -> hour/day writes
+    assert STREAM_WRITE_ACTIONS == ["kinesis:PutRecords"]
 
-
-def test_functions_run_as_the_stack_role_not_a_chalice_one(template):
-    (role_name, _), = resources(template, "AWS::IAM::Role").items()
-    functions = resources(template, "AWS::Serverless::Function")
-    assert {"APIHandler", "ApiKey"} <= set(functions)
-    for name, function in functions.items():
-        assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_name, "Arn"]}, name
+    roles, permissions = function_roles(template), role_permissions(template)
+    logs_of: dict[str, set[str]] = {}
+    for function, role in roles.items():
+        logs_of.setdefault(role, set()).add(f"{function}Logs")
+    expected_actions = {
+        roles["APIHandler"]: set(TABLE_ACTIONS) | set(STREAM_WRITE_ACTIONS) | set(SES_ACTIONS),
+        roles[AGGREGATOR]: set(TABLE_ACTIONS) | set(STREAM_READ_ACTIONS) | set(FAILURE_DESTINATION_ACTIONS),
+        roles[ROLLUP]: set(TABLE_ACTIONS),
+    }
+    for role, actions in permissions.items():
+        assert set(actions) == expected_actions[role] | {"logs:CreateLogStream", "logs:PutLogEvents"}, role
+        for action, where in actions.items():
+            service = action.split(":")[0]
+            if service == "dynamodb":
+                assert where == [table], (role, action, where)
+            elif service == "kinesis":
+                assert where == [stream], (role, action, where)
+            elif service == "sqs":
+                assert where == [queue], (role, action, where)
+            elif service == "ses":
+                assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in where), (role, where)
+            else:
+                assert service == "logs", action
+                # each role writes only the log groups of the functions running as it
+                assert {r["Fn::GetAtt"][0] for r in where} == logs_of[role], (role, where)
+                assert all(r == {"Fn::GetAtt": [r["Fn::GetAtt"][0], "Arn"]} for r in where)
+    # Only ingest writes to the stream; only the aggregator reads it.
+    assert not any(a.startswith("kinesis:Put") for a in permissions[roles[AGGREGATOR]])
+    assert not any(a.startswith("kinesis:") for a in permissions[roles[ROLLUP]])
 
 
 # --- functions: environment, logs --------------------------------------------
 
 def test_function_environment(template, stage):
     table_name, _ = only(template, "AWS::DynamoDB::Table")
+    _, stream = only(template, "AWS::Kinesis::Stream")
     for name, function in resources(template, "AWS::Serverless::Function").items():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["TABLE_NAME"] == {"Ref": table_name}, name
+        assert env["STREAM_NAME"] == stream["Properties"]["Name"] == f"livereport-events-{stage}", name
         assert env["SENDER_EMAIL"] == CONTEXT["sender"]
         secret = flat(env["UNSUBSCRIBE_SECRET"])
         assert "{{resolve:secretsmanager:" in secret, "the secret must be a dynamic reference, not a value"
@@ -180,6 +247,109 @@ def test_every_function_has_a_log_group_with_retention(template, stage):
     for name in resources(template, "AWS::Serverless::Function"):
         key = flat({"Fn::Join": ["", ["/aws/lambda/", {"Ref": name}]]})
         assert groups.get(key) == expected, f"{name}: {groups}"
+
+
+# --- the stream, the aggregator, the rollup -------------------------------------
+
+def test_stream_per_stage_encrypted_24h(template, stage):
+    _, stream = only(template, "AWS::Kinesis::Stream")
+    props = stream["Properties"]
+    settings = settings_for(stage, CONTEXT)
+    assert props["Name"] == settings.stream_name == f"livereport-events-{stage}"
+    assert props["RetentionPeriodHours"] == 24
+    assert props["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+    assert props["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
+    assert props["ShardCount"] == settings.stream_shards == {"dev": 1, "prod": 2}[stage]
+    assert stream["DeletionPolicy"] == ("Retain" if stage == "prod" else "Delete")
+
+
+def test_stream_on_demand_mode_from_context():
+    """stream_mode=on_demand: no shard count (cheap: the stream alone, no app packaging)."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from infra.cdk.stack import event_stream
+    app = cdk.App()
+    scope = cdk.Stack(app, "s")
+    event_stream(scope, settings_for("prod", {**CONTEXT, "stream_mode": "on_demand"}), cdk.RemovalPolicy.RETAIN)
+    (stream,) = Template.from_stack(scope).find_resources("AWS::Kinesis::Stream").values()
+    assert stream["Properties"]["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
+    assert "ShardCount" not in stream["Properties"]
+    assert stream["Properties"]["StreamEncryption"]["KeyId"] == "alias/aws/kinesis"
+
+
+def kinesis_event(template: dict[str, Any]) -> dict[str, Any]:
+    events = {name: e for fn, f in resources(template, "AWS::Serverless::Function").items()
+              for name, e in f["Properties"].get("Events", {}).items() if e["Type"] == "Kinesis"}
+    assert list(events) == [f"{AGGREGATOR}KinesisEventSource"], events
+    return next(iter(events.values()))["Properties"]
+
+
+def test_aggregator_event_source_mapping(template, stage):
+    stream_name, _ = only(template, "AWS::Kinesis::Stream")
+    queue_name, _ = only(template, "AWS::SQS::Queue")
+    props = kinesis_event(template)
+    assert props == {
+        "Stream": {"Fn::GetAtt": [stream_name, "Arn"]},  # the CDK stream, not Chalice's name-built ARN
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 10000,
+        "MaximumBatchingWindowInSeconds": settings_for(stage, CONTEXT).stream_batching_window_s,
+        "ParallelizationFactor": 1,  # one fold per shard at a time: the watermark only moves forward
+        "BisectBatchOnFunctionError": False,
+        "MaximumRetryAttempts": -1,  # never skip a pinned fold; records leave only with retention
+        "MaximumRecordAgeInSeconds": -1,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_name, "Arn"]}}},
+        "Enabled": True,
+    }
+    assert "FunctionResponseTypes" not in props  # batches succeed or fail whole
+    assert settings_for(stage, CONTEXT).stream_batching_window_s == 1
+    assert settings_for(stage, {"stream_batching_window_s": "5"}).stream_batching_window_s == 5
+
+
+def test_event_source_mapping_survives_the_sam_transform(synthesized):
+    """The real SAM translator (when installed) turns the event into an
+    AWS::Lambda::EventSourceMapping with every setting, and the expanded
+    template lints clean (cfn-lint checks SAM event properties only loosely)."""
+    translator = pytest.importorskip("samtranslator.translator.transform",
+                                     reason="pip install aws-sam-translator to check the SAM expansion")
+    import copy
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    expanded = translator.transform(copy.deepcopy(synthesized["dev"]), {}, NoManagedPolicies())
+    (mapping,) = [r["Properties"] for r in expanded["Resources"].values()
+                  if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["FunctionName"] == {"Ref": AGGREGATOR}
+    expected = {k: v for k, v in kinesis_event(synthesized["dev"]).items() if k != "Stream"}
+    assert {k: mapping[k] for k in expected} == expected
+    rules = {r["Properties"]["ScheduleExpression"] for r in expanded["Resources"].values()
+             if r["Type"] == "AWS::Events::Rule"}
+    assert "rate(1 minute)" in rules
+
+
+def test_failure_queue_is_encrypted_and_tls_only(template):
+    queue_name, queue = only(template, "AWS::SQS::Queue")
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    _, policy = only(template, "AWS::SQS::QueuePolicy")
+    assert policy["Properties"]["Queues"] == [{"Ref": queue_name}]
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_aggregator_and_rollup_sizes_and_schedule(template, stage):
+    functions = resources(template, "AWS::Serverless::Function")
+    settings = settings_for(stage, CONTEXT)
+    aggregator, rollup = functions[AGGREGATOR]["Properties"], functions[ROLLUP]["Properties"]
+    assert (aggregator["Timeout"], aggregator["MemorySize"]) == (120, 1024)
+    assert (settings.aggregator_timeout_s, settings.aggregator_memory_mb) == (120, 1024)
+    assert rollup["Timeout"] == settings.rollup_timeout_s >= 120
+    (event,) = rollup["Events"].values()
+    assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}}
+    # the other functions keep the stage-wide size
+    for name in ("APIHandler", "ApiKey"):
+        assert functions[name]["Properties"]["Timeout"] == settings.lambda_timeout_s
 
 
 # --- the web page ------------------------------------------------------------
@@ -283,6 +453,40 @@ def test_alarms_cover_throttles_5xx_lambda_errors_and_ingest(template, stage):
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_name}]
 
 
+def test_alarms_on_the_stream_path(template, stage):
+    alarms = alarms_by_metric(template)
+    stream_name, _ = only(template, "AWS::Kinesis::Stream")
+    queue_name, _ = only(template, "AWS::SQS::Queue")
+    aggregator = {"Name": "FunctionName", "Value": {"Ref": AGGREGATOR}}
+
+    (age,) = alarms[("AWS/Lambda", "IteratorAge")]
+    assert aggregator in age["Dimensions"] and age["Statistic"] == "Maximum"
+    assert age["Threshold"] == 60_000 and age["Period"] == 60
+    assert age["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+    (failed,) = alarms[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+    assert failed["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_name, "QueueName"]}}]
+    assert failed["Threshold"] == 1
+
+    for metric in ("PoisonRecords", "DroppedUncommitted"):
+        (props,) = alarms[("LiveReport", metric)]
+        assert props["Threshold"] == 1, metric
+        assert {"Name": "stage", "Value": stage} in props["Dimensions"]
+        assert {"Name": "service", "Value": "livereport"} in props["Dimensions"]
+    assert {"PoisonRecords", "DroppedUncommitted"} <= APP_METRICS
+
+    (throttles,) = alarms[("AWS/Kinesis", "WriteProvisionedThroughputExceeded")]
+    assert throttles["Dimensions"] == [{"Name": "StreamName", "Value": {"Ref": stream_name}}]
+
+    # records arriving while the aggregator is never invoked (mapping disabled, no permission)
+    (stalled,) = alarms[("AWS/Kinesis", "IncomingRecords")]
+    assert stalled in alarms[("AWS/Lambda", "Invocations")]
+    assert f'"Ref": "{AGGREGATOR}"' in flat(stalled) and f'"Ref": "{stream_name}"' in flat(stalled)
+
+    # the rollup's errors (a failed rollup leaves hours and days unrolled)
+    assert f'"Ref": "{ROLLUP}"' in flat(alarms[("AWS/Lambda", "Errors")])
+
+
 def test_no_account_ids_in_code_or_templates(synthesized):
     account = re.compile(r"(?<![0-9a-f-])\d{12}(?![0-9a-f-])")
     for stage in STAGES:
@@ -312,6 +516,12 @@ def test_cfn_lint_finds_no_errors(synthesized):
     ("dev", {"sender": "not-an-address"}, "not an email"),
     ("dev", {"sender": "a@x.org", "sender_domain": "y.org"}, "not in sender_domain"),
     ("prod", {"alarm_email": "nope"}, "alarm_email"),
+    ("dev", {"stream_mode": "serverless"}, "stream_mode"),
+    ("dev", {"stream_shards": "0"}, "stream_shards"),
+    ("dev", {"stream_batching_window_s": "0"}, "stream_batching_window_s"),
+    ("dev", {"stream_batching_window_s": "301"}, "stream_batching_window_s"),
+    ("dev", {"aggregator_timeout_s": "901"}, "aggregator_timeout_s"),
+    ("dev", {"rollup_timeout_s": "30"}, "rollup_timeout_s"),
 ])
 def test_bad_context_is_refused(stage_name, context, message):
     with pytest.raises(ValueError, match=message):
@@ -323,3 +533,9 @@ def test_stage_defaults():
     assert (dev.retain_data, prod.retain_data) == (False, True)
     assert prod.log_retention_days >= dev.log_retention_days
     assert settings_for("dev", {"log_retention_days": "30"}).log_retention_days == 30
+    assert (dev.stream_mode, dev.stream_shards, prod.stream_mode, prod.stream_shards) == (
+        "provisioned", 1, "provisioned", 2)
+    assert settings_for("prod", {"stream_mode": "on_demand"}).stream_mode == "on_demand"
+    # local mode's default stream name is dev's
+    from chalicelib.config import AppConfig
+    assert AppConfig.from_env({}).stream_name == dev.stream_name

@@ -5,7 +5,8 @@
 
 One stack per stage (``dev``, ``prod``) holds everything: the DynamoDB table
 (built from ``functions/chalicelib/tables.py``, the definition local mode uses
-too), the Chalice app (packaged by ``chalice.cdk``) with its own least-privilege
-role, the web page's private bucket behind CloudFront, the SES identity,
-CloudWatch alarms and log retention.
+too), the Kinesis stream ingest puts to and its aggregator's event source
+mapping and failure queue, the Chalice app (packaged by ``chalice.cdk``) with
+least-privilege roles (API, aggregator, rollup), the web page's private bucket
+behind CloudFront, the SES identity, CloudWatch alarms and log retention.
 """

@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     synth_cmd = sub.add_parser("synth", help="write the CloudFormation templates (offline)")
     synth_cmd.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
-                           help="stage=dev|prod, sender=, sender_domain=, alarm_email=, log_retention_days=")
+                           help="stage=dev|prod, sender=, sender_domain=, alarm_email=, log_retention_days=, "
+                                "stream_mode=provisioned|on_demand, stream_shards=, stream_batching_window_s=, "
+                                "aggregator_memory_mb=, aggregator_timeout_s=, rollup_timeout_s= "
+                                "(docs/deploy.md)")
     synth_cmd.add_argument("--out", default=None, help="output directory (default infra/cdk/cdk.out)")
     args = parser.parse_args(argv)
     context = {}

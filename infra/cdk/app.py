@@ -24,7 +24,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("CDK_DEFAULT_REGION",
 
 import aws_cdk as cdk  # noqa: E402
 
-from infra.cdk.config import STAGES, settings_for  # noqa: E402
+from infra.cdk.config import CONTEXT_KEYS, STAGES, settings_for  # noqa: E402
 from infra.cdk.stack import LiveReportStack  # noqa: E402
 
 DEFAULT_OUTDIR = Path(__file__).resolve().parent / "cdk.out"
@@ -100,9 +100,7 @@ def cli_app() -> None:
     stage = app.node.try_get_context("stage") or "dev"
     if stage not in STAGES:
         raise SystemExit(f"unknown stage {stage!r}: -c stage=dev|prod")
-    context = {key: app.node.try_get_context(key) for key in
-               ("sender", "sender_domain", "alarm_email", "log_retention_days", "lambda_memory_mb",
-                "lambda_timeout_s")}
+    context = {key: app.node.try_get_context(key) for key in CONTEXT_KEYS}
     with _chalice_staging():
         build(app, [stage], context)
         app.synth()

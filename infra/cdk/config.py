@@ -38,10 +38,33 @@ class StageSettings:
     alarm_email: str = ""
     lambda_memory_mb: int = 512
     lambda_timeout_s: int = 60
+    #: The ingest stream (Kinesis): "provisioned" (shard_count shards, billed by
+    #: shard-hour + PUT payload units) or "on_demand" (billed per stream-hour +
+    #: GB in/out, scales itself, starts at 4 shards). context: stream_mode
+    stream_mode: str = "provisioned"
+    #: Shards in provisioned mode (1 MB/s or 1,000 records/s of writes each).
+    #: Fewer shards mean larger folds: the aggregator folds per shard. context: stream_shards
+    stream_shards: int = 1
+    #: The aggregator's MaximumBatchingWindowInSeconds: events wait up to this
+    #: long to be folded together (freshness vs writes per event). 1-300.
+    #: context: stream_batching_window_s
+    stream_batching_window_s: int = 1
+    #: The aggregator (fold_stream): CPU scales with memory (decompress + fold
+    #: up to 6 MB of records per invocation). context: aggregator_memory_mb, aggregator_timeout_s
+    aggregator_memory_mb: int = 1024
+    aggregator_timeout_s: int = 120
+    #: The minute -> hour -> day rollup (every minute). context: rollup_timeout_s
+    rollup_timeout_s: int = 120
 
     @property
     def stack_name(self) -> str:
         return f"livereport-{self.stage}"
+
+    @property
+    def stream_name(self) -> str:
+        """STREAM_NAME of the functions; dev's is chalicelib's default
+        (local mode's stream has the same name)."""
+        return f"livereport-events-{self.stage}"
 
     @property
     def ses_identity(self) -> str:
@@ -64,8 +87,10 @@ class StageSettings:
 
 DEFAULTS = {
     "dev": StageSettings(stage="dev", retain_data=False, log_retention_days=14),
-    "prod": StageSettings(stage="prod", retain_data=True, log_retention_days=90),
+    "prod": StageSettings(stage="prod", retain_data=True, log_retention_days=90, stream_shards=2),
 }
+
+STREAM_MODES = ("provisioned", "on_demand")
 
 _CONTEXT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "sender": ("sender", str),
@@ -74,7 +99,16 @@ _CONTEXT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "log_retention_days": ("log_retention_days", int),
     "lambda_memory_mb": ("lambda_memory_mb", int),
     "lambda_timeout_s": ("lambda_timeout_s", int),
+    "stream_mode": ("stream_mode", str),
+    "stream_shards": ("stream_shards", int),
+    "stream_batching_window_s": ("stream_batching_window_s", int),
+    "aggregator_memory_mb": ("aggregator_memory_mb", int),
+    "aggregator_timeout_s": ("aggregator_timeout_s", int),
+    "rollup_timeout_s": ("rollup_timeout_s", int),
 }
+
+#: Every context key the app reads (the CDK CLI entry point passes these through).
+CONTEXT_KEYS = tuple(_CONTEXT)
 
 
 def chalice_config() -> dict[str, Any]:
@@ -99,4 +133,16 @@ def settings_for(stage: str, context: dict[str, Any] | None = None) -> StageSett
             raise ValueError(f"sender {settings.sender!r} is not in sender_domain {settings.sender_domain!r}")
     if settings.alarm_email and not EMAIL.match(settings.alarm_email):
         raise ValueError(f"alarm_email {settings.alarm_email!r} is not an email address")
+    if settings.stream_mode not in STREAM_MODES:
+        raise ValueError(f"stream_mode {settings.stream_mode!r}: choose one of {', '.join(STREAM_MODES)}")
+    if not 1 <= settings.stream_shards <= 500:
+        raise ValueError(f"stream_shards {settings.stream_shards}: 1-500")
+    # Lambda requires a window of at least 1 s when BatchSize > 10 (the aggregator asks for 10,000).
+    if not 1 <= settings.stream_batching_window_s <= 300:
+        raise ValueError(f"stream_batching_window_s {settings.stream_batching_window_s}: 1-300 seconds")
+    if not 128 <= settings.aggregator_memory_mb <= 10240:
+        raise ValueError(f"aggregator_memory_mb {settings.aggregator_memory_mb}: 128-10240")
+    for name in ("aggregator_timeout_s", "rollup_timeout_s"):
+        if not 60 <= getattr(settings, name) <= 900:
+            raise ValueError(f"{name} {getattr(settings, name)}: 60-900 seconds")
     return settings

@@ -1,4 +1,5 @@
-"""One stage of the product: table, Chalice app, web site, SES identity, alarms."""
+"""One stage of the product: table, ingest stream, Chalice app (API, aggregator,
+rollup), web site, SES identity, alarms."""
 from __future__ import annotations
 
 import json
@@ -17,12 +18,14 @@ from aws_cdk import (
     aws_cloudwatch as cloudwatch,
     aws_cloudwatch_actions as cw_actions,
     aws_iam as iam,
+    aws_kinesis as kinesis,
     aws_logs as logs,
     aws_s3 as s3,
     aws_secretsmanager as secretsmanager,
     aws_ses as ses,
     aws_sns as sns,
     aws_sns_subscriptions as subscriptions,
+    aws_sqs as sqs,
 )
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -35,11 +38,32 @@ METRICS_NAMESPACE = "LiveReport"
 METRICS_DIMENSIONS = {"service": "livereport"}  # plus "stage" (app.py's default dimension)
 
 #: What the functions do to the table (app + chalicelib): point reads and
-#: writes, queries, transactions of Put/Update/Delete/ConditionCheck.
+#: writes, queries, batch writes (the rollup's minute -> hour/day items), and
+#: transactions of Put/Update/Delete/ConditionCheck. TransactWriteItems has no
+#: IAM action of its own: each item is authorised as the PutItem, UpdateItem,
+#: DeleteItem or ConditionCheckItem it is.
 TABLE_ACTIONS = [
     "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
     "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
 ]
+#: Ingest (POST /v1/events, webhooks) puts records with PutRecords only (chalicelib/stream.py).
+STREAM_WRITE_ACTIONS = ["kinesis:PutRecords"]
+#: What Lambda's event source mapping needs on the stream (Lambda developer guide,
+#: "Process Kinesis Data Streams records with Lambda"; SubscribeToShard only for
+#: enhanced fan-out, not used), which also covers the aggregator's own read-back
+#: of a pinned fold (GetShardIterator + GetRecords). kinesis:ListStreams is not
+#: resource-scoped (it would need "*") and the mapping does not need it.
+STREAM_READ_ACTIONS = [
+    "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+    "kinesis:GetShardIterator", "kinesis:ListShards",
+]
+#: Lambda sends the metadata of a batch it gives up on with the function's role.
+FAILURE_DESTINATION_ACTIONS = ["sqs:SendMessage"]
+#: Logical ids of the stream handlers in the Chalice template (functions/app.py:
+#: fold_stream, rollup).
+AGGREGATOR_FUNCTION = "FoldStream"
+ROLLUP_FUNCTION = "Rollup"
 #: SES v2 SendEmail (Content.Raw) is authorised as both actions on the identity.
 SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
 
@@ -66,6 +90,22 @@ def content_security_policy(api_origin: str) -> str:
     ])
 
 
+def event_stream(scope: Construct, settings: StageSettings, removal: RemovalPolicy) -> kinesis.Stream:
+    """The durable log between ingest and the aggregator, named after the
+    stage (STREAM_NAME). 24 h retention (the default, and the cheapest): the
+    aggregator normally lags by seconds and the iterator-age alarm fires after
+    a few minutes. Encrypted with the AWS-managed key (alias/aws/kinesis),
+    which needs no KMS permissions in the functions' roles."""
+    provisioned = settings.stream_mode == "provisioned"
+    return kinesis.Stream(
+        scope, "EventStream", stream_name=settings.stream_name,
+        stream_mode=kinesis.StreamMode.PROVISIONED if provisioned else kinesis.StreamMode.ON_DEMAND,
+        shard_count=settings.stream_shards if provisioned else None,
+        retention_period=Duration.hours(24),
+        encryption=kinesis.StreamEncryption.MANAGED,
+        removal_policy=removal)
+
+
 class LiveReportStack(Stack):
     def __init__(self, scope: Construct, settings: StageSettings, **kwargs: Any) -> None:
         # The construct id is the stage name: chalice.cdk packages the app
@@ -88,7 +128,10 @@ class LiveReportStack(Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=48, exclude_punctuation=True),
             removal_policy=removal)
+        self.stream = event_stream(self, settings, removal)
+        self.failure_queue = self._failure_queue(removal)
         self.role = self._function_role()
+        self.aggregator_role, self.rollup_role = self._stream_roles()
         self.chalice = self._chalice_app()
         rest_api = self.chalice.get_resource("RestAPI")
         # The API's name is its CloudWatch ApiName dimension: one per stage.
@@ -97,6 +140,7 @@ class LiveReportStack(Stack):
         self.api_origin = f"https://{self.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.api_url = f"{self.api_origin}/{settings.api_gateway_stage}"
         self._scheduled_functions_env()
+        self._stream_functions()
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
         self._dashboard_url_env()
@@ -109,20 +153,59 @@ class LiveReportStack(Stack):
         identity = ses.Identity.domain(s.sender_domain) if s.sender_domain else ses.Identity.email(s.sender)
         return ses.EmailIdentity(self, "SenderIdentity", identity=identity)
 
+    # --- the ingest stream ------------------------------------------------
+    def _failure_queue(self, removal: RemovalPolicy) -> sqs.Queue:
+        """The aggregator's on-failure destination: Lambda sends the metadata
+        (shard, first/last sequence numbers) of a batch it discards, never the
+        records. With infinite retries that only happens when records outlive
+        the stream's retention, so any message here is data to recover by hand
+        (docs/deploy.md)."""
+        return sqs.Queue(
+            self, "AggregatorFailures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14), removal_policy=removal)
+
     # --- IAM -------------------------------------------------------------
-    def _function_role(self) -> iam.Role:
-        """The one role of every function; Chalice neither creates nor
-        auto-generates policies (manage_iam_role/autogen_policy off)."""
-        table_resources = [self.table.table_arn, *self.table.index_arns]
-        document = iam.PolicyDocument(statements=[
-            iam.PolicyStatement(sid="Table", actions=TABLE_ACTIONS, resources=table_resources),
-            iam.PolicyStatement(sid="SendSnapshots", actions=SES_ACTIONS, resources=[self.identity_arn]),
-        ])
+    def _table_statement(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(sid="Table", actions=TABLE_ACTIONS,
+                                   resources=[self.table.table_arn, *self.table.index_arns])
+
+    def _role(self, construct_id: str, description: str, statements: list[iam.PolicyStatement]) -> iam.Role:
         return iam.Role(
-            self, "FunctionRole",
+            self, construct_id,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"livereport {self.settings.stage} functions: the table, the SES identity, their logs",
-            inline_policies={"livereport": document})
+            description=f"livereport {self.settings.stage} {description}",
+            inline_policies={"livereport": iam.PolicyDocument(statements=statements)})
+
+    def _function_role(self) -> iam.Role:
+        """The role of the API handler (ingest, webhooks, reports), the key
+        authorizer and the snapshot sender; Chalice neither creates nor
+        auto-generates policies (manage_iam_role/autogen_policy off)."""
+        return self._role("FunctionRole", "API and snapshot functions: the table, put to the stream, "
+                          "the SES identity, their logs", [
+                              self._table_statement(),
+                              iam.PolicyStatement(sid="PutEvents", actions=STREAM_WRITE_ACTIONS,
+                                                  resources=[self.stream.stream_arn]),
+                              iam.PolicyStatement(sid="SendSnapshots", actions=SES_ACTIONS,
+                                                  resources=[self.identity_arn])])
+
+    def _stream_roles(self) -> tuple[iam.Role, iam.Role]:
+        """The aggregator reads the stream (through its event source mapping
+        and its own read-back) and sends discarded-batch metadata to the
+        failure queue; the rollup only touches the table."""
+        aggregator = self._role("AggregatorRole", "aggregator: the table, read the stream, its failure "
+                                "queue, its logs", [
+                                    self._table_statement(),
+                                    iam.PolicyStatement(sid="ReadEvents", actions=STREAM_READ_ACTIONS,
+                                                        resources=[self.stream.stream_arn]),
+                                    iam.PolicyStatement(sid="FailedBatches", actions=FAILURE_DESTINATION_ACTIONS,
+                                                        resources=[self.failure_queue.queue_arn])])
+        rollup = self._role("RollupRole", "rollup: the table, its logs", [self._table_statement()])
+        return aggregator, rollup
+
+    def role_of(self, function_name: str) -> iam.Role:
+        return {AGGREGATOR_FUNCTION: self.aggregator_role, ROLLUP_FUNCTION: self.rollup_role}.get(
+            function_name, self.role)
 
     def _log_groups(self) -> None:
         """One log group per function, with the stage's retention, and write
@@ -131,15 +214,22 @@ class LiveReportStack(Stack):
 
         (Chalice's own ``log_retention_in_days`` emits a log group that names
         a resource missing from its template: aws/chalice#2079.)"""
-        arns = []
+        arns: dict[str, list[str]] = {}
+        roles: dict[str, iam.Role] = {}
         for name in self.function_names():
             function_name = self.chalice.get_resource(name).ref
             group = logs.CfnLogGroup(self, f"{name}Logs", log_group_name=f"/aws/lambda/{function_name}",
                                      retention_in_days=self.settings.log_retention_days)
             group.apply_removal_policy(RemovalPolicy.DESTROY)
-            arns.append(group.attr_arn)
-        iam.Policy(self, "FunctionLogs", roles=[self.role], statements=[
-            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=arns)])
+            role = self.role_of(name)
+            roles[role.node.id] = role
+            arns.setdefault(role.node.id, []).append(group.attr_arn)
+        for role_id, role in roles.items():
+            # Each role writes only the log groups of the functions that run as it.
+            policy_id = "FunctionLogs" if role is self.role else f"{role_id}Logs"
+            iam.Policy(self, policy_id, roles=[role], statements=[
+                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    resources=arns[role_id])])
 
     # --- Chalice -----------------------------------------------------------
     def _chalice_app(self) -> Chalice:
@@ -156,6 +246,13 @@ class LiveReportStack(Stack):
             "lambda_timeout": s.lambda_timeout_s,
             "environment_variables": {
                 "TABLE_NAME": self.table.table_name,
+                # What ingest puts to. A literal, not the stream's Ref token:
+                # app.py's decorator reads STREAM_NAME at package time into an
+                # Fn::Sub, which CfnInclude cannot parse with a token in it.
+                # The aggregator's event source is set from the stream itself in
+                # _stream_functions(), and every role's policy names the stream,
+                # so the functions still deploy after it.
+                "STREAM_NAME": s.stream_name,
                 "SENDER_EMAIL": s.sender,
                 # Resolved by CloudFormation at deploy time; never in the template.
                 "UNSUBSCRIBE_SECRET": self.unsubscribe_secret.secret_value.unsafe_unwrap(),
@@ -196,6 +293,66 @@ class LiveReportStack(Stack):
         for name in self.scheduled_function_names():
             self.chalice.add_environment_variable(
                 "PUBLIC_WEB_URL", f"https://{self.distribution.distribution_domain_name}", name)
+
+    def kinesis_events(self, function_name: str) -> list[str]:
+        events = self.sam_template()["Resources"][function_name]["Properties"].get("Events", {})
+        return [name for name, e in events.items() if e.get("Type") == "Kinesis"]
+
+    def event_source_properties(self) -> dict[str, Any]:
+        """The aggregator's event source mapping. Chalice's decorator only
+        sets batch size, starting position and window, and names the stream
+        by STREAM_NAME at package time; everything is set here instead.
+
+        - BatchSize 10,000 (the maximum) and the stage's batching window:
+          the fewer, larger folds, the fewer writes per event.
+        - ParallelizationFactor 1: one invocation per shard at a time, so the
+          per-shard watermark only moves forward (docs/design.md).
+        - BisectBatchOnFunctionError off: the aggregator pins a fold's bounds
+          before applying it; halving a failed batch only shortens retries
+          (it copes, but each half re-reads the pinned records).
+        - MaximumRetryAttempts -1 and MaximumRecordAgeInSeconds -1: a failed
+          batch is retried until its records leave the stream (24 h), never
+          skipped while a fold may be half applied. Poison records do not
+          block the shard: the aggregator sets them aside itself. The
+          iterator-age alarm fires after 3 minutes of lag over 60 s.
+        - On failure (records expired unfolded): the batch's metadata goes to
+          the failure queue.
+        - No ReportBatchItemFailures: the handler folds or fails a batch as a
+          whole (its empty batchItemFailures list means "all done" either way)."""
+        s = self.settings
+        return {
+            "Stream": self.stream.stream_arn,
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": 10000,
+            "MaximumBatchingWindowInSeconds": s.stream_batching_window_s,
+            "ParallelizationFactor": 1,
+            "BisectBatchOnFunctionError": False,
+            "MaximumRetryAttempts": -1,
+            "MaximumRecordAgeInSeconds": -1,
+            "DestinationConfig": {"OnFailure": {"Destination": self.failure_queue.queue_arn}},
+            "Enabled": True,
+        }
+
+    def _stream_functions(self) -> None:
+        """Roles, sizes and the event source of the aggregator and the rollup.
+        (Per-function settings cannot go through chalice.cdk's stage_config,
+        and the role ARNs are tokens: override the packaged resources.)"""
+        s = self.settings
+        functions = set(self.function_names())
+        missing = {AGGREGATOR_FUNCTION, ROLLUP_FUNCTION} - functions
+        if missing:
+            raise ValueError(f"functions/app.py no longer defines {sorted(missing)}: update infra/cdk/stack.py")
+        events = self.kinesis_events(AGGREGATOR_FUNCTION)
+        if len(events) != 1 or any(self.kinesis_events(name) for name in functions - {AGGREGATOR_FUNCTION}):
+            raise ValueError(f"expected one Kinesis event source, on {AGGREGATOR_FUNCTION} only")
+        aggregator = self.chalice.get_resource(AGGREGATOR_FUNCTION)
+        aggregator.add_property_override("Role", self.aggregator_role.role_arn)
+        aggregator.add_property_override("MemorySize", s.aggregator_memory_mb)
+        aggregator.add_property_override("Timeout", s.aggregator_timeout_s)
+        aggregator.add_property_override(f"Events.{events[0]}.Properties", self.event_source_properties())
+        rollup = self.chalice.get_resource(ROLLUP_FUNCTION)
+        rollup.add_property_override("Role", self.rollup_role.role_arn)
+        rollup.add_property_override("Timeout", s.rollup_timeout_s)
 
     # --- Web site ------------------------------------------------------------
     def _site(self, removal: RemovalPolicy) -> tuple[s3.Bucket, cloudfront.Distribution]:
@@ -304,7 +461,41 @@ class LiveReportStack(Stack):
         alarm("IngestRequestsRejected", ingest["bad"], 50,
               "Whole ingest requests rejected (malformed, oversize) 50+ times in 5 minutes, 3 periods running",
               periods=3)
+        self._stream_alarms(alarm, app_dims)
         return topic
+
+    def _stream_alarms(self, alarm: Any, app_dims: dict[str, str]) -> None:
+        one_minute, five_minutes = Duration.minutes(1), Duration.minutes(5)
+        aggregator = {"FunctionName": self.chalice.get_resource(AGGREGATOR_FUNCTION).ref}
+        alarm("AggregatorIteratorAge", cloudwatch.Metric(
+            namespace="AWS/Lambda", metric_name="IteratorAge", dimensions_map=aggregator,
+            statistic="Maximum", period=one_minute),
+              60_000, "The aggregator is more than 60 s behind the stream for 3 minutes: the page is stale "
+                      "(a batch keeps failing, or the stream outgrew its shards)", periods=3)
+        alarm("AggregatorStalled", cloudwatch.MathExpression(
+            expression="IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)",
+            label="Records arrived, aggregator not invoked", period=five_minutes, using_metrics={
+                "incoming": self.stream.metric_incoming_records(statistic="Sum", period=five_minutes),
+                "invocations": cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Invocations",
+                                                 dimensions_map=aggregator, statistic="Sum",
+                                                 period=five_minutes)}),
+              1, "Records reach the stream but the aggregator is not invoked for 10 minutes "
+                 "(event source mapping disabled or lacking permissions)", periods=2)
+        alarm("AggregatorFailedBatches", self.failure_queue.metric_approximate_number_of_messages_visible(
+            statistic="Maximum", period=five_minutes),
+              1, "Lambda gave up on a batch of the stream (records expired unfolded): its shard and sequence "
+                 "range are in the failure queue")
+        for metric, description in (
+                ("PoisonRecords", "The aggregator set aside undecodable stream records (DEADLETTER items in the table)"),
+                ("DroppedUncommitted", "The aggregator dropped stream records whose request never committed "
+                                       "(the producer got no 200; expected to be rare)")):
+            alarm(f"Aggregator{metric}", cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE, metric_name=metric, dimensions_map=app_dims,
+                statistic="Sum", period=five_minutes), 1, description)
+        alarm("StreamWriteThrottles", self.stream.metric_write_provisioned_throughput_exceeded(
+            statistic="Sum", period=five_minutes),
+              1, "The stream throttled ingest's puts (ingest retries, then answers 503): add shards "
+                 "(context stream_shards) or switch to stream_mode=on_demand")
 
     # --- Outputs ---------------------------------------------------------------
     def _outputs(self) -> None:
@@ -314,6 +505,9 @@ class LiveReportStack(Stack):
             "SiteBucketName": (self.site_bucket.bucket_name, "Upload web/dist and config.json here"),
             "DistributionId": (self.distribution.distribution_id, "Invalidate after an upload"),
             "TableName": (self.table.table_name, "TABLE_NAME for python -m infra.keys"),
+            "StreamName": (self.stream.stream_name, "STREAM_NAME: the ingest stream the aggregator folds"),
+            "AggregatorFailureQueueUrl": (self.failure_queue.queue_url,
+                                          "Metadata of stream batches the aggregator gave up on"),
             "SesIdentity": (self.settings.ses_identity, "SES identity to verify before snapshots send"),
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "Subscribe to receive alarms"),
         }
