@@ -61,14 +61,15 @@ def test_closed_hour_is_rolled_then_a_late_event_rolls_it_again(timed):
     events = [ev(i, hour + 600 + 10 * i, "open" if i % 4 == 0 else "sent", f"p{i % 7}") for i in range(60)]
     post(timed, events, "first")
     pk = tables.counter_pk(WS, "roll", "email")
-    assert hour_items(timed, pk, hour) == {}  # the hour is open: nothing rolled yet
+    so_far = hour_items(timed, pk, hour)  # the hour is open: rolled so far, up to five minutes ago
+    assert so_far and all(hour < i["f"] < hour + 3600 for i in so_far.values())
 
     clock.t = hour + 2 * 3600  # the hour closed long ago; the schedule runs
     stats = timed.roll(clock.t)
     assert stats.hours_rolled == 1
     rolled = hour_items(timed, pk, hour)[tables.counter_sk(tables.HOUR, buckets.bucket_of(tables.HOUR, hour), "_")]
     want = Counter(e["type"] for e in events)
-    assert rolled["sent"] == want["sent"] and rolled["open"] == want["open"]
+    assert rolled["sent"] == want["sent"] and rolled["open"] == want["open"] and rolled["f"] == hour + 3600
 
     report = timed.live.report(LiveQuery(WS, "roll", "email"), clock.t)
     assert report["totals"]["sent"] == want["sent"] and report["totals"]["open"] == want["open"]
@@ -151,3 +152,17 @@ def test_live_reads_stay_bounded_as_folds_accumulate(api):
     print(doc["read_cost"])
     assert doc["totals"]["open"] == 3 * 143
     assert doc["read_cost"]["items"] <= 250, doc["read_cost"]
+
+
+def test_the_current_hour_is_read_as_its_roll_up_so_far_plus_the_last_minutes(api):
+    """Activity every minute for three hours: the 24 h report reads hour items (the open one
+    rolled up to five minutes ago) and a few minutes, not 60 minutes per unrolled hour."""
+    now = time.time()
+    events = [ev(i, now - 3 * 3600 + 60 * i, ("sent", "open")[i % 2], f"m{i % 40}", campaign="so-far")
+              for i in range(180)]
+    api.post_events(events)
+    doc = api.live("so-far", "email")
+    assert doc["totals"]["sent"] == 90 and doc["totals"]["open"] == 90
+    assert doc["distinct"]["open"] == len({e["profile_id"] for e in events if e["type"] == "open"})
+    print(doc["read_cost"])
+    assert doc["read_cost"]["items"] <= 40, doc["read_cost"]  # 4 hours x (counters + sketches) + ~5 minutes

@@ -52,23 +52,23 @@ def sk_bounds(prefix: str, granularity: str, start: int, end: int) -> tuple[str,
         f"{prefix}{granularity}#{bucket_of(granularity, end - 1)}#\uffff"
 
 
-#: A closed hour or day is read from its roll-up this long after it ends (the
-#: rollup runs every minute); before that, from the finer items it is made of.
+#: A closed day is read from its roll-up this long after it ends (the rollup runs
+#: every minute); before that, from its hours. An hour with no roll-up item is
+#: read from its minutes for this long after it ends (see `frontier.py`).
 ROLLED_AFTER = 180
-_FINER = {tables.DAY: tables.HOUR, tables.HOUR: tables.MINUTE}
 
 
 def rolled_plan(ranges: list[Range], now: float) -> list[Range]:
-    """The plan with the stretches not rolled up yet replaced by finer granularity."""
+    """The plan with the days not rolled up yet read as hours (hours carry their
+    own frontier, see `frontier.py`)."""
     out: list[Range] = []
     for gran, start, end in ranges:
-        if gran == tables.MINUTE:
+        if gran != tables.DAY:
             out.append((gran, start, end))
             continue
-        size = UNIT_SECONDS[gran]
-        boundary = (int(now) - ROLLED_AFTER) // size * size  # buckets ending by here are rolled
+        boundary = (int(now) - ROLLED_AFTER) // 86400 * 86400  # days ending by here are rolled
         if start < min(end, boundary):
             out.append((gran, start, min(end, boundary)))
         if max(start, boundary) < end:
-            out.extend(rolled_plan([(_FINER[gran], max(start, boundary), end)], now))
+            out.append((tables.HOUR, max(start, boundary), end))
     return out

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import datasketches as ds
 
 from . import buckets, tables
+from .frontier import read_hours
 from .store import CounterStore, ReadStats, with_retries
 
 LG_K = 14
@@ -113,10 +114,14 @@ class SketchStore:
         self.store = store
 
     def _items(self, pk: str, kind: str, ranges: list[buckets.Range], now: float,
-               stats: ReadStats) -> Iterable[tuple[int, dict[str, Any]]]:
+               stats: ReadStats, minute_limit: int | None = None) -> Iterable[tuple[int, dict[str, Any]]]:
         """(bucket start, item) of every sketch item of `kind` (S or P) over the plan,
         plus the deltas of its minutes not compacted yet."""
         for gran, start, end in ranges:
+            if gran == tables.HOUR:
+                yield from read_hours(self.store, pk, kind, start, end, now, stats, minute_limit, lambda lo, hi: (
+                    item for _, item in self._pending_deltas(pk, lo, hi, stats)))
+                continue
             lo, hi = buckets.sk_bounds(kind, gran, start, end)
             for item in self.store.query(pk, lo, hi, stats):
                 yield buckets.bucket_start(gran, item[tables.SK].split("#")[1]), item
@@ -145,12 +150,12 @@ class SketchStore:
 
     def union(self, pk: str, ranges: list[buckets.Range], metrics: Iterable[str], executions: set[str] | None,
               now: float, stats: ReadStats, hourly: dict[str, dict[int, ds.hll_union]] | None = None,
-              ) -> dict[str, ds.hll_sketch]:
+              minute_limit: int | None = None) -> dict[str, ds.hll_sketch]:
         """Union per metric over a rolled read plan; `hourly`, when given, also
         collects a union per hour start for its metrics, from the same reads."""
         wanted = set(metrics)
         unions = {m: ds.hll_union(LG_K) for m in wanted}
-        for start, item in self._items(pk, PER_METRIC, ranges, now, stats):
+        for start, item in self._items(pk, PER_METRIC, ranges, now, stats, minute_limit):
             if executions is not None and _execution_of(item[tables.SK]) not in executions:
                 continue
             for attr, blob in sketch_attrs(item):

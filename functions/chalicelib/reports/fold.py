@@ -12,10 +12,11 @@ from typing import Any, Iterable
 
 from .. import buckets, catalogue, tables
 from ..aggregate import split_dim_attr
+from ..frontier import FRONTIER, read_hours
 from ..sketches import SketchStore, summarise
 from ..store import CounterStore, ReadStats
 
-RESERVED = {tables.PK, tables.SK, tables.TTL_ATTRIBUTE}
+RESERVED = {tables.PK, tables.SK, tables.TTL_ATTRIBUTE, FRONTIER}
 
 
 def iso(epoch: int) -> str:
@@ -66,8 +67,13 @@ class Fold:
 
 
 def read_counters(store: CounterStore, pk: str, plan: list[buckets.Range], fold: Fold,
-                  executions: set[str] | None) -> None:
+                  executions: set[str] | None, now: float, minute_limit: int | None = None) -> None:
+    """Counter items of a plan; hour ranges as hour items plus the minutes after their frontier."""
     for gran, start, end in plan:
+        if gran == tables.HOUR:
+            for _, item in read_hours(store, pk, "", start, end, now, fold.stats, minute_limit):
+                fold.add_item(item, executions)
+            continue
         lo, hi = buckets.sk_bounds("", gran, start, end)
         for item in store.query(pk, lo, hi, fold.stats):
             fold.add_item(item, executions)
@@ -132,7 +138,8 @@ def distinct_document(sketches: SketchStore, pk: str, plan: list[buckets.Range],
     hourly: dict[str, dict[int, Any]] | None = None
     if fold is not None and fold.step == 3600:
         hourly = {m: {} for m in metrics if m != "targeted"}
-    unions = sketches.union(pk, plan, metrics, executions, now, stats, hourly)
+    unions = sketches.union(pk, plan, metrics, executions, now, stats, hourly,
+                            fold.series_end if fold is not None else None)
     summaries = {m: summarise(u) for m, u in unions.items()}
     if fold is not None and hourly is not None:
         fold.distinct_series = {

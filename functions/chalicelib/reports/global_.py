@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import buckets, catalogue, tables
+from ..frontier import read_hours
 from ..sketches import SketchStore, summarise
 from ..store import CounterStore, ReadStats
 from .fold import Fold, breakdown_rows, iso, read_cost, with_derived
@@ -99,9 +100,12 @@ class GlobalReports:
         self.store = store
         self.sketches = sketches
 
-    def _items(self, pk: str, plan: list[buckets.Range], stats: ReadStats) -> list[dict[str, Any]]:
+    def _items(self, pk: str, plan: list[buckets.Range], now: float, stats: ReadStats) -> list[dict[str, Any]]:
         items = []
         for gran, start, end in plan:
+            if gran == tables.HOUR:
+                items.extend(item for _, item in read_hours(self.store, pk, "", start, end, now, stats))
+                continue
             lo, hi = buckets.sk_bounds("", gran, start, end)
             items.extend(self.store.query(pk, lo, hi, stats))
         return items
@@ -124,7 +128,7 @@ class GlobalReports:
         # inside and hours only at its edges. Stretches not rolled up yet are read finer.
         plan = buckets.rolled_plan(buckets.plan(start, end, [tables.HOUR] if step == 3600 else
                                                 [tables.DAY, tables.HOUR]), now)
-        items = self._items(pk, plan, stats)
+        items = self._items(pk, plan, now, stats)
         fold = Fold(series_start=start - start % step, series_end=end, step=step, stats=stats)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
         for item in items:

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import buckets, catalogue, tables
 from ..campaigns import CampaignDirectory
+from ..frontier import hours_to_window_end
 from ..sketches import SketchStore, merge, summarise
 from ..store import CounterStore, ReadStats
 from . import progress
@@ -43,10 +44,13 @@ class LiveReports:
     def _fold_channel(self, q: LiveQuery, channel: str, now: float) -> tuple[Fold, list[buckets.Range], str]:
         start, end, step = window(now, q.window_seconds)
         fold = Fold(series_start=start - start % step, series_end=end, step=step)
-        plan = buckets.rolled_plan(buckets.plan(start, end, [tables.HOUR, tables.MINUTE]), now)
+        # Hourly charts: whole hours (the current one too) from hour items plus the minutes
+        # after their frontier; minute charts: minutes only.
+        plan = hours_to_window_end(buckets.plan(start, end, [tables.HOUR, tables.MINUTE])) if step == 3600 \
+            else buckets.plan(start, end, [tables.MINUTE])
         pk = tables.counter_pk(q.workspace, q.campaign_id, channel)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
-        read_counters(self.store, pk, plan, fold, execs)
+        read_counters(self.store, pk, plan, fold, execs, now, end)
         return fold, plan, pk
 
     def channel_report(self, q: LiveQuery, now: float) -> dict[str, Any]:
@@ -94,7 +98,7 @@ class LiveReports:
             row = {m: int(fold.totals.get(m, 0)) for m in totals}
             for m in totals:
                 totals[m] += row[m]
-            unions = self.sketches.union(pk, plan, ["targeted"], execs, now, stats)
+            unions = self.sketches.union(pk, plan, ["targeted"], execs, now, stats, minute_limit=end)
             sketch = unions["targeted"]
             row["audience"] = summarise(sketch).estimate
             per_channel.append({"channel": channel, "totals": row,
