@@ -54,6 +54,24 @@ def api_key(auth_request: Any) -> AuthResponse:
                         context={"workspace": principal.workspace, "scopes": ",".join(sorted(principal.scopes))})
 
 
+_CHALICE_CODES = {"UnsupportedMediaType": "unsupported_media_type", "MethodNotAllowedError": "method_not_allowed",
+                  "BadRequest": "bad_request", "BadRequestError": "bad_request", "NotFoundError": "not_found",
+                  "InternalServerError": "internal_error"}
+
+
+@app.middleware("http")
+def one_error_shape(event: Any, get_response: Any) -> Response:
+    """Chalice's own errors (415 content type, 405, 500) say {"Code", "Message"}; clients
+    get one shape for every error: {"error": {"code", "message"}}."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
+        code = _CHALICE_CODES.get(str(body["Code"]), "error")
+        response.body = {"error": {"code": code, "message": str(body.get("Message", ""))}}
+        response.headers = {**response.headers, "Content-Type": "application/json"}
+    return response
+
+
 def _principal(scope: str) -> Principal:
     request = app.current_request
     logger.set_correlation_id(request.headers.get("x-request-id") or request.context.get("requestId"))
@@ -181,7 +199,7 @@ def health() -> Response:
 
 
 # --- snapshot emails ---
-# Subscriptions (CRUD under the workspace of a read key), signed unsubscribe
+# Subscriptions (CRUD under the workspace of a key with the manage scope), signed unsubscribe
 # links, and the scheduled sender. Everything lives in chalicelib/snapshots;
 # see docs/snapshots.md. Env: SENDER_EMAIL, PUBLIC_API_URL, UNSUBSCRIBE_SECRET.
 
@@ -203,12 +221,19 @@ def snapshot_runner_for(on_sent: Any = None) -> snapshot_runner.SnapshotRunner:
 
 @app.route("/v1/subscriptions", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
 def create_subscription() -> Response:
+    """Needs `manage`: read keys are handed to agencies and must not mail anyone."""
     try:
-        principal = _principal("read")
+        principal = _principal("manage")
         try:
             payload = json.loads(app.current_request.raw_body or b"")
         except ValueError:
             return error_response(400, "invalid_request", "the body must be a JSON object")
+        allow_unknown = isinstance(payload, dict) and payload.pop("allow_unknown_campaign", False) is True
+        campaign = payload.get("campaign_id") if isinstance(payload, dict) else None
+        if isinstance(campaign, str) and not allow_unknown and not _known_campaign(principal.workspace, campaign):
+            return error_response(422, "unknown_campaign",
+                                  f"campaign_id: no campaign '{campaign[:128]}' has events in this workspace; check "
+                                  "the spelling, or send \"allow_unknown_campaign\": true for a campaign not yet started")
         sub = _subscriptions().create(principal.workspace, payload, time.time())
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
@@ -217,10 +242,14 @@ def create_subscription() -> Response:
     return _json(sub.public(), status=201)
 
 
+def _known_campaign(workspace: str, campaign_id: str) -> bool:
+    return any(c["campaign_id"] == campaign_id for c in wired().directory.list(workspace))
+
+
 @app.route("/v1/subscriptions", methods=["GET"], authorizer=api_key, cors=cors)
 def list_subscriptions() -> Response:
     try:
-        principal = _principal("read")
+        principal = _principal("manage")  # recipient addresses: never shown to read keys
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return Response(body=to_json(_subscriptions().list(principal.workspace)), status_code=200,
@@ -230,7 +259,7 @@ def list_subscriptions() -> Response:
 @app.route("/v1/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
 def delete_subscription(subscription_id: str) -> Response:
     try:
-        principal = _principal("read")
+        principal = _principal("manage")
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     if len(subscription_id) > 64 or not _subscriptions().delete(principal.workspace, subscription_id):

@@ -323,3 +323,16 @@ def test_stage_defaults():
     assert (dev.retain_data, prod.retain_data) == (False, True)
     assert prod.log_retention_days >= dev.log_retention_days
     assert settings_for("dev", {"log_retention_days": "30"}).log_retention_days == 30
+
+
+# --- one error shape ------------------------------------------------------------
+
+def test_gateway_responses_use_the_api_error_shape(template):
+    responses = {r["Properties"]["ResponseType"]: r["Properties"]
+                 for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "UNSUPPORTED_MEDIA_TYPE",
+                 "DEFAULT_4XX", "DEFAULT_5XX"):
+        body = responses[kind]["ResponseTemplates"]["application/json"]
+        assert body.startswith('{"error": {"code": "') and "$context.error.messageString" in body, (kind, body)
+        assert responses[kind]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+    assert responses["UNAUTHORIZED"]["StatusCode"] == "401"

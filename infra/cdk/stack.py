@@ -28,6 +28,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
+from infra.cdk.gateway import add_gateway_responses
 from infra.cdk.table import LiveReportTable
 
 #: Powertools Metrics in app.py: namespace and its default dimension.
@@ -94,6 +95,7 @@ class LiveReportStack(Stack):
         # The API's name is its CloudWatch ApiName dimension: one per stage.
         rest_api.add_property_override("DefinitionBody.info.title", settings.stack_name)
         self.api_id = rest_api.ref
+        add_gateway_responses(self, self.api_id)  # one error shape, also for errors the gateway answers
         self.api_origin = f"https://{self.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.api_url = f"{self.api_origin}/{settings.api_gateway_stage}"
         self._scheduled_functions_env()
