@@ -169,6 +169,7 @@ def test_function_environment(template, stage):
         scheduled = any(e["Type"] == "Schedule" for e in function["Properties"].get("Events", {}).values())
         if scheduled:
             assert '"Ref": "RestAPI"' in flat(env["PUBLIC_API_URL"]), name
+            assert "DomainName" in flat(env["DASHBOARD_URL"]), name  # deep links to the dashboard
         else:
             assert "PUBLIC_API_URL" not in env, name
 

@@ -101,6 +101,9 @@ class LiveReportStack(Stack):
         self._scheduled_functions_env()
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
+        for name in self.scheduled_function_names():  # the emails' deep links open the dashboard
+            self.chalice.add_environment_variable(
+                "DASHBOARD_URL", f"https://{self.distribution.distribution_domain_name}/", name)
         self.alarm_topic = self._alarms()
         self._outputs()
 

@@ -65,6 +65,8 @@ def start_schedules(stack: Any) -> list[str]:
     """Start the snapshot schedule against the stack's moto server; lines to print."""
     os.environ.setdefault("LIVEREPORT_ENV", "local")  # lets tokens use the development secret
     os.environ.setdefault("PUBLIC_API_URL", stack.api_url)
+    if getattr(stack, "web_port", 0):  # deep links in the emails open the local dashboard
+        os.environ.setdefault("DASHBOARD_URL", stack.web_url)
     import app as app_module  # functions/ is on sys.path once the stack's API started
 
     every = float(os.environ.get("LIVEREPORT_SNAPSHOT_SECONDS", DEFAULT_SECONDS))
