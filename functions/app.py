@@ -17,6 +17,7 @@ from chalicelib.auth import Principal
 from chalicelib.config import AppConfig
 from chalicelib.csv_export import report_csv
 from chalicelib.http import ApiError, error_response, live_query, principal_of, report_query
+from chalicelib.reports import compare
 from chalicelib.reports.global_ import RangeError
 from chalicelib.ingest import IngestError
 from chalicelib.openapi import openapi_document
@@ -147,16 +148,29 @@ def _report(build: Any, fmt: str | None, filename: str) -> Response:
     return _json(doc)
 
 
+def _compare() -> bool:
+    """`compare=previous` adds the previous equal period (it doubles the report's reads)."""
+    return (app.current_request.query_params or {}).get("compare") == "previous"
+
+
 def _live(campaign_id: str) -> dict[str, Any]:
     principal = _principal("read")
     query = live_query(principal.workspace, campaign_id, app.current_request.query_params)
-    return wired().live.report(query, time.time())
+    now = time.time()
+    doc = wired().live.report(query, now)
+    if _compare():
+        doc["previous"] = compare.previous_live(wired().live, query, now)
+    return doc
 
 
 def _global(campaign_id: str) -> dict[str, Any]:
     principal = _principal("read")
     query = report_query(principal.workspace, campaign_id, app.current_request.query_params)
-    return wired().globals.report(query, time.time())
+    now = time.time()
+    doc = wired().globals.report(query, now)
+    if _compare():
+        doc["previous"] = compare.previous_global(wired().globals, query, now)
+    return doc
 
 
 def _format() -> str | None:
