@@ -32,7 +32,9 @@ def build_web() -> None:
 @pytest.fixture(scope="package")
 def stack():
     build_web()
+    from infra.local import console
     from infra.local.stack import LocalStack
+    console.configure()  # what make run does: quiet access log, the API's error shape for gateway errors
     saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME")}
     s = LocalStack(table_name="livereport-browser")
     s.start_moto()

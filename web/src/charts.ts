@@ -44,7 +44,7 @@ export function optionFor(data: ChartData): echarts.EChartsCoreOption {
   if (data.type === "donut") {
     return {
       ...base,
-      legend: { bottom: 0, type: "scroll", formatter: (n: string) => truncate(n, 24) },
+      legend: { bottom: 0, type: "plain", formatter: (n: string) => truncate(n, 28) },
       series: [{
         type: "pie", radius: ["42%", "68%"], center: ["50%", "45%"], avoidLabelOverlap: true,
         label: { show: false }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
@@ -55,7 +55,7 @@ export function optionFor(data: ChartData): echarts.EChartsCoreOption {
   if (data.type === "bar") {
     const horizontal = data.series.length === 1;
     const cat = { type: "category", data: data.categories, inverse: horizontal,
-      axisLabel: { width: 120, overflow: "truncate", color: "#374151" }, axisTick: { show: false } };
+      axisLabel: { width: horizontal ? 170 : 90, overflow: horizontal ? "break" : "truncate", color: "#374151" }, axisTick: { show: false } };
     const val = { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } };
     return {
       ...base,

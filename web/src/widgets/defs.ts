@@ -1,7 +1,7 @@
 // Every widget of SPEC.md, per tab, as the kind named there; and the global report's blocks.
 import type { Doc } from "../api";
 import { label, t } from "../i18n";
-import { breakdown, countsTable, executionTable, hasAny, kpis, timeChart } from "./build";
+import { breakdown, countsTable, executionTable, hasAny, kpis, rateKpis, timeChart } from "./build";
 import type { Column, Kpi, TableData, WidgetDef } from "./model";
 
 const OFFERS = ["offer_sent", "offer_impression", "offer_click"];
@@ -14,7 +14,7 @@ const reasons = (id: string, title: WidgetDef["title"], dim: string, metric: str
 type Spec = [string, string, string?];
 
 const sendingKpis = (channel: string): WidgetDef => ({
-  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 2,
+  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 3,
   build: (d) => {
     const specs: Spec[] = [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"],
       ["bounce", "totals.bounce", "bounce_rate"], ["error", "totals.error", "error_rate"]];
@@ -28,7 +28,7 @@ const sendingKpis = (channel: string): WidgetDef => ({
 
 export const LIVE: Record<string, WidgetDef[]> = {
   campaign: [
-    { id: "campaign-stats", title: "w_campaign_stats", kind: "kpis", w: 12, h: 2,
+    { id: "campaign-stats", title: "w_campaign_stats", kind: "kpis", w: 12, h: 3,
       build: (d) => ({ kpis: kpis(d, [["audience", "kpis.audience"], ["action_executed", "kpis.action_executed"], ["error", "kpis.error"]]) }) },
     { id: "campaign-channels", title: "w_campaign_channels", kind: "table", w: 12, h: 4,
       build: (d) => ({ table: channelsTable(d) }) },
@@ -41,17 +41,17 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => timeChart(d, ["sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint"]) },
     { id: "email-stats", title: "w_email_stats", kind: "table", w: 12, h: 3,
       build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint", "retry"]) }) },
-    { id: "email-bounces", title: "w_bounces", kind: "donut", w: 4, h: 5,
+    { id: "email-bounces", title: "w_bounces", kind: "donut", w: 6, h: 7,
       build: (d) => ({ ...breakdown(d, "bounce_type", "donut", "bounce"), table2: breakdown(d, "bounce_reason", "bar", "bounce").table }) },
-    reasons("email-errors", "w_error_reasons", "error_reason", "error"),
-    reasons("email-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
-    { id: "email-domains", title: "w_domains", kind: "bar", w: 6, h: 5,
+    { id: "email-domains", title: "w_domains", kind: "bar", w: 6, h: 7,
       build: (d) => breakdown(d, "recipient_domain", "bar", "open") },
+    reasons("email-errors", "w_error_reasons", "error_reason", "error", 6),
+    reasons("email-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
     { id: "email-offers", title: "w_offers", kind: "kpis+chart", w: 6, h: 5, when: (d) => hasAny(d, OFFERS),
       build: (d) => ({ kpis: kpis(d, OFFERS.map((m) => [m, `totals.${m}`] as [string, string])), ...timeChart(d, OFFERS) }) },
   ],
   inapp: [
-    { id: "inapp-kpis", title: "w_inapp_perf", kind: "kpis", w: 12, h: 2,
+    { id: "inapp-kpis", title: "w_inapp_perf", kind: "kpis", w: 12, h: 3,
       build: (d) => ({ kpis: kpis(d, [["impression", "totals.impression"], ["unique_impression", "distinct.impression"], ["interaction", "totals.interaction"]]) }) },
     { id: "inapp-summary", title: "w_inapp_summary", kind: "time", w: 8, h: 5,
       build: (d) => timeChart(d, ["impression", "interaction"]) },
@@ -89,7 +89,7 @@ export const LIVE: Record<string, WidgetDef[]> = {
     reasons("sms-bounces", "w_bounce_reasons", "bounce_reason", "bounce"),
   ],
   web: [
-    { id: "web-kpis", title: "w_web_perf", kind: "kpis", w: 12, h: 2,
+    { id: "web-kpis", title: "w_web_perf", kind: "kpis", w: 12, h: 3,
       build: (d) => ({ kpis: kpis(d, [["impression", "totals.impression"], ["unique_impression", "distinct.impression"], ["interaction", "totals.interaction"]]) }) },
     { id: "web-summary", title: "w_web_summary", kind: "time", w: 8, h: 5,
       build: (d) => timeChart(d, ["impression", "distinct.impression", "interaction"],
@@ -121,7 +121,7 @@ const block = (d: Doc, name: string, keys: string[]) =>
     { excluded: t("l_excluded_rules"), targeted: t("l_initial_audience"), reactivity: label("reactivity") });
 
 function globalBlock(id: string, title: WidgetDef["title"], name: string, keys: string[], w = 6): WidgetDef {
-  return { id, title, kind: "kpis", w, h: 2,
+  return { id, title, kind: "kpis", w, h: 3,
     build: (d) => ({ kpis: block(d, name, keys).map((k) => k.key === "reactivity" ? ratioKpi(d, "reactivity", k.src) : k) }) };
 }
 
@@ -132,6 +132,8 @@ function ratioKpi(d: Doc, name: string, src: string): Kpi {
 
 export const GLOBAL: WidgetDef[] = [
   globalBlock("g-delivery", "w_g_delivery", "delivery_overview", ["sent", "delivered", "bounce", "distinct_open", "distinct_click"], 12),
+  { id: "g-rates", title: "w_g_rates", kind: "kpis", w: 12, h: 3,
+    build: (d) => ({ kpis: rateKpis(d, ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "unsubscribe_rate", "complaint_rate"]) }) },
   globalBlock("g-audience", "w_g_audience", "initial_audience", ["targeted", "to_deliver", "excluded"]),
   globalBlock("g-execution", "w_g_execution", "execution", ["to_deliver", "success", "error", "quarantine"]),
   globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"]),
