@@ -6,14 +6,10 @@ Checked for every tab and both report kinds, at 1440×900 and 390 px wide, on th
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.local.traffic import TrafficGenerator
-
-from . import seed
-from .conftest import choose_campaign, wait_loaded
+from .conftest import enter, wait_loaded
 
 #: a demo campaign per tab (black-friday-2026 has email, push and sms)
 CAMPAIGN_FOR = {"campaign": "black-friday-2026", "email": "black-friday-2026", "push": "black-friday-2026",
@@ -41,22 +37,6 @@ OVERFLOWS = """(phone) => {
   }
   return problems;
 }"""
-
-
-@pytest.fixture(scope="module")
-def demo_key(stack):
-    _, key = stack.services.keys.create("browser-demo", ["ingest", "read", "manage"], "layout tests")
-    now = datetime.now(timezone.utc)
-    events = list(TrafficGenerator(seed=42, prefix="lay").events(900, now - timedelta(hours=20), now - timedelta(minutes=1)))
-    for i in range(0, len(events), 300):
-        seed.post(stack.api_url, key, events[i:i + 300], timeout=300)
-    return key
-
-
-def enter(page, stack, key, lang="en"):
-    page.goto(stack.web_url)
-    page.evaluate("([l]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: 'Europe/Paris'}))", [lang])
-    page.evaluate("([k]) => sessionStorage.setItem('clr.readKey', k)", [key])
 
 
 @pytest.mark.parametrize("width", [1440, 390])

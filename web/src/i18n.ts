@@ -37,10 +37,8 @@ export function label(name: string): string {
 
 /** The catalogue's one-sentence definition of a metric or rate ("" when it has none). */
 export function definition(name: string): string {
-  const key = name.startsWith("distinct_") ? name.slice(9) : name;
   const defs = catalogue?.definitions?.[lang] ?? {};
-  const own = defs[key] ?? "";
-  return name.startsWith("distinct_") && defs.distinct ? `${own} ${defs.distinct}`.trim() : own;
+  return (name.startsWith("distinct_") ? defs.distinct : defs[name]) ?? "";
 }
 
 /** Known error codes, by code and by their English label ("Mailbox full"), for reasons sent as codes. */
