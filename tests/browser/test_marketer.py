@@ -140,7 +140,7 @@ def test_definitions_period_latest_event_and_comparison(page, stack):
     assert page.inner_text(".latest-event").startswith("Latest event received")
     # every seeded event is in the last hour: the previous 24 h had none
     delta = page.locator(".widget[data-widget='email-kpis'] .kpi[data-metric=sent] .kpi-delta")
-    assert delta.get_attribute("data-previous") == "0" and delta.inner_text() == "▲ +8 vs previous period"
+    assert delta.get_attribute("data-previous") == "0" and delta.inner_text() == "▲ +8" and "vs previous period" in delta.get_attribute("aria-label")
     # the global report: rates beside the counts, the period in words
     page.click("[data-mode=global]")
     wait_loaded(page, seed.CAMPAIGN, "email", "global")

@@ -366,6 +366,8 @@ export class App {
       text = t(doc.range.whole_life ? "periodWhole" : "periodRange",
         { start: fmtDateTime(doc.range.resolved_start), end: end(doc.range.resolved_end), tz: this.state.tz });
     }
+    const prev = doc.previous as Doc | null | undefined;
+    if (text && prev?.period) text += ` · ${t("periodCompared", { start: fmtDateTime(prev.period.start), end: fmtDateTime(prev.period.end) })}`;
     if (el.textContent !== text) el.textContent = text;
   }
 

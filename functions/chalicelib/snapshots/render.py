@@ -33,7 +33,7 @@ UI = {
            "footer": "You receive this because {who} is subscribed to this report.", "unsubscribe": "Unsubscribe",
            "nodata": "No events for {what} in this period.", "chart": "{title}, {period} ({tz})",
            "glossary": "Definitions", "top_links": "Top links", "errors_by_type": "Errors by type",
-           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience"},
+           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens"},
     "fr": {"live": "Rapport en direct", "global": "Rapport de campagne", "all": "tous les canaux",
            "last": "{h} dernières heures, jusqu'au {end}", "whole": "Toute la vie de la campagne, jusqu'au {end}",
            "range": "Du {start} au {end}", "rates": "Taux", "change": "depuis le dernier envoi", "first":
@@ -43,7 +43,7 @@ UI = {
            "nodata": "Aucun événement pour {what} sur cette période.", "chart": "{title}, {period} ({tz})",
            "glossary": "Définitions", "top_links": "Liens les plus cliqués", "errors_by_type": "Erreurs par type",
            "errors_by_domain": "Erreurs par domaine", "by_domain": "Envoyés par domaine de destinataire",
-           "audience": "Audience"},
+           "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures"},
 }
 CHANNEL_NAMES = {"email": ("Email", "E-mail"), "push": ("Push", "Push"), "sms": ("SMS", "SMS"),
                  "inapp": ("In-app", "In-app"), "web": ("Web", "Web"), "directmail": ("Direct mail", "Courrier"),
@@ -155,7 +155,7 @@ def tables_of(doc: dict[str, Any], lang: str) -> list[tuple[str, list[tuple[str,
     for dim, metric in BREAKDOWNS:
         rows = _top(found.get(dim) or [], dim, metric, lang)
         if rows:
-            out.append((labels.get(dim, dim), rows))
+            out.append((ui["domains_by_open"] if dim == "recipient_domain" else labels.get(dim, dim), rows))
     listed = (("top_links", "url", "clicks"), ("errors_by_type", "value", "count"),
               ("errors_by_domain", "value", "count"), ("by_domain", "domain", "sent"))
     for name, key, count in listed:

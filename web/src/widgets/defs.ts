@@ -14,7 +14,7 @@ const reasons = (id: string, title: WidgetDef["title"], dim: string, metric: str
 type Spec = [string, string, string?];
 
 const sendingKpis = (channel: string): WidgetDef => ({
-  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 3,
+  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 2,
   build: (d) => {
     const specs: Spec[] = [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"],
       ["bounce", "totals.bounce", "bounce_rate"], ["error", "totals.error", "error_rate"]];
@@ -28,7 +28,7 @@ const sendingKpis = (channel: string): WidgetDef => ({
 
 export const LIVE: Record<string, WidgetDef[]> = {
   campaign: [
-    { id: "campaign-stats", title: "w_campaign_stats", kind: "kpis", w: 12, h: 3,
+    { id: "campaign-stats", title: "w_campaign_stats", kind: "kpis", w: 12, h: 2,
       build: (d) => ({ kpis: kpis(d, [["audience", "kpis.audience"], ["action_executed", "kpis.action_executed"], ["error", "kpis.error"]]) }) },
     { id: "campaign-channels", title: "w_campaign_channels", kind: "table", w: 12, h: 4,
       build: (d) => ({ table: channelsTable(d) }) },
@@ -51,7 +51,7 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => ({ kpis: kpis(d, OFFERS.map((m) => [m, `totals.${m}`] as [string, string])), ...timeChart(d, OFFERS) }) },
   ],
   inapp: [
-    { id: "inapp-kpis", title: "w_inapp_perf", kind: "kpis", w: 12, h: 3,
+    { id: "inapp-kpis", title: "w_inapp_perf", kind: "kpis", w: 12, h: 2,
       build: (d) => ({ kpis: kpis(d, [["impression", "totals.impression"], ["unique_impression", "distinct.impression"], ["interaction", "totals.interaction"]]) }) },
     { id: "inapp-summary", title: "w_inapp_summary", kind: "time", w: 8, h: 5,
       build: (d) => timeChart(d, ["impression", "interaction"]) },
@@ -89,7 +89,7 @@ export const LIVE: Record<string, WidgetDef[]> = {
     reasons("sms-bounces", "w_bounce_reasons", "bounce_reason", "bounce"),
   ],
   web: [
-    { id: "web-kpis", title: "w_web_perf", kind: "kpis", w: 12, h: 3,
+    { id: "web-kpis", title: "w_web_perf", kind: "kpis", w: 12, h: 2,
       build: (d) => ({ kpis: kpis(d, [["impression", "totals.impression"], ["unique_impression", "distinct.impression"], ["interaction", "totals.interaction"]]) }) },
     { id: "web-summary", title: "w_web_summary", kind: "time", w: 8, h: 5,
       build: (d) => timeChart(d, ["impression", "distinct.impression", "interaction"],
@@ -121,7 +121,7 @@ const block = (d: Doc, name: string, keys: string[]) =>
     { excluded: t("l_excluded_rules"), targeted: t("l_initial_audience"), reactivity: label("reactivity") });
 
 function globalBlock(id: string, title: WidgetDef["title"], name: string, keys: string[], w = 6): WidgetDef {
-  return { id, title, kind: "kpis", w, h: 3,
+  return { id, title, kind: "kpis", w, h: 2,
     build: (d) => ({ kpis: block(d, name, keys).map((k) => k.key === "reactivity" ? ratioKpi(d, "reactivity", k.src) : k) }) };
 }
 
@@ -132,12 +132,12 @@ function ratioKpi(d: Doc, name: string, src: string): Kpi {
 
 export const GLOBAL: WidgetDef[] = [
   globalBlock("g-delivery", "w_g_delivery", "delivery_overview", ["sent", "delivered", "bounce", "distinct_open", "distinct_click"], 12),
-  { id: "g-rates", title: "w_g_rates", kind: "kpis", w: 12, h: 3,
+  { id: "g-rates", title: "w_g_rates", kind: "kpis", w: 12, h: 2,
     build: (d) => ({ kpis: rateKpis(d, ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "unsubscribe_rate", "complaint_rate"]) }) },
   globalBlock("g-audience", "w_g_audience", "initial_audience", ["targeted", "to_deliver", "excluded"]),
   globalBlock("g-execution", "w_g_execution", "execution", ["to_deliver", "success", "error", "quarantine"]),
-  globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"]),
-  globalBlock("g-clicks", "w_g_clicks", "click_streams", ["distinct_click", "click", "reactivity"]),
+  globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"], 7),
+  globalBlock("g-clicks", "w_g_clicks", "click_streams", ["distinct_click", "click", "reactivity"], 5),
   globalBlock("g-tracking", "w_g_tracking", "tracking", ["success", "distinct_open", "open", "unsubscribe", "mirror_page", "forward"], 12),
   { id: "g-activity", title: "w_g_activity", kind: "time", w: 12, h: 5, build: (d) => timeChart(d, ["open", "click"]) },
   { id: "g-errors-type", title: "w_g_errors_type", kind: "bar", w: 6, h: 5,

@@ -104,7 +104,12 @@ export class WidgetView {
       }
       // Change against the previous equal period (the API's `previous` block).
       const delta = k.previous === undefined ? "" : fmtDelta(k.value, k.previous, !!k.percent);
-      setText(deltaEl, delta ? t("vsPrevious", { delta }) : "");
+      setText(deltaEl, delta);
+      if (delta) {
+        const before = k.previous === null || k.previous === undefined ? t("dash") : k.percent ? fmtPct(k.previous) : fmtInt(k.previous);
+        deltaEl.title = t("vsPreviousTitle", { value: before });
+        deltaEl.setAttribute("aria-label", `${t("vsPrevious", { delta })}; ${deltaEl.title}`);
+      }
       deltaEl.dataset.previous = k.previous === undefined || k.previous === null ? "" : String(k.previous);
       deltaEl.className = `kpi-delta${delta.startsWith("▲") ? " up" : delta.startsWith("▼") ? " down" : ""}`;
     });
