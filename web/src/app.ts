@@ -1,13 +1,14 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
 import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
 import { Board, layoutKey } from "./board";
-import { campaignPicker, executionFilter, labelled, tabList } from "./controls";
+import { campaignPicker, executionFilter, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
-import { fmtDateTime, fmtRelative, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
+import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
 import { menuButton } from "./menu";
 import type { Lang } from "./messages";
 import { Poller } from "./refresh";
 import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
+import { latestText, periodText } from "./status";
 import { canManage, openSubscribeDialog } from "./subscribe";
 import { widgetsFor } from "./widgets/defs";
 
@@ -150,12 +151,7 @@ export class App {
     this.els.main = h("main", { id: "main", class: "main" },
       h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.els.period, this.els.empty, this.els.boardSlot));
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
-    const tabsScroll = h("div", { class: "tabs-scroll" }, this.els.tabs);
-    // Phones: the tabs scroll sideways; a fade and an arrow say there is more until the end is reached.
-    const cue = () => tabsScroll.classList.toggle("more", this.els.tabs.scrollLeft + this.els.tabs.clientWidth < this.els.tabs.scrollWidth - 2);
-    this.els.tabs.addEventListener("scroll", cue, { passive: true });
-    window.addEventListener("resize", cue, { passive: true });
-    requestAnimationFrame(() => { this.els.tabs.querySelector("[aria-selected=true]")?.scrollIntoView({ block: "nearest", inline: "nearest" }); cue(); });
+    const tabsScroll = scrollCue(this.els.tabs);
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
     this.renderPicker();
     this.renderControls();
@@ -355,30 +351,17 @@ export class App {
     this.board?.sync(doc);
   }
 
-  /** The covered period in words, never beyond now ("activity collapsed" was the future drawn as zeros). */
   private renderPeriod(doc: Doc): void {
-    const el = this.els.period;
-    const now = Date.now();
-    const end = (iso?: string) => fmtDateTime(Math.min(now, Date.parse(iso ?? "") || now));
-    let text = "";
-    if (doc.window) text = t("periodLive", { start: fmtDateTime(doc.window.start), end: end(doc.window.end), tz: this.state.tz });
-    else if (doc.range) {
-      text = t(doc.range.whole_life ? "periodWhole" : "periodRange",
-        { start: fmtDateTime(doc.range.resolved_start), end: end(doc.range.resolved_end), tz: this.state.tz });
-    }
-    const prev = doc.previous as Doc | null | undefined;
-    if (text && prev?.period) text += ` · ${t("periodCompared", { start: fmtDateTime(prev.period.start), end: fmtDateTime(prev.period.end) })}`;
-    if (el.textContent !== text) el.textContent = text;
+    const text = periodText(doc, this.state.tz);
+    if (this.els.period.textContent !== text) this.els.period.textContent = text;
   }
 
-  /** "Latest event received 3 minutes ago", so a platform gone quiet shows. */
   private renderLatest(): void {
     const el = this.els.latest;
     if (!el) return;
-    const last = this.current()?.last_event ?? null;
-    const text = last ? t("latestEvent", { when: fmtRelative(last) }) : t("noEventYet");
+    const [text, title] = latestText(this.current()?.last_event ?? null);
     if (el.textContent !== text) el.textContent = text;
-    el.title = last ? fmtDateTime(last * 1000) : "";
+    el.title = title;
   }
 
   private showNote(text: string): void {

@@ -99,3 +99,17 @@ export function labelled(text: string, control: HTMLElement): HTMLElement {
   control.id = id;
   return h("div", { class: "field" }, h("label", { for: id, text }), control);
 }
+
+/** Tabs that scroll sideways on narrow screens, with a fade and "›" while more is hidden on the right. */
+export function scrollCue(tabs: HTMLElement): HTMLElement {
+  const box = h("div", { class: "tabs-scroll" }, tabs);
+  const cue = () => {
+    if (!box.isConnected && box.dataset.shown) { window.removeEventListener("resize", cue); return; }
+    box.dataset.shown = "1";
+    box.classList.toggle("more", tabs.scrollLeft + tabs.clientWidth < tabs.scrollWidth - 2);
+  };
+  tabs.addEventListener("scroll", cue, { passive: true });
+  window.addEventListener("resize", cue, { passive: true });
+  requestAnimationFrame(() => { tabs.querySelector("[aria-selected=true]")?.scrollIntoView({ block: "nearest", inline: "nearest" }); cue(); });
+  return box;
+}
