@@ -19,11 +19,14 @@ def test_verbose_switch():
 def test_chalice_local_missing_authorization_has_the_api_error_shape(capsys):
     import app as app_module
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
+    from chalice.local import CustomLocalChalice, LocalDevServer, create_local_server
     console.configure({})
     config = CLIFactory(str(FUNCTIONS)).create_config_obj(chalice_stage_name="dev")
     port = free_port()
-    server = create_local_server(app_module.app, config, "127.0.0.1", port)
+    # create_local_server rebases the app's class: only once per process (the browser stack may have)
+    already = isinstance(app_module.app, CustomLocalChalice)
+    server = (LocalDevServer(app_module.app, config, "127.0.0.1", port) if already
+              else create_local_server(app_module.app, config, "127.0.0.1", port))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         try:

@@ -164,3 +164,22 @@ def test_known_error_codes_are_french_on_the_live_page(page, stack, demo_key):
     assert reasons and not english & set(reasons), reasons
     doc = live(stack, seed.CAMPAIGN, "email")
     assert json.dumps(doc)  # the API keeps producer values as sent; only the page translates
+
+
+def test_date_range_in_the_page_language_travels_in_the_address(page, stack):
+    sign_in(page, stack, lang="fr")
+    page.goto(f"{stack.web_url}?campaign={seed.CAMPAIGN}&tab=email&mode=global")
+    wait_loaded(page, seed.CAMPAIGN, "email", "global")
+    assert page.get_attribute("#from", "placeholder") == "jj/mm/aaaa"  # not the browser's locale
+    page.fill("#from", "31/02/2026")
+    page.click(".controls button:text('Appliquer')")
+    assert page.get_attribute("#from", "aria-invalid") == "true" and "from=" not in page.url
+    today = datetime.utcnow().date()
+    page.fill("#from", today.strftime("%d/%m/%Y"))
+    page.fill("#to", today.strftime("%d/%m/%Y"))
+    page.click(".controls button:text('Appliquer')")
+    page.wait_for_function("d => location.search.includes('from=' + d)", arg=today.isoformat())
+    page.wait_for_selector(".period:text('Période')")
+    page.reload()
+    wait_loaded(page, seed.CAMPAIGN, "email", "global")
+    assert page.input_value("#from") == today.strftime("%d/%m/%Y")

@@ -1,7 +1,7 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
 import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
 import { Board, layoutKey } from "./board";
-import { campaignPicker, executionFilter, labelled, scrollCue, tabList } from "./controls";
+import { campaignPicker, dayInput, dayValue, executionFilter, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
 import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
 import { menuButton } from "./menu";
@@ -232,10 +232,16 @@ export class App {
       });
       c.append(labelled(t("window"), win));
     } else if (globalOk) {
-      const from = h("input", { type: "date", id: "from", value: this.state.from, title: t("wholeLife"), "aria-describedby": "range-hint" });
-      const to = h("input", { type: "date", id: "to", value: this.state.to, title: t("wholeLife"), "aria-describedby": "range-hint" });
+      const from = dayInput("from", this.state.from, t("wholeLife"));
+      const to = dayInput("to", this.state.to, t("wholeLife"));
       const apply = h("button", { type: "button", class: "secondary", text: t("apply") });
-      apply.addEventListener("click", () => { this.state.from = from.value; this.state.to = to.value; this.navigated(); this.poller.now(); });
+      apply.addEventListener("click", () => {
+        const [f, u] = [dayValue(from), dayValue(to)];
+        from.setAttribute("aria-invalid", f === null ? "true" : "false");
+        to.setAttribute("aria-invalid", u === null ? "true" : "false");
+        if (f === null || u === null) return;
+        this.state.from = f; this.state.to = u; this.navigated(); this.poller.now();
+      });
       c.append(labelled(t("from"), from), labelled(t("to"), to), apply, h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
     }
     c.append(executionFilter(this.available, this.state.executions, (sel) => {

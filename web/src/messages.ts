@@ -61,7 +61,7 @@ export const MESSAGES = {
     periodRange: "Covers {start} – {end} ({tz})",
     latestEvent: "Latest event received {when}", noEventYet: "No event received yet",
     vsPrevious: "{delta} vs previous period", periodCompared: "▲▼ against {start} – {end}", vsPreviousTitle: "Previous period: {value}",
-    w_g_rates: "Rates", tabsMore: "More tabs →",
+    datePlaceholder: "dd/mm/yyyy", w_g_rates: "Rates", tabsMore: "More tabs →",
     csvCampaign: "Campaign", csvTab: "Tab", csvPeriod: "Period", csvExecutions: "Executions", csvGenerated: "Generated at",
     csvMetric: "Indicator",
     // widget titles
@@ -146,7 +146,7 @@ export const MESSAGES = {
     periodRange: "Période : {start} – {end} ({tz})",
     latestEvent: "Dernier événement reçu {when}", noEventYet: "Aucun événement reçu",
     vsPrevious: "{delta} par rapport à la période précédente", periodCompared: "▲▼ par rapport au {start} – {end}", vsPreviousTitle: "Période précédente : {value}",
-    w_g_rates: "Taux", tabsMore: "Autres onglets →",
+    datePlaceholder: "jj/mm/aaaa", w_g_rates: "Taux", tabsMore: "Autres onglets →",
     csvCampaign: "Campagne", csvTab: "Onglet", csvPeriod: "Période", csvExecutions: "Exécutions", csvGenerated: "Généré le",
     csvMetric: "Indicateur",
     w_campaign_stats: "Statistiques de la campagne", w_campaign_channels: "Par canal",
