@@ -26,6 +26,11 @@ from chalicelib.store import StoreUnavailable
 from chalicelib.snapshots import runner as snapshot_runner
 from chalicelib.snapshots.subscriptions import SubscriptionError, SubscriptionStore, to_json
 from chalicelib.snapshots.tokens import TokenError, TokenSigner, secret_from_env
+from chalicelib.webhooks import ses as ses_webhooks
+from chalicelib.webhooks.common import WebhookError, WebhookRequest
+from chalicelib.webhooks.mailgun import TokenLedger
+from chalicelib.webhooks.service import WebhookService, is_local, public_urls
+from chalicelib.webhooks.sources import PLATFORMS, SourceError, SourceStore
 
 SERVICE = "livereport"
 app = Chalice(app_name=SERVICE, configure_logs=False)
@@ -111,11 +116,11 @@ def post_events() -> Response:
     for reason, n in outcome.rejected_by_reason.items():
         metrics.add_metric(name=f"Rejected_{reason}", unit=MetricUnit.Count, value=n)
     metrics.add_metric(name="BatchesReplayed", unit=MetricUnit.Count, value=int(outcome.replayed))
-    metrics.add_metric(name="WriteRequests", unit=MetricUnit.Count, value=outcome.apply.item_writes)
+    metrics.add_metric(name="StreamRecordsPut", unit=MetricUnit.Count, value=outcome.records_put)
     metrics.flush_metrics()
-    logger.info("batch ingested", extra={"workspace": principal.workspace, "accepted": body["accepted"],
+    logger.info("batch accepted", extra={"workspace": principal.workspace, "accepted": body["accepted"],
                                          "rejected": len(body["rejected"]), "replayed": outcome.replayed,
-                                         "chunks": outcome.apply.chunks, "skipped_chunks": outcome.apply.skipped,
+                                         "records": outcome.records_put,
                                          "ms": round((time.perf_counter() - started) * 1000, 1)})
     return _json(body, headers={"Idempotent-Replay": "true"} if outcome.replayed else None)
 
@@ -195,6 +200,20 @@ def global_report(campaign_id: str) -> Response:
 @app.route("/v1/campaigns/{campaign_id}/report.csv", methods=["GET"], authorizer=api_key, cors=cors)
 def global_report_csv(campaign_id: str) -> Response:
     return _report(lambda: _global(campaign_id), "csv", "report.csv")
+
+
+@app.route("/v1/campaigns/{campaign_id}/stamp", methods=["GET"], authorizer=api_key, cors=cors)
+def campaign_stamp(campaign_id: str) -> Response:
+    """A tiny document the page polls every second; it fetches a report only when the stamp moved."""
+    try:
+        principal = _principal("read")
+        live_query(principal.workspace, campaign_id, {"channel": "campaign"})  # validates the id
+        stamp = wired().directory.stamp(principal.workspace, campaign_id)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except StoreUnavailable:
+        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+    return _json(stamp or {"stamp": "", "last_event": None}, headers={"Cache-Control": "no-store"})
 
 
 @app.route("/v1/catalogue", methods=["GET"], cors=cors)
@@ -310,3 +329,149 @@ def unsubscribe() -> Response:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def send_due_snapshots(event: Any) -> dict[str, int]:
     return snapshot_runner_for().run(time.time()).summary()
+
+
+# --- the stream: aggregator and rollup (docs/design.md) ---
+# Batch size, batching window, retries, bisect (off), parallelization (1) and the
+# on-failure destination are set on the event source mapping in infra/cdk.
+
+STREAM_NAME = os.environ.get("STREAM_NAME", "livereport-events-dev")
+
+
+@app.on_kinesis_record(stream=STREAM_NAME, batch_size=10000, starting_position="TRIM_HORIZON",
+                       maximum_batching_window_in_seconds=1)
+def fold_stream(event: Any) -> dict[str, Any]:
+    """Fold one shard's batch into the counters, exactly once."""
+    raw = event.to_dict() if hasattr(event, "to_dict") else event
+    started = time.perf_counter()
+    stats = wired().aggregator.handle(raw)
+    for name, value in (("StreamRecordsFolded", stats.records), ("EventsFolded", stats.events),
+                        ("FoldChunks", stats.chunks), ("PoisonRecords", stats.poison),
+                        ("DroppedUncommitted", stats.dropped_uncommitted),
+                        ("DuplicateRecordsSkipped", stats.duplicates_skipped)):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+    logger.info("fold applied", extra={"records": stats.records, "events": stats.events, "folds": stats.folds,
+                                       "chunks": stats.chunks, "skipped_chunks": stats.skipped_chunks,
+                                       "poison": stats.poison, "dropped": stats.dropped_uncommitted,
+                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return {"batchItemFailures": []}
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def rollup(event: Any) -> dict[str, int]:
+    """Closed minutes -> hours -> days; recent minute sketches compacted."""
+    stats = wired().rollup.run(time.time())
+    metrics.add_metric(name="HoursRolled", unit=MetricUnit.Count, value=stats.hours_rolled)
+    metrics.add_metric(name="DaysRolled", unit=MetricUnit.Count, value=stats.days_rolled)
+    metrics.flush_metrics()
+    return {"hours": stats.hours_rolled, "days": stats.days_rolled, "minutes": stats.minutes_compacted,
+            "raced": stats.raced, "skipped": int(stats.skipped_lease)}
+
+
+# --- webhook sources and native platform webhooks ---
+# A workspace registers a source per sending-platform account (scope manage);
+# the platform then POSTs to /v1/webhooks/{platform}/{source_id}, with no API
+# key: its own signature authenticates and the source names the workspace.
+# See docs/webhooks.md. Env: PUBLIC_API_URL (the URL shown to paste).
+
+#: SNS signing certificates, fetched once per process (tests swap in a fake fetcher).
+sns_certificates = ses_webhooks.CertificateCache()
+
+
+def _sources() -> SourceStore:
+    return SourceStore(wired().client, wired().config.table_name)
+
+
+def _webhooks() -> WebhookService:
+    return WebhookService(_sources(), wired().ingest, TokenLedger(wired().client, wired().config.table_name),
+                          sns_certificates, allow_loopback=is_local(os.environ))
+
+
+def _base_url(suffix: str) -> str:
+    """The API's public base URL: PUBLIC_API_URL, else this request's own URL minus the route."""
+    if os.environ.get("PUBLIC_API_URL"):
+        return os.environ["PUBLIC_API_URL"].rstrip("/")
+    request = app.current_request
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    urls = public_urls(headers, request.context.get("path") or suffix, None, suffix)
+    return urls[0][: -len(suffix)] if urls and urls[0].endswith(suffix) else "http://localhost"
+
+
+@app.route("/v1/sources", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
+def create_source() -> Response:
+    try:
+        principal = _principal("manage")
+        try:
+            payload = json.loads(app.current_request.raw_body or b"")
+        except ValueError:
+            return error_response(400, "invalid_request", "the body must be a JSON object")
+        source = _sources().create(principal.workspace, payload, time.time())
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except SourceError as exc:
+        code = {400: "invalid_request", 409: "limit_reached"}.get(exc.status, "invalid_source")
+        return error_response(exc.status, code, str(exc))
+    logger.info("webhook source created", extra={"workspace": principal.workspace, "source_id": source.id,
+                                                 "platform": source.platform})
+    return _json(source.public(_base_url("/v1/sources")), status=201)
+
+
+@app.route("/v1/sources", methods=["GET"], authorizer=api_key, cors=cors)
+def list_sources() -> Response:
+    try:
+        principal = _principal("manage")
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    base = _base_url("/v1/sources")
+    return _json({"sources": [s.public(base) for s in _sources().list(principal.workspace)]})
+
+
+@app.route("/v1/sources/{source_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
+def delete_source(source_id: str) -> Response:
+    try:
+        principal = _principal("manage")
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    if not _sources().delete(principal.workspace, source_id):
+        return error_response(404, "not_found", "no such source in this workspace")
+    return Response(body="", status_code=204)
+
+
+def _webhook_metrics(platform: str, **counts: int) -> None:
+    """One flush with the platform as a dimension (set and cleared within the flush)."""
+    metrics.add_dimension(name="platform", value=platform if platform in PLATFORMS else "unknown")
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+
+
+@app.route("/v1/webhooks/{platform}/{source_id}", methods=["POST"],
+           content_types=["application/json", "text/plain", "application/x-www-form-urlencoded",
+                          "multipart/form-data"])
+def platform_webhook(platform: str, source_id: str) -> Response:
+    request = app.current_request
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    query = {k: list(request.query_params.getlist(k)) for k in request.query_params} if request.query_params else {}
+    route = f"/v1/webhooks/{platform}/{source_id}"
+    body = request.raw_body if isinstance(request.raw_body, bytes) else (request.raw_body or "").encode()
+    hook = WebhookRequest(body, headers, query, public_urls(headers, request.context.get("path") or route,
+                                                             os.environ.get("PUBLIC_API_URL"), route), time.time())
+    try:
+        result = _webhooks().handle(platform, source_id, hook)
+    except WebhookError as exc:
+        _webhook_metrics(platform, WebhookRequestsRefused=1, WebhookSignaturesRejected=int(exc.status in (401, 403)))
+        logger.warning("webhook refused", extra={"platform": platform[:20], "source_id": source_id[:64],
+                                                 "status": exc.status, "why": exc.message})
+        return error_response(exc.status, exc.code, exc.message)
+    except StoreUnavailable:
+        _webhook_metrics(platform, StoreUnavailable=1)
+        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+    _webhook_metrics(platform, WebhookEventsAccepted=result.accepted, WebhookEventsRejected=result.rejected,
+                     WebhookEventsUnmapped=len(result.unmapped), BatchesReplayed=int(result.replayed))
+    logger.info("webhook ingested", extra={"platform": platform, "workspace": result.workspace,
+                                           "accepted": result.accepted, "rejected": result.rejected,
+                                           "unmapped": sorted(set(result.unmapped))[:10],
+                                           "replayed": result.replayed})
+    return _json(result.body, status=result.status,
+                 headers={"Idempotent-Replay": "true"} if result.replayed else None)

@@ -28,8 +28,17 @@ moto_speedups.apply()
 
 from chalicelib import services, tables  # noqa: E402
 from chalicelib.config import AppConfig  # noqa: E402
+from chalicelib.stream import create_stream  # noqa: E402
 
 TABLE = "livereport-test"
+STREAM = "livereport-events-test"
+#: two shards, so every test folds through more than one shard's watermark
+SHARDS = 2
+os.environ["STREAM_NAME"] = STREAM
+
+
+def config() -> AppConfig:
+    return AppConfig(table_name=TABLE, region="eu-west-1", stream_name=STREAM)
 
 
 @contextlib.contextmanager
@@ -38,6 +47,7 @@ def moto_table():
         import boto3
         client = boto3.client("dynamodb", region_name="eu-west-1")
         tables.create_table(client, TABLE)
+        create_stream(boto3.client("kinesis", region_name="eu-west-1"), STREAM, SHARDS)
         yield client
 
 
@@ -60,7 +70,7 @@ def aws():
 
 @pytest.fixture
 def wired(aws):
-    return services.build(AppConfig(table_name=TABLE, region="eu-west-1"), aws)
+    return services.build(config(), aws)
 
 
 @pytest.fixture
@@ -73,7 +83,7 @@ def api(wired):
 def module_api():
     """One moto table and client for a whole module (for expensive data sets)."""
     with moto_table() as client:
-        with api_client(services.build(AppConfig(table_name=TABLE, region="eu-west-1"), client)) as api:
+        with api_client(services.build(config(), client)) as api:
             yield api
 
 

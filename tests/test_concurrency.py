@@ -1,10 +1,13 @@
-"""Several writers at once, over HTTP against a moto server, as several Lambdas would be.
+"""Several ingest Lambdas and several aggregators at once, over HTTP against a moto server.
 
-Each thread builds its own services (own client, own cardinality cache), and
-all of them hit the same counter items, the same sketch items and the same
-cardinality set, so lost updates would show as wrong totals or distinct counts.
+Each thread builds its own services (own client, own cardinality cache). The
+writers put onto a two-shard stream; then one aggregator per shard folds its
+shard at the same time as the other, into the same counter items, the same
+rollup work list and the same cardinality set, so lost updates would show as
+wrong totals or distinct counts. A second test hands the same shard's records
+to two aggregators at once (a Lambda retry overlapping the first attempt).
 The moto server applies each request atomically, as DynamoDB does (see
-AtomicMotoServer); the writers interleave freely between requests.
+AtomicMotoServer); the threads interleave freely between requests.
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ from botocore.config import Config
 from chalicelib import services, tables
 from chalicelib.config import AppConfig
 from chalicelib.reports.live import LiveQuery
+from chalicelib.stream import create_stream, lambda_event
+
+TABLE, STREAM = "livereport-concurrency", "livereport-concurrency-events"
 
 THREADS = 4
 BATCHES_PER_THREAD = 5
@@ -33,7 +39,8 @@ def moto_http():
     server = AtomicMotoServer()
     url = server.start()
     client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url)
-    tables.create_table(client, "livereport-concurrency")
+    tables.create_table(client, TABLE)
+    create_stream(boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url), STREAM, 2)
     yield url
     server.stop()
 
@@ -41,7 +48,41 @@ def moto_http():
 def lambda_like(url: str) -> services.Services:
     client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url,
                           config=Config(retries={"mode": "standard", "max_attempts": 6}))
-    return services.build(AppConfig(table_name="livereport-concurrency", region="eu-west-1"), client)
+    kinesis = boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url)
+    return services.build(AppConfig(table_name=TABLE, region="eu-west-1", stream_name=STREAM), client, kinesis)
+
+
+def run_threads(target, args_list) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def guarded(*args):
+        try:
+            target(*args)
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=args) for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    return errors
+
+
+def fold_shards_concurrently(url: str, positions: dict[str, int]) -> None:
+    """One aggregator per shard, all at once, each from its own last position."""
+    shards = lambda_like(url).stream.shards()
+
+    def fold(shard: str) -> None:
+        wired = lambda_like(url)
+        raw = list(wired.stream.read(shard, positions.get(shard)))
+        if raw:
+            wired.aggregator.handle(lambda_event(shard, raw, f"arn:aws:kinesis:eu-west-1:1:stream/{STREAM}"))
+            positions[shard] = int(raw[-1]["SequenceNumber"])
+
+    errors = run_threads(fold, [(s,) for s in shards])
+    assert not errors, errors
+    lambda_like(url).rollup.run(time.time())
 
 
 def make_batch(thread: int, batch: int, now: datetime) -> list[dict]:
@@ -67,28 +108,22 @@ def test_concurrent_writers_give_exact_totals_and_distincts(moto_http):
     _, key = keys_service.keys.create("racers", ["ingest", "read"])
     principal = keys_service.keys.lookup(key)
     batches = {(t, b): make_batch(t, b, now) for t in range(THREADS) for b in range(BATCHES_PER_THREAD)}
-    errors: list[BaseException] = []
     barrier = threading.Barrier(THREADS)
 
     def writer(thread: int) -> None:
         wired = lambda_like(moto_http)
-        try:
-            barrier.wait()
-            for b in range(BATCHES_PER_THREAD):
-                body = json.dumps({"events": batches[(thread, b)]}).encode()
-                out = wired.ingest.ingest(principal.workspace, body, None)
-                assert out.body == {"accepted": EVENTS_PER_BATCH, "rejected": []}
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
-            errors.append(exc)
+        barrier.wait()
+        for b in range(BATCHES_PER_THREAD):
+            body = json.dumps({"events": batches[(thread, b)]}).encode()
+            out = wired.ingest.ingest(principal.workspace, body, None)
+            assert out.body == {"accepted": EVENTS_PER_BATCH, "rejected": []}
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=writer, args=(t,)) for t in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    print(f"\n{THREADS} writers x {BATCHES_PER_THREAD} batches in {time.perf_counter() - started:.1f}s")
+    errors = run_threads(writer, [(t,) for t in range(THREADS)])
     assert not errors, errors
+    fold_shards_concurrently(moto_http, {})
+    print(f"\n{THREADS} writers x {BATCHES_PER_THREAD} batches, then 2 shards folded at once, "
+          f"in {time.perf_counter() - started:.1f}s")
 
     all_events = [e for batch in batches.values() for e in batch]
     want = Counter(e["type"] for e in all_events)
@@ -106,35 +141,30 @@ def test_concurrent_writers_give_exact_totals_and_distincts(moto_http):
     assert {r["value"]: r["counts"].get("open", 0) for r in report["breakdowns"]["recipient_domain"]} == dict(domains)
 
 
-def test_concurrent_sketch_merges_lose_nothing(moto_http):
-    """Many writers merging into one hour sketch: every profile survives the races."""
-    from chalicelib.sketches import summarise
-    from chalicelib import buckets
-    from chalicelib.store import ReadStats
-
-    now = int(time.time())
-    hour = buckets.bucket_of(tables.HOUR, now)
-    day = buckets.bucket_of(tables.DAY, now)
-    pk = tables.counter_pk("sk", "sketchy", "email")
-    errors: list[BaseException] = []
-
-    def merger(thread: int) -> None:
-        wired = lambda_like(moto_http)
-        try:
-            for round_ in range(6):
-                ids = {f"t{thread}-r{round_}-{i}" for i in range(50)}
-                wired.sketches.add({(pk, tables.HOUR, hour, tables.NO_EXECUTION, "open"): ids,
-                                    (pk, tables.DAY, day, tables.NO_EXECUTION, "open"): ids}, now)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=merger, args=(t,)) for t in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors
+def test_the_same_records_folded_by_two_aggregators_at_once_count_once(moto_http):
+    """A retried invocation overlapping the first one: the shard's state item lets one win each chunk."""
+    now = datetime.now(timezone.utc)
     wired = lambda_like(moto_http)
-    start = now - now % 3600
-    unions = wired.sketches.union(wired.store, pk, [(tables.HOUR, start, start + 3600)], ["open"], None, ReadStats())
-    assert summarise(unions["open"]).estimate == THREADS * 6 * 50
+    _, key = wired.keys.create("twice", ["ingest", "read"])
+    positions = {shard: max([int(r["SequenceNumber"]) for r in wired.stream.read(shard, None)] or [0])
+                 for shard in wired.stream.shards()}
+    events = [{"event_id": f"tw{i}", "campaign_id": "twice", "channel": "email", "type": "sent",
+               "timestamp": (now - timedelta(minutes=i % 150)).isoformat(), "profile_id": f"q{i}"}
+              for i in range(600)]  # 150 minute items: two chunks per fold
+    for i in range(0, len(events), 100):
+        body = json.dumps({"events": events[i:i + 100]}).encode()
+        assert wired.ingest.ingest("twice", body, None).body["accepted"] == 100
+
+    def fold(shard: str) -> None:
+        agg = lambda_like(moto_http)
+        raw = list(agg.stream.read(shard, positions.get(shard) or None))
+        if raw:
+            agg.aggregator.handle(lambda_event(shard, raw, f"arn:aws:kinesis:eu-west-1:1:stream/{STREAM}"))
+
+    shards = wired.stream.shards()
+    errors = run_threads(fold, [(s,) for s in shards for _ in range(2)])  # each shard twice, all at once
+    assert not errors, errors
+    wired.rollup.run(time.time())
+    report = wired.live.report(LiveQuery("twice", "twice", "email"), time.time())
+    assert report["totals"]["sent"] == len(events)
+    assert report["distinct"]["targeted"] == 0 and report["distinct"].get("open", 0) == 0

@@ -1,4 +1,4 @@
-"""Local mode's console and readiness: quiet by default, one error shape from chalice local, `ready:` on data."""
+"""Local mode's console: quiet by default, one error shape from chalice local's own 401."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from infra.local import console, readiness
+from infra.local import console
 from infra.local.stack import FUNCTIONS, free_port
 
 
@@ -40,9 +40,3 @@ def test_chalice_local_missing_authorization_has_the_api_error_shape(capsys):
     finally:
         server.shutdown()
     assert "GET /v1/campaigns" not in capsys.readouterr().err  # no access log line by default
-
-
-def test_ready_waits_for_readable_campaigns():
-    answers = iter([False, False, True])
-    assert readiness.wait_until_readable("http://x", "k", 5, interval=0.01, check=lambda u, k: next(answers))
-    assert not readiness.wait_until_readable("http://x", "k", 0.05, interval=0.01, check=lambda u, k: False)

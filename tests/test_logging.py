@@ -28,7 +28,7 @@ def test_ingest_logs_json_with_correlation_id_and_no_secrets(api):
         logger.removeHandler(handler)
         logger.setLevel(previous)
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-    ingested = [x for x in lines if x.get("message") == "batch ingested"]
+    ingested = [x for x in lines if x.get("message") == "batch accepted"]
     assert ingested and ingested[0]["correlation_id"] == "req-42" and ingested[0]["accepted"] == 1
     text = stream.getvalue()
     assert key not in text and "jane" not in text.lower()

@@ -48,6 +48,7 @@ def sent_messages():
 
 
 def run(now: float):
+    app_module.wired().roll(now)  # what the every-minute rollup schedule has done by then
     return app_module.snapshot_runner_for().run(now)
 
 

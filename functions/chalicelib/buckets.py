@@ -50,3 +50,25 @@ def sk_bounds(prefix: str, granularity: str, start: int, end: int) -> tuple[str,
     """Sort-key bounds selecting every item of buckets in [start, end)."""
     return f"{prefix}{granularity}#{bucket_of(granularity, start)}", \
         f"{prefix}{granularity}#{bucket_of(granularity, end - 1)}#\uffff"
+
+
+#: A closed hour or day is read from its roll-up this long after it ends (the
+#: rollup runs every minute); before that, from the finer items it is made of.
+ROLLED_AFTER = 180
+_FINER = {tables.DAY: tables.HOUR, tables.HOUR: tables.MINUTE}
+
+
+def rolled_plan(ranges: list[Range], now: float) -> list[Range]:
+    """The plan with the stretches not rolled up yet replaced by finer granularity."""
+    out: list[Range] = []
+    for gran, start, end in ranges:
+        if gran == tables.MINUTE:
+            out.append((gran, start, end))
+            continue
+        size = UNIT_SECONDS[gran]
+        boundary = (int(now) - ROLLED_AFTER) // size * size  # buckets ending by here are rolled
+        if start < min(end, boundary):
+            out.append((gran, start, min(end, boundary)))
+        if max(start, boundary) < end:
+            out.extend(rolled_plan([(_FINER[gran], max(start, boundary), end)], now))
+    return out

@@ -1,13 +1,11 @@
-"""The workspace's campaign directory: channels seen and last event time.
+"""The workspace's campaign directory: channels seen, last event received, change stamp.
 
-Updated after a batch's counters with idempotent operations only (set ADD,
-conditional max), so a retried batch cannot skew it.
+The aggregator updates it in the last transaction of each fold (see
+`aggregator.py`), so a moved stamp always means the fold's counts are readable.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
-
-from botocore.exceptions import ClientError
 
 from . import tables
 from .store import StoreConfig, with_retries
@@ -18,27 +16,17 @@ class CampaignDirectory:
         self.client = client
         self.config = config
 
-    def record(self, workspace: str, seen: Mapping[str, tuple[set[str], int]]) -> int:
-        """Note the channels and latest event of each campaign; returns writes made."""
-        writes = 0
-        for campaign, (channels, latest) in sorted(seen.items()):
-            key = {tables.PK: {"S": tables.campaigns_pk(workspace)}, tables.SK: {"S": campaign}}
-            try:
-                writes += 1
-                with_retries(lambda: self.client.update_item(
-                    TableName=self.config.table_name, Key=key,
-                    UpdateExpression="ADD channels :c SET last_event = :t",
-                    ConditionExpression="attribute_not_exists(last_event) OR last_event < :t",
-                    ExpressionAttributeValues={":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)}},
-                ), self.config)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
-                # An older batch: its channels may still be new to the campaign.
-                with_retries(lambda: self.client.update_item(
-                    TableName=self.config.table_name, Key=key, UpdateExpression="ADD channels :c",
-                    ExpressionAttributeValues={":c": {"SS": sorted(channels)}}), self.config)
-        return writes
+    def stamp(self, workspace: str, campaign: str) -> dict[str, Any] | None:
+        """The campaign's change stamp: it moves with every fold that touches the
+        campaign, so a page polls this small item and fetches a report only when it moved."""
+        item = with_retries(lambda: self.client.get_item(
+            TableName=self.config.table_name,
+            Key={tables.PK: {"S": tables.campaigns_pk(workspace)}, tables.SK: {"S": campaign}},
+            ProjectionExpression="stamp, last_event"), self.config).get("Item")
+        if not item:
+            return None
+        return {"stamp": item.get("stamp", {}).get("S", ""),
+                "last_event": int(item["last_event"]["N"]) if "last_event" in item else None}
 
     def list(self, workspace: str) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
@@ -51,7 +39,8 @@ class CampaignDirectory:
             for item in page["Items"]:
                 out.append({"campaign_id": item[tables.SK]["S"],
                             "channels": sorted(item.get("channels", {}).get("SS", [])),
-                            "last_event": int(item["last_event"]["N"]) if "last_event" in item else None})
+                            "last_event": int(item["last_event"]["N"]) if "last_event" in item else None,
+                            "stamp": item.get("stamp", {}).get("S", "")})
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

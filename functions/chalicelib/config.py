@@ -12,6 +12,7 @@ class AppConfig:
     region: str
     consistent_reads: bool = False
     service: str = "livereport"
+    stream_name: str = "livereport-events-dev"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "AppConfig":
@@ -19,4 +20,5 @@ class AppConfig:
             table_name=env.get("TABLE_NAME", "livereport-dev"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
             consistent_reads=env.get("CONSISTENT_READS", "false").lower() == "true",
+            stream_name=env.get("STREAM_NAME", "livereport-events-dev"),
         )

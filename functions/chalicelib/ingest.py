@@ -1,5 +1,8 @@
-"""POST /v1/events: parse, validate, aggregate, apply exactly once, answer.
+"""POST /v1/events (and every webhook): validate, make durable, answer.
 
+The request path writes no counter, sketch or directory item: it puts the
+accepted events on the stream and commits the request ledger (one small
+write), and the aggregator folds them exactly once (`aggregator.py`).
 The HTTP layer (app.py) only maps an IngestOutcome onto a response.
 """
 from __future__ import annotations
@@ -7,20 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import tables
-from .aggregate import aggregate
-from .campaigns import CampaignDirectory
-from .cardinality import CardinalityGuard
 from .events import Limits, validate_batch
-from .ledger import BatchLedger
-from .sketches import SketchStore
-from .store import ApplyStats, CounterStore
+from .ledger import BatchLedger, CommitTooLate
+from .store import StoreUnavailable
+from .stream import EventStream, compact, encode
 
 MAX_EVENTS = 5000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -41,7 +41,7 @@ class IngestOutcome:
     body: dict[str, Any]
     replayed: bool = False
     rejected_by_reason: Counter = field(default_factory=Counter)
-    apply: ApplyStats = field(default_factory=ApplyStats)
+    records_put: int = 0
 
 
 def parse_body(body: bytes | None) -> list[Any]:
@@ -72,14 +72,10 @@ def batch_identity(body: bytes, idempotency_key: str | None) -> tuple[str, str]:
 
 
 class IngestService:
-    def __init__(self, store: CounterStore, ledger: BatchLedger, guard: CardinalityGuard,
-                 directory: CampaignDirectory, sketches: SketchStore,
-                 limits: Limits = Limits(), clock: Callable[[], float] = time.time) -> None:
-        self.store = store
+    def __init__(self, ledger: BatchLedger, stream: EventStream, limits: Limits = Limits(),
+                 clock: Callable[[], float] = time.time) -> None:
         self.ledger = ledger
-        self.guard = guard
-        self.directory = directory
-        self.sketches = sketches
+        self.stream = stream
         self.limits = limits
         self.clock = clock
 
@@ -91,29 +87,35 @@ class IngestService:
         return self.accept(workspace, raw_events, batch_id, body_hash)
 
     def accept(self, workspace: str, raw_events: list[Any], batch_id: str, body_hash: str) -> IngestOutcome:
-        """Validate and count a request's events exactly once per batch_id.
+        """Validate a request's events and make them durable, exactly once per batch_id.
 
         Every input path (POST /v1/events, platform webhooks) ends here: the
         caller chooses the request's identity (an Idempotency-Key, a body hash,
         a platform's event id) so that a redelivery replays the first answer."""
-        record = self.ledger.begin(workspace, batch_id, body_hash, self.clock())
-        if record.body_hash != body_hash:
-            raise IngestError(422, "Idempotency-Key was already used with a different body")
-        if record.response is not None:
-            return IngestOutcome(record.response, replayed=True)
-
-        received = datetime.fromtimestamp(record.received_at, tz=timezone.utc)
+        first = self.ledger.get(workspace, batch_id)
+        if first is not None:
+            return self._replay(first, body_hash)
+        received_at = self.clock()
+        attempt = secrets.token_hex(8)
+        received = datetime.fromtimestamp(received_at, tz=timezone.utc)
         accepted, rejected = validate_batch(raw_events, received, self.limits)
-        agg = aggregate(workspace, (e for _, e in accepted),
-                        lambda c, d, v: self.guard.admit(workspace, c, d, v))
-        marker_pk = tables.batch_pk(workspace, batch_id)
-        stats = self.store.apply_exactly_once(marker_pk, agg.counters, agg.minute_items, int(record.received_at))
-        # Sketch merges are idempotent (re-adding a profile to an HLL is a no-op),
-        # so a retried batch may redo them without skewing a distinct count.
-        self.sketches.add(agg.profiles, int(record.received_at))
-        self.sketches.add_domains(agg.domain_profiles)
-        self.directory.record(workspace, agg.campaigns)
+        records = encode(workspace, batch_id, attempt, received_at, [compact(e) for _, e in accepted]) \
+            if accepted else []
+        if records:
+            self.stream.put(batch_id, records)  # durable first: the commit below makes them count
         body_out = {"accepted": len(accepted), "rejected": [r.as_dict() for r in rejected]}
-        self.ledger.complete(workspace, batch_id, body_out)
+        try:
+            winner = self.ledger.commit(workspace, batch_id, body_hash, received_at, attempt, body_out,
+                                        self.clock())
+        except CommitTooLate as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        if winner is not None:  # a concurrent attempt of the same request committed first
+            return self._replay(winner, body_hash)
         reasons = Counter(r.reason.split(":", 1)[0] for r in rejected)
-        return IngestOutcome(body_out, rejected_by_reason=reasons, apply=stats)
+        return IngestOutcome(body_out, rejected_by_reason=reasons, records_put=len(records))
+
+    @staticmethod
+    def _replay(first: Any, body_hash: str) -> IngestOutcome:
+        if first.body_hash != body_hash:
+            raise IngestError(422, "Idempotency-Key was already used with a different body")
+        return IngestOutcome(first.response, replayed=True)

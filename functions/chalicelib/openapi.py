@@ -13,6 +13,7 @@ from .ingest import MAX_BODY_BYTES, MAX_EVENTS
 from .reports.global_ import CHANNELS as GLOBAL_CHANNELS
 from .reports.live import TABS
 from .snapshots.subscriptions import Subscription, SubscriptionRequest
+from .webhooks.api_doc import webhook_paths
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def openapi_document() -> dict[str, Any]:
                         "events": {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}}}}}},
                     "description": f"At most {MAX_EVENTS} events and {MAX_BODY_BYTES} bytes."},
                 "responses": {
-                    "200": {"description": "Per-event verdicts", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResponse"}}}},
+                    "200": {"description": "Per-event verdicts; the accepted events are durable (on the stream) and appear in reports within seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResponse"}}}},
                     "400": _error("Malformed body"), "401": _error("Missing or unknown key"),
                     "403": _error("Key without the ingest scope"), "413": _error("Too many events or bytes"),
                     "422": _error("Idempotency-Key reused with another body"),
@@ -215,7 +216,17 @@ def openapi_document() -> dict[str, Any]:
                      "description": "1m..24h; charts use minute steps up to 1h, hour steps beyond"}, COMPARE],
                 "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveReport"}}}},
                               "400": _error("Bad parameters"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
+            "/v1/campaigns/{campaign_id}/stamp": {"get": {
+                "summary": "The campaign's change stamp: poll it (every second is cheap) and fetch a report only when it moved",
+                "security": bearer,
+                "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "`stamp` moves with every fold that changed the campaign's counts; "
+                                                     "`last_event` is when its latest event was received (epoch seconds)",
+                                      "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                          "stamp": {"type": "string"}, "last_event": {"type": ["integer", "null"]}}}}}},
+                              "400": _error("Bad campaign id"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
             **_report_paths(bearer),
+            **webhook_paths(bearer, _error),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},

@@ -5,12 +5,15 @@ there is one way to assemble the system.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
 
+from .aggregator import Aggregator, FoldStats
 from .auth import KeyStore
 from .campaigns import CampaignDirectory
 from .cardinality import CardinalityGuard
@@ -19,8 +22,10 @@ from .ingest import IngestService
 from .ledger import BatchLedger
 from .reports.global_ import GlobalReports
 from .reports.live import LiveReports
+from .rollup import Rollup, RollupStats
 from .sketches import SketchStore
 from .store import CounterStore, StoreConfig
+from .stream import EventStream, lambda_event
 
 
 @dataclass
@@ -34,10 +39,38 @@ class Services:
     directory: CampaignDirectory
     sketches: SketchStore
     globals: GlobalReports
+    stream: EventStream
+    aggregator: Aggregator
+    rollup: Rollup
+    #: shard -> last sequence handed to the aggregator (what Lambda's event source mapping keeps)
+    positions: dict[str, int] = field(default_factory=dict)
+    _pump_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def pump(self) -> None:
-        """Fold whatever accepted events are still on their way into the counters
-        (tests and local mode call it; a no-op while ingest applies in the request)."""
+    def pump(self, handler: Callable[[dict[str, Any]], Any] | None = None, roll: bool = True,
+             now: float | None = None) -> FoldStats:
+        """Do locally what Lambda and the schedule do in AWS: hand each shard's new
+        records to the aggregator (or `handler`, the app's Kinesis handler), then
+        roll up the hours they touched. Tests call it after posting; local mode's
+        poller calls it in a loop. A failing handler leaves the position
+        unchanged, so the same records come again, as Lambda retries them."""
+        total = FoldStats()
+        with self._pump_lock:
+            for shard in self.stream.shards():
+                raw = list(self.stream.read(shard, self.positions.get(shard)))
+                if not raw:
+                    continue
+                event = lambda_event(shard, raw, f"arn:aws:kinesis:{self.config.region}:123456789012:stream/"
+                                                 f"{self.stream.stream_name}")
+                stats = (handler or self.aggregator.handle)(event)
+                self.positions[shard] = int(raw[-1]["SequenceNumber"])
+                if isinstance(stats, FoldStats):
+                    total.merge(stats)
+            if roll and total.hours:
+                self.rollup.run(now if now is not None else time.time(), hours=total.hours, wait_seconds=60)
+        return total
+
+    def roll(self, now: float | None = None) -> RollupStats:
+        return self.rollup.run(now, wait_seconds=60)
 
 
 def dynamodb_client(config: AppConfig) -> Any:
@@ -47,15 +80,20 @@ def dynamodb_client(config: AppConfig) -> Any:
                                       max_pool_connections=32))
 
 
-def build(config: AppConfig, client: Any | None = None,
-          after_chunk: Callable[[int], None] | None = None) -> Services:
+def build(config: AppConfig, client: Any | None = None, kinesis: Any | None = None,
+          after_chunk: Callable[[int], None] | None = None,
+          clock: Callable[[], float] = time.time) -> Services:
     client = client or dynamodb_client(config)
+    kinesis = kinesis or boto3.client("kinesis", region_name=config.region)
     store_config = StoreConfig(table_name=config.table_name, consistent_reads=config.consistent_reads)
-    store = CounterStore(client, store_config, after_chunk=after_chunk)
+    store = CounterStore(client, store_config)
     directory = CampaignDirectory(client, store_config)
-    sketches = SketchStore(client, store_config)
-    ingest = IngestService(store, BatchLedger(client, store_config), CardinalityGuard(client, store_config),
-                           directory, sketches)
+    sketches = SketchStore(store)
+    ledger = BatchLedger(client, store_config)
+    stream = EventStream(kinesis, config.stream_name)
+    ingest = IngestService(ledger, stream, clock=clock)
+    aggregator = Aggregator(client, store_config, ledger, CardinalityGuard(client, store_config), stream,
+                            clock=clock, after_chunk=after_chunk)
     return Services(config, client, store, KeyStore(client, config.table_name), ingest,
                     LiveReports(store, sketches, directory), directory, sketches,
-                    GlobalReports(store, sketches))
+                    GlobalReports(store, sketches), stream, aggregator, Rollup(client, store_config, clock=clock))

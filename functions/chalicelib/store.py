@@ -1,11 +1,7 @@
-"""DynamoDB counters: apply a batch's deltas exactly once; read bucket ranges.
+"""DynamoDB access shared by every module: retries with backoff, the ADD
+expression of a counter delta, bounded range reads, and item sizes (cost).
 
-Exactly once (DESIGN invariant 2): deltas are applied in TransactWriteItems
-chunks, each carrying a conditional marker item for (batch, chunk). A retry of
-the batch rebuilds the same chunks (items are sorted) and the marker of an
-already-applied chunk cancels that chunk's transaction, so it is skipped.
-ClientRequestToken is not relied on: it lasts 10 minutes in AWS and moto
-ignores it.
+Exactly-once application of deltas lives in `aggregator.py`.
 """
 from __future__ import annotations
 
@@ -18,7 +14,6 @@ from botocore.exceptions import ClientError
 
 from . import tables
 
-TRANSACTION_LIMIT = 100  # operations per TransactWriteItems, marker included
 RETRYABLE_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -43,15 +38,6 @@ class StoreConfig:
     max_attempts: int = 6
     base_backoff_seconds: float = 0.05
     consistent_reads: bool = False
-
-
-@dataclass
-class ApplyStats:
-    chunks: int = 0
-    applied: int = 0
-    skipped: int = 0
-    item_writes: int = 0
-    consumed_wcu: float = 0.0
 
 
 @dataclass
@@ -87,13 +73,6 @@ def with_retries(call: Callable[[], Any], config: StoreConfig, sleep: Callable[[
     raise StoreUnavailable("no attempt made")  # pragma: no cover
 
 
-def _marker_already_applied(exc: ClientError) -> bool:
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = exc.response.get("CancellationReasons", [])
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
-
-
 def update_expression(deltas: Mapping[str, int], ttl: int | None) -> dict[str, Any]:
     """One ADD for every counter of an item (placeholders keep any value safe)."""
     names: dict[str, str] = {}
@@ -113,64 +92,16 @@ def update_expression(deltas: Mapping[str, int], ttl: int | None) -> dict[str, A
 
 
 class CounterStore:
-    """Counter items of one table, reached through a low-level DynamoDB client."""
+    """Reads of counter and sketch items of one table, through a low-level DynamoDB client.
+    (Writes are the aggregator's and the rollup's: `aggregator.py`, `rollup.py`.)"""
 
-    def __init__(self, client: Any, config: StoreConfig,
-                 after_chunk: Callable[[int], None] | None = None) -> None:
+    def __init__(self, client: Any, config: StoreConfig) -> None:
         self.client = client
         self.config = config
-        self._after_chunk = after_chunk  # test hook: inject a failure between chunks
 
-    def chunks(self, counters: Mapping[tables.ItemKey, Mapping[str, int]]) -> list[list[tables.ItemKey]]:
-        """Deterministic chunking: the same batch always yields the same chunks."""
-        keys = sorted(counters)
-        size = TRANSACTION_LIMIT - 1
-        return [keys[i:i + size] for i in range(0, len(keys), size)]
-
-    def apply_exactly_once(
-        self,
-        marker_pk: str,
-        counters: Mapping[tables.ItemKey, Mapping[str, int]],
-        expiring: set[tables.ItemKey],
-        now: int,
-    ) -> ApplyStats:
-        stats = ApplyStats()
-        minute_ttl = now + self.config.minute_ttl_seconds
-        for index, keys in enumerate(self.chunks(counters)):
-            stats.chunks += 1
-            items = [{
-                "Put": {
-                    "TableName": self.config.table_name,
-                    "Item": {tables.PK: {"S": marker_pk}, tables.SK: {"S": f"CHUNK#{index:05d}"},
-                             tables.TTL_ATTRIBUTE: {"N": str(now + self.config.marker_ttl_seconds)}},
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": {"#pk": tables.PK},
-                }
-            }]
-            for pk, sk in keys:
-                ttl = minute_ttl if (pk, sk) in expiring else None
-                items.append({"Update": {
-                    "TableName": self.config.table_name,
-                    "Key": {tables.PK: {"S": pk}, tables.SK: {"S": sk}},
-                    **update_expression(counters[(pk, sk)], ttl),
-                }})
-            try:
-                response = with_retries(lambda: self.client.transact_write_items(
-                    TransactItems=items, ReturnConsumedCapacity="TOTAL"), self.config)
-            except ClientError as exc:
-                if not _marker_already_applied(exc):
-                    raise
-                stats.skipped += 1
-            else:
-                stats.applied += 1
-                stats.item_writes += len(keys)
-                stats.consumed_wcu += sum(c.get("CapacityUnits", 0.0) for c in response.get("ConsumedCapacity", []))
-            if self._after_chunk is not None:
-                self._after_chunk(index)
-        return stats
-
-    def query(self, pk: str, low_sk: str, high_sk: str, stats: ReadStats) -> Iterator[dict[str, Any]]:
-        """All items of pk with low_sk <= sk <= high_sk, numbers as ints."""
+    def query(self, pk: str, low_sk: str, high_sk: str, stats: ReadStats,
+              limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """All items of pk with low_sk <= sk <= high_sk (or the first `limit`), numbers as ints."""
         kwargs: dict[str, Any] = {
             "TableName": self.config.table_name,
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
@@ -179,6 +110,8 @@ class CounterStore:
             "ConsistentRead": self.config.consistent_reads,
             "ReturnConsumedCapacity": "TOTAL",
         }
+        if limit:
+            kwargs["Limit"] = limit
         while True:
             page = with_retries(lambda: self.client.query(**kwargs), self.config)
             stats.queries += 1
@@ -188,7 +121,7 @@ class CounterStore:
                 stats.bytes += item_size(raw)
                 yield {k: _plain(v) for k, v in raw.items()}
             last = page.get("LastEvaluatedKey")
-            if not last:
+            if not last or limit:
                 return
             kwargs["ExclusiveStartKey"] = last
 

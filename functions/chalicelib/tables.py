@@ -60,6 +60,30 @@ def sketch_sk(granularity: str, bucket: str, execution: str, metric: str) -> str
     return f"S{granularity}#{bucket}#{execution}#{metric}"
 
 
+#: Minute items (counters, sketch deltas, minute sketches) live long enough for
+#: the latest write they can get: an event 48 h old, applied from a stream that
+#: keeps records 24 h, then rolled up; reads use them for 24 h at most.
+MINUTE_TTL_SECONDS = 96 * 3600
+SKETCH_DELTA = "SX"  # one per (minute, execution, fold): append-only, compacted by the rollup
+MINUTE_SKETCH = "SM"  # one per (minute, execution): the union of its deltas
+
+
+def minute_sketch_sk(prefix: str, minute: str, execution: str, fold_id: str = "") -> str:
+    """`SX#minute#exec#fold` (a fold's delta) or `SM#minute#exec` (compacted)."""
+    return f"{prefix}#{minute}#{execution}" + (f"#{fold_id}" if fold_id else "")
+
+
+def shard_state_pk(stream: str, shard_id: str) -> str:
+    """The aggregator's per-shard watermark and pinned fold (internal, no workspace)."""
+    return f"AGG#{stream}#{shard_id}"
+
+
+def rollup_pk(granularity: str, bucket: str) -> str:
+    """The rollup's work list of one hour or day: one entry per counter partition
+    touched, versioned by the folds (internal, no workspace)."""
+    return f"ROLLUP#{granularity}#{bucket}"
+
+
 def parse_counter_sk(sk: str) -> tuple[str, str, str]:
     granularity, bucket, execution = sk.split("#", 2)
     return granularity, bucket, execution

@@ -166,6 +166,9 @@ class LiveReportStack(Stack):
             },
             "tags": {"project": "livereport", "stage": s.stage},
         }
+        # POST /v1/webhooks/{platform}/{source_id} has no authorizer on purpose: the sending
+        # platform's own signature authenticates it (docs/webhooks.md); for SES it fetches SNS
+        # signing certificates over HTTPS, so the functions need outbound internet (no VPC).
         return Chalice(self, "Api", source_dir=str(FUNCTIONS_DIR), stage_config=stage_config)
 
     def sam_template(self) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class DemoTraffic(threading.Thread):
         self.api_url, self.key = api_url, key
         self.backfill_hours, self.per_second = backfill_hours, per_second
         self.stopped = threading.Event()
+        self.first_batch = threading.Event()
         self.sent = 0
 
     def run(self) -> None:
@@ -49,6 +50,7 @@ class DemoTraffic(threading.Thread):
         backlog = list(gen.events(3000, now - timedelta(hours=self.backfill_hours), now))
         for i in range(0, len(backlog), 1000):
             self._send(backlog[i:i + 1000])
+            self.first_batch.set()
         while not self.stopped.wait(2.0):
             now = datetime.now(timezone.utc)
             self._send(list(gen.events(self.per_second * 2, now - timedelta(seconds=2), now)))
@@ -83,23 +85,40 @@ def main() -> int:
         lines.append(f"demo read key:  {demo_read}   (workspace 'demo', live demo traffic)")
         demo = DemoTraffic(stack.api_url, demo_ingest)
         demo.start()
+    lines.extend(stack.streaming_lines)
     for extra in _start_schedules(stack):
         lines.append(extra)
     print("\n".join(lines), flush=True)
+    if demo:
+        _wait_for_demo(stack, demo)
     print(f"ready: {stack.api_url}", flush=True)
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
+    # A plain flag, not an Event: a signal handler that sets an Event the main thread
+    # is waiting on can deadlock on the Event's (non re-entrant) condition lock.
+    stopping = {"now": False}
+
+    def stop(*_: object) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping["now"]:
+        time.sleep(0.2)
     if demo:
         demo.stopped.set()
     stack.stop()
     print("stopped", flush=True)
-    return 0
+    sys.stderr.flush()
+    os._exit(0)  # daemon threads (a rollup half way, a demo POST) end here, not in a slow teardown
+
+
+def _wait_for_demo(stack: LocalStack, demo: DemoTraffic, timeout: float = 60.0) -> None:
+    """`ready:` means the dashboard has something to show: the demo's first batch is folded."""
+    deadline = time.monotonic() + timeout
+    demo.first_batch.wait(timeout)
+    stack.services.pump()  # fold the backlog and roll the closed hours it touched, now
+    while time.monotonic() < deadline and not stack.services.directory.list("demo"):
+        time.sleep(0.2)
 
 
 def _start_schedules(stack: LocalStack) -> list[str]:

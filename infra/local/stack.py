@@ -12,6 +12,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -104,11 +105,13 @@ class LocalStack:
     api_port: int = 0
     web_port: int = 0
     table_name: str = "livereport-local"
+    stream_name: str = "livereport-events-local"
     web_dir: Path = WEB_DIST
     moto_port: int = 0
     _stops: list[Callable[[], None]] = field(default_factory=list)
     moto_url: str = ""
     services: Any = None
+    streaming_lines: list[str] = field(default_factory=list)
 
     @property
     def api_url(self) -> str:
@@ -125,6 +128,7 @@ class LocalStack:
         os.environ.update(FAKE_AWS)
         os.environ["AWS_ENDPOINT_URL"] = self.moto_url
         os.environ["TABLE_NAME"] = self.table_name
+        os.environ["STREAM_NAME"] = self.stream_name
 
     def create_table(self) -> None:
         import boto3
@@ -133,6 +137,10 @@ class LocalStack:
         client = boto3.client("dynamodb", region_name=FAKE_AWS["AWS_REGION"])
         if self.table_name not in client.list_tables()["TableNames"]:
             tables.create_table(client, self.table_name)
+        from chalicelib.stream import create_stream
+        kinesis = boto3.client("kinesis", region_name=FAKE_AWS["AWS_REGION"])
+        if self.stream_name not in kinesis.list_streams()["StreamNames"]:
+            create_stream(kinesis, self.stream_name, shards=2)
 
     def start_api(self) -> None:
         sys.path.insert(0, str(FUNCTIONS))
@@ -146,6 +154,8 @@ class LocalStack:
         thread = threading.Thread(target=server.serve_forever, daemon=True, name="chalice-local")
         thread.start()
         self._stops.append(server.shutdown)
+        from .streaming import start_streaming
+        self.streaming_lines = start_streaming(self)  # the aggregator and rollup Lambdas, locally
 
     def start_web(self, extra_config: dict[str, Any] | None = None) -> bool:
         if not (self.web_dir / "index.html").exists():
@@ -167,8 +177,13 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        """Stop everything, newest first; servers stop in parallel so SIGTERM ends within seconds."""
         while self._stops:
+            step = self._stops.pop()
+            started = time.monotonic()
             try:
-                self._stops.pop()()
+                step()
             except Exception:  # noqa: BLE001 - best effort on shutdown
                 pass
+            if os.environ.get("LIVEREPORT_VERBOSE") == "1":
+                print(f"stopped {getattr(step, '__qualname__', step)} in {time.monotonic() - started:.2f}s", flush=True)

@@ -35,7 +35,7 @@ def stack():
     from infra.local import console
     from infra.local.stack import LocalStack
     console.configure()  # what make run does: quiet access log, the API's error shape for gateway errors
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME")}
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "STREAM_NAME")}
     s = LocalStack(table_name="livereport-browser")
     s.start_moto()
     s.create_table()
@@ -43,6 +43,7 @@ def stack():
     assert s.start_web({"refreshSeconds": 5}), "web/dist/index.html missing after build"
     _, s.key = s.services.keys.create("browser", ["ingest", "read"], "browser tests")
     seed.post(s.api_url, s.key, seed.events())
+    s.services.pump()  # fold now rather than at the poller's next tick
     yield s
     s.stop()
     for k, v in saved.items():  # leave the environment as the other test modules expect it

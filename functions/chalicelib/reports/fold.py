@@ -113,7 +113,7 @@ def series_document(channel: str, fold: Fold) -> dict[str, Any]:
         "step_seconds": fold.step,
         "timestamps": [iso(fold.series_start + i * fold.step) for i in range(fold.slots)],
         "values": values,
-        # distinct profiles per hour slot (hourly series only: there are no minute sketches)
+        # distinct profiles per hour slot (hourly series only)
         **({"distinct": fold.distinct_series} if fold.distinct_series else {}),
     }
 
@@ -124,15 +124,15 @@ def execution_rows(channel: str, fold: Fold) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["execution_id"] is not None, r["execution_id"] or ""))
 
 
-def distinct_document(sketches: SketchStore, store: CounterStore, pk: str, plan: list[buckets.Range],
-                      channel: str, executions: set[str] | None, stats: ReadStats,
+def distinct_document(sketches: SketchStore, pk: str, plan: list[buckets.Range], channel: str,
+                      executions: set[str] | None, now: float, stats: ReadStats,
                       fold: Fold | None = None) -> tuple[dict, dict]:
     """Distinct counts and bounds; with an hourly fold, also `series.distinct` per hour slot."""
     metrics = catalogue.distinct_metrics_for(channel)
     hourly: dict[str, dict[int, Any]] | None = None
     if fold is not None and fold.step == 3600:
         hourly = {m: {} for m in metrics if m != "targeted"}
-    unions = sketches.union(store, pk, plan, metrics, executions, stats, hourly)
+    unions = sketches.union(pk, plan, metrics, executions, now, stats, hourly)
     summaries = {m: summarise(u) for m, u in unions.items()}
     if fold is not None and hourly is not None:
         fold.distinct_series = {

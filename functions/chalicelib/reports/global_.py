@@ -110,33 +110,28 @@ class GlobalReports:
         pk = tables.counter_pk(q.workspace, q.campaign_id, q.channel)
         stats = ReadStats()
         whole_life = q.start is None and q.end is None
-        if whole_life:
-            items = list(self.store.query(pk, f"{tables.DAY}#", f"{tables.DAY}#\uffff", stats))
-            days = sorted({tables.parse_counter_sk(i[tables.SK])[1] for i in items})
-            start = buckets.bucket_start(tables.DAY, days[0]) if days else int(now) - int(now) % 86400
-            end = max(int(now) + 1, buckets.bucket_start(tables.DAY, days[-1]) + 86400) if days else start + 86400
-            plan = [(tables.DAY, start, end)]
+        end = int(q.end.timestamp()) if q.end else int(now) + 360  # events may be 5 minutes ahead
+        if q.start is None:  # whole life or open start: from the first day with data
+            first = self._first_day(pk, stats)
+            start = first if first is not None else int(now) - int(now) % 86400
+            if whole_life:
+                end = max(end, start + 86400)
         else:
-            start = int(q.start.timestamp()) if q.start else 0
-            end = int(q.end.timestamp()) if q.end else int(now) + 1
-            if q.start is None:  # open start: from the first day with data
-                first = next(iter(self.store.query(pk, f"{tables.DAY}#", f"{tables.DAY}#\uffff", stats)), None)
-                start = buckets.bucket_start(tables.DAY, tables.parse_counter_sk(first[tables.SK])[1]) if first else end - 3600
-            plan, items = [], []
+            start = int(q.start.timestamp())
         step = 3600 if end - start <= SHORT_SPAN else 86400
-        if step == 3600 or not whole_life:
-            # Hourly charts need hour items: a short span reads ≤ 48 hours instead of day items
-            # (which would pile a day's activity on its midnight); a long range reads whole days
-            # inside and hours only at its edges.
-            plan = buckets.plan(start, end, [tables.HOUR] if step == 3600 else [tables.DAY, tables.HOUR])
-            items = self._items(pk, plan, stats)
+        # Hourly charts need hour items: a short span reads ≤ 48 hours instead of day items
+        # (which would pile a day's activity on its midnight); a long range reads whole days
+        # inside and hours only at its edges. Stretches not rolled up yet are read finer.
+        plan = buckets.rolled_plan(buckets.plan(start, end, [tables.HOUR] if step == 3600 else
+                                                [tables.DAY, tables.HOUR]), now)
+        items = self._items(pk, plan, stats)
         fold = Fold(series_start=start - start % step, series_end=end, step=step, stats=stats)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
         for item in items:
             fold.add_item(item, execs)
 
         metrics = catalogue.distinct_metrics_for(q.channel)
-        unions = self.sketches.union(self.store, pk, plan, metrics, execs, stats)
+        unions = self.sketches.union(pk, plan, metrics, execs, now, stats)
         summaries = {m: summarise(u) for m, u in unions.items()}
         distinct = {m: s.estimate for m, s in summaries.items()}
         totals = with_derived(q.channel, fold.totals)
@@ -155,7 +150,7 @@ class GlobalReports:
             ({"domain": d, "sent": c.get("sent", 0), "complaints": c.get("spam_complaint", 0),
               "opens": c.get("open", 0), "clicks": c.get("click", 0), "raw_reactivity": None}
              for d, c in domains.items()), key=lambda r: (-r["sent"], r["domain"]))
-        self._raw_reactivity(pk, plan, execs, by_domain, stats)
+        self._raw_reactivity(pk, start, end, execs, by_domain, now, stats)
         values = {m: fold.series.get(m, [0] * fold.slots) for m in ("open", "click")}
         return {
             "campaign_id": q.campaign_id,
@@ -180,10 +175,21 @@ class GlobalReports:
             "read_cost": read_cost(stats),
         }
 
-    def _raw_reactivity(self, pk: str, plan: list[buckets.Range], execs: set[str] | None,
-                        rows: list[dict[str, Any]], stats: ReadStats) -> None:
-        """Distinct clickers / distinct openers per domain, from per-domain day sketches."""
-        per_domain = self.sketches.domain_union(self.store, pk, plan, execs, stats)
+    def _first_day(self, pk: str, stats: ReadStats) -> int | None:
+        """Start of the first UTC day with data: the earliest of the first day,
+        hour and minute items (the newest data is not rolled up yet)."""
+        starts = []
+        for gran in (tables.DAY, tables.HOUR, tables.MINUTE):
+            first = next(iter(self.store.query(pk, f"{gran}#", f"{gran}#\uffff", stats, limit=1)), None)
+            if first is not None:
+                starts.append(buckets.bucket_start(gran, tables.parse_counter_sk(first[tables.SK])[1]))
+        return min(starts) - min(starts) % 86400 if starts else None
+
+    def _raw_reactivity(self, pk: str, start: int, end: int, execs: set[str] | None,
+                        rows: list[dict[str, Any]], now: float, stats: ReadStats) -> None:
+        """Distinct clickers / distinct openers per domain over the whole UTC days of the range."""
+        days = buckets.rolled_plan([(tables.DAY, start - start % 86400, end + (-end) % 86400)], now)
+        per_domain = self.sketches.domain_union(pk, days, execs, now, stats)
         for row in rows:
             openers = per_domain.get(("open", row["domain"]))
             clickers = per_domain.get(("click", row["domain"]))

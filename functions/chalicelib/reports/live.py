@@ -42,7 +42,7 @@ class LiveReports:
     def _fold_channel(self, q: LiveQuery, channel: str, now: float) -> tuple[Fold, list[buckets.Range], str]:
         start, end, step = window(now, q.window_seconds)
         fold = Fold(series_start=start - start % step, series_end=end, step=step)
-        plan = buckets.plan(start, end, [tables.HOUR, tables.MINUTE])
+        plan = buckets.rolled_plan(buckets.plan(start, end, [tables.HOUR, tables.MINUTE]), now)
         pk = tables.counter_pk(q.workspace, q.campaign_id, channel)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
         read_counters(self.store, pk, plan, fold, execs)
@@ -52,7 +52,7 @@ class LiveReports:
         channel = q.tab
         fold, plan, pk = self._fold_channel(q, channel, now)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
-        distinct, bounds = distinct_document(self.sketches, self.store, pk, plan, channel, execs, fold.stats, fold)
+        distinct, bounds = distinct_document(self.sketches, pk, plan, channel, execs, now, fold.stats, fold)
         totals = with_derived(channel, fold.totals)
         return {
             "campaign_id": q.campaign_id,
@@ -92,7 +92,7 @@ class LiveReports:
             row = {m: int(fold.totals.get(m, 0)) for m in totals}
             for m in totals:
                 totals[m] += row[m]
-            unions = self.sketches.union(self.store, pk, plan, ["targeted"], execs, stats)
+            unions = self.sketches.union(pk, plan, ["targeted"], execs, now, stats)
             sketch = unions["targeted"]
             row["audience"] = summarise(sketch).estimate
             per_channel.append({"channel": channel, "totals": row})

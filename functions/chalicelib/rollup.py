@@ -1,0 +1,291 @@
+"""Roll-ups, off the write path (scheduled every minute).
+
+Folds only write minute items. Each fold also bumps, in the same transaction,
+a version `v` in the rollup's work list: one entry per (hour, counter
+partition) it touched. The rollup:
+
+- rolls a closed hour whose entry has v > rv (rolled version): hour counters
+  are the sum of its minute items, its minute sketches the union of their
+  fold deltas, its hour sketches the union of the hour — all recomputed and
+  overwritten, so a rollup run twice changes nothing, and a late event for an
+  hour already rolled (it bumps v again) simply gets the hour rolled again;
+- then records rv = v only if no fold bumped v meanwhile (conditional), and
+  bumps the day's entry, so closed days are rolled from their hours the same way;
+- compacts the closed minutes of open hours that folds touched since its last
+  pass (readers union the deltas of the last few minutes themselves; see
+  `sketches.RECENT_DELTAS`).
+
+One run at a time holds a lease, so two runs never overwrite each other's
+newer sums with older ones.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from botocore.exceptions import ClientError
+
+from . import buckets, tables
+from .sketches import ATTR_PREFIX, Unions, delta_bounds, is_domain_attr, sketch_attrs
+from .store import CounterStore, ReadStats, StoreConfig, with_retries
+
+#: how far back work lists are scanned: 48 h of accepted lateness + 24 h of stream retention + margin
+LOOKBACK_HOURS = 75
+LEASE_PK, LEASE_SK = "ROLLUP#LEASE", "LEASE"
+COUNTER_SKIP = {tables.PK, tables.SK, tables.TTL_ATTRIBUTE}
+
+
+@dataclass
+class RollupStats:
+    hours_rolled: int = 0
+    days_rolled: int = 0
+    minutes_compacted: int = 0
+    raced: int = 0
+    items_written: int = 0
+    bytes_written: int = 0
+    skipped_lease: bool = False
+
+
+class Rollup:
+    def __init__(self, client: Any, config: StoreConfig, clock: Callable[[], float] = time.time,
+                 lease_seconds: int = 240) -> None:
+        self.client = client
+        self.config = config
+        self.store = CounterStore(client, StoreConfig(config.table_name, consistent_reads=True))
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+
+    def run(self, now: float | None = None, hours: Iterable[str] | None = None,
+            wait_seconds: float = 0.0) -> RollupStats:
+        """One pass over the work lists of `hours` (default: the last LOOKBACK_HOURS).
+        While another run holds the lease, wait up to `wait_seconds` for it, else skip."""
+        now = self.clock() if now is None else now
+        stats = RollupStats()
+        owner = f"{time.time_ns()}"
+        give_up = time.monotonic() + wait_seconds
+        while not self._acquire(owner, now):
+            if time.monotonic() >= give_up:
+                stats.skipped_lease = True
+                return stats
+            time.sleep(0.05)
+        try:
+            if hours is None:
+                current = int(now) - int(now) % 3600
+                hours = [buckets.bucket_of(tables.HOUR, current - i * 3600) for i in range(LOOKBACK_HOURS)]
+            days: set[str] = set()
+            for hour in sorted(set(hours)):
+                hour_end = buckets.bucket_start(tables.HOUR, hour) + 3600
+                for entry in self._entries(tables.HOUR, hour):
+                    pk, v = entry[tables.SK]["S"], int(entry.get("v", {}).get("N", "0"))
+                    if hour_end > now:
+                        stats.minutes_compacted += self._compact_touched(pk, entry, now, v, stats)
+                    elif v > int(entry.get("rv", {}).get("N", "0")):
+                        self._roll_hour(pk, hour, v, stats)
+                days.add(hour[:8])
+            for day in sorted(days):
+                if buckets.bucket_start(tables.DAY, day) + 86400 > now:
+                    continue
+                for entry in self._entries(tables.DAY, day):
+                    v = int(entry.get("v", {}).get("N", "0"))
+                    if v > int(entry.get("rv", {}).get("N", "0")):
+                        self._roll_day(entry[tables.SK]["S"], day, v, stats)
+        finally:
+            self._release(owner)
+        return stats
+
+    # --- hours and days ---
+
+    def _roll_hour(self, pk: str, hour: str, version: int, stats: RollupStats) -> None:
+        start = buckets.bucket_start(tables.HOUR, hour)
+        read = ReadStats()
+        sums = _sum_per_execution(self.store.query(pk, *buckets.sk_bounds("", tables.MINUTE, start, start + 3600),
+                                                   read))
+        puts = [{tables.PK: {"S": pk}, tables.SK: {"S": tables.counter_sk(tables.HOUR, hour, e)},
+                 **{a: {"N": str(n)} for a, n in attrs.items()}} for e, attrs in sums.items()]
+        per_minute, per_hour = Unions(), Unions()
+        for item in self.store.query(pk, *delta_bounds(start, start + 3600), read):
+            _, minute, execution = item[tables.SK].split("#")[:3]
+            for attr, blob in sketch_attrs(item):
+                domain = is_domain_attr(attr)
+                per_minute.add((minute, execution, attr), blob, domain)
+                per_hour.add((execution, attr), blob, domain)
+        puts += self._changed(pk, tables.MINUTE, start, start + 3600, _sketch_items(
+            pk, tables.MINUTE, {(m, e, a): b for (m, e, a), b in per_minute.serialized().items()}))
+        puts += _sketch_items(pk, tables.HOUR, {(hour, e, a): b for (e, a), b in per_hour.serialized().items()})
+        self._write(puts, stats)
+        if self._mark_rolled(tables.HOUR, hour, pk, version):
+            stats.hours_rolled += 1
+            self._bump(tables.rollup_pk(tables.DAY, hour[:8]), pk)
+        else:
+            stats.raced += 1
+
+    def _roll_day(self, pk: str, day: str, version: int, stats: RollupStats) -> None:
+        start = buckets.bucket_start(tables.DAY, day)
+        read = ReadStats()
+        sums = _sum_per_execution(self.store.query(pk, *buckets.sk_bounds("", tables.HOUR, start, start + 86400),
+                                                   read))
+        puts = [{tables.PK: {"S": pk}, tables.SK: {"S": tables.counter_sk(tables.DAY, day, e)},
+                 **{a: {"N": str(n)} for a, n in attrs.items()}} for e, attrs in sums.items()]
+        per_day = Unions()
+        for kind in ("S", "P"):
+            for item in self.store.query(pk, *buckets.sk_bounds(kind, tables.HOUR, start, start + 86400), read):
+                execution = item[tables.SK].split("#")[2]
+                for attr, blob in sketch_attrs(item):
+                    per_day.add((execution, attr), blob, is_domain_attr(attr))
+        puts += _sketch_items(pk, tables.DAY, {(day, e, a): b for (e, a), b in per_day.serialized().items()})
+        self._write(puts, stats)
+        if self._mark_rolled(tables.DAY, day, pk, version):
+            stats.days_rolled += 1
+        else:
+            stats.raced += 1
+
+    def _compact_touched(self, pk: str, entry: dict[str, Any], now: float, version: int,
+                         stats: RollupStats) -> int:
+        """Minute sketches of the open hour's closed minutes that folds touched since
+        the last compaction (the entry's `tm` set), then those minutes leave the set
+        unless a fold bumped the entry meanwhile (it will be compacted again)."""
+        closed = sorted(m for m in entry.get("tm", {}).get("SS", [])
+                        if buckets.bucket_start(tables.MINUTE, m) + 60 <= now)
+        if not closed:
+            return 0
+        start = buckets.bucket_start(tables.MINUTE, closed[0])
+        end = buckets.bucket_start(tables.MINUTE, closed[-1]) + 60
+        wanted = set(closed)
+        per_minute = Unions()
+        for item in self.store.query(pk, *delta_bounds(start, end), ReadStats()):
+            _, minute, execution = item[tables.SK].split("#")[:3]
+            if minute not in wanted:
+                continue
+            for attr, blob in sketch_attrs(item):
+                per_minute.add((minute, execution, attr), blob, is_domain_attr(attr))
+        puts = self._changed(pk, tables.MINUTE, start, end, _sketch_items(pk, tables.MINUTE, per_minute.serialized()))
+        self._write(puts, stats)
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=_key(entry[tables.PK]["S"], pk),
+                UpdateExpression="DELETE tm :done", ConditionExpression="v = :v",
+                ExpressionAttributeValues={":done": {"SS": closed}, ":v": {"N": str(version)}}), self.config)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            stats.raced += 1
+        return len(closed)
+
+    def _changed(self, pk: str, gran: str, start: int, end: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Only the sketch items that differ from what is stored (most minutes don't change)."""
+        stored: dict[str, dict[str, Any]] = {}
+        for kind in ("S", "P"):
+            lo, hi = buckets.sk_bounds(kind, gran, start, end)
+            page_kwargs = {"TableName": self.config.table_name, "ConsistentRead": True,
+                           "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+                           "ExpressionAttributeNames": {"#pk": tables.PK, "#sk": tables.SK},
+                           "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lo}, ":hi": {"S": hi}}}
+            while True:
+                page = with_retries(lambda: self.client.query(**page_kwargs), self.config)
+                for raw in page.get("Items", []):
+                    stored[raw[tables.SK]["S"]] = raw
+                if not page.get("LastEvaluatedKey"):
+                    break
+                page_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [i for i in items if _comparable(stored.get(i[tables.SK]["S"])) != _comparable(i)]
+
+    # --- work lists and writes ---
+
+    def _entries(self, gran: str, bucket: str) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"TableName": self.config.table_name, "ConsistentRead": True,
+                                  "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": tables.PK},
+                                  "ExpressionAttributeValues": {":pk": {"S": tables.rollup_pk(gran, bucket)}}}
+        out = []
+        while True:
+            page = with_retries(lambda: self.client.query(**kwargs), self.config)
+            out.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _mark_rolled(self, gran: str, bucket: str, pk: str, version: int) -> bool:
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=_key(tables.rollup_pk(gran, bucket), pk),
+                UpdateExpression="SET rv = :v REMOVE tm", ConditionExpression="v = :v",
+                ExpressionAttributeValues={":v": {"N": str(version)}}), self.config)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False  # a fold bumped v meanwhile: the next run rolls it again
+
+    def _bump(self, rollup_pk: str, pk: str) -> None:
+        with_retries(lambda: self.client.update_item(
+            TableName=self.config.table_name, Key=_key(rollup_pk, pk), UpdateExpression="ADD v :one",
+            ExpressionAttributeValues={":one": {"N": "1"}}), self.config)
+
+    def _write(self, items: list[dict[str, Any]], stats: RollupStats) -> None:
+        from .store import item_size
+        for i in range(0, len(items), 25):
+            request: dict[str, Any] | None = {self.config.table_name: [{"PutRequest": {"Item": it}}
+                                                                       for it in items[i:i + 25]]}
+            while request:
+                response = with_retries(lambda: self.client.batch_write_item(RequestItems=request), self.config)
+                request = response.get("UnprocessedItems") or None
+        stats.items_written += len(items)
+        stats.bytes_written += sum(item_size(it) for it in items)
+
+    def _acquire(self, owner: str, now: float) -> bool:
+        try:
+            with_retries(lambda: self.client.put_item(
+                TableName=self.config.table_name,
+                Item={**_key(LEASE_PK, LEASE_SK), "owner": {"S": owner},
+                      "until": {"N": str(int(now) + self.lease_seconds)}},
+                ConditionExpression="attribute_not_exists(#o) OR #u < :now",
+                ExpressionAttributeNames={"#o": "owner", "#u": "until"},
+                ExpressionAttributeValues={":now": {"N": str(int(now))}}), self.config)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+
+    def _release(self, owner: str) -> None:
+        try:
+            self.client.delete_item(TableName=self.config.table_name, Key=_key(LEASE_PK, LEASE_SK),
+                                    ConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "owner"},
+                                    ExpressionAttributeValues={":o": {"S": owner}})
+        except ClientError:
+            pass  # the lease expires by itself
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {tables.PK: {"S": pk}, tables.SK: {"S": sk}}
+
+
+def _sum_per_execution(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for item in items:
+        execution = tables.parse_counter_sk(item[tables.SK])[2]
+        target = sums[execution]
+        for attr, n in item.items():
+            if attr not in COUNTER_SKIP and isinstance(n, int):
+                target[attr] += n
+    return sums
+
+
+def _sketch_items(pk: str, gran: str, blobs: dict[tuple[str, str, str], bytes]) -> list[dict[str, Any]]:
+    """(bucket, execution, attr) -> blob, as S items (per metric) and P items (per domain)."""
+    items: dict[str, dict[str, Any]] = {}
+    for (bucket, execution, attr), blob in sorted(blobs.items()):
+        kind = "P" if is_domain_attr(attr) else "S"
+        sk = f"{kind}{gran}#{bucket}#{execution}"
+        item = items.setdefault(sk, {tables.PK: {"S": pk}, tables.SK: {"S": sk}})
+        if gran == tables.MINUTE:
+            item[tables.TTL_ATTRIBUTE] = {"N": str(buckets.bucket_start(gran, bucket) + tables.MINUTE_TTL_SECONDS)}
+        item[ATTR_PREFIX + attr] = {"B": blob}
+    return list(items.values())
+
+
+def _comparable(item: dict[str, Any] | None) -> dict[str, bytes] | None:
+    if item is None:
+        return None
+    return {k: bytes(v["B"]) for k, v in item.items() if k.startswith(ATTR_PREFIX)}

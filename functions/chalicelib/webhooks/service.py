@@ -1,0 +1,119 @@
+"""One platform POST → verified → mapped → IngestService.accept → the status the platform needs.
+
+Status rules (ESP_NOTES §0): 2xx once the events are durable, and for
+authentic events we cannot map (SendGrid retries any non-2xx for 24 h);
+401 for anything not authentic (nothing stored); 400 for a body we cannot
+parse; 404 for an unknown source or one of another platform; 5xx for
+transient failures (SNS drops a message on a 4xx, retries a 5xx).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from ..ingest import IngestError, IngestService
+from . import mailgun, postmark, sendgrid, ses, twilio
+from .common import Mapped, WebhookError, WebhookRequest, bad_request, request_identity
+from .sources import PLATFORMS, Source, SourceStore
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class WebhookResult:
+    status: int
+    body: dict[str, Any]
+    workspace: str = ""
+    accepted: int = 0
+    rejected: int = 0
+    unmapped: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+def is_local(env: Mapping[str, str]) -> bool:
+    """Local mode (AWS_ENDPOINT_URL on this machine): the replay script may serve its
+    own SNS test certificate over http://127.0.0.1. Never true in AWS."""
+    return urlsplit(env.get("AWS_ENDPOINT_URL") or "").hostname in LOOPBACK
+
+
+def public_urls(headers: Mapping[str, str], request_path: str, public_api_url: str | None,
+                route_path: str) -> tuple[str, ...]:
+    """The URLs a platform may have been given for this request: the configured
+    public API URL + the route, and the Host the request came to + its full path
+    (API Gateway's context path carries the stage, or a custom domain's base path)."""
+    urls: list[str] = []
+    if public_api_url:
+        urls.append(public_api_url.rstrip("/") + route_path)
+    host = (headers.get("x-forwarded-host") or headers.get("host") or "").split(",")[0].strip()
+    if host:
+        loopback = urlsplit(f"//{host}").hostname in LOOPBACK
+        proto = (headers.get("x-forwarded-proto") or ("http" if loopback else "https")).split(",")[0].strip()
+        url = f"{proto}://{host}{request_path or route_path}"
+        if url not in urls:
+            urls.append(url)
+    return tuple(urls)
+
+
+class WebhookService:
+    def __init__(self, sources: SourceStore, ingest: IngestService, tokens: mailgun.TokenLedger,
+                 certificates: ses.CertificateCache, allow_loopback: bool = False) -> None:
+        self.sources = sources
+        self.ingest = ingest
+        self.tokens = tokens
+        self.certificates = certificates
+        self.allow_loopback = allow_loopback
+
+    def source_for(self, platform: str, source_id: str) -> Source:
+        if platform not in PLATFORMS:
+            raise bad_request(f"unknown platform: one of {', '.join(PLATFORMS)}")
+        source = self.sources.get(source_id)
+        if source is None or source.platform != platform:
+            raise WebhookError(404, "not_found", "no such webhook source")
+        return source
+
+    def handle(self, platform: str, source_id: str, request: WebhookRequest) -> WebhookResult:
+        source = self.source_for(platform, source_id)
+        now, creds, defaults = request.now, source.credentials, source.defaults
+        if platform == "ses":
+            envelope = ses.parse(request)
+            ses.verify(envelope, creds, self.certificates, now, self.allow_loopback)
+            kind = envelope["Type"]
+            if kind == "SubscriptionConfirmation":
+                ses.confirm_subscription(envelope, self.certificates.fetch, self.allow_loopback)
+                return WebhookResult(200, {"confirmed": True}, source.workspace)
+            if kind == "UnsubscribeConfirmation":
+                return WebhookResult(200, {"acknowledged": True}, source.workspace)
+            if kind != "Notification":
+                raise bad_request(f"unknown SNS message Type {kind[:40]!r}")
+            mapped = ses.map_events(envelope, defaults)
+        elif platform == "sendgrid":
+            sendgrid.verify(request, creds)
+            mapped = sendgrid.map_events(sendgrid.parse(request), defaults, now)
+        elif platform == "mailgun":
+            doc = mailgun.parse(request)
+            mailgun.verify(doc, creds, now)
+            mapped = mailgun.map_events(doc, defaults, now)
+            self.tokens.use(source.workspace, str(doc["signature"]["token"]), mapped.ids[0], now)
+        elif platform == "twilio":
+            params = twilio.parse(request)
+            twilio.verify(request, params, creds)
+            mapped = twilio.map_events(params, request.query, defaults, now)
+        else:
+            postmark.verify(request, creds)
+            mapped = postmark.map_events(postmark.parse(request), defaults, now)
+        return self._accept(platform, source, mapped)
+
+    def _accept(self, platform: str, source: Source, mapped: Mapped) -> WebhookResult:
+        if not mapped.events:
+            return WebhookResult(200, {"accepted": 0, "rejected": [], "unmapped": len(mapped.unmapped)},
+                                 source.workspace, unmapped=mapped.unmapped)
+        batch_id, body_hash = request_identity(platform, mapped.ids)
+        try:
+            outcome = self.ingest.accept(source.workspace, mapped.events, batch_id, body_hash)
+        except IngestError as exc:
+            raise WebhookError(exc.status, "invalid_request", exc.message) from None
+        body = {**outcome.body, "unmapped": len(mapped.unmapped)}
+        return WebhookResult(200, body, source.workspace, accepted=int(outcome.body.get("accepted", 0)),
+                             rejected=len(outcome.body.get("rejected", [])), unmapped=mapped.unmapped,
+                             replayed=outcome.replayed)

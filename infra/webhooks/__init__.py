@@ -1,0 +1,1 @@
+"""Local tooling for platform webhooks: test signers, fresh samples, the replay CLI."""
