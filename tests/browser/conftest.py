@@ -120,6 +120,7 @@ def demo_key(stack):
     events = list(TrafficGenerator(seed=42, prefix="lay").events(900, now - timedelta(hours=20), now - timedelta(minutes=1)))
     for i in range(0, len(events), 300):
         seed.post(stack.api_url, key, events[i:i + 300], timeout=300)
+    stack.services.pump()  # fold now rather than at the poller's next tick
     return key
 
 

@@ -47,6 +47,7 @@ def main() -> None:
     started = time.monotonic()
     for i in range(0, len(events), 100):
         seed.post(stack.api_url, stack.key, events[i:i + 100], timeout=300)
+    stack.services.pump()  # fold and roll up now rather than at the poller's next tick
     print(f"{len(events)} events ingested in {time.monotonic() - started:.0f} s")
     OUT.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
