@@ -75,8 +75,8 @@ export const LIVE: Record<string, WidgetDef[]> = {
       } },
     { id: "push-stats", title: "w_push_stats", kind: "table", w: 12, h: 3,
       build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open"]) }) },
-    reasons("push-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
-    reasons("push-errors", "w_error_reasons", "error_reason", "error"),
+    reasons("push-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
+    reasons("push-errors", "w_error_reasons", "error_reason", "error", 6),
   ],
   sms: [
     sendingKpis("sms"),
