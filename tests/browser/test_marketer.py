@@ -183,3 +183,23 @@ def test_date_range_in_the_page_language_travels_in_the_address(page, stack):
     page.reload()
     wait_loaded(page, seed.CAMPAIGN, "email", "global")
     assert page.input_value("#from") == today.strftime("%d/%m/%Y")
+
+
+def test_email_me_dialog_in_french_on_a_phone(browser, stack, demo_key):
+    ctx = browser.new_context(viewport={"width": 390, "height": 800}, locale="fr-FR", timezone_id="Europe/Paris")
+    page = ctx.new_page()
+    try:
+        enter(page, stack, demo_key, lang="fr")
+        page.goto(f"{stack.web_url}?campaign={BF}&tab=push&mode=global")
+        wait_loaded(page, BF, "push", "global")
+        page.click(".email-me")
+        assert page.inner_text("#sub-title") == "M’envoyer ce rapport par e-mail"
+        assert page.input_value("#sub-tz") == "Europe/Paris" and page.input_value("#sub-lang") == "fr"
+        assert page.eval_on_selector("dialog.subscribe", "d => d.scrollWidth <= d.clientWidth + 1")
+        page.fill("#sub-recipients", "pas-une-adresse")
+        page.click("dialog.subscribe button[type=submit]")
+        page.wait_for_selector("dialog.subscribe .error:text('recipients')")  # the API's message, shown
+        page.click("dialog.subscribe [data-close]")
+        assert page.locator("dialog.subscribe").count() == 0
+    finally:
+        ctx.close()
