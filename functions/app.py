@@ -21,6 +21,7 @@ from chalicelib.auth import Principal
 from chalicelib.config import AppConfig
 from chalicelib.csv_export import report_csv
 from chalicelib.http import ApiError, error_response, live_query, principal_of, report_query
+from chalicelib.reports import compare
 from chalicelib.reports.global_ import RangeError
 from chalicelib.ingest import IngestError
 from chalicelib.openapi import openapi_document
@@ -61,6 +62,24 @@ def api_key(auth_request: Any) -> AuthResponse:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"workspace": "", "scopes": ""})
     return AuthResponse(routes=["*"], principal_id=principal.key_id,
                         context={"workspace": principal.workspace, "scopes": ",".join(sorted(principal.scopes))})
+
+
+_CHALICE_CODES = {"UnsupportedMediaType": "unsupported_media_type", "MethodNotAllowedError": "method_not_allowed",
+                  "BadRequest": "bad_request", "BadRequestError": "bad_request", "NotFoundError": "not_found",
+                  "InternalServerError": "internal_error"}
+
+
+@app.middleware("http")
+def one_error_shape(event: Any, get_response: Any) -> Response:
+    """Chalice's own errors (415 content type, 405, 500) say {"Code", "Message"}; clients
+    get one shape for every error: {"error": {"code", "message"}}."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
+        code = _CHALICE_CODES.get(str(body["Code"]), "error")
+        response.body = {"error": {"code": code, "message": str(body.get("Message", ""))}}
+        response.headers = {**response.headers, "Content-Type": "application/json"}
+    return response
 
 
 def _principal(scope: str) -> Principal:
@@ -146,16 +165,29 @@ def _report(build: Any, fmt: str | None, filename: str) -> Response:
     return _json(doc)
 
 
+def _compare() -> bool:
+    """`compare=previous` adds the previous equal period (it doubles the report's reads)."""
+    return (app.current_request.query_params or {}).get("compare") == "previous"
+
+
 def _live(campaign_id: str) -> dict[str, Any]:
     principal = _principal("read")
     query = live_query(principal.workspace, campaign_id, app.current_request.query_params)
-    return wired().live.report(query, time.time())
+    now = time.time()
+    doc = wired().live.report(query, now)
+    if _compare():
+        doc["previous"] = compare.previous_live(wired().live, query, now)
+    return doc
 
 
 def _global(campaign_id: str) -> dict[str, Any]:
     principal = _principal("read")
     query = report_query(principal.workspace, campaign_id, app.current_request.query_params)
-    return wired().globals.report(query, time.time())
+    now = time.time()
+    doc = wired().globals.report(query, now)
+    if _compare():
+        doc["previous"] = compare.previous_global(wired().globals, query, now)
+    return doc
 
 
 def _format() -> str | None:
@@ -212,7 +244,7 @@ def health() -> Response:
 
 
 # --- snapshot emails ---
-# Subscriptions (CRUD under the workspace of a read key), signed unsubscribe
+# Subscriptions (CRUD under the workspace of a key with the manage scope), signed unsubscribe
 # links, and the scheduled sender. Everything lives in chalicelib/snapshots;
 # see docs/snapshots.md. Env: SENDER_EMAIL, PUBLIC_API_URL, UNSUBSCRIBE_SECRET.
 
@@ -234,9 +266,16 @@ def snapshot_runner_for(on_sent: Any = None) -> snapshot_runner.SnapshotRunner:
 
 @app.route("/v1/subscriptions", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
 def create_subscription() -> Response:
+    """Needs `manage`: read keys are handed to agencies and must not mail anyone."""
     try:
-        principal = _principal("read")
+        principal = _principal("manage")
         payload = _json_body()
+        allow_unknown = isinstance(payload, dict) and payload.pop("allow_unknown_campaign", False) is True
+        campaign = payload.get("campaign_id") if isinstance(payload, dict) else None
+        if isinstance(campaign, str) and not allow_unknown and not _known_campaign(principal.workspace, campaign):
+            return error_response(422, "unknown_campaign",
+                                  f"campaign_id: no campaign '{campaign[:128]}' has events in this workspace; check "
+                                  "the spelling, or send \"allow_unknown_campaign\": true for a campaign not yet started")
         sub = _subscriptions().create(principal.workspace, payload, time.time())
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
@@ -245,10 +284,14 @@ def create_subscription() -> Response:
     return _json(sub.public(), status=201)
 
 
+def _known_campaign(workspace: str, campaign_id: str) -> bool:
+    return any(c["campaign_id"] == campaign_id for c in wired().directory.list(workspace))
+
+
 @app.route("/v1/subscriptions", methods=["GET"], authorizer=api_key, cors=cors)
 def list_subscriptions() -> Response:
     try:
-        principal = _principal("read")
+        principal = _principal("manage")  # recipient addresses: never shown to read keys
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return Response(body=to_json(_subscriptions().list(principal.workspace)), status_code=200,
@@ -258,7 +301,7 @@ def list_subscriptions() -> Response:
 @app.route("/v1/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
 def delete_subscription(subscription_id: str) -> Response:
     try:
-        principal = _principal("read")
+        principal = _principal("manage")
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     if len(subscription_id) > 64 or not _subscriptions().delete(principal.workspace, subscription_id):
@@ -301,7 +344,7 @@ def send_due_snapshots(event: Any) -> dict[str, int]:
 # Rules need the manage scope to create or delete. Listing and history are
 # open to read keys too (the page shows badges), without recipient addresses
 # or webhook URLs, which only manage keys see. The webhook secret is shown
-# once, in the creation's answer. Env: PUBLIC_WEB_URL (deep links),
+# once, in the creation's answer. Env: DASHBOARD_URL (deep links),
 # LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1 (local mode: http://127.0.0.1 webhooks).
 
 

@@ -236,6 +236,7 @@ def test_function_environment(template, stage):
         scheduled = any(e["Type"] == "Schedule" for e in function["Properties"].get("Events", {}).values())
         if scheduled:
             assert '"Ref": "RestAPI"' in flat(env["PUBLIC_API_URL"]), name
+            assert "DomainName" in flat(env["DASHBOARD_URL"]), name  # deep links to the dashboard
         else:
             assert "PUBLIC_API_URL" not in env, name
 
@@ -539,3 +540,16 @@ def test_stage_defaults():
     # local mode's default stream name is dev's
     from chalicelib.config import AppConfig
     assert AppConfig.from_env({}).stream_name == dev.stream_name
+
+
+# --- one error shape ------------------------------------------------------------
+
+def test_gateway_responses_use_the_api_error_shape(template):
+    responses = {r["Properties"]["ResponseType"]: r["Properties"]
+                 for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "UNSUPPORTED_MEDIA_TYPE",
+                 "DEFAULT_4XX", "DEFAULT_5XX"):
+        body = responses[kind]["ResponseTemplates"]["application/json"]
+        assert body.startswith('{"error": {"code": "') and "$context.error.messageString" in body, (kind, body)
+        assert responses[kind]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+    assert responses["UNAUTHORIZED"]["StatusCode"] == "401"

@@ -52,19 +52,27 @@ def run(now: float):
     return app_module.snapshot_runner_for().run(now)
 
 
+MANAGE = ("ingest", "read", "manage")
+
+
+def manager(api, workspace="acme"):
+    return api.key(workspace, MANAGE)
+
+
 def subscribe(api, key=None, **over):
     body = {"campaign_id": "c1", "report": "live", "channel": "email", "recipients": ["ann@example.com"],
-            "frequency": {"type": "hourly"}, "language": "en", **over}
-    headers = {"Authorization": f"Bearer {key or api.key()}", "Content-Type": "application/json"}
+            "frequency": {"type": "hourly"}, "language": "en", "allow_unknown_campaign": True, **over}
+    headers = {"Authorization": f"Bearer {key or manager(api)}", "Content-Type": "application/json"}
     return api.client.http.post("/v1/subscriptions", headers=headers, body=json.dumps(body))
 
 
 def delete(api, sub_id, key=None):
-    return api.client.http.delete(f"/v1/subscriptions/{sub_id}", headers={"Authorization": f"Bearer {key or api.key()}"})
+    return api.client.http.delete(f"/v1/subscriptions/{sub_id}",
+                                  headers={"Authorization": f"Bearer {key or manager(api)}"})
 
 
 def listing(api, key=None):
-    r = api.get("/v1/subscriptions", key)
+    r = api.get("/v1/subscriptions", key or manager(api))
     assert r.status_code == 200, r.body
     return json.loads(r.body)["subscriptions"]
 
@@ -88,9 +96,9 @@ class Cells(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "tr":
-            self.metric = a.get("data-metric")
-        elif tag == "td" and self.metric and "data-value" in a and self.metric not in self.values:
+        if "data-metric" in a:
+            self.metric = a["data-metric"]
+        elif self.metric and "data-value" in a and self.metric not in self.values:
             self.values[self.metric] = a["data-value"]
         elif tag == "img":
             self.images.append(a["src"])
@@ -151,12 +159,48 @@ def test_auth_and_bad_body(snap):
     assert subscribe(snap, key="lr_unknown").status_code == 401
     assert subscribe(snap, key=snap.key("acme", ["ingest"])).status_code == 403
     r = snap.client.http.post("/v1/subscriptions", body=b"{nope",
-                              headers={"Authorization": f"Bearer {snap.key()}", "Content-Type": "application/json"})
+                              headers={"Authorization": f"Bearer {manager(snap)}", "Content-Type": "application/json"})
     assert r.status_code == 400
 
 
+def test_subscriptions_need_the_manage_scope(snap):
+    """Read keys go to agencies: they can neither mail anyone nor see recipient addresses."""
+    sub_id = json.loads(subscribe(snap).body)["subscription_id"]
+    read = snap.key("acme", ["read"])
+    for r in (subscribe(snap, key=read), snap.get("/v1/subscriptions", read), delete(snap, sub_id, key=read)):
+        assert r.status_code == 403, r.body
+        body = json.loads(r.body)
+        assert body["error"]["code"] == "forbidden" and "manage" in body["error"]["message"]
+        assert b"ann@example.com" not in r.body
+    assert [s["subscription_id"] for s in listing(snap)] == [sub_id]
+
+
+def test_unknown_campaign_is_refused_unless_the_request_says_it_is_not_started(snap):
+    post_sample(snap, time.time() - 60)  # campaign c1 exists
+    r = subscribe(snap, campaign_id="blackfriday-2026", allow_unknown_campaign=False)
+    assert r.status_code == 422
+    error = json.loads(r.body)["error"]
+    assert error["code"] == "unknown_campaign" and "allow_unknown_campaign" in error["message"]
+    body = {k: v for k, v in json.loads(subscribe(snap, campaign_id="c1", allow_unknown_campaign=False).body).items()}
+    assert body["campaign_id"] == "c1" and "allow_unknown_campaign" not in body
+    r = subscribe(snap, campaign_id="blackfriday-2026")  # allow_unknown_campaign: true
+    assert r.status_code == 201 and "allow_unknown_campaign" not in json.loads(r.body)
+
+
+def test_every_error_has_one_shape(snap):
+    """Chalice's own 415 and 405 answers are rewritten; the view errors already had the shape."""
+    headers = {"Authorization": f"Bearer {manager(snap)}"}
+    r = snap.client.http.post("/v1/subscriptions", body=b"x", headers={**headers, "Content-Type": "text/csv"})
+    assert r.status_code == 415
+    assert json.loads(r.body)["error"]["code"] == "unsupported_media_type"
+    r = snap.client.http.put("/v1/subscriptions", body=b"{}", headers={**headers, "Content-Type": "application/json"})
+    assert r.status_code == 405 and json.loads(r.body)["error"]["code"] == "method_not_allowed"
+    r = snap.client.http.get("/v1/campaigns", headers={"Authorization": "Bearer lr_nope"})
+    assert r.status_code == 401 and set(json.loads(r.body)["error"]) == {"code", "message"}
+
+
 def test_workspace_isolation(snap):
-    a, b = snap.key("acme", ["read"]), snap.key("globex", ["read"])
+    a, b = manager(snap, "acme"), manager(snap, "globex")
     sub_id = json.loads(subscribe(snap, key=a).body)["subscription_id"]
     assert listing(snap, b) == []
     assert delete(snap, sub_id, key=b).status_code == 404
@@ -197,10 +241,11 @@ def test_due_subscription_sends_exactly_one_email_with_the_api_numbers(snap):
     doc = snap.live("c1", "email")
     assert "c1" in msg["Subject"] and "Live report" in msg["Subject"]
     assert msg["To"] == "ann@example.com" and msg["From"] == SENDER
-    for metric, value in doc["totals"].items():
-        assert cells.values[metric] == str(value), metric
-    for metric, value in doc["distinct"].items():
-        assert cells.values[f"distinct.{metric}"] == str(value)
+    numbers = {**doc["totals"], **{f"distinct.{m}": v for m, v in doc["distinct"].items()},
+               **{f"rate.{r}": v for r, v in doc["rates"].items()}}
+    assert {"sent", "delivered", "bounce", "error", "distinct.open", "distinct.click"} <= set(cells.values)
+    for metric, value in cells.values.items():  # every figure shown is the API's
+        assert value == str(numbers[metric]), metric
     assert cells.values["rate.delivered_rate"] == str(doc["rates"]["delivered_rate"])
     assert cells.values["rate.reactivity"] == str(doc["rates"]["reactivity"])
     assert "Delivered: 5" in text and "Sent: 6" in text  # the plain-text alternative, catalogue labels
@@ -243,8 +288,8 @@ def test_next_period_shows_deltas(snap):
     first, second = sent_messages()
     assert "First snapshot" in parse(first.raw_data)[1]
     _, text, html, *_ = parse(second.raw_data)
-    assert "Sent: 12  (+6)" in text
-    assert "Sent: +6 (was 6)" in text
+    assert "Sent: 12  (▲ +6)" in text
+    assert "Delivered rate: 83.3%  (=)" in text
 
 
 def test_overlapping_runs_claim_once(snap):

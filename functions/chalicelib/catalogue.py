@@ -200,6 +200,10 @@ RATES: tuple[Rate, ...] = (
          frozenset({"email", "push", "sms"})),
     Rate("reactivity", "distinct.click", "distinct.open", "Reactivity", "Réactivité",
          frozenset({"email", "push"})),
+    Rate("unsubscribe_rate", "unsubscribe", "delivered", "Unsubscribe rate", "Taux de désabonnement",
+         frozenset({"email", "sms"})),
+    Rate("complaint_rate", "spam_complaint", "delivered", "Complaint rate", "Taux de plainte",
+         frozenset({"email"})),
 )
 
 # Metrics whose distinct profiles are counted (HLL sketches per bucket).
@@ -233,6 +237,80 @@ def compute_rates(channel: str, totals: Mapping[str, int], distinct: Mapping[str
     return out
 
 
+# Labels of closed-vocabulary dimension values ("<dimension>.<value>"), and of the
+# values every dimension can hold (unspecified, other).
+VALUE_LABELS: dict[str, tuple[str, str]] = {
+    "bounce_type.hard": ("Hard", "Hard"), "bounce_type.soft": ("Soft", "Soft"),
+    "bounce_type.ignored": ("Ignored", "Ignorés"),
+    "interaction_type.click": ("Click", "Clic"), "interaction_type.dismiss": ("Dismiss", "Fermeture"),
+    "interaction_type.other": ("Other", "Autre"),
+    "unspecified": ("Unspecified", "Non spécifié"), "other": ("Other", "Autre"),
+}
+
+# One-sentence definitions (EN, FR): shown on hover/focus in the page and in the email's glossary.
+DEFINITIONS: dict[str, tuple[str, str]] = {
+    "audience": ("Distinct profiles targeted on any channel in the period.",
+                 "Profils distincts ciblés sur au moins un canal pendant la période."),
+    "targeted": ("Profiles that qualified as targets of the message.", "Profils retenus comme cibles du message."),
+    "excluded": ("Targeted profiles left out before sending (rules, denylist, consent).",
+                 "Profils ciblés écartés avant l'envoi (règles, liste de blocage, consentement)."),
+    "sent": ("Messages handed to the sending pipeline.", "Messages remis à la chaîne d'envoi."),
+    "delivered": ("Messages the recipient's provider accepted.", "Messages acceptés par le fournisseur du destinataire."),
+    "bounce": ("Messages returned by the recipient's server: hard (permanent), soft (temporary) or ignored.",
+               "Messages renvoyés par le serveur du destinataire : hard (définitif), soft (temporaire) ou ignoré."),
+    "error": ("Messages that could not be sent (invalid address, refused, unreachable...).",
+              "Messages qui n'ont pas pu être envoyés (adresse invalide, refus, injoignable...)."),
+    "retry": ("Messages put back in the retry queue.", "Messages replacés dans la file de reprise."),
+    "quarantine": ("Addresses newly quarantined after repeated failures.",
+                   "Adresses mises en quarantaine après des échecs répétés."),
+    "open": ("Opens, counted each time a message is opened.", "Ouvertures, comptées à chaque ouverture."),
+    "click": ("Clicks on tracked links, counted each time.", "Clics sur les liens suivis, comptés à chaque fois."),
+    "distinct": ("Each profile counted once, however often it acted (estimated within 2 %).",
+                 "Chaque profil compté une fois, quel que soit le nombre de ses actions (estimé à 2 % près)."),
+    "unsubscribe": ("Clicks on the unsubscribe link.", "Clics sur le lien de désabonnement."),
+    "spam_complaint": ("Recipients who reported the message as spam.", "Destinataires qui ont signalé le message comme spam."),
+    "mirror_page": ("Clicks on the mirror-page link.", "Clics sur le lien de la page miroir."),
+    "forward": ("Messages forwarded by their recipient.", "Messages transférés par leur destinataire."),
+    "action": ("Actions on a push notification (button, dismiss).", "Actions sur une notification push (bouton, fermeture)."),
+    "engagements": ("Push opens plus actions.", "Ouvertures push plus actions."),
+    "impression": ("Times an in-app message or web experience was displayed.",
+                   "Affichages d'un message in-app ou d'une expérience web."),
+    "unique_impression": ("Distinct profiles who saw at least one impression.",
+                          "Profils distincts ayant vu au moins un affichage."),
+    "interaction": ("Interactions with an in-app message or web element.",
+                    "Interactions avec un message in-app ou un élément web."),
+    "action_executed": ("Campaign actions executed for a profile (a workflow step).",
+                        "Actions de campagne réalisées pour un profil (une étape du workflow)."),
+    "delivered_rate": ("Delivered ÷ sent.", "Délivrés ÷ envoyés."),
+    "bounce_rate": ("Bounces ÷ sent.", "Rebonds ÷ envoyés."),
+    "error_rate": ("Errors ÷ sent.", "Erreurs ÷ envoyés."),
+    "open_rate": ("Distinct openers ÷ delivered.", "Ouvreurs distincts ÷ délivrés."),
+    "click_rate": ("Distinct clickers ÷ delivered.", "Cliqueurs distincts ÷ délivrés."),
+    "reactivity": ("Distinct clickers ÷ distinct openers: the share of openers who went on to click.",
+                   "Cliqueurs distincts ÷ ouvreurs distincts : la part des ouvreurs qui ont cliqué."),
+    "unsubscribe_rate": ("Unsubscribes ÷ delivered.", "Désabonnements ÷ délivrés."),
+    "complaint_rate": ("Spam complaints ÷ delivered.", "Plaintes pour spam ÷ délivrés."),
+}
+
+
+def definitions(lang: str) -> dict[str, str]:
+    idx = 1 if lang == "fr" else 0
+    return {name: pair[idx] for name, pair in DEFINITIONS.items()}
+
+
+def value_label(dimension: str, value: str, lang: str) -> str:
+    """The label of a dimension value: closed vocabularies and known error codes are
+    translated (a reason sent as `mailbox_full` or "Mailbox full" reads "Boîte pleine")."""
+    idx = 1 if lang == "fr" else 0
+    pair = VALUE_LABELS.get(f"{dimension}.{value}") or VALUE_LABELS.get(value)
+    if pair is None and dimension in ("error_type", "error_reason", "bounce_reason"):
+        pair = ERROR_TYPES.get(value) or _ERROR_BY_LABEL.get(value.strip().lower())
+    return pair[idx] if pair else value
+
+
+_ERROR_BY_LABEL = {en.lower(): (en, fr) for en, fr in ERROR_TYPES.values()}
+
+
 def labels(lang: str) -> dict[str, str]:
     """Every metric, dimension, rate and error-type label in one language."""
     idx = 1 if lang == "fr" else 0
@@ -249,6 +327,8 @@ def labels(lang: str) -> dict[str, str]:
         out[r.name] = (r.en, r.fr)[idx]
     for name, pair in ERROR_TYPE_LABELS.items():
         out[f"error_type.{name}"] = pair[idx]
+    for name, pair in VALUE_LABELS.items():
+        out.setdefault(name, pair[idx])
     return out
 
 
@@ -261,4 +341,5 @@ def catalogue_document() -> dict:
         "distinct": {c: distinct_metrics_for(c) for c in CHANNELS},
         "rates": {c: [r.name for r in RATES if c in r.channels] for c in CHANNELS},
         "labels": {"en": labels("en"), "fr": labels("fr")},
+        "definitions": {"en": definitions("en"), "fr": definitions("fr")},
     }

@@ -83,7 +83,7 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
         {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
          "description": "ISO date (inclusive, whole day in tz) or datetime (exclusive)"},
         {"name": "tz", "in": "query", "required": False, "schema": {"type": "string", "default": "UTC"},
-         "description": "IANA time zone of date bounds and of day buckets shown"}]
+         "description": "IANA time zone of date bounds and of day buckets shown"}, COMPARE]
     errors = {"400": _error("Bad range, time zone or channel"), "401": _error("Unauthorized"),
               "403": _error("No read scope")}
     subscription = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}}}
@@ -104,14 +104,17 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
                          "$ref": "#/components/schemas/SubscriptionRequest"}}}},
                      "responses": {"201": {"description": "Created", **subscription},
                                    "400": _error("Body is not JSON"), "409": _error("Too many subscriptions"),
-                                   "422": _error("Invalid subscription"), "401": _error("Unauthorized"),
-                                   "403": _error("No read scope")}},
-            "get": {"summary": "The workspace's subscriptions", "security": bearer,
-                    "responses": {"200": {"description": "Subscriptions"}, "401": _error("Unauthorized")}}},
+                                   "422": _error("Invalid subscription, or unknown_campaign: no events for campaign_id in "
+                                                 "the workspace (send allow_unknown_campaign: true for one not yet started)"),
+                                   "401": _error("Unauthorized"), "403": _error("No manage scope")}},
+            "get": {"summary": "The workspace's subscriptions (recipient addresses: manage keys only)", "security": bearer,
+                    "responses": {"200": {"description": "Subscriptions"}, "401": _error("Unauthorized"),
+                                  "403": _error("No manage scope")}}},
         "/v1/subscriptions/{subscription_id}": {"delete": {
             "summary": "Delete a subscription", "security": bearer,
             "parameters": [{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"204": {"description": "Deleted"}, "404": _error("No such subscription")}}},
+            "responses": {"204": {"description": "Deleted"}, "403": _error("No manage scope"),
+                          "404": _error("No such subscription")}}},
         "/v1/unsubscribe": {method: {
             "summary": "Remove one recipient from a subscription (signed link from the email; no key; "
                        "POST is mail clients' one-click unsubscribe)",
@@ -185,6 +188,20 @@ def _alert_schema() -> dict[str, Any]:
             "evaluated_at": {"type": ["integer", "null"]}}}}}}
 
 
+COMPARE = {"name": "compare", "in": "query", "required": False, "schema": {"type": "string", "enum": ["previous"]},
+           "description": "previous: add `previous` (totals, distinct, rates, kpis/blocks of the previous equal "
+                          "period; null for a whole-life global report). Doubles the report's reads."}
+
+
+def _subscription_schemas() -> dict[str, Any]:
+    schemas = _model_schemas(SubscriptionRequest, Subscription)
+    request = schemas.get("SubscriptionRequest", {})
+    request.setdefault("properties", {})["allow_unknown_campaign"] = {
+        "type": "boolean", "default": False, "writeOnly": True,
+        "description": "Subscribe to a campaign that has no events yet (otherwise 422 unknown_campaign); not stored"}
+    return schemas
+
+
 def openapi_document() -> dict[str, Any]:
     metric_names = sorted({m for c in catalogue.CHANNELS for m in catalogue.metrics_for(c)})
     bearer = [{"bearer": []}]
@@ -206,7 +223,7 @@ def openapi_document() -> dict[str, Any]:
                         "index": {"type": "integer"}, "reason": {"type": "string"}}}}}},
                 "BreakdownRow": _breakdown_row(),
                 "GlobalReport": _global_report(),
-                **_model_schemas(SubscriptionRequest, Subscription),
+                **_subscription_schemas(),
                 **_model_schemas(Notify, AlertRequest),
                 "Alert": _alert_schema(),
                 "Progress": _progress(),
@@ -265,7 +282,7 @@ def openapi_document() -> dict[str, Any]:
                     {"name": "execution", "in": "query", "required": False, "schema": {"type": "array", "items": {"type": "string"}},
                      "style": "form", "explode": True, "description": "One or several executions; all when absent"},
                     {"name": "window", "in": "query", "required": False, "schema": {"type": "string", "default": "24h"},
-                     "description": "1m..24h; charts use minute steps up to 1h, hour steps beyond"}],
+                     "description": "1m..24h; charts use minute steps up to 1h, hour steps beyond"}, COMPARE],
                 "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveReport"}}}},
                               "400": _error("Bad parameters"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
             "/v1/campaigns/{campaign_id}/stamp": {"get": {

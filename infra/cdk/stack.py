@@ -31,6 +31,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
+from infra.cdk.gateway import add_gateway_responses
 from infra.cdk.table import LiveReportTable
 
 #: Powertools Metrics in app.py: namespace and its default dimension.
@@ -137,13 +138,16 @@ class LiveReportStack(Stack):
         # The API's name is its CloudWatch ApiName dimension: one per stage.
         rest_api.add_property_override("DefinitionBody.info.title", settings.stack_name)
         self.api_id = rest_api.ref
+        add_gateway_responses(self, self.api_id)  # one error shape, also for errors the gateway answers
         self.api_origin = f"https://{self.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.api_url = f"{self.api_origin}/{settings.api_gateway_stage}"
         self._scheduled_functions_env()
         self._stream_functions()
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
-        self._dashboard_url_env()
+        for name in self.scheduled_function_names():  # the emails' deep links open the dashboard
+            self.chalice.add_environment_variable(
+                "DASHBOARD_URL", f"https://{self.distribution.distribution_domain_name}/", name)
         self.alarm_topic = self._alarms()
         self._outputs()
 
@@ -286,13 +290,6 @@ class LiveReportStack(Stack):
         API handler cannot name its own API (RestAPI → handler ARN → cycle)."""
         for name in self.scheduled_function_names():
             self.chalice.add_environment_variable("PUBLIC_API_URL", self.api_url, name)
-
-    def _dashboard_url_env(self) -> None:
-        """PUBLIC_WEB_URL (deep links in alert emails) on scheduled functions: they
-        run after the site exists, and the site does not depend on them (no cycle)."""
-        for name in self.scheduled_function_names():
-            self.chalice.add_environment_variable(
-                "PUBLIC_WEB_URL", f"https://{self.distribution.distribution_domain_name}", name)
 
     def kinesis_events(self, function_name: str) -> list[str]:
         events = self.sam_template()["Resources"][function_name]["Properties"].get("Events", {})

@@ -6,6 +6,7 @@ Environment:
   LIVEREPORT_DEV_KEY   a development key with scopes ingest, read and manage in workspace `default`
                        (a random one is printed when unset)
   LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
+  LIVEREPORT_VERBOSE   1 prints access logs, app logs and metric lines (default: quiet)
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+from . import console
 from .stack import LocalStack
 from .traffic import TrafficGenerator
 
@@ -61,6 +63,7 @@ class DemoTraffic(threading.Thread):
 
 
 def main() -> int:
+    console.configure()  # quiet unless LIVEREPORT_VERBOSE=1; must precede the app's import
     stack = LocalStack(api_port=int(os.environ.get("LIVEREPORT_PORT", "8000")),
                        web_port=int(os.environ.get("LIVEREPORT_WEB_PORT", "8080")))
     stack.start_moto()

@@ -88,6 +88,8 @@ def start_schedules(stack: Any) -> list[str]:
     """Start the snapshot schedule against the stack's moto server; lines to print."""
     os.environ.setdefault("LIVEREPORT_ENV", "local")  # lets tokens use the development secret
     os.environ.setdefault("PUBLIC_API_URL", stack.api_url)
+    if getattr(stack, "web_port", 0):  # deep links in the emails open the local dashboard
+        os.environ.setdefault("DASHBOARD_URL", stack.web_url)
     import app as app_module  # functions/ is on sys.path once the stack's API started
 
     every = float(os.environ.get("LIVEREPORT_SNAPSHOT_SECONDS", DEFAULT_SECONDS))
@@ -103,7 +105,7 @@ def start_schedules(stack: Any) -> list[str]:
 
 def start_alert_schedule(stack: Any, app_module: Any, folder: Path) -> list[str]:
     """Evaluate alert rules every LIVEREPORT_ALERT_SECONDS; seed the demo's rule."""
-    os.environ.setdefault("PUBLIC_WEB_URL", getattr(stack, "web_url", "http://127.0.0.1:8080"))
+    os.environ.setdefault("DASHBOARD_URL", getattr(stack, "web_url", "http://127.0.0.1:8080"))
     every = float(os.environ.get("LIVEREPORT_ALERT_SECONDS", DEFAULT_ALERT_SECONDS))
     outbox = AlertOutbox(folder)
     scheduler = SnapshotScheduler(lambda: app_module.alert_runner_for(outbox).run(), every, "alert-schedule")

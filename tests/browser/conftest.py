@@ -32,7 +32,9 @@ def build_web() -> None:
 @pytest.fixture(scope="package")
 def stack():
     build_web()
+    from infra.local import console
     from infra.local.stack import LocalStack
+    console.configure()  # what make run does: quiet access log, the API's error shape for gateway errors
     saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "STREAM_NAME")}
     s = LocalStack(table_name="livereport-browser")
     s.start_moto()
@@ -106,3 +108,24 @@ def open_tab(page, tab: str) -> None:
     page.click(f"[role=tab][data-tab='{tab}']")
     page.wait_for_selector(f"[role=tab][data-tab='{tab}'][aria-selected=true]")
     wait_loaded(page, page.locator(".picker-current").inner_text(), tab)
+
+
+@pytest.fixture(scope="package")
+def demo_key(stack):
+    """A manage key of a workspace of its own holding the demo's traffic (every channel, ~20 h)."""
+    from datetime import datetime, timedelta, timezone
+    from infra.local.traffic import TrafficGenerator
+    _, key = stack.services.keys.create("browser-demo", ["ingest", "read", "manage"], "demo data")
+    now = datetime.now(timezone.utc)
+    events = list(TrafficGenerator(seed=42, prefix="lay").events(900, now - timedelta(hours=20), now - timedelta(minutes=1)))
+    for i in range(0, len(events), 300):
+        seed.post(stack.api_url, key, events[i:i + 300], timeout=300)
+    stack.services.pump()  # fold now rather than at the poller's next tick
+    return key
+
+
+def enter(page, stack, key, lang="en", tz="Europe/Paris") -> None:
+    """Open the page already signed in (the key in session storage, as after sign-in)."""
+    page.goto(stack.web_url)
+    page.evaluate("([l, z]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: z}))", [lang, tz])
+    page.evaluate("([k]) => sessionStorage.setItem('clr.readKey', k)", [key])

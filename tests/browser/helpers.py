@@ -81,7 +81,7 @@ def check_execution_table(page, widget: str, doc: dict, metrics: list[str]) -> N
 
 def check_breakdown(page, widget: str, doc: dict, dim: str, index: int = 0) -> None:
     rows = table(page, widget, index)
-    expected = doc["breakdowns"][dim]
+    expected = [r for r in doc["breakdowns"][dim] if r["count"]]  # rows counted 0 by the widget's metric say nothing
     assert len(rows) == len(expected) or (not expected and len(rows) == 0), (widget, rows, expected)
     by_count = sorted(number(r["count"]) for r in rows.values())
     assert by_count == sorted(r["count"] for r in expected), (widget, rows, expected)

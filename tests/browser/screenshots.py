@@ -3,7 +3,9 @@
     .venv/bin/python -m tests.browser.screenshots
 
 Starts its own local stack, streams a day of realistic traffic for one campaign on every channel
-(infra/local/traffic.py), signs in and captures each tab, plus the global email report.
+(infra/local/traffic.py), signs in and captures each tab, the global email report and the
+"Email me this report" dialog, then sends the live all-channels snapshot email and renders it
+(email-snapshot-desktop.png at a 680 px mail column, email-snapshot-phone.png at 390 px).
 """
 from __future__ import annotations
 
@@ -30,19 +32,22 @@ TABS = ["campaign", "email", "inapp", "push", "sms", "web", "directmail"]
 def main() -> None:
     import os
     os.environ.update(FAKE_AWS)
+    from infra.local import console
+    console.configure()
     build_web()
     stack = LocalStack(table_name="livereport-screens")
     stack.start_moto()
     stack.create_table()
     stack.start_api()
     stack.start_web()
-    _, stack.key = stack.services.keys.create("screens", ["ingest", "read"])
+    _, stack.key = stack.services.keys.create("screens", ["ingest", "read", "manage"])
     now = datetime.now(timezone.utc)
     gen = TrafficGenerator(seed=42, prefix="shot")
     events = list(gen.events(1000, now - timedelta(hours=23), now - timedelta(minutes=1), campaigns=(CAMPAIGN,)))
     started = time.monotonic()
     for i in range(0, len(events), 100):
         seed.post(stack.api_url, stack.key, events[i:i + 100], timeout=300)
+    stack.services.pump()  # fold and roll up now rather than at the poller's next tick
     print(f"{len(events)} events ingested in {time.monotonic() - started:.0f} s")
     OUT.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
@@ -63,11 +68,38 @@ def main() -> None:
                 time.sleep(0.6)
                 page.screenshot(path=str(OUT / f"email-global-{name}.png"), full_page=True)
                 page.click("[data-mode=live]")
+                wait_loaded(page, CAMPAIGN.campaign_id, "email", "live")
+                page.click(".email-me")
+                page.fill("#sub-recipients", "ann@example.com")
+                time.sleep(0.3)
+                page.screenshot(path=str(OUT / f"subscribe-{name}.png"))
+                page.keyboard.press("Escape")
                 ctx.close()
+            _email_pngs(browser, stack)
             browser.close()
     finally:
         stack.stop()
     print(f"screenshots in {OUT}")
+
+
+def _email_pngs(browser, stack: LocalStack) -> None:
+    """Send the live all-channels snapshot of the campaign and render it as a mail client would."""
+    import os
+    import app as app_module
+    from infra.local.schedules import verify_sender
+    from tests.browser.email_png import render_png
+    os.environ.setdefault("LIVEREPORT_ENV", "local")
+    os.environ["DASHBOARD_URL"] = stack.web_url
+    verify_sender(app_module._ses_client(), "reports@example.com")
+    from chalicelib.snapshots.subscriptions import SubscriptionStore
+    SubscriptionStore(stack.services.client, stack.services.config.table_name).create(
+        "screens", {"campaign_id": CAMPAIGN.campaign_id, "report": "live", "channel": "all", "language": "en",
+                    "recipients": ["ann@example.com"], "frequency": {"type": "hourly", "tz": "Europe/Paris"}},
+        time.time() - 7200)
+    raws: list[bytes] = []
+    app_module.snapshot_runner_for(lambda sub, rcpt, period, raw: raws.append(raw)).run()
+    for name, width in (("desktop", 680), ("phone", 390)):
+        render_png(browser, raws[0], OUT / f"email-snapshot-{name}.png", width)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from .helpers import (check_breakdown, check_execution_table, check_kpis_match, 
 
 EXPECTED_WIDGETS = {
     "campaign": ["campaign-stats", "campaign-progress", "campaign-channels"],
-    "email": ["email-kpis", "email-progress", "email-sending", "email-perf", "email-stats", "email-bounces", "email-errors",
-              "email-exclusions", "email-domains", "email-offers"],
+    "email": ["email-kpis", "email-progress", "email-sending", "email-perf", "email-stats", "email-bounces",
+              "email-domains", "email-errors", "email-exclusions", "email-offers"],
     "inapp": ["inapp-kpis", "inapp-summary", "inapp-types"],
     "push": ["push-summary", "push-progress", "push-sending", "push-platforms", "push-stats", "push-exclusions", "push-errors"],
     "sms": ["sms-kpis", "sms-progress", "sms-stats", "sms-perf", "sms-errors", "sms-exclusions", "sms-bounces"],

@@ -28,15 +28,17 @@ export function setKey(k: string | null): void {
   if (k) sessionStorage.setItem(KEY_STORAGE, k); else sessionStorage.removeItem(KEY_STORAGE);
 }
 
-async function request<T>(path: string, auth = true, timeoutMs = 15000): Promise<T> {
+async function request<T>(path: string, auth = true, timeoutMs = 15000, method = "GET", payload?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const key = getKey();
   if (auth && key) headers.Authorization = `Bearer ${key}`;
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let r: Response;
   try {
-    r = await fetch(`${apiUrl}${path}`, { headers, signal: ctrl.signal, cache: "no-store", referrerPolicy: "no-referrer" });
+    r = await fetch(`${apiUrl}${path}`, { method, headers, signal: ctrl.signal, cache: "no-store", referrerPolicy: "no-referrer",
+      body: payload === undefined ? undefined : JSON.stringify(payload) });
   } catch (e) {
     throw new Unreachable(String(e));
   } finally {
@@ -44,7 +46,7 @@ async function request<T>(path: string, auth = true, timeoutMs = 15000): Promise
   }
   if (r.status >= 502 && r.status <= 504) throw new Unreachable(`HTTP ${r.status}`);
   let body: unknown = null;
-  try { body = await r.json(); } catch { body = null; }
+  if (r.status !== 204) { try { body = await r.json(); } catch { body = null; } }
   if (!r.ok) {
     const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(r.status, err?.code ?? "http_error", err?.message ?? `HTTP ${r.status}`);
@@ -53,6 +55,11 @@ async function request<T>(path: string, auth = true, timeoutMs = 15000): Promise
 }
 
 export interface CampaignSummary { campaign_id: string; channels: string[]; last_event: number | null }
+export interface Frequency { type: "hourly" | "daily" | "weekly"; minute?: number; time?: string; day?: string; tz?: string }
+export interface Subscription {
+  subscription_id?: string; campaign_id: string; report: "live" | "global"; channel: string; recipients: string[];
+  frequency: Frequency; language: "en" | "fr"; created_at?: string; allow_unknown_campaign?: boolean;
+}
 export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const api = {
@@ -61,16 +68,21 @@ export const api = {
   /** The campaign's change stamp: moves with every fold that changed its counts (cheap to poll every second). */
   stamp: (campaign: string) => request<{ stamp: string; last_event: number | null }>(
     `/v1/campaigns/${encodeURIComponent(campaign)}/stamp`).then((d) => `${d.stamp}`),
-  live(campaign: string, tab: string, executions: (string | null)[] | null, window: string): Promise<Doc> {
+  live(campaign: string, tab: string, executions: (string | null)[] | null, window: string, compare = false): Promise<Doc> {
     const q = new URLSearchParams({ channel: tab, window });
+    if (compare) q.set("compare", "previous");
     for (const e of executions ?? []) q.append("execution", e ?? "");
     return request<Doc>(`/v1/campaigns/${encodeURIComponent(campaign)}/live?${q}`);
   },
-  global(campaign: string, channel: string, from: string, to: string, tz: string, executions: (string | null)[] | null): Promise<Doc> {
+  global(campaign: string, channel: string, from: string, to: string, tz: string, executions: (string | null)[] | null, compare = false): Promise<Doc> {
     const q = new URLSearchParams({ channel, tz });
+    if (compare) q.set("compare", "previous");
     if (from) q.set("from", from);
     if (to) q.set("to", to);
     for (const e of executions ?? []) q.append("execution", e ?? "");
     return request<Doc>(`/v1/campaigns/${encodeURIComponent(campaign)}/report?${q}`);
   },
+  subscriptions: () => request<{ subscriptions: Subscription[] }>("/v1/subscriptions").then((d) => d.subscriptions),
+  subscribe: (s: Subscription) => request<Subscription>("/v1/subscriptions", true, 15000, "POST", s),
+  unsubscribe: (id: string) => request<null>(`/v1/subscriptions/${encodeURIComponent(id)}`, true, 15000, "DELETE"),
 };

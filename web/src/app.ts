@@ -2,13 +2,15 @@
 import { AlertsUi } from "./alerts";
 import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
 import { Board, layoutKey } from "./board";
-import { campaignPicker, executionFilter, labelled, tabList } from "./controls";
+import { campaignPicker, dayInput, dayValue, executionFilter, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
 import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
 import { menuButton } from "./menu";
 import type { Lang } from "./messages";
 import { Poller } from "./refresh";
-import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS } from "./state";
+import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
+import { latestText, periodText } from "./status";
+import { canManage, openSubscribeDialog } from "./subscribe";
 import { widgetsFor } from "./widgets/defs";
 
 const PANEL_ID = "tab-panel";
@@ -21,10 +23,13 @@ export class App {
   private available: (string | null)[] = [];
   private withData = new Set<string>();
   private lastUpdated = 0;
+  private manage = false; // the key may create and list email reports
+  private previous: { view: string; at: number; doc: Doc | null } = { view: "", at: 0, doc: null };
   private generation = 0;
   private refreshes = 0;
   private poller: Poller;
   private root: HTMLElement;
+  private urlNamedTab = false;
   private els: Record<string, HTMLElement> = {};
   private alerts = new AlertsUi(() => ({ campaign: this.state.campaign, tab: this.state.tab,
     channels: this.campaigns.find((c) => c.campaign_id === this.state.campaign)?.channels ?? [] }));
@@ -38,6 +43,16 @@ export class App {
       executions: null, from: "", to: "", lang: prefs.lang === "fr" ? "fr" : (prefs.lang === "en" ? "en" : (navigator.language.startsWith("fr") ? "fr" : "en")),
       tz: prefs.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
     };
+    const fromUrl = viewFromUrl();
+    this.urlNamedTab = !!fromUrl.tab;
+    Object.assign(this.state, fromUrl);
+    // Back/forward (and a pasted link in the same tab) restore the view the address names.
+    window.addEventListener("popstate", () => {
+      Object.assign(this.state, { executions: null, from: "", to: "" }, viewFromUrl());
+      this.doc = null;
+      this.available = [];
+      if (getKey() && this.els.main) { this.renderShell(); this.poller.now(); }
+    });
     setLang(this.state.lang);
     setTimeZone(this.state.tz);
     this.poller = new Poller(() => this.refresh(), refreshMs, {
@@ -94,6 +109,9 @@ export class App {
     }
     if (this.state.campaign && !this.campaigns.some((c) => c.campaign_id === this.state.campaign)) this.state.campaign = null;
     if (!this.state.campaign && this.campaigns.length) this.state.campaign = this.campaigns[0].campaign_id;
+    if (!this.urlNamedTab) this.landOnData();
+    writeUrl(this.state, false);
+    this.manage = await canManage();
     this.renderShell();
     this.poller.start();
   }
@@ -128,13 +146,16 @@ export class App {
     this.els.controls = h("div", { class: "controls" });
     this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
     this.els.status = h("span", { class: "status", "aria-live": "off" });
+    this.withData = this.dataTabs();
     this.els.tabs = tabList(this.state.tab, this.withData, PANEL_ID, (tab) => this.selectTab(tab));
     this.els.empty = h("p", { class: "empty-tab", hidden: true });
     this.els.boardSlot = h("div", { class: "board-slot" });
+    this.els.period = h("p", { class: "period muted", "aria-live": "off" });
     this.els.main = h("main", { id: "main", class: "main" },
-      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.els.empty, this.els.boardSlot));
+      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.els.period, this.els.empty, this.els.boardSlot));
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
-    this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, this.els.tabs, this.els.controls), this.els.main, this.els.announcer);
+    const tabsScroll = scrollCue(this.els.tabs);
+    this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
     this.renderPicker();
     this.renderControls();
     this.alerts.mount(header, this.els.tabs);
@@ -144,14 +165,39 @@ export class App {
 
   private rerender(): void { this.renderShell(); this.poller.now(); }
 
+  private current(): CampaignSummary | undefined {
+    return this.campaigns.find((c) => c.campaign_id === this.state.campaign);
+  }
+
+  /** Tabs with data, known as soon as a campaign is chosen: its channel list (plus the campaign tab). */
+  private dataTabs(): Set<string> {
+    const channels = this.current()?.channels ?? [];
+    return new Set(channels.length ? ["campaign", ...channels] : []);
+  }
+
+  /** Stay on the tab if it has data, else the first tab that has (a web-only campaign lands on Web). */
+  private landOnData(): void {
+    const tabs = this.dataTabs();
+    if (!tabs.size || tabs.has(this.state.tab)) return;
+    const first = TABS.find((x) => x !== "campaign" && tabs.has(x));
+    this.state.tab = first ?? "campaign";
+    if (this.state.mode === "global" && !GLOBAL_TABS.includes(this.state.tab)) this.state.mode = "live";
+  }
+
+  /** A new view: remembered in preferences and in the address (a history entry when `push`). */
+  private navigated(push = true): void {
+    savePrefs(this.state);
+    writeUrl(this.state, push);
+  }
+
   private renderPicker(): void {
     clear(this.els.picker);
     this.els.picker.append(campaignPicker(this.state.campaign, this.campaigns, (id) => {
       this.state.campaign = id;
       this.state.executions = null;
       this.available = [];
-      this.withData.clear();
-      savePrefs(this.state);
+      this.landOnData();
+      this.navigated();
       this.doc = null;
       this.renderShell();
       this.poller.now();
@@ -164,7 +210,8 @@ export class App {
     const globalOk = GLOBAL_TABS.includes(this.state.tab);
     const modes = h("div", { class: "segmented", role: "radiogroup", "aria-label": t("reportKind") });
     for (const m of ["live", "global"] as const) {
-      const b = h("button", { type: "button", role: "radio", "aria-checked": this.state.mode === m ? "true" : "false", "data-mode": m, text: t(m) });
+      const text = m === "live" ? t("liveWindow", { w: t(this.state.window === "1h" ? "w1h" : "w24h") }) : t("global");
+      const b = h("button", { type: "button", role: "radio", "aria-checked": this.state.mode === m ? "true" : "false", "data-mode": m, text });
       b.tabIndex = this.state.mode === m ? 0 : -1;
       b.addEventListener("click", () => this.setMode(m));
       modes.append(b);
@@ -180,17 +227,30 @@ export class App {
     if (this.state.mode === "live") {
       const win = h("select", { id: "window" });
       for (const [v, k] of [["24h", "last24h"], ["1h", "last1h"]] as const) win.append(h("option", { value: v, selected: v === this.state.window, text: t(k) }));
-      win.addEventListener("change", () => { this.state.window = win.value as State["window"]; savePrefs(this.state); this.poller.now(); });
+      win.addEventListener("change", () => {
+        this.state.window = win.value as State["window"];
+        this.navigated();
+        const live = this.els.controls.querySelector("[data-mode=live]");
+        if (live) live.textContent = t("liveWindow", { w: t(this.state.window === "1h" ? "w1h" : "w24h") });
+        this.poller.now();
+      });
       c.append(labelled(t("window"), win));
     } else if (globalOk) {
-      const from = h("input", { type: "date", id: "from", value: this.state.from, title: t("wholeLife"), "aria-describedby": "range-hint" });
-      const to = h("input", { type: "date", id: "to", value: this.state.to, title: t("wholeLife"), "aria-describedby": "range-hint" });
+      const from = dayInput("from", this.state.from, t("wholeLife"));
+      const to = dayInput("to", this.state.to, t("wholeLife"));
       const apply = h("button", { type: "button", class: "secondary", text: t("apply") });
-      apply.addEventListener("click", () => { this.state.from = from.value; this.state.to = to.value; this.poller.now(); });
+      apply.addEventListener("click", () => {
+        const [f, u] = [dayValue(from), dayValue(to)];
+        from.setAttribute("aria-invalid", f === null ? "true" : "false");
+        to.setAttribute("aria-invalid", u === null ? "true" : "false");
+        if (f === null || u === null) return;
+        this.state.from = f; this.state.to = u; this.navigated(); this.poller.now();
+      });
       c.append(labelled(t("from"), from), labelled(t("to"), to), apply, h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
     }
     c.append(executionFilter(this.available, this.state.executions, (sel) => {
       this.state.executions = sel;
+      this.navigated(false);
       this.renderControls();
       (this.els.controls.querySelector(".exec-filter") as HTMLDetailsElement).open = true;
       this.poller.now();
@@ -206,14 +266,22 @@ export class App {
     addBack.classList.add("add-widget");
     const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
     reset.addEventListener("click", () => this.board?.reset());
-    c.append(h("div", { class: "spacer" }), this.els.status, addBack, reset);
+    this.els.latest = h("span", { class: "latest-event status" });
+    const tools: HTMLElement[] = [addBack, reset];
+    if (this.manage && this.state.campaign) {
+      const emailMe = h("button", { type: "button", class: "secondary email-me", text: `✉ ${t("emailMe")}` });
+      emailMe.addEventListener("click", () => openSubscribeDialog(this.state, (m) => { this.els.announcer.textContent = m; }));
+      tools.unshift(emailMe);
+    }
+    c.append(h("div", { class: "spacer" }), h("div", { class: "status-box" }, this.els.status, this.els.latest), ...tools);
+    this.renderLatest();
     this.tickStatus();
   }
 
   private setMode(m: State["mode"]): void {
     if (m === this.state.mode) return;
     this.state.mode = m;
-    savePrefs(this.state);
+    this.navigated();
     this.doc = null;
     this.renderShell();
     this.poller.now();
@@ -225,13 +293,15 @@ export class App {
     this.board = new Board(this.els.boardSlot, layoutKey(tab, mode), defs, { tab, mode }, {
       announce: (m) => { this.els.announcer.textContent = m; },
       csvName: (id) => `${this.state.campaign}-${tab}-${mode}-${id}.csv`,
+      csvContext: () => ({ campaign: this.state.campaign ?? "", tab: t(`tab_${tab}` as never), period: this.els.period.textContent ?? "",
+        executions: this.state.executions ? this.state.executions.map((e) => e ?? t("noExecution")).join(", ") : t("allExecutions") }),
     });
   }
 
   private selectTab(tab: Tab): void {
     if (tab === this.state.tab) return;
     this.state.tab = tab;
-    savePrefs(this.state);
+    this.navigated();
     this.doc = null;
     for (const b of this.els.tabs.querySelectorAll<HTMLButtonElement>("[role=tab]")) {
       const on = b.dataset.tab === tab;
@@ -255,15 +325,20 @@ export class App {
     void this.alerts.poll();
     if (!campaign) { this.campaigns = await api.campaigns(); if (this.campaigns.length) { this.state.campaign = this.campaigns[0].campaign_id; this.renderShell(); } return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
+    // The previous equal period doubles a report's reads: asked for at most once a minute per view.
+    const view = `${campaign}|${tab}|${mode}|${this.state.window}|${this.state.from}|${this.state.to}|${JSON.stringify(executions)}`;
+    const compare = this.previous.view !== view || Date.now() - this.previous.at > 60000;
     const doc = mode === "global"
-      ? await api.global(campaign, tab, this.state.from, this.state.to, this.state.tz, executions)
-      : await api.live(campaign, tab, executions, this.state.window);
+      ? await api.global(campaign, tab, this.state.from, this.state.to, this.state.tz, executions, compare)
+      : await api.live(campaign, tab, executions, this.state.window, compare);
     if (gen !== this.generation || tab !== this.state.tab || campaign !== this.state.campaign || mode !== this.state.mode) return;
+    if (compare) this.previous = { view, at: Date.now(), doc: (doc.previous as Doc | null) ?? null };
+    else doc.previous = this.previous.doc;
     this.doc = doc;
     this.refreshes += 1;
     this.show(doc);
     this.markUpdated();
-    if (this.refreshes % 6 === 0) void api.campaigns().then((list) => { this.campaigns = list; }).catch(() => undefined);
+    if (this.refreshes % 3 === 0) void api.campaigns().then((list) => { this.campaigns = list; this.renderLatest(); }).catch(() => undefined);
   }
 
   private show(doc: Doc): void {
@@ -277,6 +352,7 @@ export class App {
     const tabBtn = this.els.tabs.querySelector(`[data-tab="${this.state.tab}"]`);
     tabBtn?.classList.toggle("has-data", !!doc.has_data);
     this.els.boardSlot.classList.remove("loading");
+    this.renderPeriod(doc);
     if (!doc.has_data) {
       this.showNote(this.state.mode === "global" ? t("noDataGlobal") : t("noDataTab", { tab: t(`tab_${this.state.tab}` as never) }));
       return;
@@ -284,6 +360,19 @@ export class App {
     this.els.empty.hidden = true;
     this.els.boardSlot.hidden = false;
     this.board?.sync(doc);
+  }
+
+  private renderPeriod(doc: Doc): void {
+    const text = periodText(doc, this.state.tz);
+    if (this.els.period.textContent !== text) this.els.period.textContent = text;
+  }
+
+  private renderLatest(): void {
+    const el = this.els.latest;
+    if (!el) return;
+    const [text, title] = latestText(this.current()?.last_event ?? null);
+    if (el.textContent !== text) el.textContent = text;
+    el.title = title;
   }
 
   private showNote(text: string): void {
@@ -310,6 +399,7 @@ export class App {
     if (document.hidden) text = t("paused");
     else if (this.lastUpdated) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
     if (s.textContent !== text) s.textContent = text;
+    this.renderLatest();
     if (!this.els.banner.hidden && this.els.banner.dataset.state === "unreachable") this.renderUnreachable();
   }
 

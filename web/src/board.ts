@@ -1,7 +1,7 @@
 // The gridstack board of one tab: widgets placed, resized, moved, removed and added back; layout in local storage.
 import { type GridItemHTMLElement, GridStack, type GridStackNode, type GridStackWidget } from "gridstack";
 import type { Doc } from "./api";
-import { download } from "./csv";
+import { type CsvContext, download } from "./csv";
 import { h, newId } from "./dom";
 import { t } from "./i18n";
 import { menuButton } from "./menu";
@@ -35,7 +35,7 @@ export class Board {
   private onNarrow = () => this.grid.setStatic(this.narrow.matches);
 
   constructor(parent: HTMLElement, private key: string, private defs: WidgetDef[], private ctx: Ctx,
-              private hooks: { announce(msg: string): void; csvName(id: string): string }) {
+              private hooks: { announce(msg: string): void; csvName(id: string): string; csvContext(): CsvContext }) {
     this.el = h("div", { class: "grid-stack" });
     parent.append(this.el); // gridstack measures its element: it must be in the document
     this.saved = this.load();
@@ -124,14 +124,17 @@ export class Board {
     if (p.view.hasChart()) {
       items.push({ label: p.view.showTable ? t("showChart") : t("showTable"), action: () => { p.view.showTable = !p.view.showTable; p.view.applyView(); } });
     }
-    items.push(
-      { label: t("downloadCsv"), action: () => download(this.hooks.csvName(id), p.view.csv()) },
-      { label: t("wider"), action: resize(1, 0), disabled: (node.w ?? 0) >= COLUMNS },
-      { label: t("narrower"), action: resize(-1, 0), disabled: (node.w ?? 0) <= 2 },
-      { label: t("taller"), action: resize(0, 1) },
-      { label: t("shorter"), action: resize(0, -1), disabled: (node.h ?? 0) <= 2 },
-      { label: t("removeWidget"), action: () => this.remove(id) },
-    );
+    items.push({ label: t("downloadCsv"), action: () => download(this.hooks.csvName(id), p.view.csv(this.hooks.csvContext())) });
+    // Phones show one column in board order: resizing would change nothing visible, only the desktop layout.
+    if (!this.narrow.matches) {
+      items.push(
+        { label: t("wider"), action: resize(1, 0), disabled: (node.w ?? 0) >= COLUMNS },
+        { label: t("narrower"), action: resize(-1, 0), disabled: (node.w ?? 0) <= 2 },
+        { label: t("taller"), action: resize(0, 1) },
+        { label: t("shorter"), action: resize(0, -1), disabled: (node.h ?? 0) <= 2 },
+      );
+    }
+    items.push({ label: t("removeWidget"), action: () => this.remove(id) });
     return items;
   }
 

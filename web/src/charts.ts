@@ -33,7 +33,13 @@ function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-export function optionFor(data: ChartData): echarts.EChartsCoreOption {
+/** Top of the plot under a wrapping legend: its rows estimated from label lengths and the chart's width. */
+export function legendTop(labels: string[], width: number): number {
+  const total = labels.reduce((n, l) => n + l.length * 7 + 38, 0);
+  return 10 + 22 * Math.max(1, Math.ceil(total / Math.max(160, width - 40)));
+}
+
+export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOption {
   const base = {
     color: PALETTE,
     animationDuration: 300,
@@ -44,7 +50,7 @@ export function optionFor(data: ChartData): echarts.EChartsCoreOption {
   if (data.type === "donut") {
     return {
       ...base,
-      legend: { bottom: 0, type: "scroll", formatter: (n: string) => truncate(n, 24) },
+      legend: { bottom: 0, type: "plain", formatter: (n: string) => truncate(n, 28) },
       series: [{
         type: "pie", radius: ["42%", "68%"], center: ["50%", "45%"], avoidLabelOverlap: true,
         label: { show: false }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
@@ -55,7 +61,7 @@ export function optionFor(data: ChartData): echarts.EChartsCoreOption {
   if (data.type === "bar") {
     const horizontal = data.series.length === 1;
     const cat = { type: "category", data: data.categories, inverse: horizontal,
-      axisLabel: { width: 120, overflow: "truncate", color: "#374151" }, axisTick: { show: false } };
+      axisLabel: { width: horizontal ? 170 : 90, overflow: horizontal ? "break" : "truncate", lineHeight: 14, color: "#374151" }, axisTick: { show: false } };
     const val = { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } };
     return {
       ...base,
@@ -68,8 +74,9 @@ export function optionFor(data: ChartData): echarts.EChartsCoreOption {
   }
   return {
     ...base,
-    legend: { top: 0, type: "scroll" },
-    grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+    // A plain legend wraps instead of paging ("1/2" hid series); the plot starts below it.
+    legend: { top: 0, type: "plain", itemGap: 8 },
+    grid: { left: 8, right: 16, top: legendTop(data.series.map((x) => x.label), width), bottom: 8, containLabel: true },
     xAxis: { type: "category", data: data.categories, boundaryGap: false, axisLabel: { color: "#374151", hideOverlap: true } },
     yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
     series: data.series.map((s) => ({ type: "line", name: s.label, data: s.values, showSymbol: false, smooth: false, lineStyle: { width: 2 } })),
@@ -80,10 +87,19 @@ export class Chart {
   private chart: echarts.ECharts;
   private observer: ResizeObserver;
   private lastSig = "";
+  private data: ChartData | null = null;
+  private top = 0;
 
   constructor(private el: HTMLElement) {
     this.chart = echarts.init(el, undefined, { renderer: "canvas" });
-    this.observer = new ResizeObserver(() => this.chart.resize());
+    this.observer = new ResizeObserver(() => {
+      this.chart.resize();
+      // A narrower chart wraps its legend onto more rows: move the plot down with it.
+      if (this.data?.type === "time" && legendTop(this.data.series.map((x) => x.label), this.el.clientWidth) !== this.top) {
+        this.lastSig = "";
+        this.set(this.data);
+      }
+    });
     this.observer.observe(el);
   }
 
@@ -92,7 +108,9 @@ export class Chart {
     const sig = JSON.stringify(data);
     if (sig === this.lastSig) return;
     this.lastSig = sig;
-    this.chart.setOption(optionFor(data), { replaceMerge: ["series", "xAxis", "yAxis", "legend", "grid"], lazyUpdate: true });
+    this.data = data;
+    this.top = legendTop(data.series.map((x) => x.label), this.el.clientWidth);
+    this.chart.setOption(optionFor(data, this.el.clientWidth), { replaceMerge: ["series", "xAxis", "yAxis", "legend", "grid"], lazyUpdate: true });
   }
 
   /** Forget the cached data so the next set() redraws (e.g. after a language change). */

@@ -99,3 +99,38 @@ export function labelled(text: string, control: HTMLElement): HTMLElement {
   control.id = id;
   return h("div", { class: "field" }, h("label", { for: id, text }), control);
 }
+
+/** Tabs that scroll sideways on narrow screens, with a fade and "›" while more is hidden on the right. */
+export function scrollCue(tabs: HTMLElement): HTMLElement {
+  const box = h("div", { class: "tabs-scroll" }, tabs);
+  const cue = () => {
+    if (!box.isConnected && box.dataset.shown) { window.removeEventListener("resize", cue); return; }
+    box.dataset.shown = "1";
+    box.classList.toggle("more", tabs.scrollLeft + tabs.clientWidth < tabs.scrollWidth - 2);
+  };
+  tabs.addEventListener("scroll", cue, { passive: true });
+  window.addEventListener("resize", cue, { passive: true });
+  requestAnimationFrame(() => { tabs.querySelector("[aria-selected=true]")?.scrollIntoView({ block: "nearest", inline: "nearest" }); cue(); });
+  return box;
+}
+
+/** A day in the page's language (dd/mm/yyyy, placeholder "jj/mm/aaaa" in French) instead of <input type=date>,
+ *  which follows the browser's locale whatever the page says. Value in and out: ISO yyyy-mm-dd or "". */
+export function dayInput(id: string, iso: string, hint: string): HTMLInputElement {
+  const shown = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : "";
+  const input = h("input", { id, type: "text", inputmode: "numeric", autocomplete: "off", size: 10, value: shown,
+    placeholder: t("datePlaceholder"), pattern: "\\d{1,2}/\\d{1,2}/\\d{4}|\\d{4}-\\d{2}-\\d{2}", title: hint, "aria-describedby": "range-hint", class: "day-input" });
+  return input;
+}
+
+/** The ISO day a dayInput holds ("" when empty; null when it cannot be read). */
+export function dayValue(input: HTMLInputElement): string | null {
+  const v = input.value.trim();
+  if (!v) return "";
+  const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const dmy = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(v);
+  const [y, m, d] = iso ? [iso[1], iso[2], iso[3]] : dmy ? [dmy[3], dmy[2].padStart(2, "0"), dmy[1].padStart(2, "0")] : [];
+  if (!y) return null;
+  const date = new Date(`${y}-${m}-${d}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) || date.getUTCDate() !== Number(d) ? null : `${y}-${m}-${d}`;
+}

@@ -8,6 +8,7 @@ export interface Catalogue {
   distinct: Record<string, string[]>;
   rates: Record<string, string[]>;
   labels: Record<string, Record<string, string>>;
+  definitions?: Record<string, Record<string, string>>;
 }
 
 let lang: Lang = "en";
@@ -34,13 +35,42 @@ export function label(name: string): string {
   return own ?? name;
 }
 
-/** The label of a dimension value: error types, bounce categories and interaction types are a closed vocabulary. */
+/** The catalogue's one-sentence definition of a metric or rate ("" when it has none). */
+export function definition(name: string): string {
+  const defs = catalogue?.definitions?.[lang] ?? {};
+  return (name.startsWith("distinct_") ? defs.distinct : defs[name]) ?? "";
+}
+
+/** Known error codes, by code and by their English label ("Mailbox full"), for reasons sent as codes. */
+function knownError(value: string): string | undefined {
+  const en = catalogue?.labels?.en ?? {};
+  if (en[`error_type.${value}`]) return value;
+  const wanted = value.trim().toLowerCase();
+  const hit = Object.entries(en).find(([k, v]) => k.startsWith("error_type.") && v.toLowerCase() === wanted);
+  return hit ? hit[0].slice(11) : undefined;
+}
+
+/** The label of a dimension value: closed vocabularies and known error codes are translated (as in the emails). */
 export function valueLabel(dimension: string, value: string): string {
-  if (dimension === "error_type") return catalogue?.labels?.[lang]?.[`error_type.${value}`] ?? value;
   if (dimension === "bounce_type") return label(`bounce_${value}`);
   if (dimension === "interaction_type") return label(`interaction_${value}`);
   if (value === "unspecified" || value === "other") return label(value);
+  if (["error_type", "error_reason", "bounce_reason"].includes(dimension)) {
+    const code = knownError(value);
+    if (code) return catalogue?.labels?.[lang]?.[`error_type.${code}`] ?? value;
+  }
   return value;
+}
+
+/** A signed change with an arrow: "▲ +12", "▼ −3", "=" (percentage points for rates). */
+export function fmtDelta(now: number | null, before: number | null | undefined, percent = false): string {
+  if (now === null || before === null || before === undefined) return "";
+  const d = now - before;
+  if (percent ? Math.abs(d) < 0.0005 : d === 0) return "=";
+  const size = percent
+    ? `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(Math.abs(d) * 100)} pt`
+    : fmtInt(Math.abs(d));
+  return `${d > 0 ? "▲ +" : "▼ −"}${size}`;
 }
 
 export function fmtInt(n: number | null | undefined): string {

@@ -31,3 +31,50 @@ export function savePrefs(s: State): void {
   const { lang, tz, campaign, tab, mode, window } = s;
   localStorage.setItem(PREFS, JSON.stringify({ lang, tz, campaign, tab, mode, window }));
 }
+
+// ---------- deep links ----------
+// The address carries the view (campaign, tab, mode, window, executions, range) so it can be shared,
+// bookmarked, reloaded and walked with back/forward. Never the key: that stays in session storage.
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The view the address names; only valid values (anything else falls back to preferences). */
+export function viewFromUrl(search: string = location.search): Partial<State> {
+  const q = new URLSearchParams(search);
+  const out: Partial<State> = {};
+  const campaign = q.get("campaign");
+  if (campaign) out.campaign = campaign;
+  const tab = q.get("tab");
+  if (tab && (TABS as readonly string[]).includes(tab)) out.tab = tab as Tab;
+  const mode = q.get("mode");
+  if (mode === "live" || mode === "global") out.mode = mode;
+  const win = q.get("window");
+  if (win === "24h" || win === "1h") out.window = win;
+  if (q.has("exec")) out.executions = q.getAll("exec").map((e) => (e === "" ? null : e));
+  const from = q.get("from"), to = q.get("to");
+  if (from && DATE.test(from)) out.from = from;
+  if (to && DATE.test(to)) out.to = to;
+  return out;
+}
+
+export function viewQuery(s: State): string {
+  const q = new URLSearchParams();
+  if (s.campaign) q.set("campaign", s.campaign);
+  q.set("tab", s.tab);
+  q.set("mode", s.mode);
+  if (s.mode === "live") q.set("window", s.window);
+  else {
+    if (s.from) q.set("from", s.from);
+    if (s.to) q.set("to", s.to);
+  }
+  for (const e of s.executions ?? []) q.append("exec", e ?? "");
+  return `?${q}`;
+}
+
+/** Record the view in the address: a new history entry for a new view, a replacement otherwise. */
+export function writeUrl(s: State, push: boolean): void {
+  const query = viewQuery(s);
+  if (query === location.search) return;
+  const url = `${location.pathname}${query}${location.hash}`;
+  if (push) history.pushState(null, "", url); else history.replaceState(null, "", url);
+}

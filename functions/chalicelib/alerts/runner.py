@@ -42,7 +42,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         return cls(sender=env.get("SENDER_EMAIL", "reports@example.com"),
-                   web_url=env.get("PUBLIC_WEB_URL", "http://127.0.0.1:8080").rstrip("/"))
+                   web_url=(env.get("DASHBOARD_URL") or "http://127.0.0.1:8080").rstrip("/"))
 
 
 @dataclass

@@ -1,12 +1,16 @@
-"""The snapshot email's HTML and plain-text bodies.
+"""The snapshot email's HTML and plain-text bodies: what a marketer reads in 20 seconds.
 
-HTML that survives common mail clients: tables for layout, inline CSS only,
-no scripts, no external resources (the chart is an inline `cid:` image).
-Every label of a metric, rate or dimension comes from the catalogue in the
-subscription's language; every value (above all producer-controlled ones:
-reasons, domains, URLs, elements) goes through html.escape.
-Rows carry `data-metric` / `data-value` so tests and tools can read numbers
-back without parsing localised formatting.
+Order: the period in words and a link to the same view on the dashboard, then
+per section the key figures with their change since the previous snapshot,
+the rates, the chart, and the top rows of each breakdown (labels, never
+codes). A glossary of the figures shown closes the email.
+
+HTML that survives mail clients: tables, short inline styles (Gmail clips
+HTML beyond ~102 KB, so styles are not repeated on every cell: the font is
+set once and inherited), no scripts or external resources. Every label comes
+from the catalogue in the subscription's language; every value goes through
+html.escape. Key-figure and rate rows carry `data-metric` / `data-value` so
+tools and tests can read numbers back without parsing localised formatting.
 """
 from __future__ import annotations
 
@@ -17,40 +21,48 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from .. import catalogue
-from .subscriptions import Daily, Subscription, Weekly
+from .subscriptions import Subscription
 
-MAX_ROWS = 10
+TOP_ROWS = 3
 UI = {
-    "en": {"live": "Live report", "global": "Campaign report", "all": "all channels", "campaign": "Campaign",
-           "last24": "Last {h} hours, until {end}", "whole": "Whole life of the campaign",
-           "range": "From {start} to {end}", "kpis": "Key figures", "rates": "Rates", "value": "Value",
-           "change": "Change", "metric": "Indicator", "count": "Count", "share": "Share",
-           "changed": "What changed since the previous snapshot", "first": "First snapshot: nothing to compare with yet.",
-           "nochange": "No change since the previous snapshot.", "was": "was", "audience": "Audience",
-           "distinct": "{label} (distinct profiles)", "attached": "The full tables are attached as CSV.",
-           "footer": "You receive this because {who} is subscribed to this report.",
-           "unsubscribe": "Unsubscribe", "nodata": "No events in this period.", "chart": "Chart",
-           "top_links": "Top links", "errors_by_type": "Errors by type", "by_domain": "By recipient domain"},
+    "en": {"live": "Live report", "global": "Campaign report", "all": "all channels",
+           "last": "Last {h} hours, until {end}", "whole": "Whole life of the campaign, until {end}",
+           "range": "From {start} to {end}", "rates": "Rates", "change": "since last", "first":
+           "First snapshot: changes will show from the next one.", "distinct": "{label} (distinct)",
+           "attached": "The full tables are attached as CSV.", "open": "Open this view in the dashboard",
+           "footer": "You receive this because {who} is subscribed to this report.", "unsubscribe": "Unsubscribe",
+           "nodata": "No events for {what} in this period.", "chart": "{title}, {period} ({tz})",
+           "glossary": "Definitions", "top_links": "Top links", "errors_by_type": "Errors by type",
+           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens"},
     "fr": {"live": "Rapport en direct", "global": "Rapport de campagne", "all": "tous les canaux",
-           "campaign": "Campagne", "last24": "{h} dernières heures, jusqu'au {end}",
-           "whole": "Toute la vie de la campagne", "range": "Du {start} au {end}", "kpis": "Chiffres clés",
-           "rates": "Taux", "value": "Valeur", "change": "Évolution", "metric": "Indicateur", "count": "Nombre",
-           "share": "Part", "changed": "Ce qui a changé depuis le précédent envoi",
-           "first": "Premier envoi : rien à comparer pour l'instant.",
-           "nochange": "Aucun changement depuis le précédent envoi.", "was": "avant", "audience": "Audience",
-           "distinct": "{label} (profils distincts)", "attached": "Les tableaux complets sont joints en CSV.",
-           "footer": "Vous recevez ce message car {who} est abonné à ce rapport.",
-           "unsubscribe": "Se désabonner", "nodata": "Aucun événement sur cette période.", "chart": "Graphique",
-           "top_links": "Liens les plus cliqués", "errors_by_type": "Erreurs par type",
-           "by_domain": "Par domaine de destinataire"},
+           "last": "{h} dernières heures, jusqu'au {end}", "whole": "Toute la vie de la campagne, jusqu'au {end}",
+           "range": "Du {start} au {end}", "rates": "Taux", "change": "depuis le dernier envoi", "first":
+           "Premier envoi : les évolutions apparaîtront au prochain.", "distinct": "{label} (profils distincts)",
+           "attached": "Les tableaux complets sont joints en CSV.", "open": "Ouvrir cette vue dans le tableau de bord",
+           "footer": "Vous recevez ce message car {who} est abonné à ce rapport.", "unsubscribe": "Se désabonner",
+           "nodata": "Aucun événement pour {what} sur cette période.", "chart": "{title}, {period} ({tz})",
+           "glossary": "Définitions", "top_links": "Liens les plus cliqués", "errors_by_type": "Erreurs par type",
+           "errors_by_domain": "Erreurs par domaine", "by_domain": "Envoyés par domaine de destinataire",
+           "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures"},
 }
-CHANNEL_NAMES = {"email": ("Email", "Email"), "push": ("Push", "Push"), "sms": ("SMS", "SMS"),
+CHANNEL_NAMES = {"email": ("Email", "E-mail"), "push": ("Push", "Push"), "sms": ("SMS", "SMS"),
                  "inapp": ("In-app", "In-app"), "web": ("Web", "Web"), "directmail": ("Direct mail", "Courrier"),
                  "campaign": ("Campaign", "Campagne")}
-FONT = "font-family:Arial,Helvetica,sans-serif;"
-TD = f"{FONT}font-size:13px;color:#1f2937;padding:6px 8px;border-bottom:1px solid #e5e7eb;"
-TH = f"{FONT}font-size:12px;color:#6b7280;text-align:left;padding:6px 8px;border-bottom:2px solid #d1d5db;"
-NUM = "text-align:right;white-space:nowrap;"
+#: Key figures worth a line, in order (the rest stays in the CSV attachment).
+HEADLINE = ("audience", "targeted", "excluded", "sent", "delivered", "bounce", "error",
+            "distinct.open", "distinct.click", "unsubscribe", "spam_complaint", "action", "engagements",
+            "impression", "distinct.impression", "interaction", "offer_sent", "offer_click", "action_executed")
+#: Breakdowns shown (top rows) and the metric each row is counted by.
+BREAKDOWNS = (("bounce_type", "bounce"), ("bounce_reason", "bounce"), ("error_type", "error"),
+              ("error_reason", "error"), ("exclusion_reason", "excluded"), ("recipient_domain", "open"),
+              ("platform", "sent|impression"), ("interaction_type", "interaction"), ("element", "interaction"),
+              ("url", "click"), ("action", "action"), ("offer", "offer_sent"))
+FONT = "font-family:Arial,Helvetica,sans-serif;color:#1f2937;font-size:14px;line-height:1.4"
+CELL = ' style="padding:3px 6px;border-bottom:1px solid #e5e7eb"'
+NUM = ' align="right" style="padding:3px 6px;border-bottom:1px solid #e5e7eb;white-space:nowrap"'
+WRAP = ' style="padding:3px 6px;border-bottom:1px solid #e5e7eb;word-break:break-word"'
+SUB = ' style="padding:10px 6px 2px;font-weight:bold;color:#374151"'
+MUTED = "color:#6b7280;font-size:12px"
 
 
 @dataclass
@@ -59,6 +71,7 @@ class Section:
     channel: str  # a tab or channel name
     doc: dict[str, Any]
     chart_cid: Optional[str] = None
+    link: str = ""  # the same view on the dashboard
 
 
 @dataclass
@@ -86,19 +99,18 @@ def fmt_pct(v: Optional[float], lang: str) -> str:
 
 
 def fmt_delta(now: Any, before: Any, lang: str, pct: bool = False) -> str:
+    """▲ +6 / ▼ −0.4 pt / = ; "" when there is nothing to compare with."""
     if before is None or now is None:
-        return "—"
+        return ""
     d = now - before
-    if pct:
-        if abs(d) < 0.0005:
-            return "="
-        pts = f"{abs(d) * 100:.1f}".replace(".", "," if lang == "fr" else ".")
-        return f"{'+' if d > 0 else '−'}{pts} pt"
-    return "=" if d == 0 else f"{'+' if d > 0 else '−'}{fmt_int(abs(d), lang)}"
+    if (pct and abs(d) < 0.0005) or (not pct and d == 0):
+        return "="
+    size = f"{abs(d) * 100:.1f}".replace(".", "," if lang == "fr" else ".") + "\u00a0pt" if pct else fmt_int(abs(d), lang)
+    return f"{'▲ +' if d > 0 else '▼ −'}{size}"
 
 
 def kpis(doc: dict[str, Any], lang: str) -> list[tuple[str, str, int]]:
-    """(name, label, value) of the section's key figures."""
+    """(name, label, value) of every key figure of a section (what the next snapshot compares with)."""
     labels, ui = catalogue.labels(lang), UI[lang]
     if "kpis" in doc:  # the live report's campaign tab
         return [(k, ui["audience"] if k == "audience" else labels.get(k, k), int(v)) for k, v in doc["kpis"].items()]
@@ -106,6 +118,12 @@ def kpis(doc: dict[str, Any], lang: str) -> list[tuple[str, str, int]]:
     rows += [(f"distinct.{k}", ui["distinct"].format(label=labels.get(k, k)), int(v))
              for k, v in (doc.get("distinct") or {}).items()]
     return rows
+
+
+def headline(doc: dict[str, Any], lang: str) -> list[tuple[str, str, int]]:
+    """The few key figures an email shows: HEADLINE order, zeros left out (but sent, audience)."""
+    by_name = {n: (n, label, v) for n, label, v in kpis(doc, lang)}
+    return [by_name[n] for n in HEADLINE if n in by_name and (by_name[n][2] or n in ("sent", "audience"))]
 
 
 def rates(doc: dict[str, Any], lang: str) -> list[tuple[str, str, Optional[float]]]:
@@ -118,131 +136,185 @@ def snapshot_numbers(doc: dict[str, Any]) -> dict[str, Any]:
     return {**{n: v for n, _, v in kpis(doc, "en")}, **{n: v for n, _, v in rates(doc, "en")}}
 
 
+def _top(rows: list[dict[str, Any]], dim: str, metric: str, lang: str) -> list[tuple[str, int, Optional[float]]]:
+    """Top rows counted by one metric (a platform row counts sent, not every event type);
+    `a|b`: the first of those metrics the rows carry."""
+    seen = {m for r in rows for m in (r.get("counts") or {})}
+    metric = next((m for m in metric.split("|") if m in seen), metric.split("|")[0])
+    counted = [(r["value"], int((r.get("counts") or {}).get(metric, 0) if r.get("counts") else r["count"]))
+               for r in rows]
+    counted = sorted(((v, n) for v, n in counted if n), key=lambda x: (-x[1], x[0]))
+    total = sum(n for _, n in counted)
+    return [(catalogue.value_label(dim, str(v), lang), n, n / total if total else None) for v, n in counted[:TOP_ROWS]]
+
+
 def tables_of(doc: dict[str, Any], lang: str) -> list[tuple[str, list[tuple[str, int, Optional[float]]]]]:
-    """(title, [(value, count, share)]) of the breakdowns worth showing; values are producer data."""
-    labels, ui = catalogue.labels(lang), UI[lang]
-    out = []
-    for name, rows in (doc.get("breakdowns") or {}).items():
+    """(title, [(label, count, share)]) of the breakdowns worth showing; values are producer data."""
+    labels, ui, out = catalogue.labels(lang), UI[lang], []
+    found = doc.get("breakdowns") or {}
+    for dim, metric in BREAKDOWNS:
+        rows = _top(found.get(dim) or [], dim, metric, lang)
         if rows:
-            out.append((labels.get(name, name), [(r["value"], r["count"], r.get("share")) for r in rows[:MAX_ROWS]]))
-    if doc.get("top_links"):
-        out.append((ui["top_links"], [(r["url"], r["clicks"], r.get("share")) for r in doc["top_links"][:MAX_ROWS]]))
-    if doc.get("errors_by_type"):
-        out.append((ui["errors_by_type"], [(labels.get(f"error_type.{r['value']}", r["value"]), r["count"], r.get("share"))
-                                           for r in doc["errors_by_type"][:MAX_ROWS]]))
-    if doc.get("by_domain"):
-        out.append((ui["by_domain"], [(r["domain"], r["sent"], None) for r in doc["by_domain"][:MAX_ROWS]]))
+            out.append((ui["domains_by_open"] if dim == "recipient_domain" else labels.get(dim, dim), rows))
+    listed = (("top_links", "url", "clicks"), ("errors_by_type", "value", "count"),
+              ("errors_by_domain", "value", "count"), ("by_domain", "domain", "sent"))
+    for name, key, count in listed:
+        rows = [r for r in doc.get(name) or [] if r.get(count)][:TOP_ROWS]
+        total = sum(r[count] for r in doc.get(name) or [])
+        if rows:
+            dim = "error_type" if name == "errors_by_type" else name
+            out.append((ui[name], [(catalogue.value_label(dim, str(r[key]), lang), r[count],
+                                    r[count] / total if total else None) for r in rows]))
     return out
 
 
-def _local(sub: Subscription, iso_or_epoch: Any) -> str:
-    tz = ZoneInfo(sub.frequency.tz) if isinstance(sub.frequency, (Daily, Weekly)) else timezone.utc
+def zone_of(sub: Subscription) -> ZoneInfo:
+    return ZoneInfo(getattr(sub.frequency, "tz", None) or "UTC")
+
+
+def local_time(sub: Subscription, iso_or_epoch: Any) -> str:
     moment = (datetime.fromtimestamp(iso_or_epoch, timezone.utc) if isinstance(iso_or_epoch, (int, float))
               else datetime.fromisoformat(str(iso_or_epoch).replace("Z", "+00:00")))
-    local = moment.astimezone(tz)
-    return local.strftime("%d/%m/%Y %H:%M" if sub.language == "fr" else "%Y-%m-%d %H:%M") + f" {local.tzname()}"
+    local = moment.astimezone(zone_of(sub))
+    return local.strftime("%d/%m/%Y %H:%M" if sub.language == "fr" else "%d %b %Y %H:%M") + f" {local.tzname()}"
 
 
-def period_text(sub: Subscription, doc: dict[str, Any]) -> str:
+def period_text(sub: Subscription, doc: dict[str, Any], now: float) -> str:
     ui = UI[sub.language]
     if "window" in doc:
-        return ui["last24"].format(h=doc["window"]["seconds"] // 3600, end=_local(sub, doc["window"]["end"]))
+        return ui["last"].format(h=doc["window"]["seconds"] // 3600, end=local_time(sub, min(now, _epoch(doc["window"]["end"]))))
     rng = doc.get("range") or {}
     if rng.get("whole_life", True):
-        return ui["whole"]
-    return ui["range"].format(start=_local(sub, rng["resolved_start"]), end=_local(sub, rng["resolved_end"]))
+        return ui["whole"].format(end=local_time(sub, now))
+    end = min(now, _epoch(rng["resolved_end"]))
+    return ui["range"].format(start=local_time(sub, rng["resolved_start"]), end=local_time(sub, end))
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def subject(sub: Subscription, now: float) -> str:
     ui = UI[sub.language]
     scope = ui["all"] if sub.channel == "all" else channel_name(sub.channel, sub.language)
-    return f"{ui[sub.report]} · {sub.campaign_id} · {scope} · {_local(sub, now)}"
+    return f"{ui[sub.report]} · {sub.campaign_id} · {scope} · {local_time(sub, now)}"
 
 
-def changes(sections: list[Section], baseline: dict[str, Any], lang: str) -> Optional[list[str]]:
-    """Plain sentences for the biggest changes; None when there is no previous snapshot."""
-    if not baseline:
-        return None
-    found, colon = [], "\u00a0:" if lang == "fr" else ":"
-    for s in sections:
-        before = baseline.get(s.key) or {}
-        prefix = f"{channel_name(s.channel, lang)} · " if len(sections) > 1 else ""
-        for name, label, value in kpis(s.doc, lang):
-            if name in before and value != before[name]:
-                found.append((abs(value - before[name]), f"{prefix}{label}{colon} {fmt_delta(value, before[name], lang)} "
-                                                          f"({UI[lang]['was']} {fmt_int(before[name], lang)})"))
-    return [text for _, text in sorted(found, key=lambda x: -x[0])[:6]]
+def _tiles(tiles: list[str]) -> str:
+    """Tiles three to a row: readable in a 600 px column and on a phone."""
+    rows = ["".join(tiles[i:i + 3]) + '<td width="33%"></td>' * (3 - len(tiles[i:i + 3]))
+            for i in range(0, len(tiles), 3)]
+    return ('<table role="presentation" width="100%" cellpadding="0" cellspacing="0">'
+            + "".join(f"<tr>{r}</tr>" for r in rows) + "</table>")
 
 
-def _kpi_table(s: Section, before: dict[str, Any], lang: str) -> str:
-    ui = UI[lang]
-    head = (f'<tr><th style="{TH}">{escape(ui["metric"])}</th><th style="{TH}{NUM}">{escape(ui["value"])}</th>'
-            f'<th style="{TH}{NUM}">{escape(ui["change"])}</th></tr>')
-    rows = [f'<tr data-metric="{escape(n)}"><td style="{TD}">{escape(label)}</td>'
-            f'<td style="{TD}{NUM}" data-value="{v}">{escape(fmt_int(v, lang))}</td>'
-            f'<td style="{TD}{NUM}">{escape(fmt_delta(v, before.get(n), lang))}</td></tr>'
-            for n, label, v in kpis(s.doc, lang)]
-    rows += [f'<tr data-metric="{escape(n)}"><td style="{TD}">{escape(label)}</td>'
-             f'<td style="{TD}{NUM}" data-value="{"" if v is None else v}">{escape(fmt_pct(v, lang))}</td>'
-             f'<td style="{TD}{NUM}">{escape(fmt_delta(v, before.get(n), lang, pct=True))}</td></tr>'
-             for n, label, v in rates(s.doc, lang)]
-    return f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;">{head}{"".join(rows)}</table>'
+def _tile(name: str, label: str, value: Any, text: str, delta: str) -> str:
+    return (f'<td width="33%" valign="top" style="padding:6px 6px 8px" data-metric="{escape(name)}">'
+            f'<div style="font-size:20px;font-weight:bold" data-value="{"" if value is None else value}">{escape(text)}</div>'
+            f'<div style="{MUTED}">{escape(label)}</div>'
+            + (f'<div style="font-size:12px;color:#374151">{escape(delta)}</div>' if delta else "") + "</td>")
 
 
-def _breakdown_html(title: str, rows: list[tuple[str, int, Optional[float]]], lang: str) -> str:
-    ui = UI[lang]
-    body = "".join(f'<tr><td style="{TD}word-break:break-all;">{escape(str(v))}</td>'
-                   f'<td style="{TD}{NUM}">{escape(fmt_int(c, lang))}</td>'
-                   f'<td style="{TD}{NUM}">{escape(fmt_pct(sh, lang) if sh is not None else "")}</td></tr>'
-                   for v, c, sh in rows)
-    return (f'<h3 style="{FONT}font-size:14px;color:#111827;margin:18px 0 6px;">{escape(title)}</h3>'
-            f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;">'
-            f'<tr><th style="{TH}">{escape(ui["value"])}</th><th style="{TH}{NUM}">{escape(ui["count"])}</th>'
-            f'<th style="{TH}{NUM}">{escape(ui["share"])}</th></tr>{body}</table>')
+def _figures_html(s: Section, before: dict[str, Any], lang: str) -> tuple[str, list[str], list[str]]:
+    """Key figures and rates as tiles; plain-text lines; names shown (for the glossary)."""
+    figures, text, shown, c = [], [], [], "\u00a0:" if lang == "fr" else ":"
+    for n, label, v in headline(s.doc, lang):
+        delta = fmt_delta(v, before.get(n), lang)
+        figures.append(_tile(n, label, v, fmt_int(v, lang), delta))
+        text.append(f"{label}{c} {fmt_int(v, lang)}" + (f"  ({delta})" if delta else ""))
+        shown.append(n.split(".")[-1] if n.startswith("distinct.") else n)
+    listed = [r for r in rates(s.doc, lang) if r[2] is not None]
+    rate_tiles = []
+    for n, label, v in listed:
+        delta = fmt_delta(v, before.get(n), lang, pct=True)
+        rate_tiles.append(_tile(n, label, v, fmt_pct(v, lang), delta))
+        text.append(f"{label}{c} {fmt_pct(v, lang)}" + (f"  ({delta})" if delta else ""))
+        shown.append(n[5:])
+    if any(n.startswith("distinct.") for n, _, _ in headline(s.doc, lang)):
+        shown.append("distinct")
+    html = _tiles(figures)
+    if rate_tiles:
+        html += f'<div style="margin:6px 6px 0;font-weight:bold;color:#374151">{escape(UI[lang]["rates"])}</div>' + _tiles(rate_tiles)
+    return html, text, shown
+
+
+def _breakdowns_html(doc: dict[str, Any], lang: str) -> tuple[str, list[str]]:
+    rows, text, c = [], [], "\u00a0:" if lang == "fr" else ":"
+    for title, items in tables_of(doc, lang):
+        rows.append(f'<tr><td colspan="3"{SUB}>{escape(title)}</td></tr>')
+        text.append(f"{title}{c} " + ", ".join(f"{v} {fmt_int(n, lang)}" for v, n, _ in items))
+        for v, n, share in items:
+            rows.append(f'<tr><td{WRAP}>{escape(str(v))}</td>'
+                        f'<td{NUM}>{escape(fmt_int(n, lang))}</td><td{NUM}>{escape(fmt_pct(share, lang))}</td></tr>')
+    if not rows:
+        return "", text
+    return f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0">{"".join(rows)}</table>', text
+
+
+def _link(url: str, text: str) -> str:
+    return f'<a href="{escape(url)}" style="color:#1d4ed8">{escape(text)}</a>'
 
 
 def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any], now: float,
-           recipient: str, unsubscribe_url: str) -> Rendered:
+           recipient: str, unsubscribe_url: str, dashboard_url: str = "") -> Rendered:
     lang, ui = sub.language, UI[sub.language]
-    title = subject(sub, now)
-    changed = changes(sections, baseline, lang)
-    change_lines = [ui["first"]] if changed is None else (changed or [ui["nochange"]])
-    parts = [f'<h1 style="{FONT}font-size:20px;color:#111827;margin:0 0 4px;">{escape(ui[sub.report])} · '
-             f'{escape(sub.campaign_id)}</h1>',
-             f'<h2 style="{FONT}font-size:14px;color:#374151;margin:16px 0 6px;">{escape(ui["changed"])}</h2>',
-             "<ul style=\"margin:0 0 8px;padding-left:18px;\">" +
-             "".join(f'<li style="{FONT}font-size:13px;color:#1f2937;">{escape(line)}</li>' for line in change_lines)
-             + "</ul>"]
     c = "\u00a0:" if lang == "fr" else ":"  # French typography: a space before the colon
-    text = [title, "", ui["changed"] + c, *[f"- {line}" for line in change_lines], ""]
-    for s in sections:
-        before = baseline.get(s.key) or {}
-        heading = f"{channel_name(s.channel, lang)} — {period_text(sub, s.doc)}"
-        parts.append(f'<h2 style="{FONT}font-size:16px;color:#111827;margin:24px 0 6px;border-top:1px solid #e5e7eb;'
-                     f'padding-top:14px;">{escape(heading)}</h2>')
+    title = subject(sub, now)
+    scope = ui["all"] if sub.channel == "all" else channel_name(sub.channel, lang)
+    period = period_text(sub, sections[0].doc, now) if sections else ""
+    parts = [f'<h1 style="font-size:20px;margin:0">{escape(ui[sub.report])} · {escape(sub.campaign_id)}</h1>',
+             f'<p style="margin:4px 0 12px;{MUTED}">{escape(scope)} · {escape(period)}'
+             + (f"<br>{_link(dashboard_url, ui['open'] + ' →')}" if dashboard_url else "") + "</p>"]
+    text = [title, period] + ([f"{ui['open']}: {dashboard_url}"] if dashboard_url else []) + [""]
+    with_data = [s for s in sections if s.doc.get("has_data")]
+    if not with_data:  # one line instead of a page of zeros
+        line = ui["nodata"].format(what=sub.campaign_id)
+        parts.append(f'<p data-nodata="1">{escape(line)}</p>')
+        text.append(line)
+    elif not baseline:
+        parts.append(f'<p style="{MUTED}">{escape(ui["first"])}</p>')
+        text += [ui["first"], ""]
+    glossary: list[str] = []
+    for s in sections if with_data else []:
+        name = channel_name(s.channel, lang)
+        head = f'<h2 style="font-size:16px;margin:18px 0 4px;padding-top:10px;border-top:2px solid #e5e7eb">{escape(name)}'
+        if s.link:
+            head += f' <span style="font-size:12px;font-weight:normal">{_link(s.link, "↗")}</span>'
+        parts.append(head + "</h2>")
+        text += [name, "-" * len(name)]
         if not s.doc.get("has_data"):
-            parts.append(f'<p style="{FONT}font-size:13px;color:#6b7280;">{escape(ui["nodata"])}</p>')
-        parts.append(_kpi_table(s, before, lang))
+            line = ui["nodata"].format(what=name)
+            parts.append(f'<p style="{MUTED}">{escape(line)}</p>')
+            text += [line, ""]
+            continue
+        figures, lines, shown = _figures_html(s, baseline.get(s.key) or {}, lang)
+        parts.append(figures)
+        text += lines
+        glossary += [n for n in shown if n not in glossary]
         if s.chart_cid:
-            parts.append(f'<p style="margin:14px 0;"><img src="cid:{escape(s.chart_cid)}" width="600" '
-                         f'alt="{escape(ui["chart"])}" style="display:block;max-width:100%;height:auto;border:0;"></p>')
-        text += [heading, "=" * min(len(heading), 70)]
-        text += [f"{label}{c} {fmt_int(v, lang)}  ({fmt_delta(v, before.get(n), lang)})" for n, label, v in kpis(s.doc, lang)]
-        text += [f"{label}{c} {fmt_pct(v, lang)}" for n, label, v in rates(s.doc, lang)]
-        for table_title, rows in tables_of(s.doc, lang):
-            parts.append(_breakdown_html(table_title, rows, lang))
-            text += ["", table_title + c] + [f"  {v}{c} {fmt_int(n, lang)}" for v, n, _ in rows]
-        text.append("")
+            parts.append(f'<img src="cid:{escape(s.chart_cid)}" width="600" alt="{escape(name)}" '
+                         'style="display:block;width:100%;max-width:600px;height:auto;margin:10px 0">')
+        table, lines = _breakdowns_html(s.doc, lang)
+        parts.append(table)
+        text += lines + [""]
+    defs, labels = catalogue.definitions(lang), catalogue.labels(lang)
+    names = {**labels, **{n: t.en if lang == "en" else t.fr for n, t in catalogue.EVENT_TYPES.items()},
+             "audience": ui["audience"], "distinct": ui["distinct"].format(label="…")}
+    entries = [(names.get(n, n), defs[n])
+               for n in glossary if n in defs]
+    if entries:
+        parts.append(f'<p style="margin:18px 0 0;{MUTED}"><b>{escape(ui["glossary"])}</b><br>'
+                     + "<br>".join(f"<b>{escape(k)}</b>{c} {escape(v)}" for k, v in entries) + "</p>")
+        text += [ui["glossary"] + c] + [f"  {k}{c} {v}" for k, v in entries] + [""]
     footer = ui["footer"].format(who=recipient)
-    parts.append(f'<p style="{FONT}font-size:12px;color:#6b7280;margin:24px 0 0;">{escape(ui["attached"])}<br>'
-                 f'{escape(footer)} <a href="{escape(unsubscribe_url)}" style="color:#2563eb;">'
-                 f'{escape(ui["unsubscribe"])}</a></p>')
+    parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)} '
+                 f'{_link(unsubscribe_url, ui["unsubscribe"])}</p>')
     text += [ui["attached"], footer, f"{ui['unsubscribe']}{c} {unsubscribe_url}"]
-    html = ('<!DOCTYPE html><html lang="' + lang + '"><head><meta charset="utf-8">'
+    html = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f'<title>{escape(title)}</title></head><body style="margin:0;padding:0;background:#f3f4f6;">'
-            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f4f6;">'
-            '<tr><td align="center" style="padding:16px;"><table role="presentation" width="640" cellpadding="0" '
-            'cellspacing="0" style="max-width:640px;width:100%;background:#ffffff;border-radius:6px;">'
-            f'<tr><td style="padding:20px;">{"".join(parts)}</td></tr></table></td></tr></table></body></html>')
+            f'<title>{escape(title)}</title></head><body style="margin:0;padding:0;background:#f3f4f6">'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" '
+            'style="padding:12px 6px"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+            'style="max-width:640px;background:#fff;border-radius:6px">'
+            f'<tr><td style="padding:16px;{FONT}">{"".join(parts)}</td></tr></table></td></tr></table></body></html>')
     return Rendered(title, html, "\n".join(text) + "\n")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aws_lambda_powertools import Logger
 
@@ -33,11 +33,23 @@ OnSent = Callable[[Subscription, str, str, bytes], None]  # (subscription, recip
 class Settings:
     sender: str
     public_api_url: str  # base URL of the API, for unsubscribe links
+    dashboard_url: str = ""  # the dashboard's URL, for deep links ("" leaves them out)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         return cls(sender=env.get("SENDER_EMAIL", "reports@example.com"),
-                   public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/"))
+                   public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/"),
+                   dashboard_url=env.get("DASHBOARD_URL", "").strip())
+
+
+def deep_link(base: str, sub: Subscription, tab: str) -> str:
+    """The same view on the dashboard (the page reads these parameters; never a key)."""
+    if not base:
+        return ""
+    params = {"campaign": sub.campaign_id, "tab": tab, "mode": sub.report}
+    if sub.report == "live":
+        params["window"] = "24h"
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
 @dataclass
@@ -109,8 +121,12 @@ class SnapshotRunner:
         try:
             sections = self.sections(sub, now)
             images, attachments = [], []
+            tz = render.zone_of(sub).key
             for i, s in enumerate(sections):
-                png = chart.render_chart(s.doc, sub.language)
+                s.link = deep_link(self.settings.dashboard_url, sub, s.channel)
+                label = render.channel_name(s.channel, sub.language)
+                png = chart.render_chart(s.doc, sub.language, f"{label} · {render.period_text(sub, s.doc, now)}",
+                                         tz, now)
                 if png:
                     s.chart_cid = f"chart{i}.{sub.subscription_id}@livereport"
                     images.append(mail.InlineImage(s.chart_cid, png))
@@ -126,7 +142,9 @@ class SnapshotRunner:
         for recipient in p.recipients:
             try:
                 url = self.unsubscribe_url(sub, recipient)
-                rendered = render.render(sub, sections, baseline, now, recipient, url)
+                first_tab = sections[0].channel if sections else "campaign"
+                rendered = render.render(sub, sections, baseline, now, recipient, url,
+                                         deep_link(self.settings.dashboard_url, sub, first_tab))
                 raw = mail.build_message(self.settings.sender, recipient, rendered, images, attachments, url, now)
                 message_id = mail.send_raw(self.ses, self.settings.sender, recipient, raw)
             except Exception as exc:  # noqa: BLE001 - SES errors and anything else: retry next run

@@ -74,6 +74,12 @@ class Hourly(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["hourly"]
     minute: int = Field(default=0, ge=0, le=59, description="minute past each hour (UTC)")
+    tz: str = Field(default="UTC", description="IANA time zone the email's times are shown in")
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _check_tz(value)
 
 
 class _AtTime(BaseModel):

@@ -15,19 +15,38 @@ function num(v: unknown): number | null {
 
 /** KPI tiles: [metric, path in the document, optional rate name]. */
 export function kpis(doc: Doc, specs: KpiSpec[], labels: Record<string, string> = {}): Kpi[] {
+  const prev = doc.previous as Doc | null | undefined;
   return specs.map(([metric, src, rate]) => ({
     key: metric,
     label: labels[metric] ?? label(metric),
     value: num(at(doc, src)) ?? 0,
     src,
-    rate: rate ? { name: rate, label: label(rate), value: num(doc.rates?.[rate]) } : undefined,
+    previous: prev ? num(at(prev, src)) : undefined,
+    rate: rate ? { name: rate, label: label(rate), value: num(doc.rates?.[rate]), previous: prev ? num(prev.rates?.[rate]) : undefined } : undefined,
   }));
+}
+
+/** Rate tiles (percentages) for the rates the document carries, in the given order. */
+export function rateKpis(doc: Doc, names: string[]): Kpi[] {
+  const prev = doc.previous as Doc | null | undefined;
+  return names.filter((n) => doc.rates && n in doc.rates).map((n) => ({
+    key: n, label: label(n), value: num(doc.rates[n]), src: `rates.${n}`, percent: true,
+    previous: prev ? num(prev.rates?.[n]) : undefined,
+  }));
+}
+
+/** Slots that started by now: a chart never runs into the future as zeros ("activity collapsed"). */
+export function untilNow(times: string[], now = Date.now()): number {
+  let n = 0;
+  while (n < times.length && Date.parse(times[n]) <= now) n += 1;
+  return n;
 }
 
 /** A chart over time from `series` plus its table alternative (a row per bucket). */
 export function timeChart(doc: Doc, metrics: string[], labels: Record<string, string> = {}): WidgetData {
   const s = doc.series ?? { timestamps: [], values: {}, step_seconds: 3600 };
-  const times: string[] = s.timestamps ?? [];
+  const all: string[] = s.timestamps ?? [];
+  const times = all.slice(0, untilNow(all));
   const step: number = s.step_seconds ?? 3600;
   const categories = times.map((ts) => fmtBucket(ts, step));
   // "distinct.<metric>": distinct profiles per slot (hourly series only; absent for minute steps)
@@ -35,7 +54,7 @@ export function timeChart(doc: Doc, metrics: string[], labels: Record<string, st
     .filter((m) => !m.startsWith("distinct.") || s.distinct?.[m.slice(9)] !== undefined)
     .map((m) => ({
       key: m, label: labels[m] ?? label(m),
-      values: ((m.startsWith("distinct.") ? s.distinct?.[m.slice(9)] : s.values?.[m]) ?? times.map(() => 0)) as number[],
+      values: (((m.startsWith("distinct.") ? s.distinct?.[m.slice(9)] : s.values?.[m]) ?? times.map(() => 0)) as number[]).slice(0, times.length),
     }));
   const columns: Column[] = [{ key: "time", label: t("time"), type: "time" },
     ...series.map((x) => ({ key: x.key, label: x.label, type: "int" as const }))];
@@ -72,7 +91,8 @@ const DIM_COLUMN: Record<string, "reason" | "category" | "domain" | "element" | 
 
 /** Breakdown rows (value, count, share) as a table; values are producer strings shown as text. */
 export function breakdownTable(doc: Doc, dim: string, countLabel?: string, withShare = true, rows?: Doc[]): TableData {
-  const list = (rows ?? doc.breakdowns?.[dim] ?? []) as Doc[];
+  // A row counted 0 by the widget's metric says nothing (e.g. a domain with sends but no opens under "best domains").
+  const list = ((rows ?? doc.breakdowns?.[dim] ?? []) as Doc[]).filter((r) => Number(r.count ?? 0) > 0);
   const columns: Column[] = [
     { key: "value", label: t(DIM_COLUMN[dim] ?? "value"), type: dim === "url" ? "url" : "text" },
     { key: "count", label: countLabel ?? t("count"), type: "int" },

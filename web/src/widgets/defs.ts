@@ -1,7 +1,7 @@
 // Every widget of SPEC.md, per tab, as the kind named there; and the global report's blocks.
 import type { Doc } from "../api";
 import { label, t } from "../i18n";
-import { breakdown, countsTable, executionTable, hasAny, kpis, timeChart } from "./build";
+import { breakdown, countsTable, executionTable, hasAny, kpis, rateKpis, timeChart } from "./build";
 import type { Column, Kpi, TableData, WidgetDef } from "./model";
 import { campaignProgressWidget, progressWidget, SENDING_TABS } from "./progress";
 
@@ -42,12 +42,12 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => timeChart(d, ["sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint"]) },
     { id: "email-stats", title: "w_email_stats", kind: "table", w: 12, h: 3,
       build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint", "retry"]) }) },
-    { id: "email-bounces", title: "w_bounces", kind: "donut", w: 4, h: 5,
+    { id: "email-bounces", title: "w_bounces", kind: "donut", w: 6, h: 7,
       build: (d) => ({ ...breakdown(d, "bounce_type", "donut", "bounce"), table2: breakdown(d, "bounce_reason", "bar", "bounce").table }) },
-    reasons("email-errors", "w_error_reasons", "error_reason", "error"),
-    reasons("email-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
-    { id: "email-domains", title: "w_domains", kind: "bar", w: 6, h: 5,
+    { id: "email-domains", title: "w_domains", kind: "bar", w: 6, h: 7,
       build: (d) => breakdown(d, "recipient_domain", "bar", "open") },
+    reasons("email-errors", "w_error_reasons", "error_reason", "error", 6),
+    reasons("email-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
     { id: "email-offers", title: "w_offers", kind: "kpis+chart", w: 6, h: 5, when: (d) => hasAny(d, OFFERS),
       build: (d) => ({ kpis: kpis(d, OFFERS.map((m) => [m, `totals.${m}`] as [string, string])), ...timeChart(d, OFFERS) }) },
   ],
@@ -76,8 +76,8 @@ export const LIVE: Record<string, WidgetDef[]> = {
       } },
     { id: "push-stats", title: "w_push_stats", kind: "table", w: 12, h: 3,
       build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open"]) }) },
-    reasons("push-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded"),
-    reasons("push-errors", "w_error_reasons", "error_reason", "error"),
+    reasons("push-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
+    reasons("push-errors", "w_error_reasons", "error_reason", "error", 6),
   ],
   sms: [
     sendingKpis("sms"),
@@ -133,10 +133,12 @@ function ratioKpi(d: Doc, name: string, src: string): Kpi {
 
 export const GLOBAL: WidgetDef[] = [
   globalBlock("g-delivery", "w_g_delivery", "delivery_overview", ["sent", "delivered", "bounce", "distinct_open", "distinct_click"], 12),
+  { id: "g-rates", title: "w_g_rates", kind: "kpis", w: 12, h: 2,
+    build: (d) => ({ kpis: rateKpis(d, ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "unsubscribe_rate", "complaint_rate"]) }) },
   globalBlock("g-audience", "w_g_audience", "initial_audience", ["targeted", "to_deliver", "excluded"]),
   globalBlock("g-execution", "w_g_execution", "execution", ["to_deliver", "success", "error", "quarantine"]),
-  globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"]),
-  globalBlock("g-clicks", "w_g_clicks", "click_streams", ["distinct_click", "click", "reactivity"]),
+  globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"], 7),
+  globalBlock("g-clicks", "w_g_clicks", "click_streams", ["distinct_click", "click", "reactivity"], 5),
   globalBlock("g-tracking", "w_g_tracking", "tracking", ["success", "distinct_open", "open", "unsubscribe", "mirror_page", "forward"], 12),
   { id: "g-activity", title: "w_g_activity", kind: "time", w: 12, h: 5, build: (d) => timeChart(d, ["open", "click"]) },
   { id: "g-errors-type", title: "w_g_errors_type", kind: "bar", w: 6, h: 5,

@@ -10,7 +10,8 @@ export interface Kpi {
   value: number | null;
   src: string;          // where the number is in the API document, e.g. "totals.sent"
   percent?: boolean;    // the value is a ratio (shown as a percentage, "—" when null)
-  rate?: { name: string; label: string; value: number | null };
+  previous?: number | null; // the same figure over the previous equal period (undefined: not compared)
+  rate?: { name: string; label: string; value: number | null; previous?: number | null };
 }
 
 export interface Column { key: string; label: string; type: ColType }

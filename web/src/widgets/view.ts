@@ -1,9 +1,9 @@
 // One widget's body: KPI tiles, a chart with its table alternative, tables. Updated in place on refresh.
 import { Chart } from "../charts";
 import { clear, h } from "../dom";
-import { fmtInt, fmtPct, t } from "../i18n";
+import { definition, fmtDelta, fmtInt, fmtPct, t } from "../i18n";
 import { SortableTable } from "../table";
-import { toCsv } from "../csv";
+import { type CsvContext, toCsv } from "../csv";
 import type { Kpi, WidgetData, WidgetDef } from "./model";
 
 export class WidgetView {
@@ -73,13 +73,22 @@ export class WidgetView {
       this.kpiBox.dataset.keys = keys;
       for (const k of list) {
         this.kpiBox.append(h("div", { class: "kpi", "data-metric": k.key },
-          h("div", { class: "kpi-label" }), h("div", { class: "kpi-value" }), h("div", { class: "kpi-rate" })));
+          h("div", { class: "kpi-label" }), h("div", { class: "kpi-value" }), h("div", { class: "kpi-rate" }),
+          h("div", { class: "kpi-delta" })));
       }
     }
     list.forEach((k, i) => {
       const tile = this.kpiBox.children[i] as HTMLElement;
-      const [labelEl, valueEl, rateEl] = Array.from(tile.children) as HTMLElement[];
+      const [labelEl, valueEl, rateEl, deltaEl] = Array.from(tile.children) as HTMLElement[];
       setText(labelEl, k.label);
+      // Definitions on hover and keyboard focus (a tooltip drawn by CSS from data-def, read by title/aria).
+      const def = definition(k.key);
+      if (def && labelEl.dataset.def !== def) {
+        labelEl.dataset.def = def;
+        labelEl.title = def;
+        labelEl.tabIndex = 0;
+        labelEl.classList.add("has-def");
+      }
       const text = k.percent ? fmtPct(k.value) : fmtInt(k.value);
       setText(valueEl, text);
       valueEl.dataset.src = k.src;
@@ -88,19 +97,31 @@ export class WidgetView {
         setText(rateEl, `${k.rate.label} ${fmtPct(k.rate.value)}`);
         rateEl.dataset.rate = k.rate.name;
         rateEl.dataset.value = k.rate.value === null ? "" : String(k.rate.value);
+        const rateDef = definition(k.rate.name);
+        if (rateDef) rateEl.title = rateDef;
       } else {
         setText(rateEl, "");
       }
+      // Change against the previous equal period (the API's `previous` block).
+      const delta = k.previous === undefined ? "" : fmtDelta(k.value, k.previous, !!k.percent);
+      setText(deltaEl, delta);
+      if (delta) {
+        const before = k.previous === null || k.previous === undefined ? t("dash") : k.percent ? fmtPct(k.previous) : fmtInt(k.previous);
+        deltaEl.title = t("vsPreviousTitle", { value: before });
+        deltaEl.setAttribute("aria-label", `${t("vsPrevious", { delta })}; ${deltaEl.title}`);
+      }
+      deltaEl.dataset.previous = k.previous === undefined || k.previous === null ? "" : String(k.previous);
+      deltaEl.className = `kpi-delta${delta.startsWith("▲") ? " up" : delta.startsWith("▼") ? " down" : ""}`;
     });
   }
 
-  csv(): string {
+  csv(context: CsvContext): string {
     const kpis = (this.data.kpis ?? []).flatMap((k) => {
-      const rows: [string, string, number | null][] = [[k.key, k.label, k.value]];
-      if (k.rate) rows.push([k.rate.name, k.rate.label, k.rate.value]);
+      const rows: [string, number | null, boolean][] = [[k.label, k.value, !!k.percent]];
+      if (k.rate) rows.push([k.rate.label, k.rate.value, true]);
       return rows;
     });
-    return toCsv([this.data.table, this.data.table2].filter((x) => !!x) as never, kpis);
+    return toCsv([this.data.table, this.data.table2].filter((x) => !!x) as never, kpis, context);
   }
 
   dispose(): void { this.chart?.dispose(); }

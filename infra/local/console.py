@@ -1,0 +1,78 @@
+"""Local mode's console: quiet by default, everything with LIVEREPORT_VERBOSE=1.
+
+`make run` used to print ~1,200 lines in ten minutes (one access-log line per
+request, one metric JSON per batch, a traceback per closed browser
+connection), which buried the lines a newcomer needs (URLs, keys, `ready:`,
+emails written). This module only configures; call `configure()` before the
+stack starts (the app's Logger reads its level at import).
+
+It also gives chalice local's own gateway errors (a request without an
+Authorization header) the API's one error shape, as the API Gateway gateway
+responses of infra/cdk do in AWS.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Mapping
+
+VERBOSE_ENV = "LIVEREPORT_VERBOSE"
+_GATEWAY_CODES = {401: "unauthorized", 403: "forbidden"}
+_GATEWAY_MESSAGES = {401: "missing or unknown API key (Authorization: Bearer <key>)",
+                     403: "missing authentication token or unknown route"}
+
+
+def verbose(env: Mapping[str, str] = os.environ) -> bool:
+    return env.get(VERBOSE_ENV, "0") not in ("", "0", "false", "no")
+
+
+def gateway_error_body(status: int) -> bytes:
+    """The body API Gateway's gateway responses give in AWS (infra/cdk/gateway.py)."""
+    code = _GATEWAY_CODES.get(status, "error")
+    message = _GATEWAY_MESSAGES.get(status, "request refused by the gateway")
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+def _patch_chalice_local(quiet: bool) -> None:
+    from chalice import local
+
+    handler: Any = local.ChaliceRequestHandler
+    if getattr(handler, "_livereport_patched", False):
+        return
+    original_error = handler._send_error_response  # noqa: SLF001 - chalice has no hook for this
+
+    def send_error_response(self: Any, error: Any) -> None:
+        if getattr(error, "CODE", 0) in _GATEWAY_CODES:
+            error.body = gateway_error_body(error.CODE)
+            error.headers = {**(error.headers or {}), "Content-Type": "application/json",
+                             "Access-Control-Allow-Origin": "*"}
+        original_error(self, error)
+
+    handler._send_error_response = send_error_response
+    if quiet:
+        handler.log_message = lambda self, *args: None
+    server: Any = local.ThreadedHTTPServer
+    original_handle_error = server.handle_error
+
+    def handle_error(self: Any, request: Any, client_address: Any) -> None:
+        import sys
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return  # a browser closed the connection: normal, not a traceback
+        original_handle_error(self, request, client_address)
+
+    server.handle_error = handle_error
+    handler._livereport_patched = True
+
+
+def configure(env: Mapping[str, str] | None = None) -> bool:
+    """Quiet console unless LIVEREPORT_VERBOSE=1; returns whether it is verbose."""
+    env = os.environ if env is None else env
+    loud = verbose(env)
+    if not loud:
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF JSON line per batch
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # no "batch ingested" line per batch
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("livereport").setLevel(logging.WARNING)
+    _patch_chalice_local(quiet=not loud)
+    return loud

@@ -1,0 +1,87 @@
+"""The concise snapshot email: size on the demo data, labels not codes, tz, deep links, glossary, no-data line."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.snapshots import chart
+from infra.local.traffic import TrafficGenerator
+from tests.test_snapshots import parse, post_sample, run, sent_messages, snap, subscribe  # noqa: F401 (fixture)
+
+MAX_HTML = 60 * 1024
+DASHBOARD = "https://reports.test/app/"
+
+
+def post_demo(api, hours=6, events=3000):
+    """The demo's traffic (make run's backfill): every channel of black-friday-2026 and the other campaigns."""
+    now = datetime.now(timezone.utc)
+    evs = list(TrafficGenerator(seed=3, prefix="d").events(events, now - timedelta(hours=hours), now - timedelta(minutes=1)))
+    for i in range(0, len(evs), 1000):
+        assert json.loads(api.post_events(evs[i:i + 1000]).body)["accepted"]
+
+
+def test_largest_demo_email_is_small_labelled_and_matches_the_api(snap, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_URL", DASHBOARD)
+    post_demo(snap)
+    for lang in ("en", "fr"):
+        subscribe(snap, campaign_id="black-friday-2026", report="live", channel="all", language=lang,
+                  frequency={"type": "hourly", "tz": "Europe/Paris"}, allow_unknown_campaign=False)
+    assert run(time.time() + 3600).summary()["sent"] == 2
+    for message in sent_messages():
+        msg, text, html, cells, images, attachments = parse(message.raw_data)
+        size = len(html.encode("utf-8"))
+        assert size <= MAX_HTML, size
+        fr = 'lang="fr"' in html
+        # times in the subscription's zone, in the subject and the body
+        assert re.search(r"\d\d:\d\d CET", msg["Subject"]), msg["Subject"]
+        # the same numbers as the API, per section (data-metric names repeat per section: check the first, email)
+        email_doc = snap.live("black-friday-2026", "email")
+        assert ("E-mail" if fr else "Email") in html
+        # labels, never codes
+        for code in ("mailbox_full", "user_unknown", ">hard<", ">soft<", "unspecified"):
+            assert code not in html, code
+        # push platforms counted by messages sent, not every event type
+        push = snap.live("black-friday-2026", "push")
+        ios = next(r for r in push["breakdowns"]["platform"] if r["value"] == "ios")
+        platform_block = html[html.index("Platforms" if not fr else "Plateformes"):]
+        shown = int(re.search(r">ios</td><td[^>]*>([\d\u202f,]+)<", platform_block).group(1).replace(",", "").replace("\u202f", ""))
+        assert shown == ios["counts"]["sent"] != ios["count"]
+        # a deep link to the same view, never a key
+        assert f'{DASHBOARD}?campaign=black-friday-2026&amp;tab=campaign&amp;mode=live&amp;window=24h' in html
+        assert "tab=push&amp;mode=live" in html and "key" not in re.findall(r'href="([^"]+)"', html)[0]
+        # a glossary from the catalogue's definitions
+        assert ("Définitions" if fr else "Definitions") in html and ("÷ délivrés" if fr else "÷ delivered") in html
+        # every breakdown row has its share (the French "Part" column was empty)
+        assert html.count("\u00a0%" if fr else "%") >= 10
+        assert cells.values["rate.delivered_rate"] == str(email_doc["rates"]["delivered_rate"])
+        assert len(images) == 3  # email, push, sms charts (the campaign tab has no series)
+
+
+def test_no_data_snapshot_says_so_in_one_line(snap):
+    subscribe(snap, campaign_id="not-started-yet", channel="all")  # allow_unknown_campaign: true
+    run(time.time() + 3600)
+    msg, text, html, cells, images, attachments = parse(sent_messages()[0].raw_data)
+    assert html.count('data-nodata="1"') == 1 and "No events for not-started-yet in this period." in html
+    assert not cells.values and not images
+
+
+def test_chart_is_cut_at_now_and_titled():
+    now = datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc).timestamp()
+    stamps = [f"2026-11-25T{h:02d}:00:00Z" for h in range(8, 14)]
+    times, values = chart.cut_at(stamps, {"sent": [1, 2, 3, 0, 0, 0]}, now)
+    assert [t.hour for t in times] == [8, 9, 10] and values == {"sent": [1, 2, 3]}
+    doc = {"series": {"step_seconds": 3600, "timestamps": stamps, "values": {"sent": [1, 2, 3, 0, 0, 0]}}}
+    png = chart.render_chart(doc, "fr", "E-mail · 24 dernières heures (CET)", "Europe/Paris", now)
+    assert png and png[:4] == b"\x89PNG"
+
+
+def test_french_subject_and_times_follow_the_daily_zone(snap):
+    post_sample(snap, time.time() - 60)
+    subscribe(snap, report="global", channel="email", language="fr",
+              frequency={"type": "daily", "time": "00:00", "tz": "Europe/Paris"})
+    run(time.time() + 86400)
+    msg, text, html, *_ = parse(sent_messages()[0].raw_data)
+    assert "E-mail" in msg["Subject"] and "CET" in msg["Subject"]
+    assert "Envoyés\u00a0: 6" in text and "Taux de délivrabilité" in html
