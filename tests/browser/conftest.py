@@ -118,6 +118,12 @@ def demo_key(stack):
     _, key = stack.services.keys.create("browser-demo", ["ingest", "read", "manage"], "demo data")
     now = datetime.now(timezone.utc)
     events = list(TrafficGenerator(seed=42, prefix="lay").events(900, now - timedelta(hours=20), now - timedelta(minutes=1)))
+    # errors of every known type on black-friday's email tab, whatever the generator's mix draws
+    events += [{"event_id": f"lay-err-{i}", "timestamp": (now - timedelta(minutes=30 + i)).isoformat(),
+                "campaign_id": "black-friday-2026", "channel": "email", "type": "error", "error_type": kind,
+                "reason": reason, "profile_id": f"lay-err-{i}", "recipient_domain": "example.com"}
+               for i, (kind, reason) in enumerate([("mailbox_full", "mailbox_full"), ("invalid_domain", "invalid_domain"),
+                                                   ("unreachable", "unreachable"), ("account_disabled", "account_disabled")])]
     for i in range(0, len(events), 300):
         seed.post(stack.api_url, key, events[i:i + 300], timeout=300)
     stack.services.pump()  # fold now rather than at the poller's next tick
