@@ -140,7 +140,9 @@ def test_function_permissions_are_exactly_table_ses_and_own_logs(template, stage
     for _, statement in policy_statements(template):
         for action in as_list(statement["Action"]):
             by_service.setdefault(action.split(":")[0], []).extend(as_list(statement["Resource"]))
-    assert set(by_service) == {"dynamodb", "ses", "logs"}
+    assert set(by_service) == {"dynamodb", "ses", "logs", "cognito-idp"}
+    pool_name, _ = only(template, "AWS::Cognito::UserPool")
+    assert by_service["cognito-idp"] == [{"Fn::GetAtt": [pool_name, "Arn"]}] * 2
     assert all(r == {"Fn::GetAtt": [table_name, "Arn"]} for r in by_service["dynamodb"])
     identity = settings_for(stage, CONTEXT).ses_identity
     assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in by_service["ses"])
@@ -164,6 +166,10 @@ def test_function_environment(template, stage):
         env = function["Properties"]["Environment"]["Variables"]
         assert env["TABLE_NAME"] == {"Ref": table_name}, name
         assert env["SENDER_EMAIL"] == CONTEXT["sender"]
+        assert env["COGNITO_USER_POOL_ID"] == {"Ref": only(template, "AWS::Cognito::UserPool")[0]}, name
+        assert env["COGNITO_CLIENT_ID"] == {"Ref": only(template, "AWS::Cognito::UserPoolClient")[0]}, name
+        assert env["COGNITO_REGION"] == {"Ref": "AWS::Region"}, name
+        assert "COGNITO_ENDPOINT" not in env  # AWS's own endpoint: local mode only sets it
         secret = flat(env["UNSUBSCRIBE_SECRET"])
         assert "{{resolve:secretsmanager:" in secret, "the secret must be a dynamic reference, not a value"
         scheduled = any(e["Type"] == "Schedule" for e in function["Properties"].get("Events", {}).values())
@@ -180,6 +186,44 @@ def test_every_function_has_a_log_group_with_retention(template, stage):
     for name in resources(template, "AWS::Serverless::Function"):
         key = flat({"Fn::Join": ["", ["/aws/lambda/", {"Ref": name}]]})
         assert groups.get(key) == expected, f"{name}: {groups}"
+
+
+# --- accounts: the user pool -------------------------------------------------------
+
+def test_user_pool_is_invite_only_with_email_strong_passwords_and_optional_totp(template, stage):
+    _, pool = only(template, "AWS::Cognito::UserPool")
+    props = pool["Properties"]
+    assert props["UsernameAttributes"] == ["email"] and props["AutoVerifiedAttributes"] == ["email"]
+    assert props["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    invite = props["AdminCreateUserConfig"]["InviteMessageTemplate"]
+    assert "{username}" in invite["EmailMessage"] and "{####}" in invite["EmailMessage"]
+    policy = props["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12 and all(policy[k] for k in (
+        "RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert props["MfaConfiguration"] == "OPTIONAL" and props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["AccountRecoverySetting"]["RecoveryMechanisms"] == [{"Name": "verified_email", "Priority": 1}]
+    retained = stage == "prod"
+    assert pool["DeletionPolicy"] == ("Retain" if retained else "Delete")
+    assert props.get("DeletionProtection", "INACTIVE") == ("ACTIVE" if retained else "INACTIVE")
+
+
+def test_web_client_is_public_with_srp_password_and_refresh(template):
+    pool_name, _ = only(template, "AWS::Cognito::UserPool")
+    _, client = only(template, "AWS::Cognito::UserPoolClient")
+    props = client["Properties"]
+    assert props["UserPoolId"] == {"Ref": pool_name}
+    assert props.get("GenerateSecret", False) is False
+    assert set(props["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                               "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert props["PreventUserExistenceErrors"] == "ENABLED" and props["EnableTokenRevocation"] is True
+    assert "AllowedOAuthFlows" not in props
+
+
+def test_outputs_name_the_pool_and_client_for_the_page(template):
+    outputs = template["Outputs"]
+    assert outputs["UserPoolId"]["Value"] == {"Ref": only(template, "AWS::Cognito::UserPool")[0]}
+    assert outputs["UserPoolClientId"]["Value"] == {"Ref": only(template, "AWS::Cognito::UserPoolClient")[0]}
 
 
 # --- the web page ------------------------------------------------------------

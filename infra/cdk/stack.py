@@ -29,6 +29,7 @@ from constructs import Construct
 
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
 from infra.cdk.table import LiveReportTable
+from infra.cdk.users import POOL_ACTIONS, Users
 
 #: Powertools Metrics in app.py: namespace and its default dimension.
 METRICS_NAMESPACE = "LiveReport"
@@ -88,6 +89,7 @@ class LiveReportStack(Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=48, exclude_punctuation=True),
             removal_policy=removal)
+        self.users = Users(self, "Users", settings, removal)
         self.role = self._function_role()
         self.chalice = self._chalice_app()
         rest_api = self.chalice.get_resource("RestAPI")
@@ -117,6 +119,7 @@ class LiveReportStack(Stack):
         document = iam.PolicyDocument(statements=[
             iam.PolicyStatement(sid="Table", actions=TABLE_ACTIONS, resources=table_resources),
             iam.PolicyStatement(sid="SendSnapshots", actions=SES_ACTIONS, resources=[self.identity_arn]),
+            iam.PolicyStatement(sid="InviteUsers", actions=POOL_ACTIONS, resources=[self.users.pool.user_pool_arn]),
         ])
         return iam.Role(
             self, "FunctionRole",
@@ -159,6 +162,10 @@ class LiveReportStack(Stack):
                 "SENDER_EMAIL": s.sender,
                 # Resolved by CloudFormation at deploy time; never in the template.
                 "UNSUBSCRIBE_SECRET": self.unsubscribe_secret.secret_value.unsafe_unwrap(),
+                # Accounts: the authorizer verifies tokens of this pool and app client.
+                "COGNITO_USER_POOL_ID": self.users.pool.user_pool_id,
+                "COGNITO_CLIENT_ID": self.users.client.user_pool_client_id,
+                "COGNITO_REGION": Aws.REGION,
             },
             "tags": {"project": "livereport", "stage": s.stage},
         }
@@ -316,6 +323,8 @@ class LiveReportStack(Stack):
             "TableName": (self.table.table_name, "TABLE_NAME for python -m infra.keys"),
             "SesIdentity": (self.settings.ses_identity, "SES identity to verify before snapshots send"),
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "Subscribe to receive alarms"),
+            "UserPoolId": (self.users.pool.user_pool_id, "cognito.userPoolId in the site's config.json"),
+            "UserPoolClientId": (self.users.client.user_pool_client_id, "cognito.clientId in the site's config.json"),
         }
         if self.settings.sender_domain:
             for i, record in enumerate(self.email_identity.dkim_records, 1):
