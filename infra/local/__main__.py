@@ -6,6 +6,7 @@ Environment:
   LIVEREPORT_DEV_KEY   a development key with scopes ingest, read and manage in workspace `default`
                        (a random one is printed when unset)
   LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
+  LIVEREPORT_ADMIN_EMAIL / LIVEREPORT_ADMIN_PASSWORD  the local admin user (infra/local/accounts.py)
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+from .accounts import start_accounts
 from .stack import LocalStack
 from .traffic import TrafficGenerator
 
@@ -71,7 +73,9 @@ def main() -> int:
     lines = [f"API:            {stack.api_url}  (OpenAPI: {stack.api_url}/v1/openapi.json)",
              f"moto endpoint:  {stack.moto_url}",
              f"dev key:        {dev_key}   (workspace 'default', scopes ingest+read+manage)"]
-    if stack.start_web():
+    accounts = start_accounts(stack)  # a local Cognito pool and its admin user (docs/accounts.md)
+    lines[:0] = accounts.lines
+    if stack.start_web(accounts.web_config):
         lines.append(f"dashboard:      {stack.web_url}")
     else:
         lines.append("dashboard:      not built (run `make web`)")
