@@ -222,3 +222,14 @@ def test_workspaces_are_sealed(api, pool, wired, admin):
     # user-supplied workspace names are only ever looked up among the caller's memberships
     for name in ("acme#MEMBERS", "USER#x", "../globex", "GLOBEX"):
         assert call(api, "GET", "/v1/members", admin, name).status_code == 403
+
+
+def test_alert_targets_follow_the_role(api, pool, wired):
+    tokens = {}
+    for role in ("viewer", "editor"):
+        email = f"{role}2@example.com"
+        member(wired, "acme", pool.user(email), email, role)
+        tokens[role] = pool.tokens(email)["AccessToken"]
+    assert ok(call(api, "GET", "/v1/alerts", tokens["viewer"], "acme"))["can_manage"] is False
+    assert ok(call(api, "GET", "/v1/alerts", tokens["editor"], "acme"))["can_manage"] is True
+    assert call(api, "GET", "/v1/alerts", tokens["editor"], "globex").status_code == 403

@@ -44,7 +44,7 @@ def principal_of(context: Mapping[str, Any], scope: str, workspace_header: str |
     scopes = frozenset(filter(None, (context.get("scopes") or "").split(",")))
     if scope not in scopes:
         raise ApiError(403, "forbidden", f"this key has no '{scope}' scope")
-    return Principal(workspace, scopes, context.get("principalId", ""))
+    return Principal(workspace, scopes, context.get("key_id") or context.get("principalId", ""))
 
 
 def _user_principal(context: Mapping[str, Any], scope: str, requested: str) -> Principal:
