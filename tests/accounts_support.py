@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import RSAKey
 
 REGION = "eu-west-1"
 PASSWORD = "Corr3ct-Horse-Battery!"
@@ -117,5 +117,5 @@ def forged_key() -> RSAKey:
     return RSAKey.generate_key(2048)
 
 
-__all__ = ["KeySet", "Pool", "call", "create_pool", "forged_key", "member", "moto_jwks", "moto_private_key",
+__all__ = ["Pool", "call", "create_pool", "forged_key", "member", "moto_jwks", "moto_private_key",
            "pool", "sign"]

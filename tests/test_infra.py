@@ -267,14 +267,15 @@ def test_strict_content_security_policy_and_security_headers(template):
     csp_value = security["ContentSecurityPolicy"]
     assert csp_value["Override"] is True
     parts = csp_value["ContentSecurityPolicy"]["Fn::Join"][1]
-    # The API's origin is the only remote origin: https://<RestAPI>.execute-api.<region>.<suffix>
+    # The remote origins: the API (https://<RestAPI>.execute-api.<region>.<suffix>) and Cognito's
     csp = "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
     directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
     assert directives["default-src"] == ["'none'"]
     assert directives["script-src"] == ["'self'"]
     assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"]
     assert directives["base-uri"] == ["'none'"]
-    assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>"]
+    assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>",
+                                         "https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>"]  # sign-in
     assert not any("unsafe-eval" in v or "*" in " ".join(v) for v in directives.values())
     assert all("'unsafe-inline'" not in v for k, v in directives.items() if k != "style-src-attr")
     hsts = security["StrictTransportSecurity"]

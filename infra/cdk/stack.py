@@ -45,9 +45,10 @@ TABLE_ACTIONS = [
 SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
 
 
-def content_security_policy(api_origin: str) -> str:
+def content_security_policy(api_origin: str, cognito_origin: str = "") -> str:
     """The dashboard's CSP: its own scripts and styles only, data only from
-    itself (config.json) and the API. ``style-src-attr 'unsafe-inline'`` lets
+    itself (config.json), the API and Cognito (sign-in, token refresh and
+    revocation; docs/accounts.md). ``style-src-attr 'unsafe-inline'`` lets
     the chart library's tooltip markup keep its style attributes; no inline
     or remote script is allowed."""
     return "; ".join([
@@ -57,7 +58,7 @@ def content_security_policy(api_origin: str) -> str:
         "style-src-attr 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self'",
-        f"connect-src 'self' {api_origin}",
+        f"connect-src 'self' {api_origin}" + (f" {cognito_origin}" if cognito_origin else ""),
         "manifest-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
@@ -219,7 +220,8 @@ class LiveReportStack(Stack):
             comment=f"livereport {self.settings.stage}: strict CSP, HSTS",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(self.api_origin), override=True),
+                    content_security_policy=content_security_policy(
+                        self.api_origin, f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}"), override=True),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.days(365), include_subdomains=True, preload=False,
                     override=True),
