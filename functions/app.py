@@ -27,7 +27,7 @@ from chalicelib.alerts.webhook import WebhookClient
 from chalicelib.auth import Principal
 from chalicelib.config import AppConfig
 from chalicelib.csv_export import report_csv
-from chalicelib.http import ApiError, error_response, live_query, principal_of, report_query
+from chalicelib.http import ApiError, caller_of, error_response, live_query, principal_of, report_query
 from chalicelib.reports.global_ import RangeError
 from chalicelib.ingest import IngestError
 from chalicelib.openapi import openapi_document
@@ -351,12 +351,10 @@ def _alerts() -> AlertStore:
 
 def _reader() -> tuple[Principal, bool]:
     """A principal with read or manage; True when it may see notification targets."""
-    try:
-        return _principal("manage"), True
-    except ApiError as exc:
-        if exc.status != 403 or "scope" not in exc.message:
-            raise
-    return _principal("read"), False
+    request = app.current_request
+    caller = caller_of(request.context.get("authorizer") or {}, request.headers.get("x-workspace"))
+    manage = "manage" in caller.scopes
+    return _principal("manage" if manage else "read"), manage
 
 
 def alert_runner_for(on_email: Any = None, webhooks: Any = None) -> AlertRunner:
