@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
     accounts = start_accounts(stack)
     assert stack.start_web(accounts.web_config)
     import boto3
-    cognito = boto3.client("cognito-idp", region_name="eu-west-1", endpoint_url=stack.moto_url)
+    cognito = boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=stack.moto_url)
     tokens = cognito.initiate_auth(ClientId=accounts.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={{
         "USERNAME": accounts.email, "PASSWORD": accounts.password}})["AuthenticationResult"]
 
@@ -73,4 +73,4 @@ def test_make_run_accounts(tmp_path):
     assert out["forged"][0] == 401
     assert out["config"]["apiUrl"] == out["api_url"]
     assert out["config"]["cognito"] == {"userPoolId": out["pool"], "clientId": out["client"],
-                                        "region": "eu-west-1", "endpoint": out["moto_url"]}
+                                        "region": "us-east-1", "endpoint": out["moto_url"]}

@@ -14,9 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .stack import FAKE_AWS, FUNCTIONS
+from .stack import FUNCTIONS
 
-REGION = FAKE_AWS["AWS_REGION"]
+#: The browser's Cognito calls are unsigned, and moto serves unsigned calls it
+#: cannot place (GlobalSignOut) from us-east-1: the local pool lives there so
+#: that every call of the page reaches it. (moto implements no RevokeToken.)
+REGION = "us-east-1"
 WORKSPACES = ("demo", "default")
 #: The same rules as infra/cdk/users.py's pool.
 PASSWORD_POLICY = {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
