@@ -233,3 +233,21 @@ def test_alert_targets_follow_the_role(api, pool, wired):
     assert ok(call(api, "GET", "/v1/alerts", tokens["viewer"], "acme"))["can_manage"] is False
     assert ok(call(api, "GET", "/v1/alerts", tokens["editor"], "acme"))["can_manage"] is True
     assert call(api, "GET", "/v1/alerts", tokens["editor"], "globex").status_code == 403
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(api, pool, wired):
+    """The guard is checked when the change commits, not only before it."""
+    from chalicelib.accounts.members import MembershipError, MembershipStore
+    store = MembershipStore(wired.client, wired.config.table_name)
+    a, b = pool.user("a1@example.com"), pool.user("b1@example.com")
+    member(wired, "acme", a, "a1@example.com", "admin")
+    member(wired, "acme", b, "b1@example.com", "admin")
+    guard_a = store._another_admin("acme", a)  # a's request reads "b is still admin"...
+    store.set_role("acme", b, "viewer")  # ...then b is demoted (b's guard: a is admin)
+    # a's demotion, built on that stale read, must fail when it commits
+    store._another_admin = lambda workspace, user_id: guard_a  # type: ignore[method-assign]
+    with pytest.raises(MembershipError) as caught:
+        store.set_role("acme", a, "viewer")
+    assert caught.value.code == "last_admin"
+    assert {m.user_id: m.role for m in MembershipStore(wired.client, wired.config.table_name).members("acme")} == {
+        a: "admin", b: "viewer"}

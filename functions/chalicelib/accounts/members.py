@@ -62,6 +62,15 @@ def _cancelled(exc: ClientError) -> list[str]:
     return [r.get("Code", "") for r in exc.response.get("CancellationReasons", [])]
 
 
+def _raise_for(exc: ClientError, guarded: bool) -> None:
+    """A cancelled change: the admin guard (first operation) or the member itself failed its condition."""
+    reasons = _cancelled(exc)
+    if guarded and reasons[:1] == ["ConditionalCheckFailed"]:
+        raise MembershipError(409, "last_admin", "the workspace's last admin cannot be demoted or removed") from exc
+    if "ConditionalCheckFailed" in reasons:
+        raise MembershipError(404, "not_found", "no such member in this workspace") from exc
+
+
 class MembershipStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self.client, self.table_name = client, table_name
@@ -131,9 +140,8 @@ class MembershipStore:
         current = self.get(workspace, user_id)
         if current is None:
             raise MembershipError(404, "not_found", "no such member in this workspace")
-        if current.role == "admin" and role != "admin":
-            self._keep_an_admin(workspace)
-        ops = [
+        guard = self._another_admin(workspace, user_id) if current.role == "admin" and role != "admin" else []
+        ops = guard + [
             {"Update": {"TableName": self.table_name, "Key": self._key(tables.members_pk(workspace), user_id),
                         "UpdateExpression": "SET #r = :r", "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeNames": {"#r": "role"}, "ExpressionAttributeValues": {":r": {"S": role}}}},
@@ -144,8 +152,7 @@ class MembershipStore:
         try:
             self.client.transact_write_items(TransactItems=ops + ([audit] if audit else []))
         except ClientError as exc:
-            if "ConditionalCheckFailed" in _cancelled(exc):
-                raise MembershipError(404, "not_found", "no such member in this workspace") from exc
+            _raise_for(exc, guarded=bool(guard))
             raise
         return Member(workspace, user_id, current.email, current.display_name, role, current.added_at,
                       current.added_by)
@@ -154,9 +161,8 @@ class MembershipStore:
         current = self.get(workspace, user_id)
         if current is None:
             raise MembershipError(404, "not_found", "no such member in this workspace")
-        if current.role == "admin":
-            self._keep_an_admin(workspace)
-        ops = [
+        guard = self._another_admin(workspace, user_id) if current.role == "admin" else []
+        ops = guard + [
             {"Delete": {"TableName": self.table_name, "Key": self._key(tables.members_pk(workspace), user_id),
                         "ConditionExpression": "attribute_exists(pk)"}},
             {"Delete": {"TableName": self.table_name, "Key": self._key(tables.user_pk(user_id), f"WS#{workspace}")}},
@@ -164,12 +170,19 @@ class MembershipStore:
         try:
             self.client.transact_write_items(TransactItems=ops + ([audit] if audit else []))
         except ClientError as exc:
-            if "ConditionalCheckFailed" in _cancelled(exc):
-                raise MembershipError(404, "not_found", "no such member in this workspace") from exc
+            _raise_for(exc, guarded=bool(guard))
             raise
         return current
 
-    def _keep_an_admin(self, workspace: str) -> None:
-        """A workspace with members keeps at least one admin member (no lock-out by a slip)."""
-        if sum(1 for m in self.members(workspace) if m.role == "admin") <= 1:
+    def _another_admin(self, workspace: str, user_id: str) -> list[dict[str, Any]]:
+        """A workspace with members keeps at least one admin member (no lock-out
+        by a slip). Returns a ConditionCheck that another admin still is one when
+        the change commits, so two admins demoting each other at once cannot
+        both succeed (transactions are serializable)."""
+        other = next((m for m in self.members(workspace) if m.role == "admin" and m.user_id != user_id), None)
+        if other is None:
             raise MembershipError(409, "last_admin", "the workspace's last admin cannot be demoted or removed")
+        return [{"ConditionCheck": {
+            "TableName": self.table_name, "Key": self._key(tables.members_pk(workspace), other.user_id),
+            "ConditionExpression": "#r = :admin", "ExpressionAttributeNames": {"#r": "role"},
+            "ExpressionAttributeValues": {":admin": {"S": "admin"}}}}]
