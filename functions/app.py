@@ -13,6 +13,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice import AuthResponse, Chalice, CORSConfig, Rate, Response
 
 from chalicelib import services
+from chalicelib.accounts.admin import AccountAdmin, AccountError, actor_of
+from chalicelib.accounts.audit import AuditLog
+from chalicelib.accounts.directory import DirectoryError, UserDirectory
+from chalicelib.accounts.members import MembershipError, MembershipStore
+from chalicelib.accounts.roles import encode_roles, key_scopes, role_scopes
+from chalicelib.accounts.tokens import CognitoSettings, TokenVerifier, looks_like_jwt
+from chalicelib.accounts.tokens import TokenError as UserTokenError
 from chalicelib.alerts.rules import RuleError, allow_local_webhooks
 from chalicelib.alerts.runner import AlertRunner, Settings as AlertSettings
 from chalicelib.alerts.store import AlertStore
@@ -20,7 +27,7 @@ from chalicelib.alerts.webhook import WebhookClient
 from chalicelib.auth import Principal
 from chalicelib.config import AppConfig
 from chalicelib.csv_export import report_csv
-from chalicelib.http import ApiError, error_response, live_query, principal_of, report_query
+from chalicelib.http import ApiError, caller_of, error_response, live_query, principal_of, report_query
 from chalicelib.reports import compare
 from chalicelib.reports.global_ import RangeError
 from chalicelib.ingest import IngestError
@@ -42,7 +49,7 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="LiveReport", service=SERVICE)
 # One namespace for every stage: the stage dimension keeps dev traffic out of prod's alarms.
 metrics.set_default_dimensions(stage=os.environ.get("STAGE", "local"))
-cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Idempotency-Key", "Content-Type"],
+cors = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Idempotency-Key", "Content-Type", "X-Workspace"],
                   expose_headers=["Retry-After", "Idempotent-Replay"], max_age=600)
 
 
@@ -51,17 +58,55 @@ def wired() -> services.Services:
     return services.build(AppConfig.from_env())
 
 
+#: One token verifier (and its cached JWKS) per Cognito configuration, per process.
+_verifiers: dict[CognitoSettings, TokenVerifier] = {}
+
+
+def _token_verifier() -> TokenVerifier | None:
+    settings = CognitoSettings.from_env(os.environ)
+    if settings is None:
+        return None
+    if settings not in _verifiers:
+        _verifiers[settings] = TokenVerifier(settings)
+    return _verifiers[settings]
+
+
+def _user_context(token: str) -> dict[str, str] | None:
+    """A verified Cognito token -> the user and their roles in every workspace
+    (the route picks the workspace from X-Workspace)."""
+    verifier = _token_verifier()
+    if verifier is None:
+        return None
+    try:
+        claims = verifier.verify(token)
+    except UserTokenError as exc:
+        logger.info("token refused", extra={"why": str(exc)[:200]})
+        return None
+    record = _memberships().user(claims.sub)
+    return {"kind": "user", "sub": claims.sub, "email": record.email or claims.email,
+            "roles": encode_roles(record.roles), "workspace": "", "scopes": ""}
+
+
 @app.authorizer(ttl_seconds=60)
 def api_key(auth_request: Any) -> AuthResponse:
-    """Resolve the bearer key to its workspace and scopes. Unknown keys pass
-    through as anonymous so the view answers 401 (a gateway deny is a 403)."""
+    """Resolve the bearer to a caller: an API key (its workspace and effective
+    scopes) or a Cognito access/ID token (the user and their roles,
+    docs/accounts.md). Unknown keys and invalid tokens pass through as
+    anonymous so the view answers 401 (a gateway deny is a 403)."""
     token = (auth_request.token or "").strip()
     key = token[7:].strip() if token.lower().startswith("bearer ") else ""
-    principal = wired().keys.lookup(key) if key else None
+    if key and looks_like_jwt(key):
+        user = _user_context(key)
+        if user is not None:
+            return AuthResponse(routes=["*"], principal_id=user["sub"], context=user)
+        principal = None
+    else:
+        principal = wired().keys.lookup(key) if key else None
     if principal is None:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"workspace": "", "scopes": ""})
     return AuthResponse(routes=["*"], principal_id=principal.key_id,
-                        context={"workspace": principal.workspace, "scopes": ",".join(sorted(principal.scopes))})
+                        context={"kind": "key", "key_id": principal.key_id, "workspace": principal.workspace,
+                                 "scopes": ",".join(sorted(key_scopes(principal.scopes)))})
 
 
 _CHALICE_CODES = {"UnsupportedMediaType": "unsupported_media_type", "MethodNotAllowedError": "method_not_allowed",
@@ -85,7 +130,7 @@ def one_error_shape(event: Any, get_response: Any) -> Response:
 def _principal(scope: str) -> Principal:
     request = app.current_request
     logger.set_correlation_id(request.headers.get("x-request-id") or request.context.get("requestId"))
-    return principal_of(request.context.get("authorizer") or {}, scope)
+    return principal_of(request.context.get("authorizer") or {}, scope, request.headers.get("x-workspace"))
 
 
 def _json_body() -> Any:
@@ -268,7 +313,7 @@ def snapshot_runner_for(on_sent: Any = None) -> snapshot_runner.SnapshotRunner:
 def create_subscription() -> Response:
     """Needs `manage`: read keys are handed to agencies and must not mail anyone."""
     try:
-        principal = _principal("manage")
+        principal = _principal("subscriptions")
         payload = _json_body()
         allow_unknown = isinstance(payload, dict) and payload.pop("allow_unknown_campaign", False) is True
         campaign = payload.get("campaign_id") if isinstance(payload, dict) else None
@@ -291,7 +336,7 @@ def _known_campaign(workspace: str, campaign_id: str) -> bool:
 @app.route("/v1/subscriptions", methods=["GET"], authorizer=api_key, cors=cors)
 def list_subscriptions() -> Response:
     try:
-        principal = _principal("manage")  # recipient addresses: never shown to read keys
+        principal = _principal("subscriptions")  # recipient addresses: never shown to read keys
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return Response(body=to_json(_subscriptions().list(principal.workspace)), status_code=200,
@@ -301,7 +346,7 @@ def list_subscriptions() -> Response:
 @app.route("/v1/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
 def delete_subscription(subscription_id: str) -> Response:
     try:
-        principal = _principal("manage")
+        principal = _principal("subscriptions")
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     if len(subscription_id) > 64 or not _subscriptions().delete(principal.workspace, subscription_id):
@@ -354,8 +399,9 @@ def _alerts() -> AlertStore:
 
 def _reader() -> tuple[Principal, bool]:
     """A principal with read or manage; True when it may see notification targets."""
-    context = app.current_request.context.get("authorizer") or {}
-    manage = "manage" in (context.get("scopes") or "").split(",")
+    request = app.current_request
+    caller = caller_of(request.context.get("authorizer") or {}, request.headers.get("x-workspace"))
+    manage = "manage" in caller.scopes
     return _principal("manage" if manage else "read"), manage
 
 
@@ -506,7 +552,7 @@ def _base_url(suffix: str) -> str:
 @app.route("/v1/sources", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
 def create_source() -> Response:
     try:
-        principal = _principal("manage")
+        principal = _principal("sources")
         payload = _json_body()
         source = _sources().create(principal.workspace, payload, time.time())
     except ApiError as exc:
@@ -516,13 +562,15 @@ def create_source() -> Response:
         return error_response(exc.status, code, str(exc))
     logger.info("webhook source created", extra={"workspace": principal.workspace, "source_id": source.id,
                                                  "platform": source.platform})
+    _audit().record(principal.workspace, actor_of(principal), "source.created", source.id,
+                    {"platform": source.platform}, time.time())
     return _json(source.public(_base_url("/v1/sources")), status=201)
 
 
 @app.route("/v1/sources", methods=["GET"], authorizer=api_key, cors=cors)
 def list_sources() -> Response:
     try:
-        principal = _principal("manage")
+        principal = _principal("sources")
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     base = _base_url("/v1/sources")
@@ -532,11 +580,12 @@ def list_sources() -> Response:
 @app.route("/v1/sources/{source_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
 def delete_source(source_id: str) -> Response:
     try:
-        principal = _principal("manage")
+        principal = _principal("sources")
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     if not _sources().delete(principal.workspace, source_id):
         return error_response(404, "not_found", "no such source in this workspace")
+    _audit().record(principal.workspace, actor_of(principal), "source.deleted", source_id, {}, time.time())
     return Response(body="", status_code=204)
 
 
@@ -577,3 +626,132 @@ def platform_webhook(platform: str, source_id: str) -> Response:
                                            "replayed": result.replayed})
     return _json(result.body, status=result.status,
                  headers={"Idempotent-Replay": "true"} if result.replayed else None)
+
+
+# --- accounts: members, API keys, the audit list (issue 14, docs/accounts.md) ---
+# People sign in with Cognito (email + password); their role per workspace is
+# stored here. Admin routes need the effective scope `admin` (role admin, or a
+# key granted `admin`). Env: COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID,
+# COGNITO_REGION, COGNITO_ENDPOINT (local mode: the moto server).
+
+_PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def _memberships() -> MembershipStore:
+    return MembershipStore(wired().client, wired().config.table_name)
+
+
+def _audit() -> AuditLog:
+    return AuditLog(wired().client, wired().config.table_name)
+
+
+def _account_admin() -> AccountAdmin:
+    settings = CognitoSettings.from_env(os.environ)
+    directory = None
+    if settings is not None:
+        import boto3
+        directory = UserDirectory(boto3.client("cognito-idp", region_name=settings.region,
+                                               endpoint_url=settings.endpoint or None), settings.user_pool_id)
+    return AccountAdmin(_memberships(), _audit(), wired().keys, directory)
+
+
+def _admin_call(action: Any, status: int = 200) -> Response:
+    """Run an admin action for the caller (scope admin); errors as JSON."""
+    try:
+        principal = _principal("admin")
+        raw = app.current_request.raw_body
+        payload: Any = None
+        if app.current_request.method in ("POST", "PATCH"):
+            try:
+                payload = json.loads(raw or b"")
+            except ValueError:
+                return error_response(400, "invalid_request", "the body must be a JSON object")
+        body = action(principal, payload)
+    except (ApiError, AccountError, MembershipError, DirectoryError) as exc:
+        return error_response(exc.status, exc.code, exc.message, _PRIVATE)
+    if body is None:
+        return Response(body="", status_code=204, headers=_PRIVATE)
+    return _json(body, status=status, headers=_PRIVATE)
+
+
+@app.route("/v1/me", methods=["GET"], authorizer=api_key, cors=cors)
+def me() -> Response:
+    """Who is calling: a user (email, workspaces with roles) or a key (its workspace)."""
+    context = app.current_request.context.get("authorizer") or {}
+    if context.get("kind") == "user":
+        record = _memberships().user(context["sub"])
+        return _json({"kind": "user", "user_id": context["sub"], "email": record.email or context.get("email", ""),
+                      "display_name": record.display_name,
+                      "workspaces": [{"workspace": ws, "role": role, "scopes": sorted(role_scopes(role))}
+                                     for ws, role in sorted(record.roles.items())]}, headers=_PRIVATE)
+    if context.get("workspace"):
+        scopes = sorted(filter(None, (context.get("scopes") or "").split(",")))
+        return _json({"kind": "key", "key_id": context.get("key_id", ""), "email": "", "display_name": "",
+                      "workspaces": [{"workspace": context["workspace"], "role": None, "scopes": scopes}]},
+                     headers=_PRIVATE)
+    return error_response(401, "unauthorized", "missing or unknown API key or token (Authorization: Bearer ...)")
+
+
+@app.route("/v1/members", methods=["GET"], authorizer=api_key, cors=cors)
+def list_members() -> Response:
+    return _admin_call(lambda p, _: {"members": [m.public() for m in _memberships().members(p.workspace)]})
+
+
+@app.route("/v1/members", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
+def invite_member() -> Response:
+    def invite(principal: Principal, payload: Any) -> dict[str, Any]:
+        member, invited = _account_admin().invite(principal.workspace, principal, payload, time.time())
+        logger.info("member invited", extra={"workspace": principal.workspace, "user_id": member.user_id,
+                                             "role": member.role, "new_user": invited})
+        return {**member.public(), "invited": invited}
+    return _admin_call(invite, status=201)
+
+
+@app.route("/v1/members/{user_id}", methods=["PATCH"], authorizer=api_key, cors=cors,
+           content_types=["application/json"])
+def change_member_role(user_id: str) -> Response:
+    return _admin_call(lambda p, payload: _account_admin().change_role(
+        p.workspace, p, user_id, payload, time.time()).public())
+
+
+@app.route("/v1/members/{user_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
+def remove_member(user_id: str) -> Response:
+    def remove(principal: Principal, _: Any) -> None:
+        _account_admin().remove(principal.workspace, principal, user_id, time.time())
+    return _admin_call(remove)
+
+
+@app.route("/v1/keys", methods=["GET"], authorizer=api_key, cors=cors)
+def list_keys() -> Response:
+    return _admin_call(lambda p, _: {"keys": wired().keys.list(p.workspace)})
+
+
+@app.route("/v1/keys", methods=["POST"], authorizer=api_key, cors=cors, content_types=["application/json"])
+def create_key() -> Response:
+    """The new key is in this answer only (`key`); the store keeps its hash."""
+    return _admin_call(lambda p, payload: _account_admin().create_key(p.workspace, p, payload, time.time()),
+                       status=201)
+
+
+@app.route("/v1/keys/{key_id}", methods=["DELETE"], authorizer=api_key, cors=cors)
+def revoke_key(key_id: str) -> Response:
+    def revoke(principal: Principal, _: Any) -> None:
+        if not _account_admin().revoke_key(principal.workspace, principal, key_id, time.time()):
+            raise ApiError(404, "not_found", "no such key in this workspace")
+    return _admin_call(revoke)
+
+
+@app.route("/v1/audit", methods=["GET"], authorizer=api_key, cors=cors)
+def audit_list() -> Response:
+    """Admin actions, newest first: ?limit=1..200 (default 50), ?before=<next of the previous page>."""
+    params = app.current_request.query_params or {}
+
+    def entries(principal: Principal, _: Any) -> dict[str, Any]:
+        raw_limit, before = params.get("limit") or "50", params.get("before") or None
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+            raise ApiError(400, "invalid_request", "limit: 1 to 200")
+        if before is not None and (len(before) > 40 or not before.replace("#", "").isalnum()):
+            raise ApiError(400, "invalid_request", "before: the `next` value of the previous page")
+        items, cursor = _audit().list(principal.workspace, int(raw_limit), before)
+        return {"entries": items, "next": cursor}
+    return _admin_call(entries)

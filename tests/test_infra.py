@@ -182,6 +182,7 @@ def test_functions_run_as_the_stack_roles_not_chalice_ones(template):
 def test_function_permissions_are_exactly_what_each_role_needs(template, stage):
     from infra.cdk.stack import (FAILURE_DESTINATION_ACTIONS, SES_ACTIONS, STREAM_READ_ACTIONS,
                                  STREAM_WRITE_ACTIONS, TABLE_ACTIONS)
+    from infra.cdk.users import POOL_ACTIONS
     table_name, _ = only(template, "AWS::DynamoDB::Table")
     stream_name, _ = only(template, "AWS::Kinesis::Stream")
     queue_name, _ = only(template, "AWS::SQS::Queue")
@@ -195,7 +196,7 @@ def test_function_permissions_are_exactly_what_each_role_needs(template, stage):
     for function, role in roles.items():
         logs_of.setdefault(role, set()).add(f"{function}Logs")
     expected_actions = {
-        roles["APIHandler"]: set(TABLE_ACTIONS) | set(STREAM_WRITE_ACTIONS) | set(SES_ACTIONS),
+        roles["APIHandler"]: set(TABLE_ACTIONS) | set(STREAM_WRITE_ACTIONS) | set(SES_ACTIONS) | set(POOL_ACTIONS),
         roles[AGGREGATOR]: set(TABLE_ACTIONS) | set(STREAM_READ_ACTIONS) | set(FAILURE_DESTINATION_ACTIONS),
         roles[ROLLUP]: set(TABLE_ACTIONS),
     }
@@ -211,6 +212,8 @@ def test_function_permissions_are_exactly_what_each_role_needs(template, stage):
                 assert where == [queue], (role, action, where)
             elif service == "ses":
                 assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in where), (role, where)
+            elif service == "cognito-idp":  # invitations: create and look up users of this stage's pool
+                assert where == [{"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}], (role, where)
             else:
                 assert service == "logs", action
                 # each role writes only the log groups of the functions running as it
@@ -231,6 +234,10 @@ def test_function_environment(template, stage):
         assert env["TABLE_NAME"] == {"Ref": table_name}, name
         assert env["STREAM_NAME"] == stream["Properties"]["Name"] == f"livereport-events-{stage}", name
         assert env["SENDER_EMAIL"] == CONTEXT["sender"]
+        assert env["COGNITO_USER_POOL_ID"] == {"Ref": only(template, "AWS::Cognito::UserPool")[0]}, name
+        assert env["COGNITO_CLIENT_ID"] == {"Ref": only(template, "AWS::Cognito::UserPoolClient")[0]}, name
+        assert env["COGNITO_REGION"] == {"Ref": "AWS::Region"}, name
+        assert "COGNITO_ENDPOINT" not in env  # AWS's own endpoint: local mode only sets it
         secret = flat(env["UNSUBSCRIBE_SECRET"])
         assert "{{resolve:secretsmanager:" in secret, "the secret must be a dynamic reference, not a value"
         scheduled = any(e["Type"] == "Schedule" for e in function["Properties"].get("Events", {}).values())
@@ -351,6 +358,42 @@ def test_aggregator_and_rollup_sizes_and_schedule(template, stage):
     # the other functions keep the stage-wide size
     for name in ("APIHandler", "ApiKey"):
         assert functions[name]["Properties"]["Timeout"] == settings.lambda_timeout_s
+# --- accounts: the user pool -------------------------------------------------------
+
+def test_user_pool_is_invite_only_with_email_strong_passwords_and_optional_totp(template, stage):
+    _, pool = only(template, "AWS::Cognito::UserPool")
+    props = pool["Properties"]
+    assert props["UsernameAttributes"] == ["email"] and props["AutoVerifiedAttributes"] == ["email"]
+    assert props["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    invite = props["AdminCreateUserConfig"]["InviteMessageTemplate"]
+    assert "{username}" in invite["EmailMessage"] and "{####}" in invite["EmailMessage"]
+    policy = props["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12 and all(policy[k] for k in (
+        "RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert props["MfaConfiguration"] == "OPTIONAL" and props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["AccountRecoverySetting"]["RecoveryMechanisms"] == [{"Name": "verified_email", "Priority": 1}]
+    retained = stage == "prod"
+    assert pool["DeletionPolicy"] == ("Retain" if retained else "Delete")
+    assert props.get("DeletionProtection", "INACTIVE") == ("ACTIVE" if retained else "INACTIVE")
+
+
+def test_web_client_is_public_with_srp_password_and_refresh(template):
+    pool_name, _ = only(template, "AWS::Cognito::UserPool")
+    _, client = only(template, "AWS::Cognito::UserPoolClient")
+    props = client["Properties"]
+    assert props["UserPoolId"] == {"Ref": pool_name}
+    assert props.get("GenerateSecret", False) is False
+    assert set(props["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                               "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert props["PreventUserExistenceErrors"] == "ENABLED" and props["EnableTokenRevocation"] is True
+    assert "AllowedOAuthFlows" not in props
+
+
+def test_outputs_name_the_pool_and_client_for_the_page(template):
+    outputs = template["Outputs"]
+    assert outputs["UserPoolId"]["Value"] == {"Ref": only(template, "AWS::Cognito::UserPool")[0]}
+    assert outputs["UserPoolClientId"]["Value"] == {"Ref": only(template, "AWS::Cognito::UserPoolClient")[0]}
 
 
 # --- the web page ------------------------------------------------------------
@@ -394,14 +437,15 @@ def test_strict_content_security_policy_and_security_headers(template):
     csp_value = security["ContentSecurityPolicy"]
     assert csp_value["Override"] is True
     parts = csp_value["ContentSecurityPolicy"]["Fn::Join"][1]
-    # The API's origin is the only remote origin: https://<RestAPI>.execute-api.<region>.<suffix>
+    # The remote origins: the API (https://<RestAPI>.execute-api.<region>.<suffix>) and Cognito's
     csp = "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
     directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
     assert directives["default-src"] == ["'none'"]
     assert directives["script-src"] == ["'self'"]
     assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"]
     assert directives["base-uri"] == ["'none'"]
-    assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>"]
+    assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>",
+                                         "https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>"]  # sign-in
     assert not any("unsafe-eval" in v or "*" in " ".join(v) for v in directives.values())
     assert all("'unsafe-inline'" not in v for k, v in directives.items() if k != "style-src-attr")
     hsts = security["StrictTransportSecurity"]

@@ -14,8 +14,11 @@ from typing import Any
 
 from . import tables
 
-#: ingest: POST events; read: reports and CSV; manage: sources, subscriptions, alert rules.
-SCOPES = ("ingest", "read", "manage")
+#: Scopes a key is granted. ingest: POST events; read: reports, CSV, subscriptions;
+#: manage: alert rules and webhook sources; admin: members, keys, the audit list
+#: (and sources). Routes check the effective scopes these expand to:
+#: chalicelib/accounts/roles.py, docs/accounts.md.
+SCOPES = ("ingest", "read", "manage", "admin")
 WORKSPACE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_PREFIX = "lr_"
 
@@ -28,7 +31,11 @@ class KeyError_(ValueError):
 class Principal:
     workspace: str
     scopes: frozenset[str]
+    #: the key id, or the user's Cognito sub for a signed-in user
     key_id: str
+    kind: str = "key"  # "key" | "user"
+    email: str = ""
+    role: str = ""  # the user's role in `workspace`
 
 
 def hash_key(key: str) -> str:

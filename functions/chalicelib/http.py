@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from chalice import Response
 
+from .accounts.roles import KEY_SCOPE_EXPANSION
 from .auth import Principal
 from .events import ID_PATTERN
 from .reports.global_ import GlobalQuery, global_query
@@ -27,15 +28,49 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def principal_of(context: Mapping[str, Any], scope: str) -> Principal:
-    """401 for a missing or unknown key, 403 for a key without the scope."""
+def principal_of(context: Mapping[str, Any], scope: str, workspace_header: str | None = None) -> Principal:
+    """401 for a missing or unknown key or token, 403 for a caller without the scope."""
+    principal = caller_of(context, workspace_header)
+    if scope not in principal.scopes:
+        if principal.kind == "user":
+            raise ApiError(403, "forbidden", f"your role '{principal.role}' has no '{scope}' scope here")
+        granted = next((g for g, eff in KEY_SCOPE_EXPANSION.items() if scope in eff), scope)
+        raise ApiError(403, "forbidden", f"this key has no '{scope}' scope (keys get it with the '{granted}' scope)")
+    return principal
+
+
+def caller_of(context: Mapping[str, Any], workspace_header: str | None = None) -> Principal:
+    """The caller in the workspace it acts in, with its effective scopes there.
+
+    A key is bound to its workspace (an `X-Workspace` naming another is 403).
+    A signed-in user names the workspace in `X-Workspace` (optional when they
+    belong to exactly one) and gets the scopes of their role there."""
+    requested = (workspace_header or "").strip()
+    if context.get("kind") == "user":
+        return _user_principal(context, requested)
     workspace = context.get("workspace") or ""
     if not workspace:
         raise ApiError(401, "unauthorized", "missing or unknown API key (Authorization: Bearer <key>)")
+    if requested and requested != workspace:
+        raise ApiError(403, "forbidden", "this key belongs to another workspace than X-Workspace names")
     scopes = frozenset(filter(None, (context.get("scopes") or "").split(",")))
-    if scope not in scopes:
-        raise ApiError(403, "forbidden", f"this key has no '{scope}' scope")
-    return Principal(workspace, scopes, context.get("principalId", ""))
+    return Principal(workspace, scopes, context.get("key_id") or context.get("principalId", ""))
+
+
+def _user_principal(context: Mapping[str, Any], requested: str) -> Principal:
+    from .accounts.roles import decode_roles, role_scopes
+    roles = decode_roles(context.get("roles"))
+    if not requested:
+        if len(roles) != 1:
+            raise ApiError(400 if roles else 403, "workspace_required" if roles else "forbidden",
+                           "name the workspace in the X-Workspace header" if roles
+                           else "you are not a member of any workspace")
+        requested = next(iter(roles))
+    role = roles.get(requested)
+    if role is None:
+        raise ApiError(403, "forbidden", "you are not a member of this workspace")
+    return Principal(requested, role_scopes(role), context.get("sub") or context.get("principalId", ""), "user",
+                     context.get("email") or "", role)
 
 
 def _multi(params: Any, name: str) -> list[str]:

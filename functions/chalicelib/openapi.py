@@ -15,6 +15,7 @@ from .reports.live import TABS
 from .alerts.rules import AlertRequest, Notify
 from .snapshots.subscriptions import Subscription, SubscriptionRequest
 from .webhooks.api_doc import webhook_paths
+from .accounts.api_doc import account_paths, account_schemas
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -212,7 +213,9 @@ def openapi_document() -> dict[str, Any]:
                                 "Counts are exact: each accepted event is counted once."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A workspace API key with the ingest, read or manage scope."}},
+                                           "description": "A workspace API key (scopes ingest, read, manage, admin), or a "
+                                                          "signed-in user's Cognito access or ID token with "
+                                                          "X-Workspace naming the workspace (docs/accounts.md)."}},
             "schemas": {
                 "Event": Event.model_json_schema(),
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
@@ -226,6 +229,7 @@ def openapi_document() -> dict[str, Any]:
                 **_subscription_schemas(),
                 **_model_schemas(Notify, AlertRequest),
                 "Alert": _alert_schema(),
+                **account_schemas(),
                 "Progress": _progress(),
                 "Series": _series(),
                 "LiveReport": {"type": "object", "required": ["totals", "breakdowns", "executions", "series", "rates", "window"],
@@ -297,6 +301,7 @@ def openapi_document() -> dict[str, Any]:
             **_report_paths(bearer),
             **_alert_paths(bearer),
             **webhook_paths(bearer, _error),
+            **account_paths(bearer, _error),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},

@@ -107,3 +107,18 @@ def key_lookup_pk(key_hash: str) -> str:
 
 def keys_pk(workspace: str) -> str:
     return f"{workspace}#KEYS"
+
+
+def members_pk(workspace: str) -> str:
+    """One item per member of the workspace (sk: the user's Cognito sub)."""
+    return f"{workspace}#MEMBERS"
+
+
+def user_pk(user_id: str) -> str:
+    """A user's index (internal, no workspace): `WS#{workspace}` per membership
+    (mirrors the workspace's member item) and `PROFILE` (email, display name)."""
+    return f"USER#{user_id}"
+
+
+def audit_pk(workspace: str) -> str:
+    return f"{workspace}#AUDIT"

@@ -33,6 +33,7 @@ from constructs import Construct
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
 from infra.cdk.gateway import add_gateway_responses
 from infra.cdk.table import LiveReportTable
+from infra.cdk.users import POOL_ACTIONS, Users
 
 #: Powertools Metrics in app.py: namespace and its default dimension.
 METRICS_NAMESPACE = "LiveReport"
@@ -69,9 +70,10 @@ ROLLUP_FUNCTION = "Rollup"
 SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
 
 
-def content_security_policy(api_origin: str) -> str:
+def content_security_policy(api_origin: str, cognito_origin: str = "") -> str:
     """The dashboard's CSP: its own scripts and styles only, data only from
-    itself (config.json) and the API. ``style-src-attr 'unsafe-inline'`` lets
+    itself (config.json), the API and Cognito (sign-in, token refresh and
+    revocation; docs/accounts.md). ``style-src-attr 'unsafe-inline'`` lets
     the chart library's tooltip markup keep its style attributes; no inline
     or remote script is allowed."""
     return "; ".join([
@@ -81,7 +83,7 @@ def content_security_policy(api_origin: str) -> str:
         "style-src-attr 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self'",
-        f"connect-src 'self' {api_origin}",
+        f"connect-src 'self' {api_origin}" + (f" {cognito_origin}" if cognito_origin else ""),
         "manifest-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
@@ -131,6 +133,7 @@ class LiveReportStack(Stack):
             removal_policy=removal)
         self.stream = event_stream(self, settings, removal)
         self.failure_queue = self._failure_queue(removal)
+        self.users = Users(self, "Users", settings, removal)
         self.role = self._function_role()
         self.aggregator_role, self.rollup_role = self._stream_roles()
         self.chalice = self._chalice_app()
@@ -186,12 +189,14 @@ class LiveReportStack(Stack):
         authorizer and the snapshot sender; Chalice neither creates nor
         auto-generates policies (manage_iam_role/autogen_policy off)."""
         return self._role("FunctionRole", "API and snapshot functions: the table, put to the stream, "
-                          "the SES identity, their logs", [
+                          "the SES identity, invite users, their logs", [
                               self._table_statement(),
                               iam.PolicyStatement(sid="PutEvents", actions=STREAM_WRITE_ACTIONS,
                                                   resources=[self.stream.stream_arn]),
                               iam.PolicyStatement(sid="SendSnapshots", actions=SES_ACTIONS,
-                                                  resources=[self.identity_arn])])
+                                                  resources=[self.identity_arn]),
+                              iam.PolicyStatement(sid="InviteUsers", actions=POOL_ACTIONS,
+                                                  resources=[self.users.pool.user_pool_arn])])
 
     def _stream_roles(self) -> tuple[iam.Role, iam.Role]:
         """The aggregator reads the stream (through its event source mapping
@@ -260,6 +265,10 @@ class LiveReportStack(Stack):
                 "SENDER_EMAIL": s.sender,
                 # Resolved by CloudFormation at deploy time; never in the template.
                 "UNSUBSCRIBE_SECRET": self.unsubscribe_secret.secret_value.unsafe_unwrap(),
+                # Accounts: the authorizer verifies tokens of this pool and app client.
+                "COGNITO_USER_POOL_ID": self.users.pool.user_pool_id,
+                "COGNITO_CLIENT_ID": self.users.client.user_pool_client_id,
+                "COGNITO_REGION": Aws.REGION,
             },
             "tags": {"project": "livereport", "stage": s.stage},
         }
@@ -366,7 +375,8 @@ class LiveReportStack(Stack):
             comment=f"livereport {self.settings.stage}: strict CSP, HSTS",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(self.api_origin), override=True),
+                    content_security_policy=content_security_policy(
+                        self.api_origin, f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}"), override=True),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.days(365), include_subdomains=True, preload=False,
                     override=True),
@@ -507,6 +517,8 @@ class LiveReportStack(Stack):
                                           "Metadata of stream batches the aggregator gave up on"),
             "SesIdentity": (self.settings.ses_identity, "SES identity to verify before snapshots send"),
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "Subscribe to receive alarms"),
+            "UserPoolId": (self.users.pool.user_pool_id, "cognito.userPoolId in the site's config.json"),
+            "UserPoolClientId": (self.users.client.user_pool_client_id, "cognito.clientId in the site's config.json"),
         }
         if self.settings.sender_domain:
             for i, record in enumerate(self.email_identity.dkim_records, 1):

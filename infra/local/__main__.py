@@ -7,6 +7,7 @@ Environment:
                        (a random one is printed when unset)
   LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
   LIVEREPORT_VERBOSE   1 prints access logs, app logs and metric lines (default: quiet)
+  LIVEREPORT_ADMIN_EMAIL / LIVEREPORT_ADMIN_PASSWORD  the local admin user (infra/local/accounts.py)
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from . import console
+from .accounts import start_accounts
 from .stack import LocalStack
 from .traffic import TrafficGenerator
 
@@ -74,7 +76,9 @@ def main() -> int:
     lines = [f"API:            {stack.api_url}  (OpenAPI: {stack.api_url}/v1/openapi.json)",
              f"moto endpoint:  {stack.moto_url}",
              f"dev key:        {dev_key}   (workspace 'default', scopes ingest+read+manage)"]
-    if stack.start_web():
+    accounts = start_accounts(stack)  # a local Cognito pool and its admin user (docs/accounts.md)
+    lines[:0] = accounts.lines
+    if stack.start_web(accounts.web_config):
         lines.append(f"dashboard:      {stack.web_url}")
     else:
         lines.append("dashboard:      not built (run `make web`)")

@@ -1,0 +1,89 @@
+"""Local accounts: a Cognito user pool and app client on the moto server, and
+an admin user of workspaces `demo` and `default` (docs/accounts.md).
+
+Environment:
+  LIVEREPORT_ADMIN_EMAIL     the admin's email (default admin@example.com)
+  LIVEREPORT_ADMIN_PASSWORD  their password (random when unset); printed as `sign-in: <email> <password>`
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .stack import FUNCTIONS
+
+#: The browser's Cognito calls are unsigned, and moto serves unsigned calls it
+#: cannot place (GlobalSignOut) from us-east-1: the local pool lives there so
+#: that every call of the page reaches it. (moto implements no RevokeToken.)
+REGION = "us-east-1"
+WORKSPACES = ("demo", "default")
+#: The same rules as infra/cdk/users.py's pool.
+PASSWORD_POLICY = {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
+                   "RequireNumbers": True, "RequireSymbols": True, "TemporaryPasswordValidityDays": 7}
+
+
+@dataclass
+class LocalAccounts:
+    user_pool_id: str
+    client_id: str
+    endpoint: str
+    email: str
+    password: str
+    user_id: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def web_config(self) -> dict[str, Any]:
+        """Merged into the page's runtime config.json."""
+        return {"cognito": {"userPoolId": self.user_pool_id, "clientId": self.client_id, "region": REGION,
+                            "endpoint": self.endpoint}}
+
+
+def random_password() -> str:
+    """Meets the pool's policy: upper, lower, digit and symbol, 20 characters."""
+    return "Lr" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y") + "7!q"
+
+
+def start_accounts(stack: Any, email: str | None = None, password: str | None = None) -> LocalAccounts:
+    """Create the pool, its app client and the admin (after stack.start_moto and
+    create_table); sets COGNITO_* in this process so the local API verifies
+    tokens of the pool against the moto server's JWKS."""
+    import boto3
+    sys.path.insert(0, str(FUNCTIONS))
+    from chalicelib.accounts.members import Member, MembershipError, MembershipStore
+    from chalicelib.accounts.validation import email as check_email
+
+    email = check_email(email or os.environ.get("LIVEREPORT_ADMIN_EMAIL") or "admin@example.com")
+    password = password or os.environ.get("LIVEREPORT_ADMIN_PASSWORD") or random_password()
+    cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=stack.moto_url)
+    pool_id = cognito.create_user_pool(
+        PoolName="livereport-local-users", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+        UsernameConfiguration={"CaseSensitive": False}, MfaConfiguration="OPTIONAL",
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        Policies={"PasswordPolicy": PASSWORD_POLICY})["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="livereport-local-web", GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED", EnableTokenRevocation=True)["UserPoolClient"]["ClientId"]
+    os.environ.update({"COGNITO_USER_POOL_ID": pool_id, "COGNITO_CLIENT_ID": client_id,
+                       "COGNITO_REGION": REGION, "COGNITO_ENDPOINT": stack.moto_url})
+
+    cognito.admin_create_user(UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email},
+                                              {"Name": "email_verified", "Value": "true"}])
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
+    attributes = cognito.admin_get_user(UserPoolId=pool_id, Username=email)["UserAttributes"]
+    user_id = next(a["Value"] for a in attributes if a["Name"] == "sub")
+    members = MembershipStore(stack.services.client, stack.services.config.table_name)
+    for workspace in WORKSPACES:
+        try:
+            members.add(Member(workspace, user_id, email, "Local admin", "admin", int(time.time()), "make run"))
+        except MembershipError:
+            pass  # already there
+    return LocalAccounts(pool_id, client_id, stack.moto_url, email, password, user_id, lines=[
+        f"sign-in: {email} {password}",
+        f"user pool:      {pool_id} (client {client_id}); admin of workspaces {', '.join(WORKSPACES)}"])
