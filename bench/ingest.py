@@ -196,11 +196,11 @@ def roll_closed(world: World) -> None:
     world.roll(DAY_END.timestamp() + 61, "day roll")
 
 
-def stream_costs(world: World, events: int, rate_eps: float) -> dict:
-    s = world.wired.stream
+def stream_costs(put: tuple[int, int], events: int, rate_eps: float) -> dict:
+    """Kinesis cost per million events from the measured requests' (records, bytes) put."""
     per_m = 1e6 / events
-    records, nbytes = s.records_put * per_m, s.bytes_put * per_m
-    avg = s.bytes_put / max(1, s.records_put)
+    records, nbytes = put[0] * per_m, put[1] * per_m
+    avg = put[1] / max(1, put[0])
     kb_rounded = records * math.ceil(avg / 1024)  # on-demand bills each record rounded up to 1 KB
     hours = 1e6 / rate_eps / 3600
     od = kb_rounded / 1024 ** 2 * (KDS_OD_GB_IN + KDS_OD_GB_OUT) + hours * KDS_OD_STREAM_HOUR
@@ -257,6 +257,7 @@ def run_single_new(window: float, rate: int, measured_s: int, warm_s: int, fill_
         sim_s = time.perf_counter() - started
         n = len(measured)
         minute_rolls = [r for r in world.rolls if r["phase"] == "rollup"]
+        put = (world.wired.stream.records_put, world.wired.stream.bytes_put)  # before the fill's records
         filled = fill_rest_of_hour(world, gen, end - end % 60 + 60 if end % 60 else end, fill_rate * 60)
         roll_closed(world)
         res = summarise_new(world, n, rate, minute_rolls)
@@ -264,7 +265,7 @@ def run_single_new(window: float, rate: int, measured_s: int, warm_s: int, fill_
                     "fill_events": filled, "fill_rate": fill_rate,
                     "max_hour_sketch_bytes": world.max_size("SH#"),
                     "max_minute_counter_bytes": world.max_size("M#")})
-        res["stream"] = stream_costs(world, n, rate)
+        res["stream"] = stream_costs(put, n, rate)
         return res, measured
 
 
@@ -397,6 +398,7 @@ def run_batch_new(batches: list[list[dict]], ends: list[float], fill_rate_per_mi
         sim_s = time.perf_counter() - started
         n = sum(len(b) for b in batches)
         minute_rolls = [r for r in world.rolls if r["phase"] == "rollup"]
+        put = (world.wired.stream.records_put, world.wired.stream.bytes_put)  # before the fill's records
         last = ends[-1] + 60 - (ends[-1] % 60)
         filled = fill_rest_of_hour(world, gen, last, fill_rate_per_min) if last < HOUR_END.timestamp() else 0
         roll_closed(world)
@@ -405,7 +407,7 @@ def run_batch_new(batches: list[list[dict]], ends: list[float], fill_rate_per_mi
         res.update({"sim_seconds": sim_s, "requests": len(batches), "fill_events": filled,
                     "max_hour_sketch_bytes": world.max_size("SH#"),
                     "max_minute_counter_bytes": world.max_size("M#"),
-                    "stream": stream_costs(world, n, rate_eps)})
+                    "stream": stream_costs(put, n, rate_eps)})
         return res
 
 
