@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import math
 import os
@@ -70,7 +69,7 @@ from chalicelib.aggregate import aggregate, dim_attr  # noqa: E402
 from chalicelib.aggregator import Aggregator, _Fold  # noqa: E402
 from chalicelib.config import AppConfig  # noqa: E402
 from chalicelib.events import validate_batch  # noqa: E402
-from chalicelib.ingest import batch_identity, parse_body  # noqa: E402
+from chalicelib.ingest import parse_body  # noqa: E402
 from chalicelib.store import StoreConfig  # noqa: E402
 from chalicelib.stream import compact, create_stream, decode, encode  # noqa: E402
 from infra.local.traffic import TrafficGenerator  # noqa: E402
