@@ -98,9 +98,17 @@ def rru_item(size: int, consistent: bool) -> float:
 
 # --------------------------------------------------------------------------- kinds
 def kind_of(pk: str, sk: str) -> str:
-    """Which part of the product an item belongs to (from tables.py's key layout)."""
+    """Which part of the system an item belongs to (tables.py's key layout, old and new)."""
+    if pk.startswith("AGG#"):
+        return "aggregator shard state"
+    if pk.startswith("ROLLUP#LEASE"):
+        return "rollup lease"
+    if pk.startswith("ROLLUP#"):
+        return "rollup work list"
+    if pk == "DEADLETTER":
+        return "dead letter"
     if "#BATCH#" in pk:
-        return "batch marker (tx)" if sk.startswith("CHUNK#") else "batch ledger"
+        return "batch marker (tx)" if sk.startswith("CHUNK#") else "request ledger"
     if pk.endswith("#DIMS"):
         return "cardinality guard"
     if pk.endswith("#CAMPAIGNS"):
@@ -108,8 +116,8 @@ def kind_of(pk: str, sk: str) -> str:
     head = sk.split("#", 1)[0]
     return {
         "M": "counter minute", "H": "counter hour", "D": "counter day",
-        "SH": "sketch hour", "SD": "sketch day", "SM": "sketch minute",
-        "PD": "domain sketch day",
+        "SX": "sketch delta (minute)", "SM": "sketch minute", "PM": "domain sketch minute",
+        "SH": "sketch hour", "PH": "domain sketch hour", "SD": "sketch day", "PD": "domain sketch day",
     }.get(head, f"other ({head})")
 
 
@@ -124,6 +132,7 @@ class Write:
     transactional: bool
     failed: bool
     wru: int
+    phase: str = ""
 
 
 @dataclass
@@ -133,6 +142,7 @@ class Read:
     items: int
     bytes: int
     rru: float
+    phase: str = ""
 
 
 @dataclass
@@ -146,6 +156,8 @@ class Recorder:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     call_seconds: float = 0.0
     enabled: bool = True
+    #: label stamped on every priced request (ingest, fold, rollup...), so one run splits its costs
+    phase: str = ""
     _pending: list[tuple[str, dict, list, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -199,6 +211,16 @@ class Recorder:
         self._pending.append((op, params, targets, time.perf_counter()))
 
     def _after(self, parsed: dict, model: Any, **_: Any) -> None:
+        nw, nr = len(self.writes), len(self.reads)
+        try:
+            self._price(parsed, model)
+        finally:
+            for w in self.writes[nw:]:
+                w.phase = self.phase
+            for r in self.reads[nr:]:
+                r.phase = self.phase
+
+    def _price(self, parsed: dict, model: Any) -> None:
         op, params, targets, started = self._pending.pop()
         self.call_seconds += time.perf_counter() - started
         if not self.enabled:
@@ -231,7 +253,7 @@ class Recorder:
                     consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
                     requested = len(params["RequestItems"][table]["Keys"])
                     for item in items:
-                        self.reads.append(Read(op, kind_of(item["pk"]["S"], item["sk"]["S"]), 1, item_size(item),
+                        self.reads.append(Read(op, kind_of(item["pk"]["S"], item.get("sk", {"S": ""})["S"]), 1, item_size(item),
                                                rru_item(item_size(item), consistent)))
                     missing = requested - len(items)
                     if missing > 0:  # keys not found still cost the minimum
@@ -245,15 +267,17 @@ class Recorder:
                 self.reads.append(Read(op, kind, len(items), size, units if consistent else units / 2))
 
     # -- summaries
-    def total_wru(self) -> int:
-        return sum(w.wru for w in self.writes)
+    def total_wru(self, phase: str | None = None) -> int:
+        return sum(w.wru for w in self.writes if phase is None or w.phase == phase)
 
-    def total_rru(self) -> float:
-        return sum(r.rru for r in self.reads)
+    def total_rru(self, phase: str | None = None) -> float:
+        return sum(r.rru for r in self.reads if phase is None or r.phase == phase)
 
-    def by_kind(self) -> dict[str, dict[str, float]]:
+    def by_kind(self, phase: str | None = None) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = defaultdict(lambda: {"writes": 0, "wru": 0, "max_size": 0, "sum_size": 0})
         for w in self.writes:
+            if phase is not None and w.phase != phase:
+                continue
             row = out[w.kind]
             row["writes"] += 1
             row["wru"] += w.wru
@@ -261,14 +285,49 @@ class Recorder:
             row["sum_size"] += max(w.before, w.after)
         return dict(out)
 
-    def reads_by_kind(self) -> dict[str, dict[str, float]]:
+    def reads_by_kind(self, phase: str | None = None) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = defaultdict(lambda: {"items": 0, "bytes": 0, "rru": 0.0})
         for r in self.reads:
+            if phase is not None and r.phase != phase:
+                continue
             row = out[r.kind]
             row["items"] += r.items
             row["bytes"] += r.bytes
             row["rru"] += r.rru
         return dict(out)
+
+
+def speed_up_moto() -> None:
+    """moto copies a whole table per TransactWriteItems operation; local mode and the
+    tests patch that (infra/local/moto_speedups.py), and so do the benchmarks."""
+    from infra.local import moto_speedups
+    moto_speedups.apply()
+    import _moto_fast  # bench/: per-item rollback instead of one table copy per transaction
+    _moto_fast.apply()
+
+
+def load_old_package(commit: str = "a2f11d8", name: str = "oldchalicelib") -> Any:
+    """The previous design's chalicelib (direct apply per request) from git history, as a
+    separate package `name`, so both designs run in one process on the same events.
+    Its modules only import each other relatively, so a renamed copy is self-contained."""
+    import importlib
+    import io
+    import subprocess
+    import tarfile
+    import tempfile
+    if name in sys.modules:
+        return sys.modules[name]
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "functions/chalicelib"],
+                          check=True, capture_output=True).stdout
+    tmp = Path(tempfile.mkdtemp(prefix="bench-old-"))
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(tmp)
+    (tmp / "functions" / "chalicelib").rename(tmp / name)
+    sys.path.insert(0, str(tmp))
+    package = importlib.import_module(name)
+    for module in ("config", "services", "events", "aggregate"):
+        importlib.import_module(f"{name}.{module}")
+    return package
 
 
 def moto_clients(table_names: list[str]) -> tuple[Any, Any]:

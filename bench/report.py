@@ -10,24 +10,17 @@ How the campaigns are made (nothing goes through HTTP):
    funnel: targeted, sent, delivered, bounces, opens, clicks, offers...). A
    sample is validated and normalised by the product (events.validate_batch);
    each distinct "signature" (type + every dimension field) gets its
-   probability and its counter attributes, computed by the product's own
-   aggregate() on one event of that signature.
+   probability.
 2. For N events spread over 3 days (a daily rhythm), numpy draws per-minute
    event counts, then per-minute signature counts (multinomial), a timestamp
    inside the minute and a profile id per event. These arrays ARE the raw
-   events: DuckDB gets them as a table, and the counters are built from them.
-3. Counters: per minute, sum(count(signature) x attributes(signature)); hour
-   and day items are the sums of their minutes, under the keys tables.py
-   gives; written with the ingest path's UpdateItem expression
-   (store.update_expression), one request per item, not in transactions
-   (moto copies the whole table per transaction operation; the items are
-   the same). Minute items older than their 26 h TTL are not
-   written (DynamoDB would have deleted them; moto never does). Sketches
-   (hour, day, per-domain day) are built from the same profile ids through
-   the product's SketchStore.add / add_domains.
-   Check: for the smallest campaign the same rows are turned into real Event
-   objects and passed through aggregate(); its counters and profile sets must
-   equal ours exactly (the run stops otherwise).
+   events: DuckDB gets them as a table, and the product gets them as stream
+   records.
+3. Loading = the product's own write path minus HTTP: the events become
+   stream records (stream.compact/encode, 2,000 events a record, one request
+   ledger commit per record) folded by the product's Aggregator in large
+   folds (50 records = 100,000 events), then the product's Rollup rolls the
+   closed hours and days (as its 1-minute schedule would have by NOW).
 4. Reports: LiveReports (email tab, last 24 h) and GlobalReports (email,
    whole life, and a 48 h date range) against in-process moto; items read
    from their read_cost; read units priced by DynamoDB's rules
@@ -60,13 +53,15 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+import boto3  # noqa: E402
+
 from chalicelib import services, tables  # noqa: E402
-from chalicelib.aggregate import aggregate  # noqa: E402
+from chalicelib.aggregator import FoldStats, RawRecord  # noqa: E402
 from chalicelib.config import AppConfig  # noqa: E402
 from chalicelib.events import validate_batch  # noqa: E402
 from chalicelib.reports.global_ import global_query  # noqa: E402
 from chalicelib.reports.live import LiveQuery  # noqa: E402
-from chalicelib.store import update_expression  # noqa: E402
+from chalicelib.stream import compact, encode  # noqa: E402
 from infra.local.traffic import Campaign, TrafficGenerator  # noqa: E402
 
 from duck_baseline import compare_totals, duck_table, global_sql, live_sql, rel_err, run_duck  # noqa: E402
@@ -81,10 +76,6 @@ CHANNEL = "email"
 TABLE = "bench-report"
 SIG_FIELDS = ("type", "machine", "recipient_domain", "reason", "bounce_type", "error_type", "url", "offer_id",
               "action", "platform", "element", "interaction_type", "execution_id")
-
-
-def identity_admit(campaign: str, dimension: str, values: set[str]) -> dict[str, str]:
-    return {v: v for v in values}  # the mix has < 20 values per dimension: all under the caps
 
 
 # ----------------------------------------------------------------------------- 1. the mix
@@ -109,18 +100,7 @@ class Mix:
         self.p = np.array([counts[s] for s in self.sigs], dtype=float)
         self.p /= self.p.sum()
         self.rep = [rep[s] for s in self.sigs]
-        # the product's own attribute vector of each signature (one event through aggregate)
-        vectors = []
-        for ev in self.rep:
-            agg = aggregate(WORKSPACE, [ev], identity_admit)
-            item = next(v for (pk, sk), v in agg.counters.items() if sk.startswith(tables.MINUTE + "#"))
-            vectors.append(item)
-        self.attrs = sorted({a for v in vectors for a in v})
-        index = {a: i for i, a in enumerate(self.attrs)}
-        self.V = np.zeros((len(self.sigs), len(self.attrs)), dtype=np.int64)
-        for s, v in enumerate(vectors):
-            for a, n in v.items():
-                self.V[s, index[a]] = n
+        self.base = [compact(ev) for ev in self.rep]  # the stream form of each signature
         self.type_of = np.array([s[0] for s in self.sigs])
         self.domain_of = [s[2] for s in self.sigs]
 
@@ -146,139 +126,63 @@ class Campaign_:
         profiles = max(1000, n // 4)  # about one profile per funnel walk
         self.profile = rng.integers(0, profiles, n, dtype=np.int64)
         self.minutes = minutes
-        self.minute_attrs = self.counts @ mix.V  # (minutes, attrs): the minute items' counters
 
     def pk(self) -> str:
         return tables.counter_pk(WORKSPACE, self.campaign_id, CHANNEL)
 
-    def counters(self, mix: Mix, with_expired_minutes: bool = False) -> tuple[dict, set]:
-        """{(pk, sk): {attr: n}} for minute, hour and day items; and the minute keys (TTL)."""
-        pk = self.pk()
-        out: dict[tuple[str, str], dict[str, int]] = {}
-        minute_keys = set()
-
-        def put(sk: str, row: np.ndarray) -> None:
-            nz = np.nonzero(row)[0]
-            if len(nz):
-                out[(pk, sk)] = {mix.attrs[i]: int(row[i]) for i in nz}
-
-        for gran, size in ((tables.HOUR, 60), (tables.DAY, 1440)):
-            groups = self.minutes // size
-            for g in np.unique(groups):
-                row = self.minute_attrs[groups == g].sum(axis=0)
-                bucket = datetime.fromtimestamp(int(g) * size * 60, tz=timezone.utc).strftime(tables.BUCKET_FORMATS[gran])
-                put(tables.counter_sk(gran, bucket, tables.NO_EXECUTION), row)
-        for i, m in enumerate(self.minutes):
-            if not with_expired_minutes and m * 60 < NOW_TS - MINUTE_TTL_S:
-                continue
-            bucket = datetime.fromtimestamp(int(m) * 60, tz=timezone.utc).strftime(tables.BUCKET_FORMATS[tables.MINUTE])
-            key = (pk, tables.counter_sk(tables.MINUTE, bucket, tables.NO_EXECUTION))
-            before = len(out)
-            put(key[1], self.minute_attrs[i])
-            if len(out) > before:
-                minute_keys.add(key)
-        return out, minute_keys
-
-    def profiles(self, mix: Mix) -> tuple[dict, dict]:
-        """Profile sets as aggregate() would hand them to SketchStore (hour/day, per-domain day)."""
-        pk = self.pk()
-        types = mix.type_of[self.sig]
-        hours = self.ts // 3600
-        days = self.ts // 86400
-        out: dict = {}
-        for metric in ("targeted", "open", "click"):
-            sel = types == metric
-            for gran, keys, fmt, size in ((tables.HOUR, hours, "%Y%m%d%H", 3600), (tables.DAY, days, "%Y%m%d", 86400)):
-                k, p = keys[sel], self.profile[sel]
-                order = np.argsort(k, kind="stable")
-                k, p = k[order], p[order]
-                cuts = np.flatnonzero(np.diff(k)) + 1
-                for ks, ps in zip(np.split(k, cuts), np.split(p, cuts)):
-                    if len(ks):
-                        bucket = datetime.fromtimestamp(int(ks[0]) * size, tz=timezone.utc).strftime(fmt)
-                        out[(pk, gran, bucket, tables.NO_EXECUTION, metric)] = set(ps.tolist())
-        domains = np.array([d or "" for d in mix.domain_of])[self.sig]
-        dom: dict = {}
-        for metric in ("open", "click"):
-            sel = (types == metric) & (domains != "")
-            for day in np.unique(days[sel]):
-                sd = sel & (days == day)
-                bucket = datetime.fromtimestamp(int(day) * 86400, tz=timezone.utc).strftime("%Y%m%d")
-                for domain in np.unique(domains[sd]):
-                    ids = set(self.profile[sd & (domains == domain)].tolist())
-                    dom[(pk, bucket, tables.NO_EXECUTION, metric, str(domain))] = ids
-        return out, dom
-
-
-def check_against_aggregate(mix: Mix, camp: Campaign_) -> None:
-    """The construction equals the product's aggregate() on the same events, exactly."""
-    events = []
-    for i in range(camp.n):
-        ev = mix.rep[camp.sig[i]].model_copy(update={
-            "event_id": f"e{i}", "campaign_id": camp.campaign_id, "profile_id": str(int(camp.profile[i])),
-            "timestamp": datetime.fromtimestamp(int(camp.ts[i]), tz=timezone.utc)})
-        events.append(ev)
-    agg = aggregate(WORKSPACE, events, identity_admit)
-    ours, _ = camp.counters(mix, with_expired_minutes=True)
-    assert agg.counters == ours, "counter construction differs from aggregate()"
-    hourday = {k: {int(x) for x in v} for k, v in agg.profiles.items() if k[1] in (tables.HOUR, tables.DAY)}
-    mine, dom = camp.profiles(mix)
-    assert hourday == mine, "profile sets differ from aggregate()"
-    assert {k: {int(x) for x in v} for k, v in agg.domain_profiles.items()} == dom, "domain profile sets differ"
-
 
 # ----------------------------------------------------------------------------- 3-4. DynamoDB side
-def as_item(pk: str, sk: str, deltas: dict[str, int], ttl: int | None) -> dict:
-    item = {tables.PK: {"S": pk}, tables.SK: {"S": sk}, **{a: {"N": str(n)} for a, n in deltas.items()}}
-    if ttl is not None:
-        item[tables.TTL_ATTRIBUTE] = {"N": str(ttl)}
-    return item
-
-
-def check_put_equals_add(client, counters: dict, minute_keys: set, count: int = 12) -> None:
-    """The ingest path's UpdateItem (store.update_expression) on an empty key gives the same item as our PutItem."""
-    for i, ((pk, sk), deltas) in enumerate(sorted(counters.items())[-count:]):
-        ttl = NOW_TS + MINUTE_TTL_S if (pk, sk) in minute_keys else None
-        a = {tables.PK: {"S": f"check-add#{i}"}, tables.SK: {"S": sk}}
-        b = {tables.PK: {"S": f"check-put#{i}"}, tables.SK: {"S": sk}}
-        client.update_item(TableName=TABLE, Key=a, **update_expression(deltas, ttl))
-        client.put_item(TableName=TABLE, Item=as_item(b[tables.PK]["S"], sk, deltas, ttl))
-        got_a = client.get_item(TableName=TABLE, Key=a)["Item"]
-        got_b = client.get_item(TableName=TABLE, Key=b)["Item"]
-        got_a.pop(tables.PK), got_b.pop(tables.PK)
-        assert got_a == got_b, f"UpdateItem ADD and PutItem differ for {sk}"
-        client.delete_item(TableName=TABLE, Key=a)
-        client.delete_item(TableName=TABLE, Key=b)
+FOLD_RECORDS = 50  # records per fold: 100,000 events
+EVENTS_PER_RECORD = 2000
 
 
 def write_campaign(wired, mix: Mix, camp: Campaign_) -> dict:
+    """The campaign's events through the product's stream records, Aggregator and Rollup."""
     t0 = time.perf_counter()
-    counters, minute_keys = camp.counters(mix)
-    # The ingest path's own UpdateItem (store.update_expression: one ADD of every counter,
-    # TTL on minute items), one request per item and outside transactions: the items come
-    # out identical, and moto deep-copies the whole table for every operation of a
-    # TransactWriteItems (moto/dynamodb/models/__init__.py, transact_write_items), which
-    # made a 1,352-item load take 200 s and 1.9 GB.
-    # Each item is written once, so ADD from nothing = the final values: a PutItem of that
-    # item (moto parses a 150-clause UpdateExpression in ~100 ms). check_put_equals_add()
-    # verifies on real items that the two give the same item.
-    for (pk, sk), deltas in sorted(counters.items()):
-        ttl = NOW_TS + MINUTE_TTL_S if (pk, sk) in minute_keys else None
-        wired.client.put_item(TableName=TABLE, Item=as_item(pk, sk, deltas, ttl))
-    profiles, dom = camp.profiles(mix)
-    wired.sketches.add(profiles, NOW_TS)
-    wired.sketches.add_domains(dom)
-    wired.directory.record(WORKSPACE, {camp.campaign_id: ({CHANNEL}, int(camp.ts.max()))})
-    sizes = [C.item_size({a: {"N": str(v)} for a, v in attrs.items()}) for attrs in counters.values()]
-    return {"items": len(counters), "minute_items": len(minute_keys), "requests": len(counters),
-            "sketch_items": len(profiles), "domain_sketch_items": len({k[1:4] for k in dom}),
-            "max_counter_attr_bytes": max(sizes), "seconds": time.perf_counter() - t0}
+    order = np.argsort(camp.ts, kind="stable")
+    records: list[bytes] = []
+    ledger = wired.ingest.ledger
+    for k in range(0, camp.n, EVENTS_PER_RECORD):
+        idx = order[k:k + EVENTS_PER_RECORD]
+        events = []
+        for i in idx.tolist():
+            ev = dict(mix.base[camp.sig[i]])
+            ev.update(ts=int(camp.ts[i]), event_id=f"e{i}", campaign_id=camp.campaign_id,
+                      profile_id=f"p{int(camp.profile[i])}")
+            events.append(ev)
+        received = float(max(e["ts"] for e in events)) + 1
+        batch_id = f"load-{camp.campaign_id}-{k}"
+        records += encode(WORKSPACE, batch_id, "a", received, events)
+        ledger.commit(WORKSPACE, batch_id, batch_id, received, "a", {"accepted": len(events), "rejected": []},
+                      received)
+    stats = FoldStats()
+    for f in range(0, len(records), FOLD_RECORDS):
+        raws = [RawRecord(SEQ.next(), r) for r in records[f:f + FOLD_RECORDS]]
+        wired.aggregator.process(STREAM, "shardId-000000000000", raws, stats)
+    fold_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    roll = wired.rollup.run(NOW_TS)
+    assert stats.events == camp.n, (stats.events, camp.n)
+    return {"records": len(records), "folds": stats.folds, "chunks": stats.chunks, "ops": stats.ops,
+            "hours_rolled": roll.hours_rolled, "days_rolled": roll.days_rolled, "fold_seconds": fold_s,
+            "roll_seconds": time.perf_counter() - t1, "seconds": time.perf_counter() - t0}
+
+
+class _Seq:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def next(self) -> int:
+        self.n += 1
+        return self.n
+
+
+SEQ = _Seq()
+STREAM = "bench-report-stream"
 
 
 def run_report(rec: C.Recorder, fn, repeats: int) -> dict:
-    # The first read after a day closes builds that day's distinct sketches from its
-    # hours (a one-off per day, sketches.py); measure the reads every later report pays.
-    first = fn()["read_cost"]
+    first = fn()["read_cost"]  # (nothing is built on read any more: first and later reads are alike)
     walls, inside, out = [], [], None
     for _ in range(repeats):
         rec.reset()
@@ -296,38 +200,33 @@ def run_report(rec: C.Recorder, fn, repeats: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="10^4 and 10^5 events only, one repeat")
-    ap.add_argument("--sizes", help="comma-separated event counts (default 10000,1000000,10000000)")
+    ap.add_argument("--sizes", help="comma-separated event counts (default 10000,1000000; quick 10000,100000)")
     ap.add_argument("--repeats", type=int, default=None, help="runs per report, best kept (default 3, quick 1)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else \
-        ([10_000, 100_000] if args.quick else [10_000, 1_000_000, 10_000_000])
+        ([10_000, 100_000] if args.quick else [10_000, 1_000_000])
     repeats = args.repeats or (1 if args.quick else 3)
     started = time.perf_counter()
     print(f"# bench/report.py  ({datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, duckdb {duckdb.__version__}, "
           f"python {sys.version.split()[0]})\n")
     mix = Mix()
-    print(f"event mix: {len(mix.sigs)} signatures, {len(mix.attrs)} counter attributes (email channel)")
+    print(f"event mix: {len(mix.sigs)} signatures (email channel)")
 
     results = []
     con = duckdb.connect()
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    C.speed_up_moto()
     with mock_aws():
         client, peek = C.moto_clients([TABLE])
         rec = C.Recorder(client, peek)
         rec.enabled = False
-        wired = services.build(AppConfig(table_name=TABLE, region=C.REGION), client)
+        wired = services.build(AppConfig(table_name=TABLE, region=C.REGION, stream_name=STREAM), client,
+                               boto3.client("kinesis", region_name=C.REGION), clock=lambda: float(NOW_TS))
         for idx, n in enumerate(sizes):
             t0 = time.perf_counter()
             camp = Campaign_(mix, n, seed=100 + idx)
             gen_s = time.perf_counter() - t0
-            if idx == 0:
-                t0 = time.perf_counter()
-                check_against_aggregate(mix, camp)
-                print(f"check: counters and profile sets of the {n:,}-event campaign equal aggregate()'s "
-                      f"({time.perf_counter() - t0:.1f} s)")
-            if idx == 0:
-                check_put_equals_add(client, *camp.counters(mix))
             load = write_campaign(wired, mix, camp)
             rec.enabled = True
             live = run_report(rec, lambda: wired.live.report(LiveQuery(WORKSPACE, camp.campaign_id, CHANNEL), NOW_TS),
@@ -366,10 +265,10 @@ def main() -> None:
                    "distinct_err": {"open": rel_err(whole["doc"]["distinct"]["open"], d_open),
                                     "click": rel_err(whole["doc"]["distinct"]["click"], d_click)}}
             results.append(row)
-            print(f"\n{n:,} events: generated in {gen_s:.1f} s; wrote {load['items']} counter items "
-                  f"({load['minute_items']} minute), {load['sketch_items']} "
-                  f"sketch + {load['domain_sketch_items']} domain-sketch items in {load['seconds']:.1f} s; "
-                  f"largest counter item {load['max_counter_attr_bytes']:,} B; DuckDB table built in {duck_load_s:.1f} s")
+            print(f"\n{n:,} events: generated in {gen_s:.1f} s; {load['records']} stream records folded in "
+                  f"{load['folds']} folds ({load['chunks']} transactions, {load['ops']} item writes) in "
+                  f"{load['fold_seconds']:.1f} s; rollup: {load['hours_rolled']} hours, {load['days_rolled']} days in "
+                  f"{load['roll_seconds']:.1f} s; DuckDB table built in {duck_load_s:.1f} s")
             print(f"  exact totals equal DuckDB's: {checks}; distinct (whole life) vs exact: {row['distinct_err']}")
     con.close()
 
@@ -390,7 +289,6 @@ def main() -> None:
     print(C.fmt_table(headers, rep_rows("global", "duck_global_s", None)))
     print("\n## global report (email, 48 h date range with hour edges)\n")
     print(C.fmt_table(headers, rep_rows("range", "duck_range_s", None)))
-    print("\n'first read' = items read by the first report after days closed (it builds their day sketches once).")
     print("\nDuckDB 'rows scanned' = rows the queries filter: the campaign's events (live: those of the window, "
           "a lower bound, zone maps skip the rest since rows are in time order); DuckDB runs in memory, "
           f"{threads} threads.")
