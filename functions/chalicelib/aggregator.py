@@ -229,12 +229,6 @@ class Aggregator:
             ops.append(((pk, sk), minute[:10], {"Update": {"TableName": table, "Key": _key(pk, sk),
                                                            **update_expression(agg.counters[(pk, sk)],
                                                                                _minute_ttl(minute))}}))
-        for (pk, minute, execution), attrs in agg.profiles.items():
-            sk = tables.minute_sketch_sk(tables.SKETCH_DELTA, minute, execution, fold.fold_id)
-            item = {**_key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl(minute))}}
-            for attr, ids in sorted(attrs.items()):
-                item["s:" + attr] = {"B": _sketch_of(ids, DOMAIN_LG_K if split_sketch_attr(attr)[1] else LG_K)}
-            ops.append(((pk, sk), minute[:10], {"Put": {"TableName": table, "Item": item}}))
         ops.sort(key=lambda o: o[0])
         directory = []
         for (workspace, campaign), (channels, latest) in sorted(agg.campaigns.items()):
@@ -244,6 +238,30 @@ class Aggregator:
                 "ExpressionAttributeValues": {":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)},
                                               ":s": {"S": f"{fold.fold_id}.{fold.last}"}}}})
         return ops, directory
+
+    def _sketch_deltas(self, fold: _Fold) -> list[dict[str, Any]]:
+        """The fold's sketch delta items: one per (partition, minute, execution) with profiles.
+
+        They are written before the fold's first chunk, outside its transactions
+        (a Put keyed by the fold's id is idempotent, and half the price): a reader
+        unions deltas only of the minutes in the work list's `tm`, which the chunk
+        holding the minute's counters updates, so deltas show with their counts."""
+        items = []
+        for (pk, minute, execution), attrs in sorted(fold.agg.profiles.items()):
+            sk = tables.minute_sketch_sk(tables.SKETCH_DELTA, minute, execution, fold.fold_id)
+            item = {**_key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl(minute))}}
+            for attr, ids in sorted(attrs.items()):
+                item["s:" + attr] = {"B": _sketch_of(ids, DOMAIN_LG_K if split_sketch_attr(attr)[1] else LG_K)}
+            items.append(item)
+        return items
+
+    def _put_all(self, items: list[dict[str, Any]]) -> None:
+        for i in range(0, len(items), 25):
+            request: dict[str, Any] | None = {self.config.table_name: [{"PutRequest": {"Item": it}}
+                                                                       for it in items[i:i + 25]]}
+            while request:
+                response = with_retries(lambda: self.client.batch_write_item(RequestItems=request), self.config)
+                request = response.get("UnprocessedItems") or None
 
     def _chunks(self, fold: _Fold) -> list[list[dict[str, Any]]]:
         """Transaction chunks. Each chunk bumps the rollup work-list entry of every
@@ -282,6 +300,8 @@ class Aggregator:
     def _apply(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None, start: int,
                stats: FoldStats) -> None:
         chunks = self._chunks(fold)
+        if start == 0:
+            self._put_all(self._sketch_deltas(fold))
         stats.folds += 1
         stats.campaigns.update(fold.agg.campaigns)
         stats.hours.update(hour for _, hour in fold.agg.hours)
