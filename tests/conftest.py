@@ -51,6 +51,16 @@ def moto_table():
         yield client
 
 
+def services_at(url: str, table: str, stream: str) -> services.Services:
+    """Services over HTTP against a moto server, as one Lambda container would build them."""
+    import boto3
+    from botocore.config import Config
+    client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url,
+                          config=Config(retries={"mode": "standard", "max_attempts": 6}))
+    kinesis = boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url)
+    return services.build(AppConfig(table_name=table, region="eu-west-1", stream_name=stream), client, kinesis)
+
+
 @contextlib.contextmanager
 def api_client(wired):
     """The Chalice app under the test client, wired to the given services."""

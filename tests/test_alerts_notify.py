@@ -10,14 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from chalicelib import services, tables
 from chalicelib.alerts.runner import AlertRunner, Settings
 from chalicelib.alerts.store import AlertStore
 from chalicelib.alerts.webhook import SIGNATURE_HEADER, WebhookClient, WebhookRefused, resolve_target, verify
-from chalicelib.config import AppConfig
 from chalicelib.stream import create_stream
+
+from conftest import services_at
 
 TABLE = "livereport-alerts-race"
 STREAM = "livereport-alerts-race"
@@ -165,10 +165,7 @@ def moto_http():
 
 
 def lambda_like(url: str) -> services.Services:
-    client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url,
-                          config=Config(retries={"mode": "standard", "max_attempts": 6}))
-    kinesis = boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url)
-    return services.build(AppConfig(table_name=TABLE, region="eu-west-1", stream_name=STREAM), client, kinesis)
+    return services_at(url, TABLE, STREAM)
 
 
 def test_two_evaluators_notify_once_per_state_change(moto_http, receiver):

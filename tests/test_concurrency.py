@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from chalicelib import services, tables
-from chalicelib.config import AppConfig
 from chalicelib.reports.live import LiveQuery
 from chalicelib.stream import create_stream, lambda_event
+
+from conftest import services_at
 
 TABLE, STREAM = "livereport-concurrency", "livereport-concurrency-events"
 
@@ -46,10 +46,7 @@ def moto_http():
 
 
 def lambda_like(url: str) -> services.Services:
-    client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url,
-                          config=Config(retries={"mode": "standard", "max_attempts": 6}))
-    kinesis = boto3.client("kinesis", region_name="eu-west-1", endpoint_url=url)
-    return services.build(AppConfig(table_name=TABLE, region="eu-west-1", stream_name=STREAM), client, kinesis)
+    return services_at(url, TABLE, STREAM)
 
 
 def run_threads(target, args_list) -> list[BaseException]:

@@ -5,7 +5,7 @@ The aggregator updates it in the last transaction of each fold (see
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from . import tables
 from .store import StoreConfig, with_retries

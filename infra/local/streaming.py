@@ -36,8 +36,7 @@ class StreamPoller(threading.Thread):
         next_rollup = time.monotonic()  # roll at once: a restart may find closed hours not rolled yet
         while not self._stopping:
             try:
-                stats = self.services.pump(handler=self._invoke, roll=False)
-                del stats
+                self.services.pump(handler=self._invoke, roll=False)
             except Exception as exc:  # noqa: BLE001 - as Lambda would: log, retry the same records
                 self.failures += 1
                 print(f"aggregator: {exc!r} (the records will be retried)", file=sys.stderr, flush=True)
