@@ -39,9 +39,12 @@ from .store import CounterStore, ReadStats, StoreConfig, with_retries
 LOOKBACK_HOURS = 75
 LEASE_PK, LEASE_SK = "ROLLUP#LEASE", "LEASE"
 COUNTER_SKIP = {tables.PK, tables.SK, tables.TTL_ATTRIBUTE, FRONTIER}
-#: The open hour's roll-up covers its minutes up to this far behind now: a report reads
-#: the later minutes themselves, so events up to this late stay exact without waiting.
+#: The open hour's roll-up covers its minutes up to at least this far behind now, in
+#: steps of OPEN_STEP: a report reads the later minutes (at most ~10) itself, so events
+#: up to this late stay exact without waiting, and the roll-up is rewritten at most
+#: every OPEN_STEP seconds (each rewrite is billed by the whole hour item).
 OPEN_LAG = 300
+OPEN_STEP = 300
 
 
 @dataclass
@@ -158,7 +161,7 @@ class Rollup:
         report reads one hour item and a few minutes instead of every minute of the hour.
         Written only when they changed (an idle partition costs reads, not writes)."""
         start = buckets.bucket_start(tables.HOUR, hour)
-        frontier = (int(now) - OPEN_LAG) // 60 * 60
+        frontier = (int(now) - OPEN_LAG) // OPEN_STEP * OPEN_STEP
         if frontier <= start:
             return
         read = ReadStats()
