@@ -30,10 +30,11 @@ from botocore.exceptions import ClientError
 
 from . import tables
 from .aggregate import Aggregate, aggregate, split_sketch_attr
+from .buckets import bucket_start
 from .cardinality import CardinalityGuard
 from .ledger import DROP_AFTER, BatchLedger
 from .sketches import DOMAIN_LG_K, LG_K
-from .store import StoreConfig, StoreUnavailable, update_expression, with_retries
+from .store import StoreConfig, StoreUnavailable, put_all, update_expression, with_retries
 from .stream import EventStream, PoisonRecord, StreamRecord, decode
 
 logger = logging.getLogger(__name__)
@@ -226,14 +227,14 @@ class Aggregator:
         ops: list[tuple[tuple[str, str], str, dict[str, Any]]] = []
         for pk, sk in agg.counters:
             minute = sk.split("#")[1]
-            ops.append(((pk, sk), minute[:10], {"Update": {"TableName": table, "Key": _key(pk, sk),
+            ops.append(((pk, sk), minute[:10], {"Update": {"TableName": table, "Key": tables.key(pk, sk),
                                                            **update_expression(agg.counters[(pk, sk)],
                                                                                _minute_ttl(minute))}}))
         ops.sort(key=lambda o: o[0])
         directory = []
         for (workspace, campaign), (channels, latest) in sorted(agg.campaigns.items()):
             directory.append({"Update": {
-                "TableName": table, "Key": _key(tables.campaigns_pk(workspace), campaign),
+                "TableName": table, "Key": tables.key(tables.campaigns_pk(workspace), campaign),
                 "UpdateExpression": "ADD channels :c SET last_event = :t, stamp = :s",
                 "ExpressionAttributeValues": {":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)},
                                               ":s": {"S": f"{fold.fold_id}.{fold.last}"}}}})
@@ -249,19 +250,11 @@ class Aggregator:
         items = []
         for (pk, minute, execution), attrs in sorted(fold.agg.profiles.items()):
             sk = tables.minute_sketch_sk(tables.SKETCH_DELTA, minute, execution, fold.fold_id)
-            item = {**_key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl(minute))}}
+            item = {**tables.key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl(minute))}}
             for attr, ids in sorted(attrs.items()):
                 item["s:" + attr] = {"B": _sketch_of(ids, DOMAIN_LG_K if split_sketch_attr(attr)[1] else LG_K)}
             items.append(item)
         return items
-
-    def _put_all(self, items: list[dict[str, Any]]) -> None:
-        for i in range(0, len(items), 25):
-            request: dict[str, Any] | None = {self.config.table_name: [{"PutRequest": {"Item": it}}
-                                                                       for it in items[i:i + 25]]}
-            while request:
-                response = with_retries(lambda: self.client.batch_write_item(RequestItems=request), self.config)
-                request = response.get("UnprocessedItems") or None
 
     def _chunks(self, fold: _Fold) -> list[list[dict[str, Any]]]:
         """Transaction chunks. Each chunk bumps the rollup work-list entry of every
@@ -275,7 +268,7 @@ class Aggregator:
 
         def close() -> None:
             bumps = [{"Update": {"TableName": self.config.table_name,
-                                 "Key": _key(tables.rollup_pk(tables.HOUR, hour), pk),
+                                 "Key": tables.key(tables.rollup_pk(tables.HOUR, hour), pk),
                                  "UpdateExpression": "ADD v :one, tm :minutes",
                                  "ExpressionAttributeValues": {":one": {"N": "1"},
                                                                ":minutes": {"SS": sorted(hours[(pk, hour)])}}}}
@@ -301,7 +294,7 @@ class Aggregator:
                stats: FoldStats) -> None:
         chunks = self._chunks(fold)
         if start == 0:
-            self._put_all(self._sketch_deltas(fold))
+            put_all(self.client, self.config, self._sketch_deltas(fold))
         stats.folds += 1
         stats.campaigns.update(fold.agg.campaigns)
         stats.hours.update(hour for _, hour in fold.agg.hours)
@@ -342,7 +335,7 @@ class Aggregator:
         else:
             update = "SET pd = :next"
             values[":next"] = {"N": str(index + 1)}
-        op = {"TableName": self.config.table_name, "Key": _key(*_state_key(stream, shard_id)),
+        op = {"TableName": self.config.table_name, "Key": tables.key(*_state_key(stream, shard_id)),
               "UpdateExpression": update, "ConditionExpression": condition, "ExpressionAttributeValues": values}
         if "#wm" in update or "#wm" in condition:
             op["ExpressionAttributeNames"] = names
@@ -350,7 +343,7 @@ class Aggregator:
 
     def _state(self, stream: str, shard_id: str) -> tuple[int | None, Pin | None]:
         item = with_retries(lambda: self.client.get_item(
-            TableName=self.config.table_name, Key=_key(*_state_key(stream, shard_id)),
+            TableName=self.config.table_name, Key=tables.key(*_state_key(stream, shard_id)),
             ConsistentRead=True), self.config).get("Item") or {}
         watermark = int(item["wm"]["S"]) if "wm" in item else None
         pin = None
@@ -367,12 +360,7 @@ def _state_key(stream: str, shard_id: str) -> tuple[str, str]:
     return tables.shard_state_pk(stream, shard_id), "STATE"
 
 
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {tables.PK: {"S": pk}, tables.SK: {"S": sk}}
-
-
 def _minute_ttl(minute: str) -> int:
-    from .buckets import bucket_start
     return bucket_start(tables.MINUTE, minute) + tables.MINUTE_TTL_SECONDS
 
 

@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 from . import buckets, tables
 from .frontier import FRONTIER
 from .sketches import ATTR_PREFIX, Unions, delta_bounds, is_domain_attr, sketch_attrs
-from .store import CounterStore, ReadStats, StoreConfig, with_retries
+from .store import CounterStore, ReadStats, StoreConfig, item_size, put_all, with_retries
 
 #: how far back work lists are scanned: 48 h of accepted lateness + 24 h of stream retention + margin
 LOOKBACK_HOURS = 75
@@ -112,15 +112,9 @@ class Rollup:
         start = buckets.bucket_start(tables.HOUR, hour)
         read = ReadStats()
         puts = self._counter_sums(pk, tables.HOUR, hour, tables.MINUTE, start, start + 3600, read, start + 3600)
-        per_minute, per_hour = Unions(), Unions()
-        for item in self.store.query(pk, *delta_bounds(start, start + 3600), read):
-            _, minute, execution = item[tables.SK].split("#")[:3]
-            for attr, blob in sketch_attrs(item):
-                domain = is_domain_attr(attr)
-                per_minute.add((minute, execution, attr), blob, domain)
-                per_hour.add((execution, attr), blob, domain)
-        puts += self._changed(pk, tables.MINUTE, start, start + 3600, _sketch_items(
-            pk, tables.MINUTE, {(m, e, a): b for (m, e, a), b in per_minute.serialized().items()}))
+        per_minute, per_hour = self._delta_unions(pk, start, start + 3600, read)
+        puts += self._changed(pk, tables.MINUTE, start, start + 3600,
+                              _sketch_items(pk, tables.MINUTE, per_minute.serialized()))
         puts += _sketch_items(pk, tables.HOUR, {(hour, e, a): b for (e, a), b in per_hour.serialized().items()},
                               start + 3600)
         self._write(puts, stats)
@@ -191,19 +185,12 @@ class Rollup:
             return 0
         start = buckets.bucket_start(tables.MINUTE, closed[0])
         end = buckets.bucket_start(tables.MINUTE, closed[-1]) + 60
-        wanted = set(closed)
-        per_minute = Unions()
-        for item in self.store.query(pk, *delta_bounds(start, end), ReadStats()):
-            _, minute, execution = item[tables.SK].split("#")[:3]
-            if minute not in wanted:
-                continue
-            for attr, blob in sketch_attrs(item):
-                per_minute.add((minute, execution, attr), blob, is_domain_attr(attr))
+        per_minute, _ = self._delta_unions(pk, start, end, ReadStats(), set(closed))
         puts = self._changed(pk, tables.MINUTE, start, end, _sketch_items(pk, tables.MINUTE, per_minute.serialized()))
         self._write(puts, stats)
         try:
             with_retries(lambda: self.client.update_item(
-                TableName=self.config.table_name, Key=_key(entry[tables.PK], pk),
+                TableName=self.config.table_name, Key=tables.key(entry[tables.PK], pk),
                 UpdateExpression="DELETE tm :done", ConditionExpression="v = :v",
                 ExpressionAttributeValues={":done": {"SS": closed}, ":v": {"N": str(version)}}), self.config)
         except ClientError as exc:
@@ -211,6 +198,21 @@ class Rollup:
                 raise
             stats.raced += 1
         return len(closed)
+
+    def _delta_unions(self, pk: str, start: int, end: int, read: ReadStats,
+                      minutes: set[str] | None = None) -> tuple[Unions, Unions]:
+        """Fold deltas of [start, end) (only `minutes`, when given) unioned per
+        (minute, execution, attribute) and per (execution, attribute)."""
+        per_minute, per_span = Unions(), Unions()
+        for item in self.store.query(pk, *delta_bounds(start, end), read):
+            _, minute, execution = item[tables.SK].split("#")[:3]
+            if minutes is not None and minute not in minutes:
+                continue
+            for attr, blob in sketch_attrs(item):
+                domain = is_domain_attr(attr)
+                per_minute.add((minute, execution, attr), blob, domain)
+                per_span.add((execution, attr), blob, domain)
+        return per_minute, per_span
 
     def _changed(self, pk: str, gran: str, start: int, end: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Only the sketch items that differ from what is stored (most minutes don't change)."""
@@ -229,7 +231,7 @@ class Rollup:
     def _mark_rolled(self, gran: str, bucket: str, pk: str, version: int) -> bool:
         try:
             with_retries(lambda: self.client.update_item(
-                TableName=self.config.table_name, Key=_key(tables.rollup_pk(gran, bucket), pk),
+                TableName=self.config.table_name, Key=tables.key(tables.rollup_pk(gran, bucket), pk),
                 UpdateExpression="SET rv = :v REMOVE tm", ConditionExpression="v = :v",
                 ExpressionAttributeValues={":v": {"N": str(version)}}), self.config)
             return True
@@ -240,17 +242,11 @@ class Rollup:
 
     def _bump(self, rollup_pk: str, pk: str) -> None:
         with_retries(lambda: self.client.update_item(
-            TableName=self.config.table_name, Key=_key(rollup_pk, pk), UpdateExpression="ADD v :one",
+            TableName=self.config.table_name, Key=tables.key(rollup_pk, pk), UpdateExpression="ADD v :one",
             ExpressionAttributeValues={":one": {"N": "1"}}), self.config)
 
     def _write(self, items: list[dict[str, Any]], stats: RollupStats) -> None:
-        from .store import item_size
-        for i in range(0, len(items), 25):
-            request: dict[str, Any] | None = {self.config.table_name: [{"PutRequest": {"Item": it}}
-                                                                       for it in items[i:i + 25]]}
-            while request:
-                response = with_retries(lambda: self.client.batch_write_item(RequestItems=request), self.config)
-                request = response.get("UnprocessedItems") or None
+        put_all(self.client, self.config, items)
         stats.items_written += len(items)
         stats.bytes_written += sum(item_size(it) for it in items)
 
@@ -258,7 +254,7 @@ class Rollup:
         try:
             with_retries(lambda: self.client.put_item(
                 TableName=self.config.table_name,
-                Item={**_key(LEASE_PK, LEASE_SK), "owner": {"S": owner},
+                Item={**tables.key(LEASE_PK, LEASE_SK), "owner": {"S": owner},
                       "until": {"N": str(int(now) + self.lease_seconds)}},
                 ConditionExpression="attribute_not_exists(#o) OR #u < :now",
                 ExpressionAttributeNames={"#o": "owner", "#u": "until"},
@@ -271,15 +267,11 @@ class Rollup:
 
     def _release(self, owner: str) -> None:
         try:
-            self.client.delete_item(TableName=self.config.table_name, Key=_key(LEASE_PK, LEASE_SK),
+            self.client.delete_item(TableName=self.config.table_name, Key=tables.key(LEASE_PK, LEASE_SK),
                                     ConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "owner"},
                                     ExpressionAttributeValues={":o": {"S": owner}})
         except ClientError:
             pass  # the lease expires by itself
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {tables.PK: {"S": pk}, tables.SK: {"S": sk}}
 
 
 def _sum_per_execution(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -309,7 +301,7 @@ def _sketch_items(pk: str, gran: str, blobs: dict[tuple[str, str, str], bytes],
     for (bucket, execution, attr), blob in sorted(blobs.items()):
         kind = "P" if is_domain_attr(attr) else "S"
         sk = f"{kind}{gran}#{bucket}#{execution}"
-        item = items.setdefault(sk, {tables.PK: {"S": pk}, tables.SK: {"S": sk}})
+        item = items.setdefault(sk, tables.key(pk, sk))
         if gran == tables.MINUTE:
             item[tables.TTL_ATTRIBUTE] = {"N": str(buckets.bucket_start(gran, bucket) + tables.MINUTE_TTL_SECONDS)}
         if frontier is not None:

@@ -46,10 +46,6 @@ class Distinct:
         return {"estimate": self.estimate, "lower": self.lower, "upper": self.upper}
 
 
-def new_sketch(lg_k: int = LG_K) -> ds.hll_sketch:
-    return ds.hll_sketch(lg_k, ds.tgt_hll_type.HLL_4)
-
-
 def merge(a: ds.hll_sketch | None, b: ds.hll_sketch) -> ds.hll_sketch:
     if a is None:
         return b

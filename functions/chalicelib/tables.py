@@ -46,6 +46,11 @@ def create_table(client: Any, table_name: str) -> None:
     )
 
 
+def key(pk: str, sk: str) -> dict[str, Any]:
+    """An item's key in DynamoDB's low-level form."""
+    return {PK: {"S": pk}, SK: {"S": sk}}
+
+
 def counter_pk(workspace: str, campaign: str, channel: str) -> str:
     return f"{workspace}#C#{campaign}#{channel}"
 
