@@ -91,6 +91,16 @@ KDS_OD_STREAM_HOUR, KDS_OD_GB_IN, KDS_OD_GB_OUT = 0.04, 0.08, 0.04
 KDS_SHARD_HOUR, KDS_PUT_UNIT_PER_M = 0.015, 0.014
 
 
+
+def begin_measurement(world, rec) -> None:
+    """Forget the warm-up: folds, rolls, recorded writes and stream counters start from zero."""
+    world.folds.clear()
+    world.rolls.clear()
+    rec.enabled = True
+    rec.reset()
+    world.wired.stream.records_put = world.wired.stream.bytes_put = 0
+
+
 def ts_of(ev: dict) -> float:
     return datetime.fromisoformat(ev["timestamp"]).timestamp()
 
@@ -230,11 +240,7 @@ def run_single_new(window: float, rate: int, measured_s: int, warm_s: int, fill_
             world.post([ev], at)
         world.fold(t0)
         world.roll(t0)
-        world.folds.clear()
-        world.rolls.clear()
-        rec.enabled = True
-        rec.reset()
-        world.wired.stream.records_put = world.wired.stream.bytes_put = 0
+        begin_measurement(world, rec)
         started = time.perf_counter()
         next_fold, next_roll = t0 + window, t0 + 60 + 1
         for ev in measured:
@@ -383,11 +389,7 @@ def run_batch_new(batches: list[list[dict]], ends: list[float], fill_rate_per_mi
                    MEASURE_START.timestamp())
         world.fold(MEASURE_START.timestamp() + 1)
         world.roll(MEASURE_START.timestamp() + 1)
-        world.folds.clear()
-        world.rolls.clear()
-        rec.enabled = True
-        rec.reset()
-        world.wired.stream.records_put = world.wired.stream.bytes_put = 0
+        begin_measurement(world, rec)
         started = time.perf_counter()
         for evs, end in zip(batches, ends):
             rec.phase = "ingest"
