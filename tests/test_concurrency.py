@@ -74,7 +74,7 @@ def fold_shards_concurrently(url: str, positions: dict[str, int]) -> None:
         wired = lambda_like(url)
         raw = list(wired.stream.read(shard, positions.get(shard)))
         if raw:
-            wired.aggregator.handle(lambda_event(shard, raw, f"arn:aws:kinesis:eu-west-1:1:stream/{STREAM}"))
+            wired.aggregator.handle(lambda_event(shard, raw, STREAM))
             positions[shard] = int(raw[-1]["SequenceNumber"])
 
     errors = run_threads(fold, [(s,) for s in shards])
@@ -156,7 +156,7 @@ def test_the_same_records_folded_by_two_aggregators_at_once_count_once(moto_http
         agg = lambda_like(moto_http)
         raw = list(agg.stream.read(shard, positions.get(shard) or None))
         if raw:
-            agg.aggregator.handle(lambda_event(shard, raw, f"arn:aws:kinesis:eu-west-1:1:stream/{STREAM}"))
+            agg.aggregator.handle(lambda_event(shard, raw, STREAM))
 
     shards = wired.stream.shards()
     errors = run_threads(fold, [(s,) for s in shards for _ in range(2)])  # each shard twice, all at once

@@ -41,7 +41,7 @@ def shard_batches(wired, after: dict[str, int] | None = None) -> dict[str, list[
 
 
 def deliver(wired, shard: str, raw: list[dict]) -> FoldStats:
-    return wired.aggregator.handle(lambda_event(shard, raw, f"arn:aws:kinesis:eu-west-1:1:stream/{STREAM}"))
+    return wired.aggregator.handle(lambda_event(shard, raw, STREAM))
 
 
 def sent(api, campaign="retry", key=None) -> int:
@@ -290,7 +290,7 @@ def test_store_unavailable_is_raised_after_max_attempts():
 def test_raw_record_parsing_keeps_sequence_order():
     event = lambda_event("shardId-000000000001", [
         {"PartitionKey": "a", "SequenceNumber": "49590338271490256608559692538361571095921575989136588898",
-         "Data": b"x", "ApproximateArrivalTimestamp": datetime.now(timezone.utc)}], "arn:aws:kinesis:r:1:stream/s")
+         "Data": b"x", "ApproximateArrivalTimestamp": datetime.now(timezone.utc)}], "s")
     from chalicelib.aggregator import parse_lambda_event
     stream, shard, records = parse_lambda_event(event)
     assert (stream, shard) == ("s", "shardId-000000000001")

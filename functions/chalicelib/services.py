@@ -59,8 +59,7 @@ class Services:
                 raw = list(self.stream.read(shard, self.positions.get(shard)))
                 if not raw:
                     continue
-                event = lambda_event(shard, raw, f"arn:aws:kinesis:{self.config.region}:123456789012:stream/"
-                                                 f"{self.stream.stream_name}")
+                event = lambda_event(shard, raw, self.stream.stream_name, self.config.region)
                 stats = (handler or self.aggregator.handle)(event)
                 self.positions[shard] = int(raw[-1]["SequenceNumber"])
                 if isinstance(stats, FoldStats):

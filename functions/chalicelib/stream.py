@@ -7,6 +7,7 @@ here: whether it counts is the ledger's answer (see `ledger.py`).
 """
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from dataclasses import dataclass
@@ -150,16 +151,17 @@ class EventStream:
             iterator = page.get("NextShardIterator")
 
 
-def lambda_event(shard_id: str, records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
-    """GetRecords output in the shape Lambda hands a Kinesis handler."""
-    import base64
+def lambda_event(shard_id: str, records: list[dict[str, Any]], stream_name: str,
+                 region: str = "eu-west-1") -> dict[str, Any]:
+    """GetRecords output in the shape Lambda hands a Kinesis handler (local mode and tests)."""
+    stream_arn = f"arn:aws:kinesis:{region}:123456789012:stream/{stream_name}"
     return {"Records": [{
         "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
                     "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
                     "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
         "eventSource": "aws:kinesis", "eventVersion": "1.0",
         "eventID": f"{shard_id}:{r['SequenceNumber']}", "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": "arn:aws:iam::123456789012:role/local", "awsRegion": "eu-west-1",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/local", "awsRegion": region,
         "eventSourceARN": stream_arn} for r in records]}
 
 
