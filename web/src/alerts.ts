@@ -2,7 +2,7 @@
 // panel (the campaign's rules, their state and history) and a rule editor for keys with `manage`.
 // Rule names and campaign ids are the caller's text: they only ever go in as textContent (dom.h).
 import "./alerts.css";
-import { ApiError, getApiUrl, getKey, Unreachable } from "./api";
+import { call } from "./api";
 import { clear, h, newId } from "./dom";
 import { fmtDateTime, fmtInt, fmtPct, getLang, label, t } from "./i18n";
 
@@ -54,24 +54,6 @@ function tx(k: Key, vars: Record<string, string | number> = {}): string {
 const CHANNELS = ["email", "push", "sms", "inapp", "web", "directmail"];
 const EXTRA_RATES: Record<string, string[]> = { email: ["spam_complaint_rate", "unsubscribe_rate"], sms: ["unsubscribe_rate"] };
 let catalogue: { metrics: Record<string, string[]>; rates: Record<string, string[]> } | null = null;
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${getKey() ?? ""}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let r: Response;
-  try {
-    r = await fetch(`${getApiUrl()}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store", referrerPolicy: "no-referrer" });
-  } catch (e) {
-    throw new Unreachable(String(e));
-  }
-  const data = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(r.status, err?.code ?? "http_error", err?.message ?? `HTTP ${r.status}`);
-  }
-  return data as T;
-}
 
 const isRate = (m: string) => m.endsWith("_rate") || m === "reactivity";
 const metricLabel = (m: string) => (m === "silence" ? tx("silence") : (TEXT.en as Record<string, string>)[m] ? tx(m as Key) : label(m));

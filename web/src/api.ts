@@ -1,4 +1,4 @@
-// The JSON API: runtime config, the bearer key (session storage only) and typed errors.
+// The JSON API: runtime config, the caller's credentials (an API key or a Cognito session) and typed errors.
 import type { Catalogue } from "./i18n";
 
 const KEY_STORAGE = "clr.readKey";
@@ -9,29 +9,48 @@ export class ApiError extends Error {
 /** The API could not be reached at all (network error, CORS failure, timeout). */
 export class Unreachable extends Error {}
 
+/** The user pool the page signs people in with (absent: API keys only). */
+export interface CognitoConfig { userPoolId: string; clientId: string; region: string; endpoint?: string }
+
 let apiUrl = "";
 let refreshSeconds = 30; // full refresh at the latest this often; new data is noticed through the stamp
+let cognito: CognitoConfig | null = null;
 export function getRefreshSeconds(): number { return refreshSeconds; }
+export function getCognitoConfig(): CognitoConfig | null { return cognito; }
 
 export async function loadConfig(): Promise<string> {
   const r = await fetch("config.json", { cache: "no-store" });
   if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
-  const cfg = (await r.json()) as { apiUrl?: string; refreshSeconds?: number };
+  const cfg = (await r.json()) as { apiUrl?: string; refreshSeconds?: number; cognito?: Partial<CognitoConfig> };
   apiUrl = String(cfg.apiUrl ?? "").replace(/\/+$/, "");
   refreshSeconds = Number(cfg.refreshSeconds) > 0 ? Number(cfg.refreshSeconds) : 30;
+  const c = cfg.cognito;
+  cognito = c && c.userPoolId && c.clientId ? { userPoolId: c.userPoolId, clientId: c.clientId,
+    region: c.region || c.userPoolId.split("_")[0], endpoint: c.endpoint || undefined } : null;
   return apiUrl;
 }
 
 export function getApiUrl(): string { return apiUrl; }
+/** A development API key, per tab (session storage only). */
 export function getKey(): string | null { return sessionStorage.getItem(KEY_STORAGE); }
 export function setKey(k: string | null): void {
   if (k) sessionStorage.setItem(KEY_STORAGE, k); else sessionStorage.removeItem(KEY_STORAGE);
 }
 
-async function request<T>(path: string, auth = true, timeoutMs = 15000, method = "GET", payload?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+/** Where each request's credentials come from: the signed-in user's session, else the tab's API key. */
+type CredentialSource = () => Promise<Record<string, string>>;
+export const keyCredentials: CredentialSource = async () => {
   const key = getKey();
-  if (auth && key) headers.Authorization = `Bearer ${key}`;
+  const headers: Record<string, string> = {};
+  if (key) headers.Authorization = `Bearer ${key}`;
+  return headers;
+};
+let credentials: CredentialSource = keyCredentials;
+export function setCredentialSource(source: CredentialSource): void { credentials = source; }
+
+/** One API call: JSON in and out, the caller's credentials, the API's error shape as ApiError. */
+export async function call<T>(method: string, path: string, payload?: unknown, auth = true, timeoutMs = 15000): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...(auth ? await credentials() : {}) };
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
@@ -52,6 +71,10 @@ async function request<T>(path: string, auth = true, timeoutMs = 15000, method =
     throw new ApiError(r.status, err?.code ?? "http_error", err?.message ?? `HTTP ${r.status}`);
   }
   return body as T;
+}
+
+function request<T>(path: string, auth = true, timeoutMs = 15000, method = "GET", payload?: unknown): Promise<T> {
+  return call<T>(method, path, payload, auth, timeoutMs);
 }
 
 export interface CampaignSummary { campaign_id: string; channels: string[]; last_event: number | null }
