@@ -16,6 +16,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
 DESKTOP = {"width": 1440, "height": 900}
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "Browser-Tests-Pa55!"
 
 
 def build_web() -> None:
@@ -33,14 +35,18 @@ def build_web() -> None:
 def stack():
     build_web()
     from infra.local import console
+    from infra.local.accounts import start_accounts
     from infra.local.stack import LocalStack
     console.configure()  # what make run does: quiet access log, the API's error shape for gateway errors
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "STREAM_NAME")}
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "STREAM_NAME", "COGNITO_USER_POOL_ID",
+                                            "COGNITO_CLIENT_ID", "COGNITO_REGION", "COGNITO_ENDPOINT")}
     s = LocalStack(table_name="livereport-browser")
     s.start_moto()
     s.create_table()
     s.start_api()
-    assert s.start_web({"refreshSeconds": 5}), "web/dist/index.html missing after build"
+    # what make run does: a local pool whose admin is a member of `demo` and `default`
+    s.accounts = start_accounts(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+    assert s.start_web({"refreshSeconds": 5, **s.accounts.web_config}), "web/dist/index.html missing after build"
     _, s.key = s.services.keys.create("browser", ["ingest", "read"], "browser tests")
     seed.post(s.api_url, s.key, seed.events())
     s.services.pump()  # fold now rather than at the poller's next tick
