@@ -18,7 +18,7 @@ from .stack import FUNCTIONS
 
 #: The browser's Cognito calls are unsigned, and moto serves unsigned calls it
 #: cannot place (GlobalSignOut) from us-east-1: the local pool lives there so
-#: that every call of the page reaches it. (moto implements no RevokeToken.)
+#: that every call of the page reaches it. (moto lacks RevokeToken: see serve_revoke_token.)
 REGION = "us-east-1"
 WORKSPACES = ("demo", "default")
 #: The same rules as infra/cdk/users.py's pool.
@@ -39,8 +39,34 @@ class LocalAccounts:
     @property
     def web_config(self) -> dict[str, Any]:
         """Merged into the page's runtime config.json."""
+        # USER_PASSWORD_AUTH, not the page's default SRP: moto answers SRP's PASSWORD_VERIFIER without
+        # checking the proof, so any password would sign in; its USER_PASSWORD_AUTH does check.
         return {"cognito": {"userPoolId": self.user_pool_id, "clientId": self.client_id, "region": REGION,
-                            "endpoint": self.endpoint}}
+                            "endpoint": self.endpoint, "authFlow": "USER_PASSWORD_AUTH"}}
+
+
+def serve_revoke_token() -> None:
+    """Teach the in-process moto server Cognito's RevokeToken, which it lacks
+    (500), so signing out of the local page revokes the refresh token as it does
+    in AWS: the token of that client stops refreshing; others stay valid."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import EmptyResult
+
+    if hasattr(CognitoIdpResponse, "revoke_token"):
+        return
+
+    def revoke_token(self: Any) -> Any:
+        token, client_id = self._get_param("Token"), self._get_param("ClientId")
+        for pool in self.backend.user_pools.values():
+            held = pool.refresh_tokens.get(token)
+            if held is not None:
+                if held[0] != client_id:
+                    raise NotAuthorizedError("Token was not issued to this client")
+                pool.refresh_tokens[token] = None
+        return EmptyResult()  # an unknown or already revoked token: nothing to do, as in AWS
+
+    CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]
 
 
 def random_password() -> str:
@@ -59,6 +85,7 @@ def start_accounts(stack: Any, email: str | None = None, password: str | None = 
 
     email = check_email(email or os.environ.get("LIVEREPORT_ADMIN_EMAIL") or "admin@example.com")
     password = password or os.environ.get("LIVEREPORT_ADMIN_PASSWORD") or random_password()
+    serve_revoke_token()
     cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=stack.moto_url)
     pool_id = cognito.create_user_pool(
         PoolName="livereport-local-users", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],

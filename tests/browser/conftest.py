@@ -90,6 +90,7 @@ def sign_in(page, stack, campaign: str = seed.CAMPAIGN, lang: str = "en") -> Non
     page.goto(stack.web_url)
     page.evaluate("([l]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: 'UTC', campaign: null}))", [lang])
     page.reload()
+    page.click("form.signin .use-key")
     page.fill("#read-key", stack.key)
     page.click("form.signin button[type=submit]")
     page.wait_for_selector("[role=tablist]")

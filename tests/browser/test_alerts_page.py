@@ -26,6 +26,7 @@ def sign_in_with(page, stack, key: str) -> None:
     page.evaluate("() => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: 'en', tz: 'UTC', "
                   f"campaign: '{seed.CAMPAIGN}', tab: 'campaign'}}))")
     page.reload()
+    page.click("form.signin .use-key")
     page.fill("#read-key", key)
     page.click("form.signin button[type=submit]")
     page.wait_for_selector("[role=tablist]")

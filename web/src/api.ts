@@ -10,7 +10,11 @@ export class ApiError extends Error {
 export class Unreachable extends Error {}
 
 /** The user pool the page signs people in with (absent: API keys only). */
-export interface CognitoConfig { userPoolId: string; clientId: string; region: string; endpoint?: string }
+export interface CognitoConfig {
+  userPoolId: string; clientId: string; region: string; endpoint?: string;
+  /** USER_SRP_AUTH (the default: the password never leaves the browser) or USER_PASSWORD_AUTH (local mode only). */
+  authFlow?: "USER_SRP_AUTH" | "USER_PASSWORD_AUTH";
+}
 
 let apiUrl = "";
 let refreshSeconds = 30; // full refresh at the latest this often; new data is noticed through the stamp
@@ -26,7 +30,8 @@ export async function loadConfig(): Promise<string> {
   refreshSeconds = Number(cfg.refreshSeconds) > 0 ? Number(cfg.refreshSeconds) : 30;
   const c = cfg.cognito;
   cognito = c && c.userPoolId && c.clientId ? { userPoolId: c.userPoolId, clientId: c.clientId,
-    region: c.region || c.userPoolId.split("_")[0], endpoint: c.endpoint || undefined } : null;
+    region: c.region || c.userPoolId.split("_")[0], endpoint: c.endpoint || undefined,
+    authFlow: c.authFlow === "USER_PASSWORD_AUTH" ? "USER_PASSWORD_AUTH" : "USER_SRP_AUTH" } : null;
   return apiUrl;
 }
 

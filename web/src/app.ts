@@ -1,6 +1,6 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
 import { AlertsUi } from "./alerts";
-import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
+import { api, ApiError, type CampaignSummary, type Doc } from "./api";
 import { Board, layoutKey } from "./board";
 import { campaignPicker, dayInput, dayValue, executionFilter, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
@@ -10,7 +10,10 @@ import type { Lang } from "./messages";
 import { Poller } from "./refresh";
 import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
 import { latestText, periodText } from "./status";
-import { canManage, openSubscribeDialog } from "./subscribe";
+import { identityBlock, noWorkspaceNote } from "./identity";
+import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type Workspace } from "./session";
+import { SignIn } from "./signin";
+import { openSubscribeDialog } from "./subscribe";
 import { widgetsFor } from "./widgets/defs";
 
 const PANEL_ID = "tab-panel";
@@ -23,7 +26,9 @@ export class App {
   private available: (string | null)[] = [];
   private withData = new Set<string>();
   private lastUpdated = 0;
-  private manage = false; // the key may create and list email reports
+  private manage = false; // the caller may create and list email reports
+  private me: Me | null = null; // who is signed in (GET /v1/me)
+  private workspace: Workspace | null = null; // the workspace the page acts in, with the caller's role and scopes
   private previous: { view: string; at: number; doc: Doc | null } = { view: "", at: 0, doc: null };
   private generation = 0;
   private refreshes = 0;
@@ -51,7 +56,7 @@ export class App {
       Object.assign(this.state, { executions: null, from: "", to: "" }, viewFromUrl());
       this.doc = null;
       this.available = [];
-      if (getKey() && this.els.main) { this.renderShell(); this.poller.now(); }
+      if (this.me && this.els.main) { this.renderShell(); this.poller.now(); }
     });
     setLang(this.state.lang);
     setTimeZone(this.state.tz);
@@ -63,57 +68,63 @@ export class App {
     window.setInterval(() => this.tickStatus(), 1000);
   }
 
-  start(): void {
-    if (getKey()) void this.enter(); else this.renderSignIn();
+  async start(): Promise<void> {
+    onSignedOutElsewhere(() => this.signedOut(t("signedOutElsewhere")));
+    if (await resume()) void this.enter(); else this.renderSignIn();
   }
 
   // ---------- sign-in ----------
-  private renderSignIn(message = ""): void {
+  private renderSignIn(message = "", note = ""): void {
     this.poller.stop();
-    clear(this.root);
-    const input = h("input", { id: "read-key", type: "password", autocomplete: "off", required: true, spellcheck: "false" });
-    const error = h("p", { class: "error", role: "alert", text: message });
-    const form = h("form", { class: "signin", "aria-labelledby": "signin-title" },
-      h("h1", { id: "signin-title", text: t("appTitle") }),
-      h("h2", { text: t("signInTitle") }), h("p", { class: "muted", text: t("signInHelp") }),
-      labelled(t("readKey"), input), error,
-      h("div", { class: "row" }, h("button", { type: "submit", class: "primary", text: t("signIn") }), this.langSelect()));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      setKey(input.value.trim());
-      try {
-        this.campaigns = await api.campaigns();
-        void this.enter();
-      } catch (err) {
-        setKey(null);
-        error.textContent = err instanceof ApiError ? t("badKey") : t("cannotReach", { url: getApiUrl() });
-        input.focus();
-      }
-    });
-    this.root.append(h("main", { id: "main", class: "signin-page" }, form));
-    input.focus();
-  }
-
-  private signOut(): void {
-    setKey(null);
     this.board?.destroy();
     this.board = null;
-    this.renderSignIn();
+    this.me = null;
+    clear(this.root);
+    const main = h("main", { id: "main" });
+    this.root.append(main);
+    new SignIn(main, { message, langSelect: () => this.langSelect(), onSignedIn: () => void this.enter() })
+      .show(undefined, note);
+  }
+
+  private signedOut(note: string): void { this.doc = null; this.renderSignIn("", note); }
+
+  private async signOut(): Promise<void> {
+    await endSession();
+    this.signedOut(t("signedOut"));
   }
 
   private async enter(): Promise<void> {
     try {
-      this.campaigns = await api.campaigns();
+      ({ me: this.me, workspace: this.workspace } = await whoAmI());
+      this.campaigns = this.workspace ? await api.campaigns() : [];
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) { setKey(null); this.renderSignIn(t("badKey")); return; }
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        const user = isUser();
+        await endSession();
+        this.renderSignIn(user ? t("sessionExpired") : t("badKey"));
+        return;
+      }
     }
+    if (this.me && !this.workspace) { this.renderNoWorkspace(this.me); return; }
     if (this.state.campaign && !this.campaigns.some((c) => c.campaign_id === this.state.campaign)) this.state.campaign = null;
     if (!this.state.campaign && this.campaigns.length) this.state.campaign = this.campaigns[0].campaign_id;
     if (!this.urlNamedTab) this.landOnData();
     writeUrl(this.state, false);
-    this.manage = await canManage();
+    this.manage = !!this.workspace?.scopes.includes("subscriptions");
     this.renderShell();
     this.poller.start();
+  }
+
+  private renderNoWorkspace(me: Me): void {
+    clear(this.root);
+    this.root.append(h("main", { id: "main", class: "signin-page" }, noWorkspaceNote(me, () => void this.signOut())));
+  }
+
+  /** Another workspace of the same person: the same campaign if it has one of that name, else its first. */
+  private switchWorkspace(): void {
+    this.doc = null;
+    this.available = [];
+    void this.enter();
   }
 
   // ---------- shell ----------
@@ -124,7 +135,8 @@ export class App {
       this.state.lang = sel.value as Lang;
       setLang(this.state.lang);
       savePrefs(this.state);
-      if (getKey() && this.els.main) this.renderShell(); else this.renderSignIn();
+      if (this.me && this.els.main) this.renderShell();
+      else { const screen = this.root.querySelector("form.signin") as HTMLElement | null; if (screen) this.renderSignIn(); }
     });
     return labelled(t("language"), sel);
   }
@@ -137,11 +149,12 @@ export class App {
     for (const z of timeZones()) tz.append(h("option", { value: z, selected: z === this.state.tz, text: z }));
     tz.addEventListener("change", () => { this.state.tz = tz.value; setTimeZone(tz.value); savePrefs(this.state); this.rerender(); });
     const signOut = h("button", { type: "button", class: "secondary signout", text: t("signOut") });
-    signOut.addEventListener("click", () => this.signOut());
+    signOut.addEventListener("click", () => void this.signOut());
     this.els.picker = h("div", { class: "picker-slot" });
     const header = h("header", { class: "topbar" },
       h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
-      h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz), signOut));
+      h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz),
+        identityBlock(this.me!, this.workspace!, () => this.switchWorkspace()), signOut));
 
     this.els.controls = h("div", { class: "controls" });
     this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
@@ -424,7 +437,11 @@ export class App {
   }
 
   private showError(e: unknown): void {
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) { setKey(null); this.renderSignIn(t("badKey")); return; }
+    if (e instanceof ApiError && e.status === 401) {
+      const user = isUser();
+      void endSession().then(() => this.renderSignIn(user ? t("sessionExpired") : t("badKey")));
+      return;
+    }
     this.els.banner.dataset.state = "error";
     this.els.banner.hidden = false;
     this.els.banner.replaceChildren(h("span", { class: "banner-text", text: t("apiError", { message: e instanceof Error ? e.message : String(e) }) }));

@@ -24,7 +24,7 @@ async function boot(): Promise<void> {
     }
   }
   root.replaceChildren();
-  new App(root, Math.max(1, getRefreshSeconds()) * 1000).start();
+  void new App(root, Math.max(1, getRefreshSeconds()) * 1000).start();
 }
 
 void boot();

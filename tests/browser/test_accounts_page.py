@@ -1,0 +1,225 @@
+"""Signing in as a person (the local Cognito pool on moto, Amplify Auth in the page): password, first
+sign-in, forgotten password, a session shared by tabs and reloads, sign-out revoking the refresh token,
+roles shown and enforced by what the page offers, hostile names inert."""
+from __future__ import annotations
+
+import secrets
+import time
+
+import boto3
+import pytest
+
+from . import seed
+from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, wait_loaded
+
+HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">Eve'
+
+
+def cognito(stack):
+    return boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=stack.moto_url)
+
+
+def add_member(stack, workspace: str, email: str, role: str, display_name: str = "",
+               password: str | None = None, temporary: str | None = None) -> str:
+    """A pool user (permanent `password`, or a `temporary` one as an invitation gives) in `workspace`."""
+    from chalicelib.accounts.members import Member, MembershipError, MembershipStore
+    c, pool = cognito(stack), stack.accounts.user_pool_id
+    try:
+        c.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                            TemporaryPassword=temporary or "Temp-Pa55word!x",
+                            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}])
+    except c.exceptions.UsernameExistsException:
+        pass
+    if password:
+        c.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    sub = next(a["Value"] for a in c.admin_get_user(UserPoolId=pool, Username=email)["UserAttributes"] if a["Name"] == "sub")
+    try:
+        MembershipStore(stack.services.client, stack.services.config.table_name).add(
+            Member(workspace, sub, email, display_name, role, int(time.time()), "tests"))
+    except MembershipError:
+        pass
+    return sub
+
+
+def fresh_email(tag: str) -> str:
+    return f"{tag}-{secrets.token_hex(3)}@example.com"
+
+
+def open_signed_out(page, stack, lang: str = "en") -> None:
+    page.goto(stack.web_url)
+    page.evaluate("([l, c]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: 'UTC', campaign: c, tab: 'campaign'}))",
+                  [lang, seed.CAMPAIGN])
+    page.reload()
+    page.wait_for_selector("form.signin[data-screen=password]")
+
+
+def sign_in_form(page, email: str, password: str) -> None:
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form.signin button[type=submit]")
+
+
+def tokens(page) -> dict[str, str]:
+    return page.evaluate("""() => Object.fromEntries(Object.entries(localStorage)
+        .filter(([k]) => k.startsWith('CognitoIdentityServiceProvider.'))
+        .map(([k, v]) => [k.split('.').pop(), v]))""")
+
+
+@pytest.fixture(scope="module")
+def viewer(stack):
+    email, password = fresh_email("viewer"), "Viewer-Pa55word!"
+    add_member(stack, "browser", email, "viewer", HOSTILE_NAME, password=password)
+    return email, password
+
+
+def test_password_sign_in_shows_who_where_and_role_and_survives_new_tabs_and_reloads(context, stack):
+    add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")  # the seeded data lives in `browser`
+    page = context.new_page()
+    open_signed_out(page, stack)
+    assert page.locator("form.signin .use-key").is_visible()  # the key sign-in stays, behind a link
+    sign_in_form(page, ADMIN_EMAIL, "wrong-Password1!")
+    page.wait_for_selector("form.signin .error:text('Incorrect email or password')")
+    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.wait_for_selector("[role=tablist]")
+    assert page.inner_text(".who-name") == "Local admin"
+    assert page.get_attribute(".role-badge", "data-role") == "admin"
+    options = page.eval_on_selector_all("#workspace option", "os => os.map(o => o.value)")
+    assert options == ["browser", "default", "demo"]
+    page.select_option("#workspace", "browser")
+    wait_loaded(page, seed.CAMPAIGN, "campaign")
+    assert ADMIN_PASSWORD not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    assert set(tokens(page)) >= {"accessToken", "refreshToken", "idToken"}
+
+    other = context.new_page()  # a new tab of the same browser: already signed in, same workspace
+    other.goto(f"{stack.web_url}?campaign={seed.CAMPAIGN}&tab=email")
+    wait_loaded(other, seed.CAMPAIGN, "email")
+    assert other.locator("form.signin").count() == 0
+    assert other.input_value("#workspace") == "browser"
+    other.reload()
+    wait_loaded(other, seed.CAMPAIGN, "email")
+    other.close()
+
+    page.select_option("#workspace", "demo")  # another workspace: its own campaigns
+    page.wait_for_function("() => document.querySelector('#workspace')?.value === 'demo'")
+    page.wait_for_function("c => document.querySelector('.picker-current')?.textContent !== c", arg=seed.CAMPAIGN)
+    page.select_option("#workspace", "browser")
+    page.close()
+
+
+def test_sign_out_revokes_the_refresh_token_and_signs_out_every_tab(context, stack):
+    add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.wait_for_selector("[role=tablist]")
+    refresh = tokens(page)["refreshToken"]
+    other = context.new_page()
+    other.goto(stack.web_url)
+    other.wait_for_selector("[role=tablist]")
+
+    page.click(".signout")
+    page.wait_for_selector("form.signin .notice:text('You are signed out.')")
+    assert tokens(page) == {}
+    other.wait_for_selector("form.signin .notice:text('signed out in another tab')")
+    c = cognito(stack)
+    with pytest.raises(c.exceptions.NotAuthorizedException):
+        c.initiate_auth(ClientId=stack.accounts.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                        AuthParameters={"REFRESH_TOKEN": refresh})
+    page.reload()  # and it stays signed out
+    page.wait_for_selector("form.signin[data-screen=password]")
+    other.close()
+    page.close()
+
+
+def test_an_ended_session_returns_to_sign_in_with_a_reason(context, stack):
+    add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.wait_for_selector("[role=tablist]")
+    found = tokens(page)
+    cognito(stack).revoke_token(Token=found["refreshToken"], ClientId=stack.accounts.client_id)
+    # the access token runs out: Amplify must refresh, and the refresh is refused
+    page.evaluate("""() => { for (const k of Object.keys(localStorage)) if (k.endsWith('.accessToken')) {
+        const [h, p, s] = localStorage.getItem(k).split('.');
+        const claims = JSON.parse(atob(p.replace(/-/g, '+').replace(/_/g, '/')));
+        claims.exp = Math.floor(Date.now() / 1000) - 60;
+        localStorage.setItem(k, [h, btoa(JSON.stringify(claims)).replace(/=+$/, ''), s].join('.')); } }""")
+    page.reload()
+    page.wait_for_selector("form.signin[data-screen=password]")
+    page.close()
+
+
+def test_first_sign_in_sets_a_password_and_a_viewer_gets_no_editing_controls(context, stack):
+    email, temporary = fresh_email("new"), "Temp-Pa55word!x"
+    add_member(stack, "browser", email, "viewer", HOSTILE_NAME, temporary=temporary)
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, email, temporary)
+    page.wait_for_selector("form.signin[data-screen=newPassword]")
+    page.fill("#new-password", "Brand-New-Pa55!")
+    page.fill("#confirm-password", "Brand-New-Pa55?")
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("form.signin .error:text('differ')")
+    page.fill("#confirm-password", "Brand-New-Pa55!")
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("[role=tablist]")
+    wait_loaded(page, seed.CAMPAIGN, "campaign")
+    # a hostile display name is shown as text
+    assert page.inner_text(".who-name") == HOSTILE_NAME
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator(".who img").count() == 0
+    # a viewer: one workspace (no chooser), reads reports, and is offered nothing to edit
+    assert page.locator("#workspace").count() == 0 and page.inner_text(".who-workspace") == "browser"
+    assert page.get_attribute(".role-badge", "data-role") == "viewer"
+    assert page.locator(".email-me").count() == 0
+    assert page.locator(".admin-link").count() == 0
+    page.click(".alerts-btn")
+    page.wait_for_selector("dialog.alerts-dialog")
+    assert page.locator("dialog.alerts-dialog form.alert-editor").count() == 0  # no rule editor
+    page.keyboard.press("Escape")
+    # the new password is the one that works now
+    c = cognito(stack)
+    auth = c.initiate_auth(ClientId=stack.accounts.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                           AuthParameters={"USERNAME": email, "PASSWORD": "Brand-New-Pa55!"})
+    assert auth["AuthenticationResult"]["AccessToken"]
+    page.close()
+
+
+def test_forgotten_password_is_reset_with_the_emailed_code(context, stack, viewer):
+    email, _ = viewer
+    page = context.new_page()
+    open_signed_out(page, stack, lang="fr")
+    page.click("form.signin .forgot")
+    page.wait_for_selector("form.signin[data-screen=forgot]")
+    assert page.input_value("#email") == ""
+    page.fill("#email", email)
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("form.signin[data-screen=reset] .notice:text('Un code a été envoyé')")
+    page.fill("#reset-code", "123456")  # moto accepts any code it did not mint itself
+    page.fill("#new-password", "Reset-Pa55word!!")
+    page.fill("#confirm-password", "Reset-Pa55word!!")
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("form.signin[data-screen=password] .notice:text('Votre mot de passe a été changé')")
+    sign_in_form(page, email, "Reset-Pa55word!!")
+    page.wait_for_selector("[role=tablist]")
+    page.click(".signout")
+    page.wait_for_selector("form.signin[data-screen=password]")
+    cognito(stack).admin_set_user_password(UserPoolId=stack.accounts.user_pool_id, Username=email,
+                                           Password=viewer[1], Permanent=True)
+    page.close()
+
+
+def test_a_person_in_no_workspace_is_told_so(context, stack):
+    email, password = fresh_email("nobody"), "Nobody-Pa55word!"
+    c = cognito(stack)
+    c.admin_create_user(UserPoolId=stack.accounts.user_pool_id, Username=email, MessageAction="SUPPRESS",
+                        UserAttributes=[{"Name": "email", "Value": email}])
+    c.admin_set_user_password(UserPoolId=stack.accounts.user_pool_id, Username=email, Password=password, Permanent=True)
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, email, password)
+    page.wait_for_selector(f".no-workspace:has-text('{email}')")
+    page.click(".no-workspace .signout")
+    page.wait_for_selector("form.signin[data-screen=password]")
+    page.close()

@@ -1,0 +1,34 @@
+// The header's "who am I": the signed-in person (or key), the workspace (a chooser when there are several) and the role.
+import { labelled } from "./controls";
+import { h } from "./dom";
+import { t } from "./i18n";
+import type { MessageKey } from "./messages";
+import { chooseWorkspace, type Me, type Workspace } from "./session";
+
+function roleLabel(ws: Workspace): string {
+  return ws.role ? t(`role_${ws.role}` as MessageKey) : t("role_key");
+}
+
+export function identityBlock(me: Me, current: Workspace, switched: () => void): HTMLElement {
+  const who = me.kind === "user" ? (me.display_name || me.email) : `${t("role_key")} ${me.key_id ?? ""}`.trim();
+  const person = h("span", { class: "who-name", title: me.email || who, text: who });
+  let place: HTMLElement;
+  if (me.workspaces.length > 1) {
+    const sel = h("select", { id: "workspace" });
+    for (const ws of me.workspaces) sel.append(h("option", { value: ws.workspace, selected: ws.workspace === current.workspace, text: ws.workspace }));
+    sel.addEventListener("change", () => { chooseWorkspace(sel.value); switched(); });
+    place = labelled(t("workspace"), sel);
+  } else {
+    place = h("span", { class: "who-workspace", title: t("workspace"), text: current.workspace });
+  }
+  return h("div", { class: "who", "aria-label": t("signedInAs", { who }), role: "group" },
+    person, place, h("span", { class: `role-badge role-${current.role ?? "key"}`, "data-role": current.role ?? "key", text: roleLabel(current) }));
+}
+
+/** Signed in, but in no workspace: say so, and offer to sign out. */
+export function noWorkspaceNote(me: Me, signOut: () => void): HTMLElement {
+  const button = h("button", { type: "button", class: "secondary signout", text: t("signOut") });
+  button.addEventListener("click", signOut);
+  return h("div", { class: "signin no-workspace", role: "alert" },
+    h("h1", { text: t("appTitle") }), h("p", { text: t("noWorkspace", { email: me.email }) }), button);
+}

@@ -1,0 +1,163 @@
+// Who the page acts as: a person signed in to the Cognito user pool (Amplify Auth: SRP, refresh tokens,
+// tokens in local storage so every tab shares the session), or a development API key (this tab only).
+import { Amplify } from "@aws-amplify/core";
+import {
+  confirmResetPassword, confirmSignIn, fetchAuthSession, resetPassword, signIn, signOut, type SignInOutput,
+} from "@aws-amplify/auth";
+import { cognitoUserPoolsTokenProvider } from "@aws-amplify/auth/cognito";
+import { call, type CognitoConfig, getCognitoConfig, getKey, keyCredentials, setCredentialSource, setKey } from "./api";
+
+const WORKSPACE_STORAGE = "clr.workspace";
+
+export interface Workspace { workspace: string; role: "viewer" | "editor" | "admin" | null; scopes: string[] }
+/** GET /v1/me: the caller and the workspaces it may act in. */
+export interface Me {
+  kind: "user" | "key"; user_id?: string; key_id?: string; email: string; display_name: string; workspaces: Workspace[];
+}
+
+/** What the sign-in form does next after a step of the Cognito flow. */
+export type NextStep = "done" | "newPassword" | "totp" | "resetPassword";
+
+let configured = false;
+let userSignedIn = false;
+
+/** Set up Amplify once, when config.json names a user pool. */
+export function configureAccounts(): boolean {
+  const cfg: CognitoConfig | null = getCognitoConfig();
+  if (!cfg) return false;
+  if (!configured) {
+    const auth = { Cognito: { userPoolId: cfg.userPoolId, userPoolClientId: cfg.clientId,
+      ...(cfg.endpoint ? { userPoolEndpoint: cfg.endpoint } : {}) } };
+    // What aws-amplify's own configure does for the Auth category: the token provider keeps, refreshes and shares tokens.
+    cognitoUserPoolsTokenProvider.setAuthConfig(auth);
+    Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+    configured = true;
+  }
+  return true;
+}
+
+/** The access token, refreshed with the refresh token when it has expired; null when there is no live session. */
+async function accessToken(): Promise<string | null> {
+  if (!configured) return null;
+  try {
+    const session = await fetchAuthSession();
+    return session.tokens?.accessToken?.toString() ?? null;
+  } catch {
+    return null; // refresh refused (revoked, expired): the session is over
+  }
+}
+
+/** The email claim of the ID token (access tokens carry none). */
+async function idTokenEmail(): Promise<string> {
+  try {
+    return String((await fetchAuthSession()).tokens?.idToken?.payload?.email ?? "");
+  } catch {
+    return "";
+  }
+}
+
+export function chosenWorkspace(): string | null { return localStorage.getItem(WORKSPACE_STORAGE); }
+export function chooseWorkspace(ws: string): void { localStorage.setItem(WORKSPACE_STORAGE, ws); }
+
+/** Every API call of a signed-in person carries the access token and the chosen workspace. */
+async function userCredentials(): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  const token = await accessToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const ws = chosenWorkspace();
+  if (ws) headers["X-Workspace"] = ws;
+  return headers;
+}
+
+/** Is someone signed in (a person's live session in this browser, or a key in this tab)? */
+export async function resume(): Promise<"user" | "key" | null> {
+  if (getKey()) { setCredentialSource(keyCredentials); return "key"; }
+  if (configureAccounts() && await accessToken()) {
+    userSignedIn = true;
+    setCredentialSource(userCredentials);
+    return "user";
+  }
+  return null;
+}
+
+export function isUser(): boolean { return userSignedIn; }
+
+function stepOf(out: SignInOutput): NextStep {
+  switch (out.nextStep.signInStep) {
+    case "DONE": return "done";
+    case "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED": return "newPassword";
+    case "CONFIRM_SIGN_IN_WITH_TOTP_CODE": return "totp";
+    case "RESET_PASSWORD": return "resetPassword";
+    default: throw new Error(`unsupported sign-in step ${out.nextStep.signInStep}`);
+  }
+}
+
+function started(step: NextStep): NextStep {
+  if (step === "done") { userSignedIn = true; setCredentialSource(userCredentials); }
+  return step;
+}
+
+/** Email and password (SRP unless config.json says otherwise: the password never leaves the browser). */
+export async function signInWithPassword(email: string, password: string): Promise<NextStep> {
+  configureAccounts();
+  setKey(null);
+  const input = { username: email, password, options: { authFlowType: getCognitoConfig()?.authFlow ?? "USER_SRP_AUTH" } };
+  try {
+    return started(stepOf(await signIn(input)));
+  } catch (e) {
+    if ((e as Error).name !== "UserAlreadyAuthenticatedException") throw e;
+    await signOut(); // a stale session of someone else in this browser
+    return started(stepOf(await signIn(input)));
+  }
+}
+
+/** The answer to the pending challenge: the new password of a first sign-in, or a TOTP code. */
+export async function answerChallenge(response: string): Promise<NextStep> {
+  return started(stepOf(await confirmSignIn({ challengeResponse: response })));
+}
+
+/** Sends a code to the user's email; where it went (masked) for the form to say. */
+export async function startPasswordReset(email: string): Promise<string> {
+  configureAccounts();
+  const out = await resetPassword({ username: email });
+  return out.nextStep.codeDeliveryDetails?.destination ?? "";
+}
+
+export async function finishPasswordReset(email: string, code: string, password: string): Promise<void> {
+  await confirmResetPassword({ username: email, confirmationCode: code, newPassword: password });
+}
+
+export function signInWithKey(key: string): void {
+  setKey(key);
+  setCredentialSource(keyCredentials);
+}
+
+/** Ends the session: a key is forgotten; a person's refresh token is revoked (RevokeToken) and every tab's tokens cleared. */
+export async function endSession(): Promise<void> {
+  setKey(null);
+  setCredentialSource(keyCredentials);
+  if (userSignedIn || (configured && await accessToken())) {
+    userSignedIn = false;
+    await signOut().catch(() => undefined); // Amplify removes the tokens even when the revocation call fails
+  }
+}
+
+/** The caller as the API sees it, and the workspace the page acts in (kept when still allowed). */
+export async function whoAmI(): Promise<{ me: Me; workspace: Workspace | null }> {
+  const me = await call<Me>("GET", "/v1/me");
+  if (me.kind === "user" && !me.email) me.email = await idTokenEmail(); // a non-member: the API knows no email for them
+  const saved = chosenWorkspace();
+  const workspace = me.workspaces.find((w) => w.workspace === saved) ?? me.workspaces[0] ?? null;
+  if (me.kind === "user" && workspace && workspace.workspace !== saved) chooseWorkspace(workspace.workspace);
+  return { me, workspace };
+}
+
+/** Another tab signed out (Amplify's token keys left local storage): this one follows. */
+export function onSignedOutElsewhere(handler: () => void): void {
+  window.addEventListener("storage", (e) => {
+    if (!userSignedIn || e.storageArea !== localStorage) return;
+    if (e.key === null || (e.key.startsWith("CognitoIdentityServiceProvider.") && e.key.endsWith(".accessToken") && !e.newValue)) {
+      void accessToken().then((t) => { if (!t) { userSignedIn = false; handler(); } });
+    }
+  });
+}
