@@ -17,6 +17,14 @@ CAMPAIGN_FOR = {"campaign": "black-friday-2026", "email": "black-friday-2026", "
                 "directmail": "catalogue-winter"}
 VIEWS = [(tab, "live") for tab in CAMPAIGN_FOR] + [(tab, "global") for tab in ("email", "sms", "push")]
 
+#: What the board area shows once a view is drawn: its widgets, or the page's note (e.g. "no data"),
+#: so that a view without widgets fails with the page's own words rather than a bare timeout.
+SHOWN = """() => {
+  if (document.querySelector('.grid-stack .widget[data-widget]')?.getBoundingClientRect().height) return 'widgets';
+  const note = document.querySelector('.empty-tab:not([hidden])');
+  return note ? `note: ${note.textContent}` : false;
+}"""
+
 OVERFLOWS = """(phone) => {
   const problems = [];
   for (const w of document.querySelectorAll('.grid-stack .widget[data-widget]')) {
@@ -50,7 +58,10 @@ def test_default_layouts_show_every_widget_whole(browser, stack, demo_key, width
             campaign = CAMPAIGN_FOR[tab]
             page.goto(f"{stack.web_url}?campaign={campaign}&tab={tab}&mode={mode}")
             wait_loaded(page, campaign, tab, mode)
-            page.wait_for_selector(".grid-stack .widget[data-widget]")
+            shown = page.wait_for_function(SHOWN, timeout=30000).json_value()
+            if shown != "widgets":
+                problems.append(f"{tab}/{mode}: no widget shown ({shown})")
+                continue
             time.sleep(0.4)  # charts lay out on the next frames
             problems += [f"{tab}/{mode}: {p}" for p in page.evaluate(OVERFLOWS, width < 760)]
         assert not problems, "\n".join(problems)
