@@ -73,4 +73,5 @@ def test_make_run_accounts(tmp_path):
     assert out["forged"][0] == 401
     assert out["config"]["apiUrl"] == out["api_url"]
     assert out["config"]["cognito"] == {"userPoolId": out["pool"], "clientId": out["client"],
-                                        "region": "us-east-1", "endpoint": out["moto_url"]}
+                                        "region": "us-east-1", "endpoint": out["moto_url"],
+                                        "authFlow": "USER_PASSWORD_AUTH"}  # moto does not check SRP proofs

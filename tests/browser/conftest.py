@@ -121,10 +121,17 @@ def open_tab(page, tab: str) -> None:
 def demo_key(stack):
     """A manage key of a workspace of its own holding the demo's traffic (every channel, ~20 h)."""
     from datetime import datetime, timedelta, timezone
-    from infra.local.traffic import TrafficGenerator
+    from infra.local.traffic import DEMO_CAMPAIGNS, TrafficGenerator
     _, key = stack.services.keys.create("browser-demo", ["ingest", "read", "manage"], "demo data")
     now = datetime.now(timezone.utc)
-    events = list(TrafficGenerator(seed=42, prefix="lay").events(900, now - timedelta(hours=20), now - timedelta(minutes=1)))
+    generator = TrafficGenerator(seed=42, prefix="lay")
+    events = list(generator.events(900, now - timedelta(hours=20), now - timedelta(minutes=1)))
+    # Which campaigns the 900 events reach depends on the time of day (recurring sends target their whole
+    # audience when a cycle is running), so every channel of every demo campaign gets journeys of its own.
+    for campaign in DEMO_CAMPAIGNS:
+        for channel in campaign.channels:
+            for i in range(12):
+                events += generator.journey(campaign, channel, now - timedelta(minutes=10 + 95 * i))
     # errors of every known type on black-friday's email tab, whatever the generator's mix draws
     events += [{"event_id": f"lay-err-{i}", "timestamp": (now - timedelta(minutes=30 + i)).isoformat(),
                 "campaign_id": "black-friday-2026", "channel": "email", "type": "error", "error_type": kind,

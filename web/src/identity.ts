@@ -10,8 +10,9 @@ function roleLabel(ws: Workspace): string {
 }
 
 export function identityBlock(me: Me, current: Workspace, switched: () => void): HTMLElement {
+  // A key has no person to name: its workspace and the "API key" badge say it all (the id is on hover).
   const who = me.kind === "user" ? (me.display_name || me.email) : `${t("role_key")} ${me.key_id ?? ""}`.trim();
-  const person = h("span", { class: "who-name", title: me.email || who, text: who });
+  const person = me.kind === "user" ? h("span", { class: "who-name", title: me.email || who, text: who }) : null;
   let place: HTMLElement;
   if (me.workspaces.length > 1) {
     const sel = h("select", { id: "workspace" });
@@ -21,7 +22,7 @@ export function identityBlock(me: Me, current: Workspace, switched: () => void):
   } else {
     place = h("span", { class: "who-workspace", title: t("workspace"), text: current.workspace });
   }
-  return h("div", { class: "who", "aria-label": t("signedInAs", { who }), role: "group" },
+  return h("div", { class: "who", "aria-label": t("signedInAs", { who }), role: "group", title: me.kind === "key" ? who : null },
     person, place, h("span", { class: `role-badge role-${current.role ?? "key"}`, "data-role": current.role ?? "key", text: roleLabel(current) }));
 }
 
