@@ -1,4 +1,5 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
+import { adminText, fetchMe, isAdmin, type Me, NO_CALLER, renderAdmin, workspaceOf } from "./admin";
 import { AlertsUi } from "./alerts";
 import { api, ApiError, type CampaignSummary, type Doc, getApiUrl, getKey, setKey } from "./api";
 import { Board, layoutKey } from "./board";
@@ -24,6 +25,7 @@ export class App {
   private withData = new Set<string>();
   private lastUpdated = 0;
   private manage = false; // the key may create and list email reports
+  private me: Me | null = null; // GET /v1/me, once per sign-in (who may open the admin page)
   private previous: { view: string; at: number; doc: Doc | null } = { view: "", at: 0, doc: null };
   private generation = 0;
   private refreshes = 0;
@@ -51,7 +53,7 @@ export class App {
       Object.assign(this.state, { executions: null, from: "", to: "" }, viewFromUrl());
       this.doc = null;
       this.available = [];
-      if (getKey() && this.els.main) { this.renderShell(); this.poller.now(); }
+      if (getKey() && this.els.main) { this.renderShell(); this.wake(); }
     });
     setLang(this.state.lang);
     setTimeZone(this.state.tz);
@@ -112,8 +114,9 @@ export class App {
     if (!this.urlNamedTab) this.landOnData();
     writeUrl(this.state, false);
     this.manage = await canManage();
+    await this.loadMe();
     this.renderShell();
-    this.poller.start();
+    this.wake();
   }
 
   // ---------- shell ----------
@@ -142,6 +145,8 @@ export class App {
     const header = h("header", { class: "topbar" },
       h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
       h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz), signOut));
+    this.mountAdminLink(header);
+    if (this.state.view === "admin") { this.renderAdminPage(header); return; }
 
     this.els.controls = h("div", { class: "controls" });
     this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
@@ -164,6 +169,45 @@ export class App {
   }
 
   private rerender(): void { this.renderShell(); this.poller.now(); }
+
+  // ---------- the admin page (?view=admin, admin.ts) ----------
+  /** Who the caller is: the header offers "Admin" only to callers holding `admin` in their workspace. */
+  private async loadMe(): Promise<void> { this.me = await fetchMe(); }
+
+  /** The header's "Admin" button, for admins, on the reports only. */
+  private mountAdminLink(header: HTMLElement): void {
+    if (this.state.view === "admin" || !isAdmin(this.me)) return;
+    const link = h("button", { type: "button", class: "secondary admin-link", text: adminText("admin") });
+    link.addEventListener("click", () => this.switchView("admin"));
+    (header.querySelector(".prefs") ?? header).prepend(link);
+  }
+
+  /** The admin page in place of the tabs and the board; the report's refresh loop sleeps meanwhile. */
+  private renderAdminPage(header: HTMLElement): void {
+    this.poller.stop();
+    this.generation += 1; // a report still in flight is not drawn
+    const back = h("button", { type: "button", class: "secondary reports-link", text: adminText("back") });
+    back.addEventListener("click", () => this.switchView("reports"));
+    const slot = h("div", { class: "admin-slot" });
+    this.els.main = h("main", { id: "main", class: "main admin-main" }, h("div", { class: "admin-nav" }, back), slot);
+    this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
+    this.root.append(header, this.els.main, this.els.announcer);
+    renderAdmin(slot, { workspace: workspaceOf(this.me), me: this.me ?? NO_CALLER,
+      announce: (m) => { this.els.announcer.textContent = m; } });
+  }
+
+  /** Reports ⇄ admin page: a new history entry, then the new view. */
+  private switchView(view: "reports" | "admin"): void {
+    this.state.view = view;
+    writeUrl(this.state, true);
+    this.doc = null;
+    this.renderShell();
+    this.wake();
+    this.els.main.querySelector<HTMLElement>(".admin-title, [role=tabpanel]")?.focus(); // where the new view starts
+  }
+
+  /** The report's refresh loop runs while the reports are shown. */
+  private wake(): void { if (this.state.view !== "admin") this.poller.start(); }
 
   private current(): CampaignSummary | undefined {
     return this.campaigns.find((c) => c.campaign_id === this.state.campaign);
