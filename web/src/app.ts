@@ -1,4 +1,5 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
+import { adminText, isAdmin, renderAdmin } from "./admin";
 import { AlertsUi } from "./alerts";
 import { api, ApiError, type CampaignSummary, type Doc } from "./api";
 import { Board, layoutKey } from "./board";
@@ -56,7 +57,7 @@ export class App {
       Object.assign(this.state, { executions: null, from: "", to: "" }, viewFromUrl());
       this.doc = null;
       this.available = [];
-      if (this.me && this.els.main) { this.renderShell(); this.poller.now(); }
+      if (this.me && this.els.main) { this.renderShell(); this.wake(); }
     });
     setLang(this.state.lang);
     setTimeZone(this.state.tz);
@@ -96,7 +97,8 @@ export class App {
   private async enter(): Promise<void> {
     try {
       ({ me: this.me, workspace: this.workspace } = await whoAmI());
-      this.campaigns = this.workspace ? await api.campaigns() : [];
+      this.campaigns = this.workspace?.scopes.includes("read") ? await api.campaigns() : [];
+      if (this.workspace && !this.workspace.scopes.includes("read")) this.state.view = "admin"; // an admin-only key
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
         const user = isUser();
@@ -112,7 +114,7 @@ export class App {
     writeUrl(this.state, false);
     this.manage = !!this.workspace?.scopes.includes("subscriptions");
     this.renderShell();
-    this.poller.start();
+    this.wake();
   }
 
   private renderNoWorkspace(me: Me): void {
@@ -155,6 +157,8 @@ export class App {
       h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
       h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz),
         identityBlock(this.me!, this.workspace!, () => this.switchWorkspace()), signOut));
+    this.mountAdminLink(header);
+    if (this.state.view === "admin") { this.renderAdminPage(header); return; }
 
     this.els.controls = h("div", { class: "controls" });
     this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
@@ -177,6 +181,42 @@ export class App {
   }
 
   private rerender(): void { this.renderShell(); this.poller.now(); }
+
+  // ---------- the admin page (?view=admin, admin.ts) ----------
+  /** The header's "Admin" button, for admins, on the reports only. */
+  private mountAdminLink(header: HTMLElement): void {
+    if (this.state.view === "admin" || !isAdmin(this.me, this.workspace?.workspace)) return;
+    const link = h("button", { type: "button", class: "secondary admin-link", text: adminText("admin") });
+    link.addEventListener("click", () => this.switchView("admin"));
+    (header.querySelector(".prefs") ?? header).prepend(link);
+  }
+
+  /** The admin page in place of the tabs and the board; the report's refresh loop sleeps meanwhile. */
+  private renderAdminPage(header: HTMLElement): void {
+    this.poller.stop();
+    this.generation += 1; // a report still in flight is not drawn
+    const back = h("button", { type: "button", class: "secondary reports-link", text: adminText("back") });
+    back.addEventListener("click", () => this.switchView("reports"));
+    const slot = h("div", { class: "admin-slot" });
+    this.els.main = h("main", { id: "main", class: "main admin-main" }, h("div", { class: "admin-nav" }, back), slot);
+    this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
+    this.root.append(header, this.els.main, this.els.announcer);
+    renderAdmin(slot, { workspace: this.workspace?.workspace ?? "", me: this.me!,
+      announce: (m) => { this.els.announcer.textContent = m; } });
+  }
+
+  /** Reports ⇄ admin page: a new history entry, then the new view. */
+  private switchView(view: "reports" | "admin"): void {
+    this.state.view = view;
+    writeUrl(this.state, true);
+    this.doc = null;
+    this.renderShell();
+    this.wake();
+    this.els.main.querySelector<HTMLElement>(".admin-title, [role=tabpanel]")?.focus(); // where the new view starts
+  }
+
+  /** The report's refresh loop runs while the reports are shown. */
+  private wake(): void { if (this.state.view !== "admin") this.poller.start(); }
 
   private current(): CampaignSummary | undefined {
     return this.campaigns.find((c) => c.campaign_id === this.state.campaign);

@@ -15,6 +15,7 @@ export interface State {
   to: string;
   lang: Lang;
   tz: string;
+  view?: "reports" | "admin"; // ?view=admin: the workspace's admin page instead of the reports
 }
 
 const PREFS = "clr.prefs.v1";
@@ -38,10 +39,11 @@ export function savePrefs(s: State): void {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** The view the address names; only valid values (anything else falls back to preferences). */
+/** The view the address names; only valid values (anything else falls back to preferences).
+ *  `view` is always set: an address without `view=admin` is the reports (so back/forward leave the admin page). */
 export function viewFromUrl(search: string = location.search): Partial<State> {
   const q = new URLSearchParams(search);
-  const out: Partial<State> = {};
+  const out: Partial<State> = { view: q.get("view") === "admin" ? "admin" : "reports" };
   const campaign = q.get("campaign");
   if (campaign) out.campaign = campaign;
   const tab = q.get("tab");
@@ -58,6 +60,7 @@ export function viewFromUrl(search: string = location.search): Partial<State> {
 }
 
 export function viewQuery(s: State): string {
+  if (s.view === "admin") return "?view=admin"; // the admin page names no report
   const q = new URLSearchParams();
   if (s.campaign) q.set("campaign", s.campaign);
   q.set("tab", s.tab);
