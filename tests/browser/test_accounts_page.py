@@ -223,3 +223,36 @@ def test_a_person_in_no_workspace_is_told_so(context, stack):
     page.click(".no-workspace .signout")
     page.wait_for_selector("form.signin[data-screen=password]")
     page.close()
+
+
+def test_a_signed_in_admin_manages_the_chosen_workspace(context, stack):
+    """The admin page as a person sees it: their own row marked, an invitation made in the workspace
+    chosen in the header (X-Workspace), and the audit naming them."""
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.wait_for_selector("[role=tablist]")
+    page.select_option("#workspace", "default")
+    page.wait_for_function("() => document.querySelector('#workspace')?.value === 'default'")
+    page.click(".admin-link")
+    own = page.locator(f".admin-members tr[data-email='{ADMIN_EMAIL}'] .admin-you")
+    own.wait_for()
+    assert own.inner_text().strip() == "(you)"
+    email = fresh_email("editor")
+    page.fill(".invite-form input[name=email]", email)
+    page.select_option(".invite-form select[name=role]", "editor")
+    page.click(".invite-form button[type=submit]")
+    page.locator(f".admin-members tr[data-email='{email}']").wait_for()
+    row = page.locator(".admin-audit tbody tr[data-action='member.invited']").first
+    row.wait_for()
+    assert ADMIN_EMAIL in row.inner_text() and email in row.inner_text()
+    # the invitation went to the pool, and the membership to `default` only
+    user = cognito(stack).admin_get_user(UserPoolId=stack.accounts.user_pool_id, Username=email)
+    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    from chalicelib.accounts.members import MembershipStore
+    sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+    roles = MembershipStore(stack.services.client, stack.services.config.table_name).user(sub).roles
+    assert roles == {"default": "editor"}
+    page.click(".reports-link")
+    page.wait_for_selector("[role=tablist]")
+    page.close()

@@ -41,7 +41,7 @@ export function campaignPicker(current: string | null, list: CampaignSummary[], 
   details.addEventListener("toggle", () => { if (details.open) { render(); search.focus(); } });
   render();
   details.append(summary, h("div", { class: "picker-panel" }, search, ul));
-  if (!current) details.open = true;
+  if (!current && list.length) details.open = true; // an empty workspace has nothing to choose: keep the header clear
   return details;
 }
 
