@@ -8,15 +8,11 @@ from aws_cdk import Duration, RemovalPolicy, aws_cognito as cognito
 from constructs import Construct
 
 from infra.cdk.config import StageSettings
+from infra.cdk.invitation import INVITATION_BODY, INVITATION_SUBJECT
 
 #: What the API function does to the pool: invite (create) a user and find one by email.
 POOL_ACTIONS = ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser"]
 
-INVITATION_SUBJECT = "Your campaign live reports account"
-#: Cognito fills {username} (the email) and {####} (a temporary password, valid 7 days).
-INVITATION_BODY = ("You have been invited to campaign live reports.<br><br>"
-                   "Sign in to the dashboard with {username} and the temporary password {####} "
-                   "(valid 7 days); you will then choose your own password.")
 
 
 class Users(Construct):

@@ -12,6 +12,7 @@ import secrets
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .stack import FUNCTIONS
@@ -69,12 +70,62 @@ def serve_revoke_token() -> None:
     CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]
 
 
+#: Where local invitations are written (start_accounts sets it; the moto shim reads it).
+_invitations: dict[str, Path] = {}
+
+
+def serve_invitations(outbox: Path) -> None:
+    """moto creates an invited user with no password and emails nothing, so
+    nobody could accept an invitation locally. Like Cognito, give the user a
+    temporary password and send the pool's invitation, here as an `.eml`
+    file in the outbox (snapshot and alert emails land there too)."""
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    _invitations["folder"] = outbox
+    if getattr(CognitoIdpResponse.admin_create_user, "local_invitations", False):
+        return
+    create = CognitoIdpResponse.admin_create_user
+
+    def admin_create_user(self: Any) -> Any:
+        invite = not self._get_param("TemporaryPassword") and self._get_param("MessageAction") is None
+        answer = create(self)
+        if invite:
+            user = self.backend.describe_user_pool(self._get_param("UserPoolId"))._get_user(self._get_param("Username"))
+            user.password = random_password()
+            write_invitation(_invitations["folder"], user.attribute_lookup.get("email", ""), user.password)
+        return answer
+
+    admin_create_user.local_invitations = True  # type: ignore[attr-defined]
+    CognitoIdpResponse.admin_create_user = admin_create_user  # type: ignore[method-assign]
+
+
+def write_invitation(folder: Path, email: str, password: str) -> Path:
+    """The invitation Cognito would send (infra/cdk/invitation.py), as an .eml file."""
+    from email.message import EmailMessage
+    from html import escape
+
+    from infra.cdk.invitation import INVITATION_BODY, INVITATION_SUBJECT
+
+    html = INVITATION_BODY.replace("{username}", escape(email)).replace("{####}", escape(password))
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = INVITATION_SUBJECT, "no-reply@verificationemail.com", email
+    message.set_content(html.replace("<br>", "\n"))
+    message.add_alternative(f"<p>{html}</p>", subtype="html")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in email)
+    path = folder / f"invitation-{safe}-{int(time.time() * 1000)}.eml"
+    path.write_bytes(bytes(message))
+    print(f"invitation email written: {path}", flush=True)
+    return path
+
+
 def random_password() -> str:
     """Meets the pool's policy: upper, lower, digit and symbol, 20 characters."""
     return "Lr" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y") + "7!q"
 
 
-def start_accounts(stack: Any, email: str | None = None, password: str | None = None) -> LocalAccounts:
+def start_accounts(stack: Any, email: str | None = None, password: str | None = None,
+                   outbox: Path | None = None) -> LocalAccounts:
     """Create the pool, its app client and the admin (after stack.start_moto and
     create_table); sets COGNITO_* in this process so the local API verifies
     tokens of the pool against the moto server's JWKS."""
@@ -86,6 +137,7 @@ def start_accounts(stack: Any, email: str | None = None, password: str | None = 
     email = check_email(email or os.environ.get("LIVEREPORT_ADMIN_EMAIL") or "admin@example.com")
     password = password or os.environ.get("LIVEREPORT_ADMIN_PASSWORD") or random_password()
     serve_revoke_token()
+    serve_invitations(outbox or Path(os.environ.get("LIVEREPORT_OUTBOX", "outbox")).resolve())
     cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=stack.moto_url)
     pool_id = cognito.create_user_pool(
         PoolName="livereport-local-users", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def stack():
     s.create_table()
     s.start_api()
     # what make run does: a local pool whose admin is a member of `demo` and `default`
-    s.accounts = start_accounts(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+    s.outbox = Path(tempfile.mkdtemp(prefix="browser-outbox-"))  # local invitations land here
+    s.accounts = start_accounts(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, outbox=s.outbox)
     assert s.start_web({"refreshSeconds": 5, **s.accounts.web_config}), "web/dist/index.html missing after build"
     _, s.key = s.services.keys.create("browser", ["ingest", "read"], "browser tests")
     seed.post(s.api_url, s.key, seed.events())

@@ -256,3 +256,43 @@ def test_a_signed_in_admin_manages_the_chosen_workspace(context, stack):
     page.click(".reports-link")
     page.wait_for_selector("[role=tablist]")
     page.close()
+
+
+def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
+    """Invited on the admin page, the person gets the pool's invitation (local mode: an .eml in the
+    outbox) with a temporary password, signs in with it, chooses a password and lands as a viewer."""
+    import email
+    import re
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.wait_for_selector("[role=tablist]")
+    page.select_option("#workspace", "browser")
+    page.wait_for_function("() => document.querySelector('#workspace')?.value === 'browser'")
+    page.click(".admin-link")
+    invitee = fresh_email("invitee")
+    page.fill(".invite-form input[name=email]", invitee)
+    page.fill(".invite-form input[name=display_name]", "Ivy Invitee")
+    page.click(".invite-form button[type=submit]")
+    page.locator(f".admin-members tr[data-email='{invitee}']").wait_for()
+    page.close()
+
+    [eml] = list(stack.outbox.glob(f"invitation-{invitee}-*.eml"))
+    message = email.message_from_bytes(eml.read_bytes())
+    assert message["To"] == invitee and message["Subject"] == "Your campaign live reports account"
+    text = message.get_body(("plain",)).get_content()
+    temporary = re.search(r"temporary password (\S+) \(valid 7 days\)", text).group(1)
+
+    fresh = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB", timezone_id="UTC")
+    page = fresh.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, invitee, temporary)
+    page.wait_for_selector("form.signin[data-screen=newPassword]")
+    page.fill("#new-password", "Ivy-Chose-Pa55!")
+    page.fill("#confirm-password", "Ivy-Chose-Pa55!")
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("[role=tablist]")
+    assert page.inner_text(".who-name") == "Ivy Invitee"
+    assert page.get_attribute(".role-badge", "data-role") == "viewer"
+    wait_loaded(page, seed.CAMPAIGN, "campaign")
+    fresh.close()

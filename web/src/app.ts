@@ -3,10 +3,9 @@ import { adminText, isAdmin, renderAdmin } from "./admin";
 import { AlertsUi } from "./alerts";
 import { api, ApiError, type CampaignSummary, type Doc } from "./api";
 import { Board, layoutKey } from "./board";
-import { campaignPicker, dayInput, dayValue, executionFilter, labelled, scrollCue, tabList } from "./controls";
+import { campaignPicker, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
 import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
-import { menuButton } from "./menu";
 import type { Lang } from "./messages";
 import { Poller } from "./refresh";
 import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
@@ -14,7 +13,7 @@ import { latestText, periodText } from "./status";
 import { identityBlock, noWorkspaceNote } from "./identity";
 import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type Workspace } from "./session";
 import { SignIn } from "./signin";
-import { openSubscribeDialog } from "./subscribe";
+import { renderToolbar } from "./toolbar";
 import { widgetsFor } from "./widgets/defs";
 
 const PANEL_ID = "tab-panel";
@@ -258,75 +257,14 @@ export class App {
   }
 
   private renderControls(): void {
-    const c = this.els.controls;
-    clear(c);
-    const globalOk = GLOBAL_TABS.includes(this.state.tab);
-    const modes = h("div", { class: "segmented", role: "radiogroup", "aria-label": t("reportKind") });
-    for (const m of ["live", "global"] as const) {
-      const text = m === "live" ? t("liveWindow", { w: t(this.state.window === "1h" ? "w1h" : "w24h") }) : t("global");
-      const b = h("button", { type: "button", role: "radio", "aria-checked": this.state.mode === m ? "true" : "false", "data-mode": m, text });
-      b.tabIndex = this.state.mode === m ? 0 : -1;
-      b.addEventListener("click", () => this.setMode(m));
-      modes.append(b);
-    }
-    modes.addEventListener("keydown", (e) => {
-      if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key)) {
-        e.preventDefault();
-        this.setMode(this.state.mode === "live" ? "global" : "live");
-        (this.els.controls.querySelector(`[data-mode=${this.state.mode}]`) as HTMLElement | null)?.focus();
-      }
+    this.els.latest = renderToolbar(this.els.controls, this.state, {
+      setMode: (m) => this.setMode(m),
+      changed: (push) => { this.navigated(push); this.poller.now(); },
+      redraw: () => this.renderControls(),
+      board: () => this.board,
+      announce: (m) => { this.els.announcer.textContent = m; },
+      canSubscribe: this.manage, available: this.available, status: this.els.status,
     });
-    c.append(modes);
-    if (this.state.mode === "live") {
-      const win = h("select", { id: "window" });
-      for (const [v, k] of [["24h", "last24h"], ["1h", "last1h"]] as const) win.append(h("option", { value: v, selected: v === this.state.window, text: t(k) }));
-      win.addEventListener("change", () => {
-        this.state.window = win.value as State["window"];
-        this.navigated();
-        const live = this.els.controls.querySelector("[data-mode=live]");
-        if (live) live.textContent = t("liveWindow", { w: t(this.state.window === "1h" ? "w1h" : "w24h") });
-        this.poller.now();
-      });
-      c.append(labelled(t("window"), win));
-    } else if (globalOk) {
-      const from = dayInput("from", this.state.from, t("wholeLife"));
-      const to = dayInput("to", this.state.to, t("wholeLife"));
-      const apply = h("button", { type: "button", class: "secondary", text: t("apply") });
-      apply.addEventListener("click", () => {
-        const [f, u] = [dayValue(from), dayValue(to)];
-        from.setAttribute("aria-invalid", f === null ? "true" : "false");
-        to.setAttribute("aria-invalid", u === null ? "true" : "false");
-        if (f === null || u === null) return;
-        this.state.from = f; this.state.to = u; this.navigated(); this.poller.now();
-      });
-      c.append(labelled(t("from"), from), labelled(t("to"), to), apply, h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
-    }
-    c.append(executionFilter(this.available, this.state.executions, (sel) => {
-      this.state.executions = sel;
-      this.navigated(false);
-      this.renderControls();
-      (this.els.controls.querySelector(".exec-filter") as HTMLDetailsElement).open = true;
-      this.poller.now();
-    }));
-    const addBack = menuButton({
-      label: t("addWidget"), text: `+ ${t("addWidget")}`, className: "menu-btn secondary",
-      items: () => {
-        const removed = this.board?.removedWidgets() ?? [];
-        return removed.length ? removed.map((d) => ({ label: t(d.title), action: () => this.board?.addBack(d.id) }))
-          : [{ label: t("nothingToAdd"), action: () => undefined, disabled: true }];
-      },
-    });
-    addBack.classList.add("add-widget");
-    const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
-    reset.addEventListener("click", () => this.board?.reset());
-    this.els.latest = h("span", { class: "latest-event status" });
-    const tools: HTMLElement[] = [addBack, reset];
-    if (this.manage && this.state.campaign) {
-      const emailMe = h("button", { type: "button", class: "secondary email-me", text: `✉ ${t("emailMe")}` });
-      emailMe.addEventListener("click", () => openSubscribeDialog(this.state, (m) => { this.els.announcer.textContent = m; }));
-      tools.unshift(emailMe);
-    }
-    c.append(h("div", { class: "spacer" }), h("div", { class: "status-box" }, this.els.status, this.els.latest), ...tools);
     this.renderLatest();
     this.tickStatus();
   }

@@ -1,0 +1,95 @@
+// The report's toolbar: live/global switch, window or day range, execution filter, status, and the layout tools.
+import type { Board } from "./board";
+import { dayInput, dayValue, executionFilter, labelled } from "./controls";
+import { clear, h } from "./dom";
+import { t } from "./i18n";
+import { menuButton } from "./menu";
+import { GLOBAL_TABS, type State } from "./state";
+import { openSubscribeDialog } from "./subscribe";
+
+export interface ToolbarHooks {
+  /** The report kind changed: the page redraws its shell. */
+  setMode: (m: State["mode"]) => void;
+  /** The state changed in place: remember it (a history entry when `push`) and refresh now. */
+  changed: (push: boolean) => void;
+  /** Draw the toolbar again (the execution filter's choices changed). */
+  redraw: () => void;
+  board: () => Board | null;
+  announce: (message: string) => void;
+  /** The caller may create email reports (the `subscriptions` scope). */
+  canSubscribe: boolean;
+  available: (string | null)[];
+  status: HTMLElement;
+}
+
+/** Draws the toolbar into `c`; returns the "latest event" element the page keeps up to date. */
+export function renderToolbar(c: HTMLElement, state: State, hooks: ToolbarHooks): HTMLElement {
+  clear(c);
+  const liveText = () => t("liveWindow", { w: t(state.window === "1h" ? "w1h" : "w24h") });
+  const modes = h("div", { class: "segmented", role: "radiogroup", "aria-label": t("reportKind") });
+  for (const m of ["live", "global"] as const) {
+    const b = h("button", { type: "button", role: "radio", "aria-checked": state.mode === m ? "true" : "false", "data-mode": m,
+      text: m === "live" ? liveText() : t("global") });
+    b.tabIndex = state.mode === m ? 0 : -1;
+    b.addEventListener("click", () => hooks.setMode(m));
+    modes.append(b);
+  }
+  modes.addEventListener("keydown", (e) => {
+    if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key)) {
+      e.preventDefault();
+      hooks.setMode(state.mode === "live" ? "global" : "live");
+      (c.querySelector(`[data-mode=${state.mode}]`) as HTMLElement | null)?.focus();
+    }
+  });
+  c.append(modes);
+  if (state.mode === "live") {
+    const win = h("select", { id: "window" });
+    for (const [v, k] of [["24h", "last24h"], ["1h", "last1h"]] as const) win.append(h("option", { value: v, selected: v === state.window, text: t(k) }));
+    win.addEventListener("change", () => {
+      state.window = win.value as State["window"];
+      const live = c.querySelector("[data-mode=live]");
+      if (live) live.textContent = liveText();
+      hooks.changed(true);
+    });
+    c.append(labelled(t("window"), win));
+  } else if (GLOBAL_TABS.includes(state.tab)) {
+    const from = dayInput("from", state.from, t("wholeLife"));
+    const to = dayInput("to", state.to, t("wholeLife"));
+    const apply = h("button", { type: "button", class: "secondary", text: t("apply") });
+    apply.addEventListener("click", () => {
+      const [f, u] = [dayValue(from), dayValue(to)];
+      from.setAttribute("aria-invalid", f === null ? "true" : "false");
+      to.setAttribute("aria-invalid", u === null ? "true" : "false");
+      if (f === null || u === null) return;
+      state.from = f; state.to = u;
+      hooks.changed(true);
+    });
+    c.append(labelled(t("from"), from), labelled(t("to"), to), apply, h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
+  }
+  c.append(executionFilter(hooks.available, state.executions, (sel) => {
+    state.executions = sel;
+    hooks.redraw();
+    (c.querySelector(".exec-filter") as HTMLDetailsElement).open = true;
+    hooks.changed(false);
+  }));
+  const addBack = menuButton({
+    label: t("addWidget"), text: `+ ${t("addWidget")}`, className: "menu-btn secondary",
+    items: () => {
+      const removed = hooks.board()?.removedWidgets() ?? [];
+      return removed.length ? removed.map((d) => ({ label: t(d.title), action: () => hooks.board()?.addBack(d.id) }))
+        : [{ label: t("nothingToAdd"), action: () => undefined, disabled: true }];
+    },
+  });
+  addBack.classList.add("add-widget");
+  const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
+  reset.addEventListener("click", () => hooks.board()?.reset());
+  const latest = h("span", { class: "latest-event status" });
+  const tools: HTMLElement[] = [addBack, reset];
+  if (hooks.canSubscribe && state.campaign) {
+    const emailMe = h("button", { type: "button", class: "secondary email-me", text: `✉ ${t("emailMe")}` });
+    emailMe.addEventListener("click", () => openSubscribeDialog(state, hooks.announce));
+    tools.unshift(emailMe);
+  }
+  c.append(h("div", { class: "spacer" }), h("div", { class: "status-box" }, hooks.status, latest), ...tools);
+  return latest;
+}
