@@ -59,6 +59,14 @@ def sign_in_form(page, email: str, password: str) -> None:
     page.click("form.signin button[type=submit]")
 
 
+def choose_workspace(page, workspace: str) -> None:
+    """Pick a workspace in the header and wait for the page redrawn for it (a new header)."""
+    page.evaluate("() => { document.querySelector('#workspace').dataset.stale = '1'; }")
+    page.select_option("#workspace", workspace)
+    page.wait_for_function("w => { const s = document.querySelector('#workspace'); return s && !s.dataset.stale && s.value === w; }",
+                           arg=workspace)
+
+
 def tokens(page) -> dict[str, str]:
     return page.evaluate("""() => Object.fromEntries(Object.entries(localStorage)
         .filter(([k]) => k.startsWith('CognitoIdentityServiceProvider.'))
@@ -85,7 +93,7 @@ def test_password_sign_in_shows_who_where_and_role_and_survives_new_tabs_and_rel
     assert page.get_attribute(".role-badge", "data-role") == "admin"
     options = page.eval_on_selector_all("#workspace option", "os => os.map(o => o.value)")
     assert options == ["browser", "default", "demo"]
-    page.select_option("#workspace", "browser")
+    choose_workspace(page, "browser")
     wait_loaded(page, seed.CAMPAIGN, "campaign")
     assert ADMIN_PASSWORD not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     assert set(tokens(page)) >= {"accessToken", "refreshToken", "idToken"}
@@ -99,10 +107,9 @@ def test_password_sign_in_shows_who_where_and_role_and_survives_new_tabs_and_rel
     wait_loaded(other, seed.CAMPAIGN, "email")
     other.close()
 
-    page.select_option("#workspace", "demo")  # another workspace: its own campaigns
-    page.wait_for_function("() => document.querySelector('#workspace')?.value === 'demo'")
+    choose_workspace(page, "demo")  # another workspace: its own campaigns
     page.wait_for_function("c => document.querySelector('.picker-current')?.textContent !== c", arg=seed.CAMPAIGN)
-    page.select_option("#workspace", "browser")
+    choose_workspace(page, "browser")
     page.close()
 
 
@@ -232,8 +239,7 @@ def test_a_signed_in_admin_manages_the_chosen_workspace(context, stack):
     open_signed_out(page, stack)
     sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.wait_for_selector("[role=tablist]")
-    page.select_option("#workspace", "default")
-    page.wait_for_function("() => document.querySelector('#workspace')?.value === 'default'")
+    choose_workspace(page, "default")
     page.click(".admin-link")
     own = page.locator(f".admin-members tr[data-email='{ADMIN_EMAIL}'] .admin-you")
     own.wait_for()
@@ -262,13 +268,14 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     """Invited on the admin page, the person gets the pool's invitation (local mode: an .eml in the
     outbox) with a temporary password, signs in with it, chooses a password and lands as a viewer."""
     import email
+    import email.policy
     import re
+    add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
     page = context.new_page()
     open_signed_out(page, stack)
     sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.wait_for_selector("[role=tablist]")
-    page.select_option("#workspace", "browser")
-    page.wait_for_function("() => document.querySelector('#workspace')?.value === 'browser'")
+    choose_workspace(page, "browser")
     page.click(".admin-link")
     invitee = fresh_email("invitee")
     page.fill(".invite-form input[name=email]", invitee)
@@ -278,7 +285,7 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     page.close()
 
     [eml] = list(stack.outbox.glob(f"invitation-{invitee}-*.eml"))
-    message = email.message_from_bytes(eml.read_bytes())
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert message["To"] == invitee and message["Subject"] == "Your campaign live reports account"
     text = message.get_body(("plain",)).get_content()
     temporary = re.search(r"temporary password (\S+) \(valid 7 days\)", text).group(1)
