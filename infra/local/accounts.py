@@ -137,6 +137,9 @@ def start_accounts(stack: Any, email: str | None = None, password: str | None = 
     email = check_email(email or os.environ.get("LIVEREPORT_ADMIN_EMAIL") or "admin@example.com")
     password = password or os.environ.get("LIVEREPORT_ADMIN_PASSWORD") or random_password()
     serve_revoke_token()
+    # moto accepts any TOTP code unless asked to check it (against its one fixed secret, which the
+    # page's QR code then carries, so a real authenticator app works locally too).
+    os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
     serve_invitations(outbox or Path(os.environ.get("LIVEREPORT_OUTBOX", "outbox")).resolve())
     cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=stack.moto_url)
     pool_id = cognito.create_user_pool(

@@ -303,3 +303,51 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     assert page.get_attribute(".role-badge", "data-role") == "viewer"
     wait_loaded(page, seed.CAMPAIGN, "campaign")
     fresh.close()
+
+
+def totp_code(secret: str) -> str:
+    """The authenticator app's current code, computed while at least 5 s of its 30 s step remain."""
+    import base64
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+    if time.time() % 30 > 25:
+        time.sleep(30 - time.time() % 30 + 0.2)
+    key = secret.replace(" ", "")
+    key += "=" * (-len(key) % 8)
+    return TOTP(base64.b32decode(key, casefold=True), 6, SHA1(), 30, enforce_key_length=False).generate(time.time()).decode()
+
+
+def test_two_step_verification_on_then_asked_at_sign_in_then_off(context, stack):
+    email, password = fresh_email("mfa"), "Mfa-User-Pa55word!"
+    add_member(stack, "browser", email, "editor", "Mo Factor", password=password)
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())  # the "turn off?" confirmation
+    open_signed_out(page, stack)
+    sign_in_form(page, email, password)
+    page.wait_for_selector("[role=tablist]")
+    page.click(".who-name")
+    page.click("[role=menuitem]:text('Two-step verification')")
+    page.wait_for_selector(".mfa-state[data-state=off]")
+    page.click(".mfa-start")
+    secret = page.inner_text(".mfa-secret")
+    assert page.eval_on_selector(".mfa-qr", "c => c.width > 100 && !c.hidden")  # the QR code is drawn
+    page.fill("#mfa-code", "000000" if totp_code(secret) != "000000" else "111111")
+    page.click(".mfa-verify button[type=submit]")
+    page.wait_for_selector("dialog.mfa-dialog .error:text('not right')")
+    page.fill("#mfa-code", totp_code(secret))
+    page.click(".mfa-verify button[type=submit]")
+    page.wait_for_selector(".mfa-state[data-state=on]")
+    page.click("dialog.mfa-dialog [data-close]")
+    page.click(".signout")
+    page.wait_for_selector("form.signin[data-screen=password]")
+
+    sign_in_form(page, email, password)  # now a code is asked for
+    page.wait_for_selector("form.signin[data-screen=totp]")
+    page.fill("#totp", totp_code(secret))
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("[role=tablist]")
+    page.click(".who-name")
+    page.click("[role=menuitem]:text('Two-step verification')")
+    page.click(".mfa-off")
+    page.wait_for_selector(".mfa-state[data-state=off]")
+    page.close()

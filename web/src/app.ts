@@ -155,7 +155,8 @@ export class App {
     const header = h("header", { class: "topbar" },
       h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
       h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz),
-        identityBlock(this.me!, this.workspace!, () => this.switchWorkspace()), signOut));
+        identityBlock(this.me!, this.workspace!, () => this.switchWorkspace(),
+          (m) => { this.els.announcer.textContent = m; }), signOut));
     this.mountAdminLink(header);
     if (this.state.view === "admin") { this.renderAdminPage(header); return; }
 

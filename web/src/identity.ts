@@ -2,6 +2,8 @@
 import { labelled } from "./controls";
 import { h } from "./dom";
 import { t } from "./i18n";
+import { menuButton } from "./menu";
+import { openMfaDialog } from "./mfa";
 import type { MessageKey } from "./messages";
 import { chooseWorkspace, type Me, type Workspace } from "./session";
 
@@ -9,10 +11,13 @@ function roleLabel(ws: Workspace): string {
   return ws.role ? t(`role_${ws.role}` as MessageKey) : t("role_key");
 }
 
-export function identityBlock(me: Me, current: Workspace, switched: () => void): HTMLElement {
+export function identityBlock(me: Me, current: Workspace, switched: () => void, announce: (m: string) => void): HTMLElement {
   // A key has no person to name: its workspace and the "API key" badge say it all (the id is on hover).
   const who = me.kind === "user" ? (me.display_name || me.email) : `${t("role_key")} ${me.key_id ?? ""}`.trim();
-  const person = me.kind === "user" ? h("span", { class: "who-name", title: me.email || who, text: who }) : null;
+  // A person's name opens their account menu (two-step verification).
+  const person = me.kind === "user" ? menuButton({ label: `${t("accountMenu")}: ${me.email || who}`, text: who, className: "who-name",
+    items: () => [{ label: me.email, action: () => undefined, disabled: true },
+      { label: t("mfaMenu"), action: () => openMfaDialog(me.email, announce) }] }) : null;
   let place: HTMLElement;
   if (me.workspaces.length > 1) {
     const sel = h("select", { id: "workspace" });

@@ -18,7 +18,7 @@ export interface SignInOptions {
 type Screen = "password" | "newPassword" | "totp" | "forgot" | "reset" | "key";
 
 /** What Cognito's error names mean to the person at the form (the service's own message otherwise). */
-function explain(e: unknown): string {
+export function explain(e: unknown): string {
   const err = e as { name?: string; message?: string };
   const known: Record<string, MessageKey> = {
     NotAuthorizedException: "authWrongPassword", UserNotFoundException: "authWrongPassword",
