@@ -3,7 +3,6 @@ import { labelled } from "./controls";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { menuButton } from "./menu";
-import { openMfaDialog } from "./mfa";
 import type { MessageKey } from "./messages";
 import { chooseWorkspace, type Me, type Workspace } from "./session";
 
@@ -17,7 +16,8 @@ export function identityBlock(me: Me, current: Workspace, switched: () => void, 
   // A person's name opens their account menu (two-step verification).
   const person = me.kind === "user" ? menuButton({ label: `${t("accountMenu")}: ${me.email || who}`, text: who, className: "who-name",
     items: () => [{ label: me.email, action: () => undefined, disabled: true },
-      { label: t("mfaMenu"), action: () => openMfaDialog(me.email, announce) }] }) : null;
+      // loaded on first use: the QR code library is not part of every page load
+      { label: t("mfaMenu"), action: () => void import("./mfa").then((m) => m.openMfaDialog(me.email, announce)) }] }) : null;
   let place: HTMLElement;
   if (me.workspaces.length > 1) {
     const sel = h("select", { id: "workspace" });
