@@ -1,4 +1,4 @@
-"""The published platform payloads of ../shared/samples/esp, made fresh.
+"""The published platform payloads (tests/fixtures/esp, a copy of ../shared/samples/esp), made fresh.
 
 Every sample keeps its shape and values except what must change for it to be
 counted today and again on the next run: times become "now" (reports keep 48
@@ -21,10 +21,12 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:
 
 
 def samples_dir() -> Path:
-    """LIVEREPORT_ESP_SAMPLES, else ../shared/samples/esp beside the repository."""
+    """LIVEREPORT_ESP_SAMPLES, else the copy in tests/fixtures/esp (so a bare clone runs every
+    sample test), else ../shared/samples/esp beside the repository."""
     env = os.environ.get("LIVEREPORT_ESP_SAMPLES")
     candidates = [Path(env)] if env else []
-    candidates += [ROOT.parent / "shared" / "samples" / "esp", ROOT.parents[1] / "shared" / "samples" / "esp"]
+    candidates += [ROOT / "tests" / "fixtures" / "esp", ROOT.parent / "shared" / "samples" / "esp",
+                   ROOT.parents[1] / "shared" / "samples" / "esp"]
     for path in candidates:
         if (path / "MANIFEST.json").exists():
             return path
