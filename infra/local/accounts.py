@@ -70,8 +70,8 @@ def serve_revoke_token() -> None:
     CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]
 
 
-#: Where local invitations are written (start_accounts sets it; the moto shim reads it).
-_invitations: dict[str, Path] = {}
+#: Where local mode writes the pool's emails (start_accounts sets it; the moto shims read it).
+_outbox: dict[str, Path] = {}
 
 
 def serve_invitations(outbox: Path) -> None:
@@ -81,7 +81,7 @@ def serve_invitations(outbox: Path) -> None:
     file in the outbox (snapshot and alert emails land there too)."""
     from moto.cognitoidp.responses import CognitoIdpResponse
 
-    _invitations["folder"] = outbox
+    _outbox["folder"] = outbox
     if getattr(CognitoIdpResponse.admin_create_user, "local_invitations", False):
         return
     create = CognitoIdpResponse.admin_create_user
@@ -92,30 +92,80 @@ def serve_invitations(outbox: Path) -> None:
         if invite:
             user = self.backend.describe_user_pool(self._get_param("UserPoolId"))._get_user(self._get_param("Username"))
             user.password = random_password()
-            write_invitation(_invitations["folder"], user.attribute_lookup.get("email", ""), user.password)
+            write_invitation(_outbox["folder"], user.attribute_lookup.get("email", ""), user.password)
         return answer
 
     admin_create_user.local_invitations = True  # type: ignore[attr-defined]
     CognitoIdpResponse.admin_create_user = admin_create_user  # type: ignore[method-assign]
 
 
+def serve_reset_codes() -> None:
+    """moto mints a reset code but sends it nowhere, and accepts any code it did not
+    mint. Like Cognito, email the code (to the outbox) and accept only that code."""
+    import json
+
+    from moto.cognitoidp.exceptions import CodeMismatchException
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    if getattr(CognitoIdpResponse.forgot_password, "local_reset_codes", False):
+        return
+    forgot, confirm = CognitoIdpResponse.forgot_password, CognitoIdpResponse.confirm_forgot_password
+    prefix = "moto-confirmation-code:"
+
+    def forgot_password(self: Any) -> Any:
+        answer = forgot(self)
+        minted = self.response_headers.get("x-moto-forgot-password-confirmation-code") or ""
+        if minted.startswith(prefix):  # a known user: moto minted a code for them
+            write_email(_outbox["folder"], "reset", self._get_param("Username"), RESET_SUBJECT,
+                        RESET_BODY.replace("{####}", minted[len(prefix):]))
+        return answer
+
+    def confirm_forgot_password(self: Any) -> Any:
+        params = json.loads(self.body)
+        code = str(params.get("ConfirmationCode", ""))
+        if not code.startswith(prefix):  # moto checks only codes of its own form
+            params["ConfirmationCode"] = prefix + code
+            self.body = json.dumps(params)
+        try:
+            return confirm(self)
+        except Exception as exc:
+            if type(exc).__name__ == "ExpiredCodeException":
+                raise CodeMismatchException("Invalid verification code provided, please try again.") from None
+            raise
+
+    forgot_password.local_reset_codes = True  # type: ignore[attr-defined]
+    CognitoIdpResponse.forgot_password = forgot_password  # type: ignore[method-assign]
+    CognitoIdpResponse.confirm_forgot_password = confirm_forgot_password  # type: ignore[method-assign]
+
+
+#: Cognito's default verification message (the pool does not customise it).
+RESET_SUBJECT = "Your verification code"
+RESET_BODY = "Your verification code is {####}."
+
+
 def write_invitation(folder: Path, email: str, password: str) -> Path:
     """The invitation Cognito would send (infra/cdk/invitation.py), as an .eml file."""
-    from email.message import EmailMessage
     from html import escape
 
     from infra.cdk.invitation import INVITATION_BODY, INVITATION_SUBJECT
 
     html = INVITATION_BODY.replace("{username}", escape(email)).replace("{####}", escape(password))
+    return write_email(folder, "invitation", email, INVITATION_SUBJECT, html)
+
+
+def write_email(folder: Path, kind: str, email: str, subject: str, html: str) -> Path:
+    """An email the pool would send, as `<kind>-<email>-<ms>.eml` in the outbox."""
+    from email.message import EmailMessage
+
     message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = INVITATION_SUBJECT, "no-reply@verificationemail.com", email
+    message["Subject"], message["From"], message["To"] = subject, "no-reply@verificationemail.com", email
     message.set_content(html.replace("<br>", "\n"))
     message.add_alternative(f"<p>{html}</p>", subtype="html")
     folder.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in email)
-    path = folder / f"invitation-{safe}-{int(time.time() * 1000)}.eml"
+    path = folder / f"{kind}-{safe}-{int(time.time() * 1000)}.eml"
     path.write_bytes(bytes(message))
-    print(f"invitation email written: {path}", flush=True)
+    print(f"{kind} email written: {path}", flush=True)
     return path
 
 
@@ -141,11 +191,13 @@ def start_accounts(stack: Any, email: str | None = None, password: str | None = 
     # page's QR code then carries, so a real authenticator app works locally too).
     os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
     serve_invitations(outbox or Path(os.environ.get("LIVEREPORT_OUTBOX", "outbox")).resolve())
+    serve_reset_codes()
     cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=stack.moto_url)
     pool_id = cognito.create_user_pool(
         PoolName="livereport-local-users", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
         UsernameConfiguration={"CaseSensitive": False}, MfaConfiguration="OPTIONAL",
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},  # as EMAIL_ONLY in CDK
         Policies={"PasswordPolicy": PASSWORD_POLICY})["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id, ClientName="livereport-local-web", GenerateSecret=False,
