@@ -94,6 +94,7 @@ def test_password_sign_in_shows_who_where_and_role_and_survives_new_tabs_and_rel
     assert page.get_attribute(".role-badge", "data-role") == "admin"
     options = page.eval_on_selector_all("#workspace option", "os => os.map(o => o.value)")
     assert options == ["browser", "default", "demo"]
+    assert page.input_value("#workspace") == "browser"  # a first visit lands where there are campaigns
     choose_workspace(page, "browser")
     wait_loaded(page, seed.CAMPAIGN, "campaign")
     assert ADMIN_PASSWORD not in page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")

@@ -147,9 +147,26 @@ export async function whoAmI(): Promise<{ me: Me; workspace: Workspace | null }>
   const me = await call<Me>("GET", "/v1/me");
   if (me.kind === "user" && !me.email) me.email = await idTokenEmail(); // a non-member: the API knows no email for them
   const saved = chosenWorkspace();
-  const workspace = me.workspaces.find((w) => w.workspace === saved) ?? me.workspaces[0] ?? null;
-  if (me.kind === "user" && workspace && workspace.workspace !== saved) chooseWorkspace(workspace.workspace);
-  return { me, workspace };
+  let workspace = me.workspaces.find((w) => w.workspace === saved) ?? null;
+  if (me.kind === "user" && !workspace) {
+    workspace = await firstWithCampaigns(me.workspaces) ?? me.workspaces[0] ?? null;
+    if (workspace) chooseWorkspace(workspace.workspace);
+  }
+  return { me, workspace: workspace ?? me.workspaces[0] ?? null };
+}
+
+/** A first visit lands in a workspace that has something to show (of the first few), not an empty one. */
+async function firstWithCampaigns(list: Workspace[]): Promise<Workspace | null> {
+  if (list.length < 2) return null;
+  for (const ws of list.slice(0, 5).filter((w) => w.scopes.includes("read"))) {
+    chooseWorkspace(ws.workspace);
+    try {
+      if ((await call<{ campaigns: unknown[] }>("GET", "/v1/campaigns")).campaigns.length) return ws;
+    } catch {
+      // unreachable or refused: try the next
+    }
+  }
+  return null;
 }
 
 /** Another tab signed out (Amplify's token keys left local storage): this one follows. */
