@@ -89,6 +89,8 @@ export class App {
   private signedOut(note: string): void { this.doc = null; this.renderSignIn("", note); }
 
   private async signOut(): Promise<void> {
+    this.poller.stop();
+    this.me = null; // a report still in flight must not answer (with a 401) for a page that signed out
     await endSession();
     this.signedOut(t("signedOut"));
   }
@@ -417,6 +419,7 @@ export class App {
 
   private showError(e: unknown): void {
     if (e instanceof ApiError && e.status === 401) {
+      if (!this.me) return; // signed out meanwhile: the sign-in screen is already there
       const user = isUser();
       void endSession().then(() => this.renderSignIn(user ? t("sessionExpired") : t("badKey")));
       return;
