@@ -169,12 +169,15 @@ async function firstWithCampaigns(list: Workspace[]): Promise<Workspace | null> 
   return null;
 }
 
-/** Another tab signed out (Amplify's token keys left local storage): this one follows. */
+/** Another tab signed out (Amplify's access token left local storage; a refresh only overwrites it):
+ *  this one follows at once, before a report of its own can come back 401 for want of a token. */
 export function onSignedOutElsewhere(handler: () => void): void {
   window.addEventListener("storage", (e) => {
     if (!userSignedIn || e.storageArea !== localStorage) return;
     if (e.key === null || (e.key.startsWith("CognitoIdentityServiceProvider.") && e.key.endsWith(".accessToken") && !e.newValue)) {
-      void accessToken().then((t) => { if (!t) { userSignedIn = false; handler(); } });
+      userSignedIn = false;
+      setCredentialSource(keyCredentials);
+      handler();
     }
   });
 }
