@@ -155,7 +155,8 @@ def test_an_ended_session_returns_to_sign_in_with_a_reason(context, stack):
         claims.exp = Math.floor(Date.now() / 1000) - 60;
         localStorage.setItem(k, [h, btoa(JSON.stringify(claims)).replace(/=+$/, ''), s].join('.')); } }""")
     page.reload()
-    page.wait_for_selector("form.signin[data-screen=password]")
+    page.wait_for_selector("form.signin[data-screen=password] .error:text('Your session has ended')")
+    assert tokens(page) == {}  # its leftovers are gone
     page.close()
 
 

@@ -70,7 +70,8 @@ export class App {
 
   async start(): Promise<void> {
     onSignedOutElsewhere(() => this.signedOut(t("signedOutElsewhere")));
-    if (await resume()) void this.enter(); else this.renderSignIn();
+    const who = await resume();
+    if (who === "user" || who === "key") void this.enter(); else this.renderSignIn(who === "expired" ? t("sessionExpired") : "");
   }
 
   // ---------- sign-in ----------

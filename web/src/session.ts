@@ -69,15 +69,25 @@ async function userCredentials(): Promise<Record<string, string>> {
   return headers;
 }
 
-/** Is someone signed in (a person's live session in this browser, or a key in this tab)? */
-export async function resume(): Promise<"user" | "key" | null> {
+/** Does this browser hold a person's session (whether or not it can still be refreshed)? */
+function storedSession(): boolean {
+  return Object.keys(localStorage).some((k) => k.startsWith("CognitoIdentityServiceProvider.") && k.endsWith(".refreshToken"));
+}
+
+/** Is someone signed in (a person's live session in this browser, or a key in this tab)?
+ *  "expired": a session was there but its refresh was refused; its leftovers are cleared. */
+export async function resume(): Promise<"user" | "key" | "expired" | null> {
   if (getKey()) { setCredentialSource(keyCredentials); return "key"; }
-  if (configureAccounts() && await accessToken()) {
+  if (!configureAccounts()) return null;
+  const had = storedSession();
+  if (await accessToken()) {
     userSignedIn = true;
     setCredentialSource(userCredentials);
     return "user";
   }
-  return null;
+  if (!had) return null;
+  await signOut().catch(() => undefined);
+  return "expired";
 }
 
 export function isUser(): boolean { return userSignedIn; }
