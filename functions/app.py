@@ -125,10 +125,6 @@ def _principal(scope: str) -> Principal:
     return principal(app.current_request, scope, logger)
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return json_response(body, status, headers)
-
-
 @app.route("/v1/events", methods=["POST"], authorizer=api_key, cors=cors,
            content_types=["application/json", "application/x-ndjson", "text/plain"])
 def post_events() -> Response:
@@ -162,14 +158,14 @@ def post_events() -> Response:
                                          "rejected": len(body["rejected"]), "replayed": outcome.replayed,
                                          "records": outcome.records_put,
                                          "ms": round((time.perf_counter() - started) * 1000, 1)})
-    return _json(body, headers={"Idempotent-Replay": "true"} if outcome.replayed else None)
+    return json_response(body, headers={"Idempotent-Replay": "true"} if outcome.replayed else None)
 
 
 @app.route("/v1/campaigns", methods=["GET"], authorizer=api_key, cors=cors)
 def list_campaigns() -> Response:
     try:
         principal = _principal("read")
-        return _json({"campaigns": wired().directory.list(principal.workspace)})
+        return json_response({"campaigns": wired().directory.list(principal.workspace)})
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     except StoreUnavailable:
@@ -190,7 +186,7 @@ def _report(build: Any, fmt: str | None, filename: str) -> Response:
         return Response(body=report_csv(doc), status_code=200, headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{filename}"'})
-    return _json(doc)
+    return json_response(doc)
 
 
 def _compare() -> bool:
@@ -253,22 +249,22 @@ def campaign_stamp(campaign_id: str) -> Response:
         return error_response(exc.status, exc.code, exc.message)
     except StoreUnavailable:
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-    return _json(stamp or {"stamp": "", "last_event": None}, headers={"Cache-Control": "no-store"})
+    return json_response(stamp or {"stamp": "", "last_event": None}, headers={"Cache-Control": "no-store"})
 
 
 @app.route("/v1/catalogue", methods=["GET"], cors=cors)
 def catalogue() -> Response:
-    return _json(catalogue_document())
+    return json_response(catalogue_document())
 
 
 @app.route("/v1/openapi.json", methods=["GET"], cors=cors)
 def openapi() -> Response:
-    return _json(openapi_document())
+    return json_response(openapi_document())
 
 
 @app.route("/v1/health", methods=["GET"], cors=cors)
 def health() -> Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 # --- routes by concern (chalicelib/routes): each a Blueprint built from its dependencies ---

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from chalice import Response
 
 from .accounts.roles import KEY_SCOPE_EXPANSION
+from .errors import ApiError
 from .auth import Principal
 from .events import ID_PATTERN
 from .reports.global_ import GlobalQuery, global_query
@@ -17,10 +18,6 @@ _ID = re.compile(ID_PATTERN)
 _WINDOW = re.compile(r"^(\d{1,5})([mh]?)$")
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..auth import KeyError_, KeyStore, Principal, check_scopes
+from ..errors import ApiError
 from . import validation
 from .audit import Actor, AuditLog
 from .directory import UserDirectory
@@ -17,10 +18,8 @@ from .roles import check_role
 MAX_ACTIVE_KEYS = 100
 
 
-class AccountError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class AccountError(ApiError):
+    """An admin action refused (bad input, unknown key or member)."""
 
 
 def actor_of(principal: Principal) -> Actor:

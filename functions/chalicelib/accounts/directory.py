@@ -6,11 +6,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..errors import ApiError
 
-class DirectoryError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+
+class DirectoryError(ApiError):
+    """The user pool refused or is not configured."""
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import tables
+from ..errors import ApiError
 
 MAX_MEMBERS = 500
 MAX_WORKSPACES_PER_USER = 50
 
 
-class MembershipError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class MembershipError(ApiError):
+    """A membership change refused (last admin, already a member, limits)."""
 
 
 @dataclass(frozen=True)

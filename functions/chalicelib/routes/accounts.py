@@ -14,10 +14,10 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
-from ..accounts.admin import AccountAdmin, AccountError
+from ..accounts.admin import AccountAdmin
 from ..accounts.audit import AuditLog
-from ..accounts.directory import DirectoryError, UserDirectory
-from ..accounts.members import MembershipError, MembershipStore
+from ..accounts.directory import UserDirectory
+from ..accounts.members import MembershipStore
 from ..accounts.roles import role_scopes
 from ..accounts.tokens import CognitoSettings
 from ..auth import Principal
@@ -58,7 +58,7 @@ def account_routes(deps: RouteDeps) -> Blueprint:
                 except ValueError:
                     return error_response(400, "invalid_request", "the body must be a JSON object")
             body = action(caller, payload)
-        except (ApiError, AccountError, MembershipError, DirectoryError) as exc:
+        except ApiError as exc:  # AccountError, MembershipError and DirectoryError are ApiErrors
             return error_response(exc.status, exc.code, exc.message, PRIVATE)
         if body is None:
             return Response(body="", status_code=204, headers=PRIVATE)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from ..errors import ApiError
+
 #: The per-message metadata keys a sender attaches (tags, custom args, variables...).
 META_KEYS = ("campaign_id", "profile_id", "execution_id")
 DEFAULT_CAMPAIGN = "unattributed"
@@ -22,13 +24,9 @@ MAX_URL = 2000
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)")
 
 
-class WebhookError(Exception):
+class WebhookError(ApiError):
     """A request we refuse: 400 unparseable, 401/403 not authentic, 404 no such source,
     5xx transient (the platform retries). ``code`` is the error code of the JSON body."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def bad_request(message: str) -> WebhookError:
