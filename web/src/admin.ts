@@ -4,12 +4,13 @@
 // they only ever go in as textContent (dom.h), never as HTML. API shapes: docs/accounts.md ("API").
 import "./admin.css";
 import { ApiError, call, Unreachable } from "./api";
-import { button, copyText, detailText, field, row, section, table, when } from "./adminTables";
+import { button, copyText, detailText, row, section, table, when } from "./adminTables";
+import { labelled } from "./controls";
 import { h } from "./dom";
-import { getLang } from "./i18n";
+import { wording } from "./i18n";
 import type { Me } from "./session";
 
-/** GET /v1/me: a signed-in user (their workspaces and roles) or an API key (its one workspace). */
+/** The workspace the page manages, the caller (GET /v1/me) and the page's screen-reader announcer. */
 export interface AdminContext { workspace: string; me: Me; announce: (msg: string) => void }
 interface Member { user_id: string; email: string; display_name: string; role: string; added_at: number | string; added_by: string }
 interface Key { key_id: string; scopes: string[]; label: string; created_at: number | string; revoked: boolean }
@@ -79,16 +80,12 @@ const TEXT = {
     noAudit: "Aucune action d’administration pour l’instant.", keyActor: "clé {id}", auditHint: "Actions d’administration de l’espace, les plus récentes d’abord." },
 };
 type TextKey = keyof typeof TEXT.en;
-/** The page's wording in the current language ({name} placeholders filled from `vars`). */
-export function adminText(k: TextKey, vars: Record<string, string | number> = {}): string {
-  const s: string = TEXT[getLang() === "fr" ? "fr" : "en"][k];
-  return s.replace(/\{(\w+)\}/g, (_, n: string) => String(vars[n] ?? ""));
-}
+/** The admin page's wording in the current language. */
+export const adminText = wording<TextKey>(TEXT);
 const tx = adminText;
 const enc = encodeURIComponent;
 
 // ---------- who is calling ----------
-/** The caller, or null when /v1/me cannot answer (the page then offers no admin link). */
 /** Does the caller hold the `admin` scope in the workspace? */
 export function isAdmin(me: Me | null, workspace: string | undefined): boolean {
   return !!me?.workspaces.some((w) => w.workspace === workspace && w.scopes.includes("admin"));
@@ -199,7 +196,7 @@ function membersSection(ctx: AdminContext, changed: () => void): HTMLElement {
   const status = h("p", { class: "admin-form-status", role: "status" });
   const form = h("form", { class: "admin-form invite-form", "aria-label": tx("invite") },
     h("h4", { text: tx("invite") }),
-    h("div", { class: "row" }, field(tx("email"), email, "grow"), field(tx("displayNameOpt"), name, "grow"), field(tx("role"), role),
+    h("div", { class: "row" }, labelled(tx("email"), email, "grow"), labelled(tx("displayNameOpt"), name, "grow"), labelled(tx("role"), role),
       h("button", { type: "submit", class: "primary", text: tx("inviteBtn") })),
     error, status);
   form.addEventListener("submit", async (e) => {
@@ -267,7 +264,7 @@ function keysSection(ctx: AdminContext, changed: () => void): HTMLElement {
     const copied = h("span", { class: "small", role: "status" });
     const box = h("div", { class: "key-reveal", "data-key-id": id },
       h("p", { class: "key-warning", text: tx("once") }),
-      h("div", { class: "row" }, field(tx("newKeyValue", { id }), input, "grow"),
+      h("div", { class: "row" }, labelled(tx("newKeyValue", { id }), input, "grow"),
         button(tx("copy"), "secondary key-copy", null, async () => { copied.textContent = tx(await copyText(input) ? "copied" : "copyFailed"); }),
         button(tx("done"), "secondary key-done", null, () => { reveal.replaceChildren(); form.querySelector<HTMLElement>("input")?.focus(); })),
       copied);
@@ -278,10 +275,10 @@ function keysSection(ctx: AdminContext, changed: () => void): HTMLElement {
   const label = h("input", { type: "text", name: "label", maxlength: 100, autocomplete: "off" });
   const boxes = KEY_SCOPES.map((sc) => h("input", { type: "checkbox", name: "scope", value: sc }));
   const scopes = h("fieldset", { class: "key-scopes" }, h("legend", { text: tx("scopesLegend") }),
-    ...KEY_SCOPES.map((sc, i) => field(`${sc} — ${tx(`scope_${sc}` as TextKey)}`, boxes[i], "check")));
+    ...KEY_SCOPES.map((sc, i) => labelled(`${sc} — ${tx(`scope_${sc}` as TextKey)}`, boxes[i], "check")));
   const error = h("p", { class: "error admin-form-error", role: "alert" });
   const form = h("form", { class: "admin-form key-form", "aria-label": tx("newKey") },
-    h("h4", { text: tx("newKey") }), field(tx("label"), label, "key-label"), scopes, error,
+    h("h4", { text: tx("newKey") }), labelled(tx("label"), label, "key-label"), scopes, error,
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary", text: tx("createKey") })));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

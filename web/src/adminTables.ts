@@ -63,12 +63,6 @@ export function detailText(detail: unknown): string {
   }).join(" · ");
 }
 
-/** A labelled input (the label's `for` names the control). */
-export function field(text: string, control: HTMLElement, extra = ""): HTMLElement {
-  control.id = control.id || newId("admin-f");
-  return h("div", { class: `field ${extra}`.trim() }, h("label", { for: control.id, text }), control);
-}
-
 /** A button with visible text (and a longer accessible name when the row needs one). */
 export function button(text: string, className: string, label: string | null, onClick: () => void): HTMLButtonElement {
   const b = h("button", { type: "button", class: className, "aria-label": label, text });

@@ -4,7 +4,7 @@
 import "./alerts.css";
 import { call } from "./api";
 import { clear, h, newId } from "./dom";
-import { fmtDateTime, fmtInt, fmtPct, getLang, label, t } from "./i18n";
+import { fmtDateTime, fmtInt, fmtPct, getLang, label, t, wording } from "./i18n";
 
 export interface AlertState { campaign_id: string; state: string; since: number | null; value: number | null; volume: number | null }
 export interface Alert {
@@ -46,10 +46,7 @@ const TEXT = {
     spam_complaint_rate: "Taux de plaintes", unsubscribe_rate: "Taux de désabonnement" },
 };
 type Key = keyof typeof TEXT.en;
-function tx(k: Key, vars: Record<string, string | number> = {}): string {
-  const s: string = TEXT[getLang() === "fr" ? "fr" : "en"][k];
-  return s.replace(/\{(\w+)\}/g, (_, n: string) => String(vars[n] ?? ""));
-}
+const tx = wording<Key>(TEXT);
 
 const CHANNELS = ["email", "push", "sms", "inapp", "web", "directmail"];
 const EXTRA_RATES: Record<string, string[]> = { email: ["spam_complaint_rate", "unsubscribe_rate"], sms: ["unsubscribe_rate"] };

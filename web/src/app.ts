@@ -98,8 +98,9 @@ export class App {
 
   private async enter(): Promise<void> {
     try {
-      ({ me: this.me, workspace: this.workspace } = await whoAmI());
-      this.campaigns = this.workspace?.scopes.includes("read") ? await api.campaigns() : [];
+      const who = await whoAmI();
+      ({ me: this.me, workspace: this.workspace } = who);
+      this.campaigns = who.campaigns ?? (this.workspace?.scopes.includes("read") ? await api.campaigns() : []);
       if (this.workspace && !this.workspace.scopes.includes("read")) this.state.view = "admin"; // an admin-only key
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {

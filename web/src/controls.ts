@@ -94,10 +94,11 @@ export function tabList(current: Tab, withData: Set<string>, panelId: string, se
   return list;
 }
 
-export function labelled(text: string, control: HTMLElement): HTMLElement {
+/** A control with its visible label (the label's `for` names it); `extra` adds classes to the field. */
+export function labelled(text: string, control: HTMLElement, extra = ""): HTMLElement {
   const id = control.id || newId("ctl");
   control.id = id;
-  return h("div", { class: "field" }, h("label", { for: id, text }), control);
+  return h("div", { class: `field ${extra}`.trim() }, h("label", { for: id, text }), control);
 }
 
 /** Tabs that scroll sideways on narrow screens, with a fade and "›" while more is hidden on the right. */

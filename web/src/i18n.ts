@@ -22,9 +22,22 @@ export function getTimeZone(): string { return timeZone; }
 export function setTimeZone(tz: string): void { timeZone = tz; }
 export function locale(): string { return lang === "fr" ? "fr-FR" : "en-GB"; }
 
-export function t(key: MessageKey, vars: Record<string, string | number> = {}): string {
-  const template: string = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
-  return template.replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? String(vars[name]) : `{${name}}`));
+type Vars = Record<string, string | number>;
+
+/** `{name}` placeholders filled from `vars`. Without `missing`, a name not in `vars` stays visible as `{name}`;
+ *  with it, a name without a value reads as `missing`. */
+export function fill(template: string, vars: Vars, missing?: string): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => (missing === undefined
+    ? (name in vars ? String(vars[name]) : `{${name}}`) : String(vars[name] ?? missing)));
+}
+
+export function t(key: MessageKey, vars: Vars = {}): string {
+  return fill(MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key, vars);
+}
+
+/** A module's own EN/FR wording table (alerts, admin page), read in the page's language; placeholders without a value read as nothing. */
+export function wording<K extends string>(table: Record<Lang, Record<K, string>>): (key: K, vars?: Vars) => string {
+  return (key, vars = {}) => fill(table[lang === "fr" ? "fr" : "en"][key], vars, "");
 }
 
 /** A metric / dimension / rate label from the API catalogue, then the page's own block labels. */

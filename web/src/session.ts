@@ -5,7 +5,7 @@ import {
   confirmResetPassword, confirmSignIn, fetchAuthSession, resetPassword, signIn, signOut, type SignInOutput,
 } from "@aws-amplify/auth";
 import { cognitoUserPoolsTokenProvider } from "@aws-amplify/auth/cognito";
-import { call, type CognitoConfig, getCognitoConfig, getKey, keyCredentials, setCredentialSource, setKey } from "./api";
+import { api, call, type CampaignSummary, type CognitoConfig, getCognitoConfig, getKey, keyCredentials, setCredentialSource, setKey } from "./api";
 
 const WORKSPACE_STORAGE = "clr.workspace";
 
@@ -152,26 +152,28 @@ export async function endSession(): Promise<void> {
   }
 }
 
-/** The caller as the API sees it, and the workspace the page acts in (kept when still allowed). */
-export async function whoAmI(): Promise<{ me: Me; workspace: Workspace | null }> {
+/** The caller as the API sees it, and the workspace the page acts in (kept when still allowed);
+ *  `campaigns`: that workspace's list when choosing it already fetched it (else null). */
+export async function whoAmI(): Promise<{ me: Me; workspace: Workspace | null; campaigns: CampaignSummary[] | null }> {
   const me = await call<Me>("GET", "/v1/me");
   if (me.kind === "user" && !me.email) me.email = await idTokenEmail(); // a non-member: the API knows no email for them
   const saved = chosenWorkspace();
-  let workspace = me.workspaces.find((w) => w.workspace === saved) ?? null;
-  if (me.kind === "user" && !workspace) {
-    workspace = await firstWithCampaigns(me.workspaces) ?? me.workspaces[0] ?? null;
-    if (workspace) chooseWorkspace(workspace.workspace);
-  }
-  return { me, workspace: workspace ?? me.workspaces[0] ?? null };
+  const kept = me.workspaces.find((w) => w.workspace === saved);
+  if (kept || me.kind !== "user") return { me, workspace: kept ?? me.workspaces[0] ?? null, campaigns: null };
+  const found = await firstWithCampaigns(me.workspaces);
+  const workspace = found?.workspace ?? me.workspaces[0] ?? null;
+  if (workspace) chooseWorkspace(workspace.workspace);
+  return { me, workspace, campaigns: found?.campaigns ?? null };
 }
 
 /** A first visit lands in a workspace that has something to show (of the first few), not an empty one. */
-async function firstWithCampaigns(list: Workspace[]): Promise<Workspace | null> {
+async function firstWithCampaigns(list: Workspace[]): Promise<{ workspace: Workspace; campaigns: CampaignSummary[] } | null> {
   if (list.length < 2) return null;
-  for (const ws of list.slice(0, 5).filter((w) => w.scopes.includes("read"))) {
-    chooseWorkspace(ws.workspace);
+  for (const workspace of list.slice(0, 5).filter((w) => w.scopes.includes("read"))) {
+    chooseWorkspace(workspace.workspace);
     try {
-      if ((await call<{ campaigns: unknown[] }>("GET", "/v1/campaigns")).campaigns.length) return ws;
+      const campaigns = await api.campaigns();
+      if (campaigns.length) return { workspace, campaigns };
     } catch {
       // unreachable or refused: try the next
     }
