@@ -68,6 +68,15 @@ def choose_workspace(page, workspace: str) -> None:
                            arg=workspace)
 
 
+def signed_in_page(context, stack, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD):
+    """A new tab, signed in through the form (the reports shown)."""
+    page = context.new_page()
+    open_signed_out(page, stack)
+    sign_in_form(page, email, password)
+    page.wait_for_selector("[role=tablist]")
+    return page
+
+
 def tokens(page) -> dict[str, str]:
     return page.evaluate("""() => Object.fromEntries(Object.entries(localStorage)
         .filter(([k]) => k.startsWith('CognitoIdentityServiceProvider.'))
@@ -117,10 +126,7 @@ def test_password_sign_in_shows_who_where_and_role_and_survives_new_tabs_and_rel
 
 def test_sign_out_revokes_the_refresh_token_and_signs_out_every_tab(context, stack):
     add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
-    page = context.new_page()
-    open_signed_out(page, stack)
-    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.wait_for_selector("[role=tablist]")
+    page = signed_in_page(context, stack)
     refresh = tokens(page)["refreshToken"]
     other = context.new_page()
     other.goto(stack.web_url)
@@ -142,10 +148,7 @@ def test_sign_out_revokes_the_refresh_token_and_signs_out_every_tab(context, sta
 
 def test_an_ended_session_returns_to_sign_in_with_a_reason(context, stack):
     add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
-    page = context.new_page()
-    open_signed_out(page, stack)
-    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.wait_for_selector("[role=tablist]")
+    page = signed_in_page(context, stack)
     found = tokens(page)
     cognito(stack).revoke_token(Token=found["refreshToken"], ClientId=stack.accounts.client_id)
     # the access token runs out: Amplify must refresh, and the refresh is refused
@@ -243,10 +246,7 @@ def test_a_person_in_no_workspace_is_told_so(context, stack):
 def test_a_signed_in_admin_manages_the_chosen_workspace(context, stack):
     """The admin page as a person sees it: their own row marked, an invitation made in the workspace
     chosen in the header (X-Workspace), and the audit naming them."""
-    page = context.new_page()
-    open_signed_out(page, stack)
-    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.wait_for_selector("[role=tablist]")
+    page = signed_in_page(context, stack)
     choose_workspace(page, "default")
     page.click(".admin-link")
     own = page.locator(f".admin-members tr[data-email='{ADMIN_EMAIL}'] .admin-you")
@@ -278,10 +278,7 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     import email
     import email.policy
     add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
-    page = context.new_page()
-    open_signed_out(page, stack)
-    sign_in_form(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.wait_for_selector("[role=tablist]")
+    page = signed_in_page(context, stack)
     choose_workspace(page, "browser")
     page.click(".admin-link")
     invitee = fresh_email("invitee")
@@ -327,11 +324,8 @@ def totp_code(secret: str) -> str:
 def test_two_step_verification_on_then_asked_at_sign_in_then_off(context, stack):
     email, password = fresh_email("mfa"), "Mfa-User-Pa55word!"
     add_member(stack, "browser", email, "editor", "Mo Factor", password=password)
-    page = context.new_page()
+    page = signed_in_page(context, stack, email, password)
     page.on("dialog", lambda d: d.accept())  # the "turn off?" confirmation
-    open_signed_out(page, stack)
-    sign_in_form(page, email, password)
-    page.wait_for_selector("[role=tablist]")
     page.click(".who-name")
     page.click("[role=menuitem]:text('Two-step verification')")
     page.wait_for_selector(".mfa-state[data-state=off]")
