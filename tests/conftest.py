@@ -17,6 +17,7 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", "TABLE_NAME": "livereport-test",
     "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "LIVEREPORT_ENV": "test",  # development secrets (profile keys, unsubscribe links) apply
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -128,5 +129,10 @@ class ApiClient:
         if window:
             query += f"&window={window}"
         r = self.get(f"/v1/campaigns/{campaign}/live?{query}", key)
+        assert r.status_code == 200, r.body
+        return json.loads(r.body)
+
+    def global_report(self, campaign, channel, key=None, query=""):
+        r = self.get(f"/v1/campaigns/{campaign}/report?channel={channel}" + (f"&{query}" if query else ""), key)
         assert r.status_code == 200, r.body
         return json.loads(r.body)

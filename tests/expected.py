@@ -52,7 +52,9 @@ class Expected:
                 if value is not None:
                     self.dims[(c, ch, dim)][value][t] += 1
         if ev.get("profile_id"):
-            self.profiles[(c, ch, t)].add(ev["profile_id"])
+            # SPEC: distinct opens count human opens; machine opens are shown beside them
+            key = "open_machine" if t == "open" and ev.get("machine") else t
+            self.profiles[(c, ch, key)].add(ev["profile_id"])
             if t == "targeted":
                 self.campaign_targeted[c].add(ev["profile_id"])
 

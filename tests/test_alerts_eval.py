@@ -73,9 +73,14 @@ def steady(minutes: range, sent: int = 100, bounce: int = 2) -> dict[int, dict[s
             for m in minutes}
 
 
+def bad_minute(row: dict[str, int], bounce: int) -> None:
+    """A minute whose sends bounce more: fewer of them are delivered (delivered + bounces = sent)."""
+    row["bounce"], row["delivered"] = bounce, row["sent"] - bounce
+
+
 def test_a_bounce_spike_fires_and_resolves_after_a_full_window():
     series = steady(range(0, 60))
-    series[minute(30)]["bounce"] = 40  # one bad minute: 40% bounces
+    bad_minute(series[minute(30)], 40)  # one bad minute: 40% bounces
     r = rule()
     got = run(r, series, 10, 59)
     # the spike minute (30) is in the windows ending at 31..35: it fires at 31;
@@ -89,7 +94,7 @@ def test_a_bounce_spike_fires_and_resolves_after_a_full_window():
 def test_resolution_waits_for_a_full_window_not_one_good_minute():
     series = steady(range(0, 60))
     for m in (30, 37):  # a second spike while firing restarts the wait
-        series[minute(m)]["bounce"] = 40
+        bad_minute(series[minute(m)], 40)
     r = rule()
     got = run(r, series, 10, 59)
     assert got == brute_run(r, series, 10, 59) == [(31, "firing"), (47, "ok")]
@@ -97,7 +102,7 @@ def test_resolution_waits_for_a_full_window_not_one_good_minute():
 
 def test_min_volume_suppresses_noise():
     series = steady(range(0, 30), sent=4, bounce=0)
-    series[minute(20)]["bounce"] = 2  # 2 of 20 in the window = 10%, on tiny volume
+    bad_minute(series[minute(20)], 2)  # 2 of 20 in the window = 10%, on tiny volume
     assert run(rule(min_volume=100), series, 5, 29) == []
     assert run(rule(min_volume=0), series, 5, 29) == brute_run(rule(min_volume=0), series, 5, 29) != []
 
@@ -150,3 +155,12 @@ def test_minute_series_ignores_dimensions_and_other_attributes():
     from datetime import datetime, timezone
     t = int(datetime(2026, 11, 26, 6, 1, tzinfo=timezone.utc).timestamp())
     assert minute_series(items, t - 60, t + 60) == {t: {"sent": 4, "bounce": 2}}
+
+
+def test_a_source_that_reports_no_sends_still_has_a_bounce_rate():
+    """SES identity notifications carry deliveries and bounces only: they are the sends."""
+    series = {minute(m): {"delivered": 90, "bounce": 10} for m in range(0, 30)}
+    r = rule(threshold=0.05)
+    v = evaluate(r, series, minute(20), False)
+    assert v.reading.value == pytest.approx(0.1) and v.reading.volume == 500  # 5 minutes x 100 messages
+    assert run(r, series, 5, 29)[0][1] == "firing"

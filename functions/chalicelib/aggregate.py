@@ -16,7 +16,8 @@ from . import catalogue, tables
 #: An attribute of a counter item: a metric name, or "dimension|metric|value" with
 #: the dimension and metric as the catalogue's short codes.
 DIM_SEP = "|"
-#: metrics whose distinct profiles are also kept per recipient domain (raw reactivity)
+#: sketch metrics whose distinct profiles are also kept per recipient domain (raw
+#: reactivity: human openers and clickers; machine opens are not reactions)
 DOMAIN_DISTINCT = frozenset({"open", "click"})
 
 ItemKey = tables.ItemKey
@@ -111,10 +112,11 @@ def aggregate(batches: Iterable[tuple[str, float, Iterable[Mapping]]], admit: Ad
             profile = ev.get("profile_id")
             if counts_profiles and profile:
                 group = profiles[(workspace, campaign, channel, minute)]
-                group[(execution, etype, None)].add(profile)
+                metric = catalogue.sketch_metric(etype, bool(ev.get("machine")))
+                group[(execution, metric, None)].add(profile)
                 domain = ev.get("recipient_domain")
-                if domain and etype in DOMAIN_DISTINCT and channel == "email":
-                    group[(execution, etype, domain)].add(profile)
+                if domain and metric in DOMAIN_DISTINCT and channel == "email":
+                    group[(execution, metric, domain)].add(profile)
             key = (workspace, campaign)
             seen = campaigns.get(key)
             if seen is None:

@@ -55,6 +55,15 @@ EVENT_TYPES: dict[str, EventType] = {
 EXTRA_COUNTERS: dict[str, tuple[str, str]] = {
     "open_machine": ("Machine opens", "Ouvertures machine"),
 }
+#: Labels of read-time figures that are neither events nor counters.
+FIGURE_LABELS: dict[str, tuple[str, str]] = {
+    "open_all": ("Distinct opens incl. machine opens", "Ouvertures distinctes, machine comprises"),
+    "engaged": ("Distinct openers or clickers", "Ouvreurs ou cliqueurs distincts"),
+    "engaged_all": ("Distinct openers or clickers incl. machine opens",
+                    "Ouvreurs ou cliqueurs distincts, machine comprises"),
+    "inferred_sent": ("Inferred sends", "Envois déduits"),
+    "inferred_delivered": ("Inferred deliveries", "Délivrances déduites"),
+}
 
 # Metrics derived from totals at read time (never stored).
 DERIVED_TOTALS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -196,44 +205,118 @@ RATES: tuple[Rate, ...] = (
     Rate("error_rate", "error", "sent", "Error rate", "Taux d'erreur"),
     Rate("open_rate", "distinct.open", "delivered", "Open rate", "Taux d'ouverture",
          frozenset({"email", "push"})),
+    Rate("open_rate_all", "distinct.open_all", "delivered", "Open rate incl. machine opens",
+         "Taux d'ouverture, ouvertures machine comprises", frozenset({"email", "push"})),
     Rate("click_rate", "distinct.click", "delivered", "Click rate", "Taux de clic",
          frozenset({"email", "push", "sms"})),
-    Rate("reactivity", "distinct.click", "distinct.open", "Reactivity", "Réactivité",
+    Rate("reactivity", "distinct.click", "distinct.engaged", "Reactivity", "Réactivité",
          frozenset({"email", "push"})),
+    Rate("reactivity_all", "distinct.click", "distinct.engaged_all", "Reactivity incl. machine opens",
+         "Réactivité, ouvertures machine comprises", frozenset({"email", "push"})),
     Rate("unsubscribe_rate", "unsubscribe", "delivered", "Unsubscribe rate", "Taux de désabonnement",
          frozenset({"email", "sms"})),
     Rate("complaint_rate", "spam_complaint", "delivered", "Complaint rate", "Taux de plainte",
          frozenset({"email"})),
 )
 
-# Metrics whose distinct profiles are counted (HLL sketches per bucket).
+#: Profiles kept in HLL sketches, per stored sketch metric. `open` holds human openers
+#: only and `open_machine` profiles with a machine open (privacy proxies, scanners):
+#: an open event goes into exactly one of them (see `sketch_metric`).
 DISTINCT_METRICS: dict[str, frozenset[str]] = {
     "targeted": ALL,
     "open": frozenset({"email", "push"}),
+    "open_machine": frozenset({"email", "push"}),
     "click": frozenset({"email", "sms", "push"}),
     "impression": frozenset({"inapp", "web"}),
 }
 
+#: Distinct figures read as unions of stored sketches (a report's `distinct_combined`).
+#: `engaged` adds clickers to human openers: a click proves an open (images blocked
+#: hide many), so reactivity, clickers ÷ engaged, can never pass 100 %. They are kept
+#: apart from `distinct`, whose every key is a counted metric and never exceeds its total.
+COMBINED_DISTINCT: dict[str, tuple[str, ...]] = {
+    "open_all": ("open", "open_machine"),
+    "engaged": ("open", "click"),
+    "engaged_all": ("open", "open_machine", "click"),
+}
+
+
+def sketch_metric(etype: str, machine: bool) -> str:
+    """The sketch an event's profile goes into."""
+    return "open_machine" if etype == "open" and machine else etype
+
 
 def distinct_metrics_for(channel: str) -> list[str]:
+    """Stored sketch metrics of a channel: the keys of a report's `distinct`."""
     return [m for m, chans in DISTINCT_METRICS.items() if channel in chans]
 
 
+def combined_distinct_for(channel: str) -> dict[str, tuple[str, ...]]:
+    """Combined figure -> the stored sketches whose union it is, on a channel with opens."""
+    stored = distinct_metrics_for(channel)
+    return {name: tuple(p for p in parts if p in stored)
+            for name, parts in COMBINED_DISTINCT.items() if parts[0] in stored}
+
+
+def _distinct_value(name: str, distinct: Mapping[str, int]) -> int:
+    """A distinct figure; a combined one missing from `distinct` reads as its largest
+    part (a lower bound of the union), so callers without sketches still get a rate."""
+    if name in distinct:
+        return int(distinct[name])
+    parts = COMBINED_DISTINCT.get(name, ())
+    return max((int(distinct.get(p, 0)) for p in parts), default=0)
+
+
+def inferred(channel: str, totals: Mapping[str, int], distinct: Mapping[str, int]) -> dict[str, int]:
+    """Messages a source never reported sent (or delivered) that its other events prove.
+
+    Platforms do not always report a send for every message (SES identity
+    notifications carry deliveries, bounces and complaints only) nor a delivery
+    for every opened one. So a message delivered, bounced or failed counts as sent,
+    and a message opened, clicked, unsubscribed from or complained about counts as
+    delivered: `sent` = reported + inferred, where inferred = what the outcomes
+    prove beyond the reported count. No rate can then pass 100 %. Reported counts
+    stay exact in `totals`; these are shown beside them."""
+    out: dict[str, int] = {}
+    channel_metrics = metrics_for(channel)
+    delivered = int(totals.get("delivered", 0))
+    if "delivered" in channel_metrics:
+        engaged = max(_distinct_value("engaged_all", distinct), int(distinct.get("click", 0)))
+        proven = max(engaged, int(totals.get("unsubscribe", 0)), int(totals.get("spam_complaint", 0)))
+        out["delivered"] = max(0, proven - delivered)
+        delivered += out["delivered"]
+    outcomes = delivered + int(totals.get("bounce", 0)) + int(totals.get("error", 0))
+    out["sent"] = max(0, outcomes - int(totals.get("sent", 0)))
+    return out
+
+
+def effective_totals(channel: str, totals: Mapping[str, int], distinct: Mapping[str, int]) -> dict[str, int]:
+    """Totals with the inferred sends and deliveries added: the denominators of rates."""
+    out = dict(totals)
+    for metric, n in inferred(channel, totals, distinct).items():
+        out[metric] = int(out.get(metric, 0)) + n
+    return out
+
+
 def compute_rates(channel: str, totals: Mapping[str, int], distinct: Mapping[str, int]) -> dict[str, float | None]:
-    """Derived rates of a tab; None (shown as "—") when the denominator is 0."""
+    """Derived rates of a tab; None (shown as "—") when the denominator is 0.
+
+    Denominators include inferred sends and deliveries (`inferred`), and distinct
+    openers include clickers, so every rate is at most 1; the cap only absorbs a
+    sketch estimate's noise above a few thousand profiles."""
+    effective = effective_totals(channel, totals, distinct)
 
     def value(ref: str) -> int:
         if ref.startswith("distinct."):
-            metric = ref.split(".", 1)[1]
-            return int(distinct.get(metric, totals.get(metric, 0)))
-        return int(totals.get(ref, 0))
+            return _distinct_value(ref.split(".", 1)[1], distinct)
+        return int(effective.get(ref, 0))
 
     out: dict[str, float | None] = {}
     for rate in RATES:
         if channel not in rate.channels:
             continue
         den = value(rate.denominator)
-        out[rate.name] = round(value(rate.numerator) / den, 6) if den else None
+        out[rate.name] = round(min(1.0, value(rate.numerator) / den), 6) if den else None
     return out
 
 
@@ -263,10 +346,40 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "retry": ("Messages put back in the retry queue.", "Messages replacés dans la file de reprise."),
     "quarantine": ("Addresses newly quarantined after repeated failures.",
                    "Adresses mises en quarantaine après des échecs répétés."),
-    "open": ("Opens, counted each time a message is opened.", "Ouvertures, comptées à chaque ouverture."),
+    "open": ("Opens, counted each time a message is opened (machine opens included).",
+             "Ouvertures, comptées à chaque ouverture (ouvertures machine comprises)."),
+    "open_machine": ("Opens by machines, not people: privacy proxies (Apple Mail Privacy Protection) and "
+                     "security scanners, as the sending platform flags them. Shown beside human opens and left "
+                     "out of the open rate and reactivity unless you include them.",
+                     "Ouvertures faites par des machines, pas par des personnes : relais de confidentialité "
+                     "(Apple Mail Privacy Protection) et scanners de sécurité, tels que la plateforme d'envoi les "
+                     "signale. Affichées à côté des ouvertures humaines et exclues du taux d'ouverture et de la "
+                     "réactivité, sauf si vous les incluez."),
+    "open_all": ("Distinct profiles who opened, machine opens included.",
+                 "Profils distincts ayant ouvert, ouvertures machine comprises."),
+    "engaged": ("Distinct profiles who opened (a human open) or clicked: a click proves an open.",
+                "Profils distincts ayant ouvert (ouverture humaine) ou cliqué : un clic prouve une ouverture."),
+    "engaged_all": ("Distinct profiles who opened, machine opens included, or clicked.",
+                    "Profils distincts ayant ouvert, ouvertures machine comprises, ou cliqué."),
     "click": ("Clicks on tracked links, counted each time.", "Clics sur les liens suivis, comptés à chaque fois."),
-    "distinct": ("Each profile counted once, however often it acted (estimated within 2 %).",
-                 "Chaque profil compté une fois, quel que soit le nombre de ses actions (estimé à 2 % près)."),
+    "distinct": ("Each profile counted once, however often it acted (exact for small numbers, estimated within "
+                 "2 % above). Events without a profile_id (sending platforms) count by a keyed hash of the "
+                 "recipient address, which is never stored; by message when the platform names no recipient.",
+                 "Chaque profil compté une fois, quel que soit le nombre de ses actions (exact pour de petits "
+                 "nombres, estimé à 2 % près au-delà). Les événements sans profile_id (plateformes d'envoi) "
+                 "comptent par une empreinte chiffrée de l'adresse du destinataire, jamais conservée ; par message "
+                 "quand la plateforme ne nomme pas de destinataire."),
+    "inferred_sent": ("Messages the source reported delivered, bounced or failed beyond the sends it reported: "
+                      "counted as sent, so that no rate passes 100 %. Some platforms never report sends (SES "
+                      "identity notifications carry deliveries, bounces and complaints only).",
+                      "Messages que la source a signalés délivrés, en rebond ou en erreur au-delà des envois "
+                      "qu'elle a signalés : comptés comme envoyés, pour qu'aucun taux ne dépasse 100 %. Certaines "
+                      "plateformes ne signalent jamais les envois (les notifications d'identité SES ne portent "
+                      "que les délivrances, rebonds et plaintes)."),
+    "inferred_delivered": ("Messages opened, clicked, unsubscribed from or reported as spam beyond the deliveries "
+                           "the source reported: counted as delivered, since a message read was delivered.",
+                           "Messages ouverts, cliqués, désabonnés ou signalés comme spam au-delà des délivrances "
+                           "signalées par la source : comptés comme délivrés, puisqu'un message lu a été délivré."),
     "unsubscribe": ("Clicks on the unsubscribe link.", "Clics sur le lien de désabonnement."),
     "spam_complaint": ("Recipients who reported the message as spam.", "Destinataires qui ont signalé le message comme spam."),
     "mirror_page": ("Clicks on the mirror-page link.", "Clics sur le lien de la page miroir."),
@@ -281,13 +394,23 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
                     "Interactions avec un message in-app ou un élément web."),
     "action_executed": ("Campaign actions executed for a profile (a workflow step).",
                         "Actions de campagne réalisées pour un profil (une étape du workflow)."),
-    "delivered_rate": ("Delivered ÷ sent.", "Délivrés ÷ envoyés."),
-    "bounce_rate": ("Bounces ÷ sent.", "Rebonds ÷ envoyés."),
-    "error_rate": ("Errors ÷ sent.", "Erreurs ÷ envoyés."),
-    "open_rate": ("Distinct openers ÷ delivered.", "Ouvreurs distincts ÷ délivrés."),
+    "delivered_rate": ("Delivered ÷ sent (sent includes inferred sends).",
+                       "Délivrés ÷ envoyés (envois déduits compris)."),
+    "bounce_rate": ("Bounces ÷ sent (sent includes inferred sends).", "Rebonds ÷ envoyés (envois déduits compris)."),
+    "error_rate": ("Errors ÷ sent (sent includes inferred sends).", "Erreurs ÷ envoyés (envois déduits compris)."),
+    "open_rate": ("Distinct human openers ÷ delivered (delivered includes inferred deliveries). Machine opens "
+                  "are left out.",
+                  "Ouvreurs humains distincts ÷ délivrés (délivrances déduites comprises). Les ouvertures machine "
+                  "sont exclues."),
+    "open_rate_all": ("Distinct openers, machine opens included, ÷ delivered.",
+                      "Ouvreurs distincts, ouvertures machine comprises, ÷ délivrés."),
     "click_rate": ("Distinct clickers ÷ delivered.", "Cliqueurs distincts ÷ délivrés."),
-    "reactivity": ("Distinct clickers ÷ distinct openers: the share of openers who went on to click.",
-                   "Cliqueurs distincts ÷ ouvreurs distincts : la part des ouvreurs qui ont cliqué."),
+    "reactivity": ("Distinct clickers ÷ distinct human openers (clickers count as openers: a click proves an "
+                   "open): the share of openers who went on to click.",
+                   "Cliqueurs distincts ÷ ouvreurs humains distincts (les cliqueurs comptent comme ouvreurs : un "
+                   "clic prouve une ouverture) : la part des ouvreurs qui ont cliqué."),
+    "reactivity_all": ("Distinct clickers ÷ distinct openers or clickers, machine opens included.",
+                       "Cliqueurs distincts ÷ ouvreurs ou cliqueurs distincts, ouvertures machine comprises."),
     "unsubscribe_rate": ("Unsubscribes ÷ delivered.", "Désabonnements ÷ délivrés."),
     "complaint_rate": ("Spam complaints ÷ delivered.", "Plaintes pour spam ÷ délivrés."),
 }
@@ -317,7 +440,7 @@ def labels(lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for t in EVENT_TYPES.values():
         out[t.name] = (t.en, t.fr)[idx]
-    for name, pair in EXTRA_COUNTERS.items():
+    for name, pair in {**EXTRA_COUNTERS, **FIGURE_LABELS}.items():
         out[name] = pair[idx]
     for name, (_, en, fr) in DERIVED_TOTALS.items():
         out[name] = (en, fr)[idx]
@@ -339,6 +462,7 @@ def catalogue_document() -> dict:
         "metrics": {c: metrics_for(c) for c in CHANNELS},
         "dimensions": {c: dimensions_for(c) for c in CHANNELS},
         "distinct": {c: distinct_metrics_for(c) for c in CHANNELS},
+        "distinct_combined": {c: list(combined_distinct_for(c)) for c in CHANNELS},
         "rates": {c: [r.name for r in RATES if c in r.channels] for c in CHANNELS},
         "labels": {"en": labels("en"), "fr": labels("fr")},
         "definitions": {"en": definitions("en"), "fr": definitions("fr")},

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -47,6 +47,8 @@ class Event(BaseModel):
     interaction_type: Optional[str] = Field(default=None, max_length=100)
     element: Optional[str] = Field(default=None, max_length=2000)
     offer_id: Optional[str] = Field(default=None, max_length=2000)
+    #: the sending platform's message id: the identity of a message whose recipient is unknown
+    message_id: Optional[str] = Field(default=None, max_length=998)
     machine: bool = False
 
 
@@ -114,9 +116,23 @@ def _check(event: Event, earliest: datetime, latest: datetime) -> str | None:
     return None
 
 
-def normalise(event: Event) -> Event:
-    """Reduce producer strings to bounded, privacy-safe dimension values."""
+#: identify(kind, value) -> a profile key: "r" for a recipient address, "m" for a message id
+Identify = Callable[[str, str], str]
+
+
+def normalise(event: Event, identify: Identify | None = None) -> Event:
+    """Reduce producer strings to bounded, privacy-safe dimension values.
+
+    An event without a `profile_id` gets one from `identify`: a keyed hash of the
+    recipient address, else of the platform's message id, so that distinct
+    counts still mean people (or messages) for platform traffic."""
     d = event.__dict__  # the model's field storage: skips BaseModel.__setattr__ on the hot path
+    if not d["profile_id"] and identify is not None:
+        if d["recipient"] and d["recipient"].strip():
+            d["profile_id"] = identify("r", d["recipient"])
+        elif d["message_id"] and d["message_id"].strip():
+            d["profile_id"] = identify("m", d["message_id"])
+    d["message_id"] = None  # only ever an identity, never stored
     if d["recipient"] is not None:
         if d["recipient_domain"] is None:
             d["recipient_domain"] = domain_of(d["recipient"])
@@ -139,11 +155,12 @@ def normalise(event: Event) -> Event:
 
 
 def validate_batch(
-    raw_events: list[Any], now: datetime, limits: Limits = Limits()
+    raw_events: list[Any], now: datetime, limits: Limits = Limits(), identify: Identify | None = None
 ) -> tuple[list[tuple[int, Event]], list[Rejection]]:
     """Split a batch into (index, event) accepted and per-index rejections.
 
     Duplicate event_ids count once: later copies are reported, not counted.
+    `identify` gives events without a profile_id a profile key (see `normalise`).
     """
     now = now.astimezone(timezone.utc)
     try:
@@ -173,5 +190,5 @@ def validate_batch(
         if first != index:
             rejected.append(Rejection(index, f"event_id: duplicate of index {first} in this batch (counted once)"))
             continue
-        accepted.append((index, normalise(event)))
+        accepted.append((index, normalise(event, identify)))
     return accepted, rejected

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from .events import Limits, validate_batch
 from .ledger import BatchLedger, CommitTooLate
+from .profile_keys import ProfileKeys
 from .store import StoreUnavailable
 from .stream import EventStream, compact, encode
 
@@ -73,11 +74,12 @@ def batch_identity(body: bytes, idempotency_key: str | None) -> tuple[str, str]:
 
 class IngestService:
     def __init__(self, ledger: BatchLedger, stream: EventStream, limits: Limits = Limits(),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, profiles: ProfileKeys | None = None) -> None:
         self.ledger = ledger
         self.stream = stream
         self.limits = limits
         self.clock = clock
+        self.profiles = profiles if profiles is not None else ProfileKeys()
 
     def ingest(self, workspace: str, body: bytes | None, idempotency_key: str | None) -> IngestOutcome:
         """POST /v1/events: the body's events, identified by the key or the body itself."""
@@ -98,7 +100,8 @@ class IngestService:
         received_at = self.clock()
         attempt = secrets.token_hex(8)
         received = datetime.fromtimestamp(received_at, tz=timezone.utc)
-        accepted, rejected = validate_batch(raw_events, received, self.limits)
+        accepted, rejected = validate_batch(raw_events, received, self.limits,
+                                            self.profiles.for_workspace(workspace))
         records = encode(workspace, batch_id, attempt, received_at, [compact(e) for _, e in accepted]) \
             if accepted else []
         if records:

@@ -47,6 +47,15 @@ def _model_schemas(*models: type) -> dict[str, Any]:
     return out
 
 
+_COMBINED = {"type": "object", "additionalProperties": {"type": "integer"},
+             "description": "unions of distinct profiles: open_all (human or machine openers), engaged (human "
+                            "openers or clickers: reactivity's denominator), engaged_all"}
+_INFERRED = {"type": "object", "properties": {"sent": {"type": "integer"}, "delivered": {"type": "integer"}},
+             "description": "messages the source never reported sent (delivered) that its delivered, bounced or "
+                            "failed (opened, clicked, unsubscribed, complained) events prove; rates use "
+                            "totals + inferred as denominators, so no rate exceeds 1"}
+
+
 def _global_report() -> dict[str, Any]:
     rows = {"type": "array", "items": {"type": "object"}}
     return {"type": "object", "required": ["totals", "distinct", "rates", "top_links", "errors_by_type",
@@ -56,11 +65,14 @@ def _global_report() -> dict[str, Any]:
                                                    "resolved_start/resolved_end (whole hours actually read)"},
         "has_data": {"type": "boolean"},
         "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "distinct": {"type": "object", "description": "distinct profiles: open, click, targeted (HLL)",
-                     "additionalProperties": {"type": "integer"}},
+        "distinct": {"type": "object", "description": "distinct profiles: open (human), open_machine, click, "
+                     "targeted (HLL)", "additionalProperties": {"type": "integer"}},
+        "distinct_combined": _COMBINED,
+        "inferred": _INFERRED,
         "error_bound": {"type": "object", "description": "95% bounds of each distinct count"},
         "rates": {"type": "object", "additionalProperties": {"type": ["number", "null"]},
-                  "description": "includes reactivity = distinct clickers / distinct openers; null when the denominator is 0"},
+                  "description": "includes reactivity = distinct clickers / distinct human openers or clickers; "
+                                 "null when the denominator is 0; never above 1"},
         "blocks": {"type": "object", "description": "delivery_overview, initial_audience, execution, reaction, "
                                                     "click_streams, tracking (SPEC's global report blocks)"},
         "top_links": {**rows, "description": "top 10: url, clicks, distinct_clicks (null: not tracked per URL), share"},
@@ -241,8 +253,12 @@ def openapi_document() -> dict[str, Any]:
                     "has_data": {"type": "boolean"},
                     "totals": {"type": "object", "description": "every metric of the tab, 0 when none: " + ", ".join(metric_names),
                                "additionalProperties": {"type": "integer"}},
-                    "distinct": {"type": "object", "description": "distinct profiles (HLL estimate, exact when small)",
+                    "distinct": {"type": "object", "description": "distinct profiles (HLL estimate, exact when small) "
+                                 "per counted metric; `open` counts human openers, `open_machine` machine openers; "
+                                 "events without a profile_id count by a keyed hash of the recipient address",
                                  "additionalProperties": {"type": "integer"}},
+                    "distinct_combined": _COMBINED,
+                    "inferred": _INFERRED,
                     "error_bound": {"type": "object", "description": "95% bounds of each distinct count",
                                     "additionalProperties": {"type": "object", "properties": {
                                         "estimate": {"type": "integer"}, "lower": {"type": "integer"}, "upper": {"type": "integer"}}}},

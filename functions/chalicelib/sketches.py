@@ -55,6 +55,14 @@ def merge(a: ds.hll_sketch | None, b: ds.hll_sketch) -> ds.hll_sketch:
     return union.get_result()
 
 
+def union_of(sketches: Iterable[ds.hll_sketch]) -> ds.hll_sketch | None:
+    """The union of several sketches (None when there are none)."""
+    out = None
+    for sketch in sketches:
+        out = merge(out, sketch)
+    return out
+
+
 def summarise(sketch: ds.hll_sketch | None) -> Distinct:
     if sketch is None or sketch.is_empty():
         return Distinct(0, 0, 0)

@@ -126,6 +126,7 @@ class LocalStack:
         self.moto_url = server.start()
         self._stops.append(server.stop)
         os.environ.update(FAKE_AWS)
+        os.environ.setdefault("LIVEREPORT_ENV", "local")  # development secrets (profile keys, links)
         os.environ["AWS_ENDPOINT_URL"] = self.moto_url
         os.environ["TABLE_NAME"] = self.table_name
         os.environ["STREAM_NAME"] = self.stream_name

@@ -81,7 +81,14 @@ def reading(rule: Rule, series: Series, e: int, for_firing: bool = True) -> Read
         return Reading(float(events), events, events == 0 and was_sending)
     if rule.kind == "rate":
         rate = RATES[rule.metric]
-        den = _sum(series, start, e, counted(rate.denominator))
+        # Sends and deliveries a source never reported count as the report counts them
+        # (catalogue.inferred), so SES identity notifications still give a bounce rate.
+        # Minute counters hold no sketches: only outcomes, unsubscribes and complaints infer.
+        window = {m: _sum(series, start, e, m) for m in ("sent", "delivered", "bounce", "error",
+                                                         "unsubscribe", "spam_complaint")}
+        effective = catalogue.effective_totals(rule.channel, window, {})
+        den = effective.get(counted(rate.denominator)) if counted(rate.denominator) in effective else \
+            _sum(series, start, e, counted(rate.denominator))
         num = _sum(series, start, e, counted(rate.numerator))
         if den == 0:
             return Reading(None, 0, False)

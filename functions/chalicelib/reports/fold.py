@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from .. import buckets, catalogue, tables
 from ..aggregate import split_dim_attr
 from ..frontier import FRONTIER, read_hours
-from ..sketches import SketchStore, summarise
+from ..sketches import SketchStore, summarise, union_of
 from ..store import CounterStore, ReadStats
 
 RESERVED = {tables.PK, tables.SK, tables.TTL_ATTRIBUTE, FRONTIER}
@@ -132,8 +132,10 @@ def execution_rows(channel: str, fold: Fold) -> list[dict[str, Any]]:
 
 def distinct_document(sketches: SketchStore, pk: str, plan: list[buckets.Range], channel: str,
                       executions: set[str] | None, now: float, stats: ReadStats,
-                      fold: Fold | None = None) -> tuple[dict, dict]:
-    """Distinct counts and bounds; with an hourly fold, also `series.distinct` per hour slot."""
+                      fold: Fold | None = None) -> tuple[dict, dict, dict]:
+    """(distinct, bounds, combined): distinct counts per stored sketch and their bounds,
+    and the combined figures (catalogue.COMBINED_DISTINCT) as unions of the same reads;
+    with an hourly fold, also `series.distinct` per hour slot."""
     metrics = catalogue.distinct_metrics_for(channel)
     hourly: dict[str, dict[int, Any]] | None = None
     if fold is not None and fold.step == 3600:
@@ -147,7 +149,14 @@ def distinct_document(sketches: SketchStore, pk: str, plan: list[buckets.Range],
                 for h in range(fold.series_start, fold.series_start + fold.slots * 3600, 3600)]
             for m, per_hour in hourly.items()}
     return ({m: s.estimate for m, s in summaries.items()},
-            {m: s.as_dict() for m, s in summaries.items()})
+            {m: s.as_dict() for m, s in summaries.items()},
+            combined_distinct(channel, unions))
+
+
+def combined_distinct(channel: str, unions: dict[str, Any]) -> dict[str, int]:
+    """catalogue.COMBINED_DISTINCT figures from the unions of one read."""
+    return {name: summarise(union_of(unions[p] for p in parts)).estimate
+            for name, parts in catalogue.combined_distinct_for(channel).items()}
 
 
 def read_cost(stats: ReadStats) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import buckets, catalogue, tables
 from ..frontier import read_hours
-from ..sketches import SketchStore, summarise
+from ..sketches import SketchStore, summarise, union_of
 from ..store import CounterStore, ReadStats
-from .fold import Fold, breakdown_rows, iso, read_cost, with_derived
+from .fold import Fold, breakdown_rows, combined_distinct, iso, read_cost, with_derived
 
 CHANNELS = ("email", "sms", "push")
 TOP_LINKS = 10
@@ -72,12 +72,20 @@ def global_query(workspace: str, campaign_id: str, channel: str, raw_from: str |
     return GlobalQuery(workspace, campaign_id, channel, start, end, tz_name or "UTC", executions)
 
 
-def _blocks(t: dict[str, int], distinct: dict[str, int], reactivity: float | None) -> dict[str, dict[str, Any]]:
+def _blocks(t: dict[str, int], distinct: dict[str, int], combined: dict[str, int], reactivity: float | None,
+            inferred: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """The reference report's blocks. `sent` and `delivered` are as reported; the
+    inferred messages are beside them (catalogue.inferred), so each block still
+    adds up to what the source reported."""
     d_open, d_click = distinct.get("open", 0), distinct.get("click", 0)
     to_deliver = t.get("sent", 0) + t.get("error", 0)
     return {
-        "delivery_overview": {"sent": t.get("sent", 0), "delivered": t.get("delivered", 0),
-                              "bounce": t.get("bounce", 0), "distinct_open": d_open, "distinct_click": d_click},
+        "delivery_overview": {"sent": t.get("sent", 0), "sent_inferred": inferred.get("sent", 0),
+                              "delivered": t.get("delivered", 0),
+                              "delivered_inferred": inferred.get("delivered", 0),
+                              "bounce": t.get("bounce", 0), "distinct_open": d_open,
+                              "distinct_open_all": combined.get("open_all", d_open),
+                              "distinct_click": d_click},
         "initial_audience": {"targeted": t.get("targeted", 0), "to_deliver": to_deliver,
                              "excluded": t.get("excluded", 0)},
         "execution": {"to_deliver": to_deliver, "success": t.get("delivered", 0), "error": t.get("error", 0),
@@ -138,8 +146,10 @@ class GlobalReports:
         unions = self.sketches.union(pk, plan, metrics, execs, now, stats)
         summaries = {m: summarise(u) for m, u in unions.items()}
         distinct = {m: s.estimate for m, s in summaries.items()}
+        combined = combined_distinct(q.channel, unions)
         totals = with_derived(q.channel, fold.totals)
-        rates = catalogue.compute_rates(q.channel, totals, distinct)
+        inferred = catalogue.inferred(q.channel, totals, {**distinct, **combined})
+        rates = catalogue.compute_rates(q.channel, totals, {**distinct, **combined})
         clicks = totals.get("click", 0)
         urls = breakdown_rows("url", fold.dims.get("url", {}))[:TOP_LINKS]
         domains = fold.dims.get("recipient_domain", {})
@@ -165,8 +175,10 @@ class GlobalReports:
             "totals": totals,
             "distinct": distinct,
             "error_bound": {m: s.as_dict() for m, s in summaries.items()},
+            "distinct_combined": combined,
+            "inferred": inferred,
             "rates": rates,
-            "blocks": _blocks(totals, distinct, rates.get("reactivity")),
+            "blocks": _blocks(totals, distinct, combined, rates.get("reactivity"), inferred),
             "top_links": [{"url": r["value"], "clicks": r["count"], "distinct_clicks": None,
                            "share": _share(r["count"], clicks)} for r in urls],
             "errors_by_type": [{k: r[k] for k in ("value", "count", "share")}
@@ -197,6 +209,7 @@ class GlobalReports:
         for row in rows:
             openers = per_domain.get(("open", row["domain"]))
             clickers = per_domain.get(("click", row["domain"]))
-            n_open = summarise(openers).estimate if openers is not None else 0
+            # a click proves an open (catalogue.COMBINED_DISTINCT): reactivity is clickers ÷ engaged
+            n_open = summarise(union_of(s for s in (openers, clickers) if s is not None)).estimate
             n_click = summarise(clickers).estimate if clickers is not None else 0
-            row["raw_reactivity"] = round(n_click / n_open, 6) if n_open else None
+            row["raw_reactivity"] = round(min(1.0, n_click / n_open), 6) if n_open else None

@@ -57,7 +57,8 @@ class LiveReports:
         channel = q.tab
         fold, plan, pk = self._fold_channel(q, channel, now)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
-        distinct, bounds = distinct_document(self.sketches, pk, plan, channel, execs, now, fold.stats, fold)
+        distinct, bounds, combined = distinct_document(self.sketches, pk, plan, channel, execs, now, fold.stats,
+                                                       fold)
         totals = with_derived(channel, fold.totals)
         return {
             "campaign_id": q.campaign_id,
@@ -70,7 +71,9 @@ class LiveReports:
             "totals": totals,
             "distinct": distinct,
             "error_bound": bounds,
-            "rates": catalogue.compute_rates(channel, totals, distinct),
+            "distinct_combined": combined,
+            "inferred": catalogue.inferred(channel, totals, {**distinct, **combined}),
+            "rates": catalogue.compute_rates(channel, totals, {**distinct, **combined}),
             "breakdowns": breakdowns(channel, fold),
             "executions": execution_rows(channel, fold),
             "series": series_document(channel, fold),

@@ -128,16 +128,24 @@ def event_key(data: Mapping[str, Any]) -> str:
     return f"{raw_id}:{day}" if isinstance(raw_id, str) and raw_id else stable_id("mg", data)
 
 
-def _recipient(data: Mapping[str, Any]) -> str | None:
+def _recipient(data: Mapping[str, Any]) -> dict[str, str]:
+    """`recipient` (the address: hashed into a profile key, then reduced to its domain),
+    else `recipient_domain` alone: a domain is no person, so it makes no profile key."""
     value = data.get("recipient")
     if isinstance(value, str) and value:
-        return value
+        return {"recipient": value}
     headers = (data.get("message") or {}).get("headers") or {}
     to = headers.get("to") if isinstance(headers, dict) else None
     if isinstance(to, str) and "@" in to:
-        return to.split(",")[0].strip().strip("<>").rsplit("<", 1)[-1].strip(">")
+        return {"recipient": to.split(",")[0].strip().strip("<>").rsplit("<", 1)[-1].strip(">")}
     domain = data.get("recipient-domain")
-    return f"x@{domain}" if isinstance(domain, str) and domain else None
+    return {"recipient_domain": domain} if isinstance(domain, str) and domain else {}
+
+
+def _message_id(data: Mapping[str, Any]) -> str | None:
+    headers = (data.get("message") or {}).get("headers") or {}
+    value = headers.get("message-id") if isinstance(headers, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _error_type(status: Mapping[str, Any]) -> str | None:
@@ -167,7 +175,8 @@ def map_events(doc: Mapping[str, Any], defaults: Defaults, now: float) -> Mapped
         timestamp = iso_from_epoch(now)
     status = data.get("delivery-status") if isinstance(data.get("delivery-status"), dict) else {}
     reason = redact(status.get("description") or status.get("message")) or data.get("reason")
-    common = dict(event_id=key, timestamp=timestamp, meta=meta, defaults=defaults, recipient=_recipient(data))
+    common = dict(event_id=key, timestamp=timestamp, meta=meta, defaults=defaults, message_id=_message_id(data),
+                  **_recipient(data))
     if kind == "accepted":
         event = base_event(etype="sent", **common)
     elif kind == "delivered":

@@ -53,7 +53,8 @@ def map_events(doc: Mapping[str, Any], defaults: Defaults, now: float) -> Mapped
     mapped = Mapped(ids=[event_id])
     meta = doc.get("Metadata") if isinstance(doc.get("Metadata"), dict) else {}
     common = dict(event_id=event_id, timestamp=str(time or "") or iso_from_epoch(now), meta=meta, defaults=defaults,
-                  recipient=recipient if isinstance(recipient, str) else None)
+                  recipient=recipient if isinstance(recipient, str) else None,
+                  message_id=doc.get("MessageID") if isinstance(doc.get("MessageID"), str) else None)
     if kind == "Delivery":
         event = base_event(etype="delivered", **common)
     elif kind == "Bounce":

@@ -92,6 +92,12 @@ def _timestamp(event: Mapping[str, Any], now: float) -> str:
         return iso_from_epoch(now)
 
 
+def _message_id(event: dict[str, Any]) -> str | None:
+    """sg_message_id is `<x-message-id>.<filter>.<recipient part>`: per recipient already."""
+    value = event.get("sg_message_id") or event.get("smtp-id")
+    return value if isinstance(value, str) and value else None
+
+
 def map_events(events: list[dict[str, Any]], defaults: Defaults, now: float) -> Mapped:
     """custom_args arrive as top-level keys of each event (campaign_id, profile_id, execution_id)."""
     mapped = Mapped()
@@ -99,7 +105,8 @@ def map_events(events: list[dict[str, Any]], defaults: Defaults, now: float) -> 
         kind = str(event.get("event") or "").lower()
         event_id = str(event.get("sg_event_id") or "") or stable_id("sg", event)
         mapped.ids.append(event_id)
-        common = dict(event_id=event_id, timestamp=_timestamp(event, now), meta=event, defaults=defaults)
+        common = dict(event_id=event_id, timestamp=_timestamp(event, now), meta=event, defaults=defaults,
+                      message_id=_message_id(event))
         recipient = event.get("email") if isinstance(event.get("email"), str) else None
         if kind == "processed":
             out = base_event(etype="sent", recipient=recipient, **common)

@@ -202,8 +202,8 @@ def map_events(envelope: Mapping[str, Any], defaults: Defaults) -> Mapped:
     def add(etype: str, timestamp: Any, recipient: str | None = None, **fields: Any) -> None:
         nonlocal n
         when = timestamp or mail.get("timestamp") or envelope.get("Timestamp")  # some records carry no time
-        mapped.events.append(base_event(f"{message_id}:{n}", str(when or ""),
-                                        etype, meta, defaults, recipient=recipient, **fields))
+        mapped.events.append(base_event(f"{message_id}:{n}", str(when or ""), etype, meta, defaults,
+                                        recipient=recipient, message_id=mail.get("messageId"), **fields))
         n += 1
 
     if kind == "Send":

@@ -96,7 +96,8 @@ def map_events(params: list[tuple[str, str]], query: Mapping[str, list[str]], de
     event_id = f"{sid}:{status}" + (f":{code}" if code else "")
     mapped = Mapped(ids=[event_id])
     meta = {k: v[0] for k, v in query.items() if v}
-    common = dict(event_id=event_id, timestamp=iso_from_epoch(now), meta=meta, defaults=defaults)
+    common = dict(event_id=event_id, timestamp=iso_from_epoch(now), meta=meta, defaults=defaults,
+                  recipient=form.get("To"), message_id=sid or None)
     if status == "sent":
         event = base_event(etype="sent", **common)
     elif status == "delivered":
