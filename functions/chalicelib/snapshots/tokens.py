@@ -6,9 +6,11 @@ HMAC-SHA256(secret, "v1." + payload). Tokens do not expire: an unsubscribe
 link must keep working for as long as the email sits in someone's inbox.
 Rotating the secret invalidates every link already sent.
 
-The secret comes from `UNSUBSCRIBE_SECRET`. Only when `LIVEREPORT_ENV` is
-`local` or `test` does a fixed, public development secret apply; anywhere
-else a missing secret is an error, never a silent default.
+The secret comes from `UNSUBSCRIBE_SECRET`, or in a deployed stage from the
+Secrets Manager secret `UNSUBSCRIBE_SECRET_ARN` names (read once per container,
+chalicelib/secrets.py). Only when `LIVEREPORT_ENV` is `local` or `test` does a
+fixed, public development secret apply; anywhere else a missing secret is an
+error, never a silent default.
 """
 from __future__ import annotations
 
@@ -35,13 +37,17 @@ class SecretMissing(RuntimeError):
 
 def secret_from_env(env: Mapping[str, str] = os.environ) -> bytes:
     secret = env.get("UNSUBSCRIBE_SECRET", "")
+    if not secret and env.get("UNSUBSCRIBE_SECRET_ARN"):
+        from ..secrets import secret_string
+        secret = secret_string(env["UNSUBSCRIBE_SECRET_ARN"])
     if secret:
         if len(secret) < MIN_SECRET_LENGTH:
             raise SecretMissing(f"UNSUBSCRIBE_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         return secret.encode()
     if env.get("LIVEREPORT_ENV", "").lower() in DEV_ENVIRONMENTS:
         return DEV_SECRET.encode()
-    raise SecretMissing("set UNSUBSCRIBE_SECRET (or LIVEREPORT_ENV=local|test for the development secret)")
+    raise SecretMissing("set UNSUBSCRIBE_SECRET or UNSUBSCRIBE_SECRET_ARN "
+                        "(or LIVEREPORT_ENV=local|test for the development secret)")
 
 
 def _b64(data: bytes) -> str:

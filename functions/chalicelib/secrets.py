@@ -1,0 +1,40 @@
+"""Run-time secrets and settings a deployed stage keeps out of Lambda's
+environment, read through Powertools Parameters and cached per container.
+
+A value in an environment variable is shown to anyone who may read the
+function's configuration (lambda:GetFunctionConfiguration) and sits in every
+template and console view; here the environment only names where the value
+lives (an ARN, a parameter name) and the function's role may read that one
+resource (infra/cdk/permissions.py).
+"""
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities import parameters
+
+#: How long a container keeps a value before reading it again: one call per
+#: container and hour, and a rotated secret reaches every container within the hour.
+MAX_AGE_SECONDS = 3600
+
+
+def secret_string(secret_id: str, max_age: int = MAX_AGE_SECONDS) -> str:
+    """The SecretString of a Secrets Manager secret (ARN or name), cached."""
+    value = parameters.get_secret(secret_id, max_age=max_age)
+    if isinstance(value, bytes):
+        return value.decode()
+    if not isinstance(value, str) or not value:
+        raise LookupError(f"secret {secret_id} has no SecretString")
+    return value
+
+
+def parameter_string(name: str, max_age: int = MAX_AGE_SECONDS) -> str:
+    """An SSM parameter's value (a setting CloudFormation knows only after the
+    function exists, such as the dashboard's address), cached."""
+    value = parameters.get_parameter(name, max_age=max_age)
+    if not isinstance(value, str) or not value:
+        raise LookupError(f"parameter {name} is empty")
+    return value
+
+
+def clear_cache() -> None:
+    """Forget cached values (tests; a container never needs it)."""
+    parameters.clear_caches()
