@@ -59,18 +59,19 @@ class StageSettings:
     #: so no request holds a Lambda after its client got a 504. context: api_timeout_s
     api_timeout_s: int = 28
     #: Stage-level throttling, requests/s and burst, per method group (docs/deploy.md,
-    #: "Limits"). 0 = derived from the stream (ingest and webhooks: half of its
-    #: record capacity each). context: <group>_rate, <group>_burst
+    #: "Limits"). A rate of 0 is derived from the stream (ingest and webhooks:
+    #: half of its record capacity each); a burst of 0 is twice the rate.
+    #: context: <group>_rate, <group>_burst
     ingest_rate: int = 0
     ingest_burst: int = 0
     webhook_rate: int = 0
     webhook_burst: int = 0
     report_rate: int = 10
-    report_burst: int = 20
+    report_burst: int = 0
     stamp_rate: int = 100
-    stamp_burst: int = 200
+    stamp_burst: int = 0
     default_rate: int = 50
-    default_burst: int = 100
+    default_burst: int = 0
     #: Cognito threat protection (Plus feature plan): "audit" logs risky
     #: sign-ins, "enforced" also blocks them, "off" (Essentials plan). context: threat_protection
     threat_protection: str = "audit"
