@@ -147,3 +147,27 @@ def test_the_stream_path_runs_within_the_aggregator_and_rollup_roles(api):
     report = api.get("/v1/campaigns/lp/report?channel=email")
     assert report.status_code == 200, report.body  # read back through the API role
     assert json.loads(report.body)["totals"]["sent"] == 2
+
+
+def test_the_alert_schedule_fires_and_records_within_its_role(monkeypatch, api):
+    """evaluate_alerts as the schedule runs it, on a spike: it reads counters,
+    records state and history, emails, all as the alerts role allows."""
+    import boto3
+    import app as app_module
+    from tests.test_alerts_api import MANAGE, SENDER, minute_events, post, rule_body, sent_messages
+    ses = boto3.client("sesv2", region_name="eu-west-1")
+    ses.create_email_identity(EmailIdentity=SENDER)
+    monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
+    monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    created = json.loads(post(api, rule_body()).body)
+    now = time.time()
+    end = int(now) - int(now) % 60
+    events = minute_events("c1", end - 10 * 60, 10, 10, {8: 8}, "lp")  # minute 8 of 10 bounces 8 of 10
+    assert json.loads(api.post_events(events, key=api.key("acme", MANAGE)).body)["accepted"] == len(events)
+    tick = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                               detail={}, resources=[])
+    summary = api.client.lambda_.invoke("evaluate_alerts", tick).payload
+    assert summary["fired"] == 1, summary
+    assert len(sent_messages()) == 1
+    history = json.loads(api.get(f"/v1/alerts/{created['id']}/history", api.key("acme", MANAGE)).body)["history"]
+    assert [h["to"] for h in history] == ["firing"]

@@ -159,7 +159,7 @@ ALERTS_FAMILY = Family(
     "AlertsRole", "alert evaluator: reads counters and rules, records alert state and history, sends email",
     ("EvaluateAlerts",),
     (Grant("ReadTable", READ, TABLE),
-     Grant("RecordAlerts", WRITE, TABLE, (ALERTS, ALERT_HISTORY)),
+     Grant("RecordAlerts", ("dynamodb:PutItem", "dynamodb:UpdateItem"), TABLE, (ALERTS, ALERT_HISTORY)),
      Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY)))
 
 AGGREGATOR = Family(
