@@ -192,7 +192,8 @@ def resource_ids(template: dict[str, Any]) -> dict[str, Any]:
     return {
         p.TABLE: [{"Fn::GetAtt": [table, "Arn"]}],
         p.STREAM: [{"Fn::GetAtt": [only(template, "AWS::Kinesis::Stream")[0], "Arn"]}],
-        p.FAILURE_QUEUE: [{"Fn::GetAtt": [only(template, "AWS::SQS::Queue")[0], "Arn"]}],
+        p.FAILURE_QUEUE: [{"Fn::GetAtt": [next(n for n in resources(template, "AWS::SQS::Queue")
+                                              if n.startswith("AggregatorFailures")), "Arn"]}],
         p.USER_POOL: [{"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}],
         p.UNSUBSCRIBE_SECRET: [{"Ref": only(template, "AWS::SecretsManager::Secret")[0]}],
     }

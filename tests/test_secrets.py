@@ -83,3 +83,19 @@ def test_links_signed_by_the_sender_verify_in_the_api(snap, stored_secret, monke
     assert reads == [stored_secret]  # one read served the sender and the API (one process here)
     listing = json.loads(snap.get("/v1/subscriptions", snap.key("acme", ("read", "manage"))).body)
     assert listing["subscriptions"] == []
+
+
+def test_dashboard_url_from_the_environment_or_its_parameter(aws):
+    """The trigger's environment names an SSM parameter instead of the distribution."""
+    boto3.client("ssm", region_name="eu-west-1").put_parameter(
+        Name="/livereport/test/dashboard-url", Value="https://d111.cloudfront.net/", Type="String")
+    secrets.clear_cache()
+    try:
+        assert secrets.dashboard_url({"DASHBOARD_URL": "http://127.0.0.1:8080/"}) == "http://127.0.0.1:8080/"
+        assert secrets.dashboard_url({"DASHBOARD_URL_PARAMETER": "/livereport/test/dashboard-url"}) == \
+            "https://d111.cloudfront.net/"
+        assert secrets.dashboard_url({}) == ""
+        with pytest.raises(Exception):  # a parameter that is not there is an error, not an empty link
+            secrets.dashboard_url({"DASHBOARD_URL_PARAMETER": "/livereport/test/missing"})
+    finally:
+        secrets.clear_cache()

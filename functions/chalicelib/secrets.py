@@ -9,6 +9,9 @@ resource (infra/cdk/permissions.py).
 """
 from __future__ import annotations
 
+import os
+from typing import Mapping
+
 from aws_lambda_powertools.utilities import parameters
 
 #: How long a container keeps a value before reading it again: one call per
@@ -33,6 +36,17 @@ def parameter_string(name: str, max_age: int = MAX_AGE_SECONDS) -> str:
     if not isinstance(value, str) or not value:
         raise LookupError(f"parameter {name} is empty")
     return value
+
+
+def dashboard_url(env: Mapping[str, str] = os.environ) -> str:
+    """The dashboard's address: DASHBOARD_URL when the environment has it
+    (schedules, local mode), else the SSM parameter DASHBOARD_URL_PARAMETER
+    names (the user pool's trigger, whose environment cannot name the
+    distribution); "" when neither is set."""
+    if env.get("DASHBOARD_URL"):
+        return env["DASHBOARD_URL"]
+    name = env.get("DASHBOARD_URL_PARAMETER", "")
+    return parameter_string(name) if name else ""
 
 
 def clear_cache() -> None:
