@@ -38,11 +38,11 @@ bench: setup
 
 ## CloudFormation templates of a stage into infra/cdk/cdk.out: offline, no credentials (STAGE=dev|prod).
 synth: setup
-	$(PY) -m infra.cdk synth -c stage=$(or $(STAGE),dev) $(if $(SENDER),-c sender=$(SENDER)) $(if $(SENDER_DOMAIN),-c sender_domain=$(SENDER_DOMAIN)) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+	$(PY) -m infra.cdk synth -c stage=$(or $(STAGE),dev) $(if $(SENDER),-c sender=$(SENDER)) $(if $(SENDER_DOMAIN),-c sender_domain=$(SENDER_DOMAIN)) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(if $(WAF),-c waf=$(WAF))
 
 ## Deploy a stage with your AWS credentials (docs/deploy.md): make deploy STAGE=dev SENDER=reports@example.org
 deploy: setup
-	npx --yes aws-cdk@2 deploy --app "$(PY) -m infra.cdk" --output infra/cdk/cdk.out -c stage=$(or $(STAGE),dev) $(if $(SENDER),-c sender=$(SENDER)) $(if $(SENDER_DOMAIN),-c sender_domain=$(SENDER_DOMAIN)) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+	npx --yes aws-cdk@2 deploy --app "$(PY) -m infra.cdk" --output infra/cdk/cdk.out -c stage=$(or $(STAGE),dev) $(if $(SENDER),-c sender=$(SENDER)) $(if $(SENDER_DOMAIN),-c sender_domain=$(SENDER_DOMAIN)) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(if $(WAF),-c waf=$(WAF))
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist

@@ -81,7 +81,10 @@ def _user_context(token: str) -> dict[str, str] | None:
             "roles": encode_roles(record.roles), "workspace": "", "scopes": ""}
 
 
-@app.authorizer(ttl_seconds=60)
+# Named "key_authorizer", not after the function: Chalice treats a security
+# scheme named "api_key" as `api_key_required` and swaps the Lambda authorizer
+# for an API Gateway key requirement (x-api-key) in the deployed API.
+@app.authorizer(ttl_seconds=60, name="key_authorizer")
 def api_key(auth_request: Any) -> AuthResponse:
     """Resolve the bearer to a caller: an API key (its workspace and effective
     scopes) or a Cognito access/ID token (the user and their roles,

@@ -136,3 +136,18 @@ class ApiClient:
         r = self.get(f"/v1/campaigns/{campaign}/report?channel={channel}" + (f"&{query}" if query else ""), key)
         assert r.status_code == 200, r.body
         return json.loads(r.body)
+
+
+# --- least privilege: every AWS call a handler makes, checked against its role (tests/iam_check.py) ---
+from tests import iam_check  # noqa: E402
+
+iam_check.install()
+
+
+@pytest.fixture(autouse=True)
+def handlers_stay_within_their_roles():
+    """A handler calling something its role in AWS does not allow fails the test."""
+    iam_check.RECORDER.take()
+    yield
+    denied = iam_check.RECORDER.take()
+    assert not denied, iam_check.report(denied)

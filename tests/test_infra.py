@@ -34,8 +34,8 @@ WILDCARD_ONLY_ACTIONS = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
 _APP_SOURCE = (ROOT / "functions" / "app.py").read_text()
 APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', _APP_SOURCE)) | set(
     re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE))
-#: The stream handlers' logical ids (app.py: fold_stream, rollup).
-AGGREGATOR, ROLLUP = "FoldStream", "Rollup"
+#: Logical ids: the stream handlers (app.py: fold_stream, rollup) and the key authorizer.
+AGGREGATOR, ROLLUP, AUTHORIZER = "FoldStream", "Rollup", "KeyAuthorizer"
 
 
 @pytest.fixture(scope="module")
@@ -169,59 +169,109 @@ def function_roles(template: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def test_functions_run_as_the_stack_roles_not_chalice_ones(template):
+def test_each_function_family_runs_as_its_own_role(template):
+    from infra.cdk.permissions import family_of
     roles = function_roles(template)
-    assert {"APIHandler", "ApiKey", AGGREGATOR, ROLLUP} <= set(roles)
+    assert {"APIHandler", AUTHORIZER, AGGREGATOR, ROLLUP, "SendDueSnapshots", "EvaluateAlerts"} <= set(roles)
     assert set(roles.values()) == set(resources(template, "AWS::IAM::Role")), "a role no function uses"
-    # The aggregator and the rollup each run as their own role; the API, the
-    # authorizer and the snapshot sender share the API role.
-    assert len({roles[AGGREGATOR], roles[ROLLUP], roles["APIHandler"]}) == 3
-    assert {role for name, role in roles.items() if name not in (AGGREGATOR, ROLLUP)} == {roles["APIHandler"]}
+    families = {name: family_of(name) for name in roles}
+    assert all(families.values()), families
+    # one role per family, and no two families share one
+    by_family: dict[str, set[str]] = {}
+    for name, role in roles.items():
+        by_family.setdefault(families[name].role_id, set()).add(role)
+    assert all(len(r) == 1 for r in by_family.values()) and len(set(roles.values())) == len(by_family)
+    for name, role in roles.items():
+        assert role.startswith(f"Roles{families[name].role_id}"), (name, role)
 
 
-def test_function_permissions_are_exactly_what_each_role_needs(template, stage):
-    from infra.cdk.stack import (FAILURE_DESTINATION_ACTIONS, SES_ACTIONS, STREAM_READ_ACTIONS,
-                                 STREAM_WRITE_ACTIONS, TABLE_ACTIONS)
-    from infra.cdk.users import POOL_ACTIONS
-    table_name, _ = only(template, "AWS::DynamoDB::Table")
-    stream_name, _ = only(template, "AWS::Kinesis::Stream")
-    queue_name, _ = only(template, "AWS::SQS::Queue")
-    table, stream, queue = ({"Fn::GetAtt": [n, "Arn"]} for n in (table_name, stream_name, queue_name))
+def resource_ids(template: dict[str, Any]) -> dict[str, Any]:
+    """symbolic resource of the permission model -> the template's ARN for it."""
+    from infra.cdk import permissions as p
+    table = only(template, "AWS::DynamoDB::Table")[0]
+    return {
+        p.TABLE: [{"Fn::GetAtt": [table, "Arn"]}],
+        p.STREAM: [{"Fn::GetAtt": [only(template, "AWS::Kinesis::Stream")[0], "Arn"]}],
+        p.FAILURE_QUEUE: [{"Fn::GetAtt": [next(n for n in resources(template, "AWS::SQS::Queue")
+                                              if n.startswith("AggregatorFailures")), "Arn"]}],
+        p.USER_POOL: [{"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}],
+        p.UNSUBSCRIBE_SECRET: [{"Ref": secret(template, "UnsubscribeSecret")}],
+        p.PROFILE_KEY_SECRET: [{"Ref": secret(template, "ProfileKeySecret")}],
+    }
+
+
+def secret(template: dict[str, Any], prefix: str) -> str:
+    """The logical id of the one secret whose construct id is `prefix`."""
+    found = [n for n in resources(template, "AWS::SecretsManager::Secret") if n.startswith(prefix)]
+    assert len(found) == 1, (prefix, found)
+    return found[0]
+
+
+def test_role_policies_are_the_permission_model(template, stage):
+    """Each role's inline policy is exactly its family's grants: actions, the
+    one resource, and the partitions (dynamodb:LeadingKeys) it may write."""
+    from infra.cdk import permissions as p
+    roles, arns = function_roles(template), resource_ids(template)
     identity = settings_for(stage, CONTEXT).ses_identity
-    assert "dynamodb:BatchWriteItem" in TABLE_ACTIONS  # the rollup's minute -> hour/day writes
-    assert STREAM_WRITE_ACTIONS == ["kinesis:PutRecords"]
+    for function, role in roles.items():
+        family = p.family_of(function)
+        (policy,) = template["Resources"][role]["Properties"]["Policies"]
+        statements = {st["Sid"]: st for st in policy["PolicyDocument"]["Statement"]}
+        assert set(statements) == {g.sid for g in family.grants}, role
+        for grant in family.grants:
+            st = statements[grant.sid]
+            assert st["Effect"] == "Allow" and sorted(as_list(st["Action"])) == sorted(grant.actions), (role, st)
+            if grant.resource == p.SENDER_IDENTITY:
+                assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in as_list(st["Resource"]))
+            elif grant.resource == p.DASHBOARD_URL_PARAMETER:
+                assert flat(st["Resource"]).endswith(f':parameter/livereport/{stage}/dashboard-url"]]}}')
+            else:
+                assert as_list(st["Resource"]) == arns[grant.resource], (role, grant.sid, st["Resource"])
+            if grant.partitions:
+                assert st["Condition"] == {"ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": list(grant.partitions)}}, (role, grant.sid)
+            else:
+                assert "Condition" not in st, (role, grant.sid)
 
+
+def test_what_no_role_but_one_may_do(template):
+    """The attacker's view: what a compromised function could reach."""
+    from chalicelib import tables
+    from infra.cdk import permissions as p
+    roles, permissions = function_roles(template), role_permissions(template)
+    holders = lambda action: {name for name, role in roles.items() if action in permissions[role]}  # noqa: E731
+    assert holders("kinesis:PutRecords") == {"APIHandler"}  # only ingest puts on the stream
+    assert holders("kinesis:GetRecords") == {AGGREGATOR}  # only the aggregator reads it
+    assert holders("cognito-idp:AdminCreateUser") == {"APIHandler"}
+    assert holders("secretsmanager:GetSecretValue") == {"APIHandler", "SendDueSnapshots"}
+    assert holders("dynamodb:BatchWriteItem") == {ROLLUP}
+    # the authorizer reads two kinds of partitions and writes nothing, calls no Cognito admin action
+    assert set(permissions[roles[AUTHORIZER]]) == {"dynamodb:GetItem", "dynamodb:Query",
+                                                   "logs:CreateLogStream", "logs:PutLogEvents"}
+    # counters: only the aggregator and the rollup may write them, in the template as in the model
+    counter = tables.counter_pk("acme", "c1", "email")
+    assert {n for n in roles if p.family_of(n).allows("dynamodb:UpdateItem", p.TABLE, counter)} == {AGGREGATOR, ROLLUP}
+    writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+    for name, role in roles.items():
+        (policy,) = template["Resources"][role]["Properties"]["Policies"]
+        for st in policy["PolicyDocument"]["Statement"]:
+            if set(as_list(st["Action"])) & set(writes):
+                leading = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                assert (p.COUNTERS in leading) == (name in (AGGREGATOR, ROLLUP)), (name, leading)
+
+
+def test_logs_only_to_each_functions_own_group(template):
     roles, permissions = function_roles(template), role_permissions(template)
     logs_of: dict[str, set[str]] = {}
     for function, role in roles.items():
         logs_of.setdefault(role, set()).add(f"{function}Logs")
-    expected_actions = {
-        roles["APIHandler"]: set(TABLE_ACTIONS) | set(STREAM_WRITE_ACTIONS) | set(SES_ACTIONS) | set(POOL_ACTIONS),
-        roles[AGGREGATOR]: set(TABLE_ACTIONS) | set(STREAM_READ_ACTIONS) | set(FAILURE_DESTINATION_ACTIONS),
-        roles[ROLLUP]: set(TABLE_ACTIONS),
-    }
     for role, actions in permissions.items():
-        assert set(actions) == expected_actions[role] | {"logs:CreateLogStream", "logs:PutLogEvents"}, role
-        for action, where in actions.items():
-            service = action.split(":")[0]
-            if service == "dynamodb":
-                assert where == [table], (role, action, where)
-            elif service == "kinesis":
-                assert where == [stream], (role, action, where)
-            elif service == "sqs":
-                assert where == [queue], (role, action, where)
-            elif service == "ses":
-                assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in where), (role, where)
-            elif service == "cognito-idp":  # invitations: create and look up users of this stage's pool
-                assert where == [{"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}], (role, where)
-            else:
-                assert service == "logs", action
-                # each role writes only the log groups of the functions running as it
-                assert {r["Fn::GetAtt"][0] for r in where} == logs_of[role], (role, where)
-                assert all(r == {"Fn::GetAtt": [r["Fn::GetAtt"][0], "Arn"]} for r in where)
-    # Only ingest writes to the stream; only the aggregator reads it.
-    assert not any(a.startswith("kinesis:Put") for a in permissions[roles[AGGREGATOR]])
-    assert not any(a.startswith("kinesis:") for a in permissions[roles[ROLLUP]])
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            where = actions[action]
+            assert {r["Fn::GetAtt"][0] for r in where} == logs_of[role], (role, where)
+            assert all(r == {"Fn::GetAtt": [r["Fn::GetAtt"][0], "Arn"]} for r in where)
+        assert not [a for a in actions if a.startswith("logs:") and a not in (
+            "logs:CreateLogStream", "logs:PutLogEvents")], role
 
 
 # --- functions: environment, logs --------------------------------------------
@@ -229,23 +279,65 @@ def test_function_permissions_are_exactly_what_each_role_needs(template, stage):
 def test_function_environment(template, stage):
     table_name, _ = only(template, "AWS::DynamoDB::Table")
     _, stream = only(template, "AWS::Kinesis::Stream")
+    secret_name, profile_secret = secret(template, "UnsubscribeSecret"), secret(template, "ProfileKeySecret")
+    assert "resolve:secretsmanager" not in json.dumps(template)  # no secret value resolved into any function
     for name, function in resources(template, "AWS::Serverless::Function").items():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["TABLE_NAME"] == {"Ref": table_name}, name
         assert env["STREAM_NAME"] == stream["Properties"]["Name"] == f"livereport-events-{stage}", name
         assert env["SENDER_EMAIL"] == CONTEXT["sender"]
-        assert env["COGNITO_USER_POOL_ID"] == {"Ref": only(template, "AWS::Cognito::UserPool")[0]}, name
-        assert env["COGNITO_CLIENT_ID"] == {"Ref": only(template, "AWS::Cognito::UserPoolClient")[0]}, name
-        assert env["COGNITO_REGION"] == {"Ref": "AWS::Region"}, name
+        assert "UNSUBSCRIBE_SECRET" not in env, name
+        # where the secret is, only for the functions whose role may read it
+        if name in ("APIHandler", "SendDueSnapshots"):
+            assert env["UNSUBSCRIBE_SECRET_ARN"] == {"Ref": secret_name}, name
+        else:
+            assert "UNSUBSCRIBE_SECRET_ARN" not in env, name
+        # profile keys are computed at ingest only (POST /v1/events and webhooks)
+        if name == "APIHandler":
+            assert env["PROFILE_KEY_SECRET_ARN"] == {"Ref": profile_secret}, name
+        else:
+            assert "PROFILE_KEY_SECRET_ARN" not in env and "PROFILE_KEY_SECRET" not in env, name
+        # the pool's ids: the authorizer verifies tokens, the API invites
+        if name in ("APIHandler", AUTHORIZER):
+            assert env["COGNITO_USER_POOL_ID"] == {"Ref": only(template, "AWS::Cognito::UserPool")[0]}, name
+            assert env["COGNITO_CLIENT_ID"] == {"Ref": only(template, "AWS::Cognito::UserPoolClient")[0]}, name
+            assert env["COGNITO_REGION"] == {"Ref": "AWS::Region"}, name
+        else:
+            assert not [k for k in env if k.startswith("COGNITO_")], name
         assert "COGNITO_ENDPOINT" not in env  # AWS's own endpoint: local mode only sets it
-        secret = flat(env["UNSUBSCRIBE_SECRET"])
-        assert "{{resolve:secretsmanager:" in secret, "the secret must be a dynamic reference, not a value"
         scheduled = any(e["Type"] == "Schedule" for e in function["Properties"].get("Events", {}).values())
         if scheduled:
             assert '"Ref": "RestAPI"' in flat(env["PUBLIC_API_URL"]), name
             assert "DomainName" in flat(env["DASHBOARD_URL"]), name  # deep links to the dashboard
         else:
             assert "PUBLIC_API_URL" not in env, name
+
+
+def test_nothing_behind_the_gateway_outlives_its_29_second_timeout(template, stage):
+    functions = resources(template, "AWS::Serverless::Function")
+    assert functions["APIHandler"]["Properties"]["Timeout"] == settings_for(stage, CONTEXT).api_timeout_s == 28
+    assert functions[AUTHORIZER]["Properties"]["Timeout"] == 10
+    with pytest.raises(ValueError, match="api_timeout_s"):
+        settings_for(stage, {"api_timeout_s": "30"})
+
+
+def test_every_secured_route_uses_the_lambda_authorizer(template):
+    """Chalice names a route's security scheme after its authorizer, and takes a
+    scheme named "api_key" for api_key_required: the authorizer must not be
+    called that, or the deployed API wants an x-api-key header instead."""
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    schemes = body["securityDefinitions"]
+    assert set(schemes) == {"key_authorizer"}
+    scheme = schemes["key_authorizer"]
+    assert scheme["x-amazon-apigateway-authtype"] == "custom" and scheme["name"] == "Authorization"
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "token" and authorizer["authorizerResultTtlInSeconds"] == 60
+    assert f"${{{AUTHORIZER}.Arn}}" in flat(authorizer["authorizerUri"])
+    secured = [(path, method) for path, methods in body["paths"].items() for method, op in methods.items()
+               if op.get("security")]
+    assert ("/v1/events", "post") in secured and ("/v1/campaigns/{campaign_id}/report", "get") in secured
+    for path, method in secured:
+        assert body["paths"][path][method]["security"] == [{"key_authorizer": []}], (path, method)
 
 
 def test_every_function_has_a_log_group_with_retention(template, stage):
@@ -334,6 +426,11 @@ def test_event_source_mapping_survives_the_sam_transform(synthesized):
     rules = {r["Properties"]["ScheduleExpression"] for r in expanded["Resources"].values()
              if r["Type"] == "AWS::Events::Rule"}
     assert "rate(1 minute)" in rules
+    # the stage SAM creates carries the throttling, under the logical id the WAF association waits for
+    stage = expanded["Resources"]["RestAPIapiStage"]
+    assert stage["Type"] == "AWS::ApiGateway::Stage"
+    assert stage["Properties"]["MethodSettings"] == synthesized["dev"]["Resources"]["RestAPI"]["Properties"][
+        "MethodSettings"]
 
 
 def test_failure_queue_is_encrypted_and_tls_only(template):
@@ -355,8 +452,8 @@ def test_aggregator_and_rollup_sizes_and_schedule(template, stage):
     assert rollup["Timeout"] == settings.rollup_timeout_s >= 120
     (event,) = rollup["Events"].values()
     assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}}
-    # the other functions keep the stage-wide size
-    for name in ("APIHandler", "ApiKey"):
+    # the schedules keep the stage-wide size
+    for name in ("SendDueSnapshots", "EvaluateAlerts"):
         assert functions[name]["Properties"]["Timeout"] == settings.lambda_timeout_s
 # --- accounts: the user pool -------------------------------------------------------
 
@@ -378,16 +475,67 @@ def test_user_pool_is_invite_only_with_email_strong_passwords_and_optional_totp(
     assert props.get("DeletionProtection", "INACTIVE") == ("ACTIVE" if retained else "INACTIVE")
 
 
-def test_web_client_is_public_with_srp_password_and_refresh(template):
+def test_web_client_is_public_with_srp_and_refresh_only(template):
+    """No USER_PASSWORD_AUTH in a deployed stage: the page signs in with SRP
+    (web/src/session.ts), local mode's own pool alone allows passwords."""
     pool_name, _ = only(template, "AWS::Cognito::UserPool")
     _, client = only(template, "AWS::Cognito::UserPoolClient")
     props = client["Properties"]
     assert props["UserPoolId"] == {"Ref": pool_name}
     assert props.get("GenerateSecret", False) is False
-    assert set(props["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                                               "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert set(props["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    session = (ROOT / "web" / "src" / "session.ts").read_text()
+    assert '?? "USER_SRP_AUTH"' in session  # the page's default flow
     assert props["PreventUserExistenceErrors"] == "ENABLED" and props["EnableTokenRevocation"] is True
     assert "AllowedOAuthFlows" not in props
+
+
+def test_threat_protection_audits_in_dev_and_enforces_in_prod(synthesized):
+    for stage, mode in (("dev", "AUDIT"), ("prod", "ENFORCED")):
+        _, pool = only(synthesized[stage], "AWS::Cognito::UserPool")
+        assert pool["Properties"]["UserPoolTier"] == "PLUS", stage  # threat protection needs the Plus plan
+        assert pool["Properties"]["UserPoolAddOns"] == {"AdvancedSecurityMode": mode}, stage
+    assert settings_for("prod", {"threat_protection": "off"}).threat_protection == "off"
+    with pytest.raises(ValueError, match="threat_protection"):
+        settings_for("dev", {"threat_protection": "strict"})
+
+
+def test_custom_message_trigger_is_wired_when_the_app_defines_it(template, stage):
+    """`@app.lambda_function(name="cognito_custom_message")` in app.py: the
+    pool calls it, only this pool may invoke it, it reads the dashboard's
+    address from SSM (its environment cannot name the distribution: cycle)."""
+    _, pool = only(template, "AWS::Cognito::UserPool")
+    functions = resources(template, "AWS::Serverless::Function")
+    if "CognitoCustomMessage" not in functions:
+        assert "LambdaConfig" not in pool["Properties"]
+        assert not resources(template, "AWS::SSM::Parameter")
+        return
+    assert pool["Properties"]["LambdaConfig"] == {"CustomMessage": {"Fn::GetAtt": ["CognitoCustomMessage", "Arn"]}}
+    (permission,) = [r["Properties"] for r in resources(template, "AWS::Lambda::Permission").values()
+                     if r["Properties"]["Principal"] == "cognito-idp.amazonaws.com"]
+    assert permission["SourceArn"] == {"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}
+    props = functions["CognitoCustomMessage"]["Properties"]
+    assert props["Timeout"] <= 5  # Cognito's limit for a trigger
+    assert props["Environment"]["Variables"]["DASHBOARD_URL_PARAMETER"] == f"/livereport/{stage}/dashboard-url"
+    (parameter,) = resources(template, "AWS::SSM::Parameter").values()
+    assert parameter["Properties"]["Name"] == f"/livereport/{stage}/dashboard-url"
+
+
+def test_custom_message_trigger_wiring_on_a_bare_pool():
+    """The wiring alone (the app may not define the function yet): cheap, no packaging."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from infra.cdk.users import Users
+    app = cdk.App()
+    scope = cdk.Stack(app, "s")
+    users = Users(scope, "Users", settings_for("dev", CONTEXT), cdk.RemovalPolicy.DESTROY)
+    users.add_custom_message_trigger(f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
+                                     ":function:livereport-dev-cognito_custom_message")
+    template = Template.from_stack(scope).to_json()
+    (pool,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Cognito::UserPool"]
+    assert "function:livereport-dev-cognito_custom_message" in flat(pool["Properties"]["LambdaConfig"]["CustomMessage"])
+    (permission,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert permission["Principal"] == "cognito-idp.amazonaws.com" and "Pool" in flat(permission["SourceArn"])
 
 
 def test_outputs_name_the_pool_and_client_for_the_page(template):
@@ -567,6 +715,11 @@ def test_cfn_lint_finds_no_errors(synthesized):
     ("dev", {"stream_batching_window_s": "301"}, "stream_batching_window_s"),
     ("dev", {"aggregator_timeout_s": "901"}, "aggregator_timeout_s"),
     ("dev", {"rollup_timeout_s": "30"}, "rollup_timeout_s"),
+    ("dev", {"api_timeout_s": "60"}, "api_timeout_s"),
+    ("dev", {"report_rate": "0"}, "report_rate"),
+    ("dev", {"ingest_burst": "9000"}, "ingest_rate/ingest_burst"),
+    ("dev", {"report_rate": "lots"}, "context report_rate"),
+    ("dev", {"waf": "maybe"}, "context waf"),
 ])
 def test_bad_context_is_refused(stage_name, context, message):
     with pytest.raises(ValueError, match=message):
@@ -597,3 +750,101 @@ def test_gateway_responses_use_the_api_error_shape(template):
         assert body.startswith('{"error": {"code": "') and "$context.error.messageString" in body, (kind, body)
         assert responses[kind]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
+    for kind in ("THROTTLED", "QUOTA_EXCEEDED"):  # stage throttling: 429, the error shape, Retry-After
+        assert responses[kind]["StatusCode"] == "429"
+        assert responses[kind]["ResponseTemplates"]["application/json"].startswith('{"error": {"code": "throttled"')
+        assert responses[kind]["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+# --- throttling, WAF -------------------------------------------------------------
+
+def test_stage_throttling_per_method_group(template, stage):
+    """Reports cannot take the concurrency ingest and webhooks need: each group
+    has its own stage-wide limit (docs/deploy.md, "Limits")."""
+    from infra.cdk.gateway import THROTTLED_METHODS
+    settings = settings_for(stage, CONTEXT)
+    api = template["Resources"]["RestAPI"]["Properties"]
+    limits = {(m["ResourcePath"], m["HttpMethod"]): (m["ThrottlingRateLimit"], m["ThrottlingBurstLimit"])
+              for m in api["MethodSettings"]}
+    assert limits.pop(("/*", "*")) == settings.throttle("default") == (50, 100)
+    paths = api["DefinitionBody"]["paths"]
+    expected = {}
+    for (path, method), group in THROTTLED_METHODS.items():
+        assert method.lower() in paths[path], (path, method)
+        expected["/" + path.replace("/", "~1"), method] = settings.throttle(group)
+    assert limits == expected
+    shards = {"dev": 1, "prod": 2}[stage]
+    assert settings.throttle("ingest") == settings.throttle("webhook") == (500 * shards, 1000 * shards)
+    assert settings.throttle("report") == (10, 20) and settings.throttle("stamp") == (100, 200)
+    # ingest + webhooks together stay within what the stream takes
+    assert settings.throttle("ingest")[0] + settings.throttle("webhook")[0] <= settings.stream_records_per_second()
+    on_demand = settings_for(stage, {"stream_mode": "on_demand"})
+    assert on_demand.throttle("ingest") == (2000, 4000)
+    assert settings_for(stage, {"report_rate": "40"}).throttle("report") == (40, 80)
+
+
+def test_throttling_a_route_that_no_longer_exists_stops_the_synth():
+    from infra.cdk.gateway import method_settings
+    with pytest.raises(ValueError, match="not a route"):
+        method_settings(settings_for("dev", CONTEXT), {"/v1/events": {"post": {}}})
+
+
+def test_no_web_acl_unless_asked(template):
+    assert not resources(template, "AWS::WAFv2::WebACL")
+
+
+def test_web_acl_rate_limits_per_ip_with_the_error_shape():
+    """-c waf=true (cheap: the construct alone, no packaging)."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from infra.cdk.gateway import RateLimitAcl
+    settings = settings_for("prod", {**CONTEXT, "waf": "true", "waf_read_limit": "1200"})
+    assert settings.waf is True
+    app = cdk.App()
+    scope = cdk.Stack(app, "s")
+    RateLimitAcl(scope, "Waf", settings, "abc123")
+    template = Template.from_stack(scope).to_json()
+    _, acl = only(template, "AWS::WAFv2::WebACL")
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
+    body = json.loads(props["CustomResponseBodies"]["throttled"]["Content"])
+    assert body["error"]["code"] == "throttled" and body["error"]["message"]
+    rules = {r["Name"]: r for r in props["Rules"]}
+    assert set(rules) == {"ReadsPerIp", "WritesPerIp"}
+    for name, limit in (("ReadsPerIp", 1200), ("WritesPerIp", settings.waf_write_limit)):
+        statement = rules[name]["Statement"]["RateBasedStatement"]
+        assert statement["Limit"] == limit and statement["AggregateKeyType"] == "IP"
+        assert statement["EvaluationWindowSec"] == 300
+        assert rules[name]["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429,
+                                                                      "CustomResponseBodyKey": "throttled"}}}
+    assert "NotStatement" in rules["WritesPerIp"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
+    _, association = only(template, "AWS::WAFv2::WebACLAssociation")
+    assert "/restapis/abc123/stages/api" in flat(association["Properties"]["ResourceArn"])
+    assert association["DependsOn"] == ["RestAPIapiStage"]  # the stage SAM creates (checked after the transform)
+    for bad in ({"waf": "maybe"}, {"waf_read_limit": "5"}):
+        with pytest.raises(ValueError):
+            settings_for("dev", bad)
+
+
+# --- cdk-nag -------------------------------------------------------------------
+
+def test_cdk_nag_runs_on_every_synth_and_every_acknowledgement_has_a_reason():
+    """The module's synth ran the AWS Solutions pack (an unacknowledged finding
+    fails it); each acknowledgement names a construct and says why."""
+    pytest.importorskip("cdk_nag", reason="pip install -e '.[dev]' (cdk-nag)")
+    from infra.cdk.nag import ACKNOWLEDGED
+    assert all(rule.startswith("AwsSolutions-") and len(reason) > 60 for (_, rule), reason in ACKNOWLEDGED.items())
+
+
+def test_cdk_nag_fails_the_synth_on_a_new_finding():
+    pytest.importorskip("cdk_nag", reason="pip install -e '.[dev]' (cdk-nag)")
+    import aws_cdk as cdk
+    from aws_cdk import aws_sqs as sqs
+    from cdk_nag import AwsSolutionsChecks
+    app = cdk.App()
+    scope = cdk.Stack(app, "s")
+    sqs.Queue(scope, "Plain")  # no DLQ, no TLS policy
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(Exception, match="[Vv]alidation"):
+        app.synth()
+

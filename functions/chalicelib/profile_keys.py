@@ -14,7 +14,8 @@ message id when it names no recipient: then distinct counts mean messages).
 - The same address always gets the same key, whatever platform reported it and
   whether it came through a webhook or POST /v1/events without a profile_id.
 
-The secret comes from `PROFILE_KEY_SECRET`; only in local mode and tests
+The secret comes from Secrets Manager (`PROFILE_KEY_SECRET_ARN`, set by the
+stage) or `PROFILE_KEY_SECRET`; only in local mode and tests
 (`LIVEREPORT_ENV` = local or test) does a public development secret apply.
 Changing the secret changes every key: people seen before and after would count
 twice in distinct counts that span the change.
@@ -29,25 +30,14 @@ import re
 from functools import lru_cache
 from typing import Callable, Mapping
 
+from .secrets import named_secret
+
 DEV_SECRET = "livereport-dev-profile-key-secret (local and tests only)"
-DEV_ENVIRONMENTS = frozenset({"local", "test"})
-MIN_SECRET_LENGTH = 16
 _PHONE_NOISE = re.compile(r"[\s().\-]")
 
 
-class SecretMissing(RuntimeError):
-    pass
-
-
 def secret_from_env(env: Mapping[str, str] = os.environ) -> bytes:
-    secret = env.get("PROFILE_KEY_SECRET", "")
-    if secret:
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise SecretMissing(f"PROFILE_KEY_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-        return secret.encode()
-    if env.get("LIVEREPORT_ENV", "").lower() in DEV_ENVIRONMENTS:
-        return DEV_SECRET.encode()
-    raise SecretMissing("set PROFILE_KEY_SECRET (or LIVEREPORT_ENV=local|test for the development secret)")
+    return named_secret("PROFILE_KEY_SECRET", DEV_SECRET, env)
 
 
 def normalise_address(value: str) -> str:

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     synth_cmd.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
                            help="stage=dev|prod, sender=, sender_domain=, alarm_email=, log_retention_days=, "
                                 "stream_mode=provisioned|on_demand, stream_shards=, stream_batching_window_s=, "
-                                "aggregator_memory_mb=, aggregator_timeout_s=, rollup_timeout_s= "
+                                "aggregator_memory_mb=, aggregator_timeout_s=, rollup_timeout_s=, api_timeout_s=, "
+                                "<ingest|webhook|report|stamp|default>_rate= and _burst=, "
+                                "threat_protection=off|audit|enforced, waf=true, waf_read_limit=, waf_write_limit= "
                                 "(docs/deploy.md)")
     synth_cmd.add_argument("--out", default=None, help="output directory (default infra/cdk/cdk.out)")
     args = parser.parse_args(argv)

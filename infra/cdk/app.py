@@ -25,6 +25,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("CDK_DEFAULT_REGION",
 import aws_cdk as cdk  # noqa: E402
 
 from infra.cdk.config import CONTEXT_KEYS, STAGES, settings_for  # noqa: E402
+from infra.cdk.nag import add_checks  # noqa: E402
 from infra.cdk.stack import LiveReportStack  # noqa: E402
 
 DEFAULT_OUTDIR = Path(__file__).resolve().parent / "cdk.out"
@@ -69,8 +70,13 @@ def environment() -> cdk.Environment | None:
 
 
 def build(app: cdk.App, stages: list[str], context: dict[str, Any] | None = None) -> dict[str, LiveReportStack]:
+    """The stacks, checked by cdk-nag's AWS Solutions rules when it is installed
+    (infra/cdk/nag.py: an unacknowledged finding fails the synth)."""
     env = environment()
-    return {stage: LiveReportStack(app, settings_for(stage, context), env=env) for stage in stages}
+    stacks = {stage: LiveReportStack(app, settings_for(stage, context), env=env) for stage in stages}
+    if not add_checks(app, stacks):
+        print("cdk-nag is not installed (pip install -e '.[dev]'): AWS Solutions checks skipped", file=sys.stderr)
+    return stacks
 
 
 def synth(stages: list[str] | None = None, outdir: Path | str = DEFAULT_OUTDIR,

@@ -55,6 +55,43 @@ class StageSettings:
     aggregator_timeout_s: int = 120
     #: The minute -> hour -> day rollup (every minute). context: rollup_timeout_s
     rollup_timeout_s: int = 120
+    #: The API handler's timeout: under API Gateway's 29 s integration limit,
+    #: so no request holds a Lambda after its client got a 504. context: api_timeout_s
+    api_timeout_s: int = 28
+    #: Stage-level throttling, requests/s and burst, per method group (docs/deploy.md,
+    #: "Limits"). A rate of 0 is derived from the stream (ingest and webhooks:
+    #: half of its record capacity each); a burst of 0 is twice the rate.
+    #: context: <group>_rate, <group>_burst
+    ingest_rate: int = 0
+    ingest_burst: int = 0
+    webhook_rate: int = 0
+    webhook_burst: int = 0
+    report_rate: int = 10
+    report_burst: int = 0
+    stamp_rate: int = 100
+    stamp_burst: int = 0
+    default_rate: int = 50
+    default_burst: int = 0
+    #: Cognito threat protection (Plus feature plan): "audit" logs risky
+    #: sign-ins, "enforced" also blocks them, "off" (Essentials plan). context: threat_protection
+    threat_protection: str = "audit"
+    #: A WAF web ACL on the API stage with per-IP rate-based rules. context: waf
+    waf: bool = False
+    #: Requests per client IP and 5 minutes before WAF answers 429: reads (GET)
+    #: and writes (everything else). context: waf_read_limit, waf_write_limit
+    waf_read_limit: int = 3000
+    waf_write_limit: int = 60000
+
+    def stream_records_per_second(self) -> int:
+        """What the stream takes: 1,000 records/s per shard (on-demand starts at 4 shards)."""
+        return 1000 * (self.stream_shards if self.stream_mode == "provisioned" else 4)
+
+    def throttle(self, group: str) -> tuple[int, int]:
+        """(rate, burst) of a method group: ingest, webhook, report, stamp, default."""
+        rate, burst = getattr(self, f"{group}_rate"), getattr(self, f"{group}_burst")
+        if group in ("ingest", "webhook") and not rate:
+            rate = self.stream_records_per_second() // 2
+        return rate, burst or 2 * rate
 
     @property
     def stack_name(self) -> str:
@@ -87,8 +124,21 @@ class StageSettings:
 
 DEFAULTS = {
     "dev": StageSettings(stage="dev", retain_data=False, log_retention_days=14),
-    "prod": StageSettings(stage="prod", retain_data=True, log_retention_days=90, stream_shards=2),
+    "prod": StageSettings(stage="prod", retain_data=True, log_retention_days=90, stream_shards=2,
+                          threat_protection="enforced"),
 }
+
+THREAT_PROTECTION = ("off", "audit", "enforced")
+THROTTLE_GROUPS = ("ingest", "webhook", "report", "stamp", "default")
+
+
+def _bool(value: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 STREAM_MODES = ("provisioned", "on_demand")
 
@@ -105,6 +155,12 @@ _CONTEXT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "aggregator_memory_mb": ("aggregator_memory_mb", int),
     "aggregator_timeout_s": ("aggregator_timeout_s", int),
     "rollup_timeout_s": ("rollup_timeout_s", int),
+    "api_timeout_s": ("api_timeout_s", int),
+    **{f"{group}_{kind}": (f"{group}_{kind}", int) for group in THROTTLE_GROUPS for kind in ("rate", "burst")},
+    "threat_protection": ("threat_protection", str),
+    "waf": ("waf", _bool),
+    "waf_read_limit": ("waf_read_limit", int),
+    "waf_write_limit": ("waf_write_limit", int),
 }
 
 #: Every context key the app reads (the CDK CLI entry point passes these through).
@@ -121,8 +177,13 @@ def settings_for(stage: str, context: dict[str, Any] | None = None) -> StageSett
         raise ValueError(f"unknown stage {stage!r}: choose one of {', '.join(STAGES)} (-c stage=dev)")
     if stage not in chalice_config().get("stages", {}):
         raise ValueError(f"stage {stage!r} missing from {CHALICE_CONFIG}")
-    overrides = {field: cast(context[key]) for key, (field, cast) in _CONTEXT.items()
-                 if context and context.get(key) not in (None, "")}
+    overrides = {}
+    for key, (field, cast) in _CONTEXT.items():
+        if context and context.get(key) not in (None, ""):
+            try:
+                overrides[field] = cast(context[key])
+            except ValueError as exc:
+                raise ValueError(f"context {key}={context[key]!r}: {exc}") from None
     settings = replace(DEFAULTS[stage], **overrides)
     if not EMAIL.match(settings.sender):
         raise ValueError(f"sender {settings.sender!r} is not an email address")
@@ -145,4 +206,17 @@ def settings_for(stage: str, context: dict[str, Any] | None = None) -> StageSett
     for name in ("aggregator_timeout_s", "rollup_timeout_s"):
         if not 60 <= getattr(settings, name) <= 900:
             raise ValueError(f"{name} {getattr(settings, name)}: 60-900 seconds")
+    if not 3 <= settings.api_timeout_s <= 29:
+        raise ValueError(f"api_timeout_s {settings.api_timeout_s}: 3-29 seconds (API Gateway gives up at 29 s)")
+    for group in THROTTLE_GROUPS:
+        rate, burst = settings.throttle(group)
+        if not 1 <= rate <= 10000 or not 1 <= burst <= 5000:
+            raise ValueError(f"{group}_rate/{group}_burst {rate}/{burst}: rate 1-10000 requests/s, "
+                             "burst 1-5000 (API Gateway's account limits)")
+    if settings.threat_protection not in THREAT_PROTECTION:
+        raise ValueError(f"threat_protection {settings.threat_protection!r}: choose one of "
+                         f"{', '.join(THREAT_PROTECTION)}")
+    for name in ("waf_read_limit", "waf_write_limit"):
+        if not 10 <= getattr(settings, name) <= 2_000_000_000:
+            raise ValueError(f"{name} {getattr(settings, name)}: 10 or more requests per 5 minutes")
     return settings

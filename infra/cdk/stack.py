@@ -26,48 +26,35 @@ from aws_cdk import (
     aws_sns as sns,
     aws_sns_subscriptions as subscriptions,
     aws_sqs as sqs,
+    aws_ssm as ssm,
 )
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from infra.cdk import permissions
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
-from infra.cdk.gateway import add_gateway_responses
+from infra.cdk.gateway import RateLimitAcl, add_gateway_responses, throttle_methods
+from infra.cdk.roles import FunctionRoles
 from infra.cdk.table import LiveReportTable
-from infra.cdk.users import POOL_ACTIONS, Users
+from infra.cdk.users import Users
 
 #: Powertools Metrics in app.py: namespace and its default dimension.
 METRICS_NAMESPACE = "LiveReport"
 METRICS_DIMENSIONS = {"service": "livereport"}  # plus "stage" (app.py's default dimension)
 
-#: What the functions do to the table (app + chalicelib): point reads and
-#: writes, queries, batch writes (the rollup's minute -> hour/day items), and
-#: transactions of Put/Update/Delete/ConditionCheck. TransactWriteItems has no
-#: IAM action of its own: each item is authorised as the PutItem, UpdateItem,
-#: DeleteItem or ConditionCheckItem it is.
-TABLE_ACTIONS = [
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
-    "dynamodb:BatchWriteItem",
-]
-#: Ingest (POST /v1/events, webhooks) puts records with PutRecords only (chalicelib/stream.py).
-STREAM_WRITE_ACTIONS = ["kinesis:PutRecords"]
-#: What Lambda's event source mapping needs on the stream (Lambda developer guide,
-#: "Process Kinesis Data Streams records with Lambda"; SubscribeToShard only for
-#: enhanced fan-out, not used), which also covers the aggregator's own read-back
-#: of a pinned fold (GetShardIterator + GetRecords). kinesis:ListStreams is not
-#: resource-scoped (it would need "*") and the mapping does not need it.
-STREAM_READ_ACTIONS = [
-    "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-    "kinesis:GetShardIterator", "kinesis:ListShards",
-]
-#: Lambda sends the metadata of a batch it gives up on with the function's role.
-FAILURE_DESTINATION_ACTIONS = ["sqs:SendMessage"]
 #: Logical ids of the stream handlers in the Chalice template (functions/app.py:
-#: fold_stream, rollup).
+#: fold_stream, rollup), the API handler and the key authorizer.
 AGGREGATOR_FUNCTION = "FoldStream"
 ROLLUP_FUNCTION = "Rollup"
-#: SES v2 SendEmail (Content.Raw) is authorised as both actions on the identity.
-SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
+API_FUNCTION = "APIHandler"
+AUTHORIZER_FUNCTION = "KeyAuthorizer"
+#: The user pool's custom-message trigger (app.py: cognito_custom_message), when the app defines it.
+CUSTOM_MESSAGE_FUNCTION = "CognitoCustomMessage"
+#: The authorizer verifies a token or reads one key: seconds, not the stage's minute.
+AUTHORIZER_TIMEOUT_S = 10
+#: Cognito gives a custom-message trigger 5 s (then retries up to 3 times).
+CUSTOM_MESSAGE_TIMEOUT_S = 5
+CUSTOM_MESSAGE_MEMORY_MB = 1024
 
 
 def content_security_policy(api_origin: str, cognito_origin: str = "") -> str:
@@ -127,30 +114,42 @@ class LiveReportStack(Stack):
                                             resource_name=settings.ses_identity)
         self.unsubscribe_secret = secretsmanager.Secret(
             self, "UnsubscribeSecret",
-            description="Signs the unsubscribe links of snapshot emails (UNSUBSCRIBE_SECRET)",
+            description="Signs the unsubscribe links of snapshot emails (read at run time: UNSUBSCRIBE_SECRET_ARN)",
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=48, exclude_punctuation=True),
             removal_policy=removal)
+        self.profile_key_secret = secretsmanager.Secret(
+            self, "ProfileKeySecret",
+            description="Keys the hashes of recipient addresses that stand for profiles in distinct counts "
+                        "(read at run time: PROFILE_KEY_SECRET_ARN)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True),
+            removal_policy=removal)  # kept as long as the counts it keyed
         self.stream = event_stream(self, settings, removal)
         self.failure_queue = self._failure_queue(removal)
         self.users = Users(self, "Users", settings, removal)
-        self.role = self._function_role()
-        self.aggregator_role, self.rollup_role = self._stream_roles()
+        self.roles = FunctionRoles(self, "Roles", settings.stage, self.resource_arns)
         self.chalice = self._chalice_app()
         rest_api = self.chalice.get_resource("RestAPI")
         # The API's name is its CloudWatch ApiName dimension: one per stage.
         rest_api.add_property_override("DefinitionBody.info.title", settings.stack_name)
         self.api_id = rest_api.ref
         add_gateway_responses(self, self.api_id)  # one error shape, also for errors the gateway answers
+        throttle_methods(rest_api, settings, self.sam_template()["Resources"]["RestAPI"]["Properties"]
+                         ["DefinitionBody"]["paths"])
         self.api_origin = f"https://{self.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.api_url = f"{self.api_origin}/{settings.api_gateway_stage}"
-        self._scheduled_functions_env()
+        self._function_roles()
+        self._function_env()
         self._stream_functions()
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
+        self.dashboard_url = f"https://{self.distribution.distribution_domain_name}/"
         for name in self.scheduled_function_names():  # the emails' deep links open the dashboard
-            self.chalice.add_environment_variable(
-                "DASHBOARD_URL", f"https://{self.distribution.distribution_domain_name}/", name)
+            self.chalice.add_environment_variable("DASHBOARD_URL", self.dashboard_url, name)
+        self._custom_message_trigger()
+        if settings.waf:
+            self.web_acl = RateLimitAcl(self, "Waf", settings, self.api_id)
         self.alarm_topic = self._alarms()
         self._outputs()
 
@@ -172,49 +171,97 @@ class LiveReportStack(Stack):
             encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             retention_period=Duration.days(14), removal_policy=removal)
 
-    # --- IAM -------------------------------------------------------------
-    def _table_statement(self) -> iam.PolicyStatement:
-        return iam.PolicyStatement(sid="Table", actions=TABLE_ACTIONS,
-                                   resources=[self.table.table_arn, *self.table.index_arns])
+    # --- IAM: one role per function family (infra/cdk/permissions.py) ----
+    @property
+    def dashboard_url_parameter(self) -> str:
+        """Where the dashboard's address is for functions that cannot name the
+        distribution in their environment (the user pool's trigger: pool ->
+        trigger -> distribution -> API -> handler -> pool would be a cycle)."""
+        return f"/livereport/{self.settings.stage}/dashboard-url"
 
-    def _role(self, construct_id: str, description: str, statements: list[iam.PolicyStatement]) -> iam.Role:
-        return iam.Role(
-            self, construct_id,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"livereport {self.settings.stage} {description}",
-            inline_policies={"livereport": iam.PolicyDocument(statements=statements)})
-
-    def _function_role(self) -> iam.Role:
-        """The role of the API handler (ingest, webhooks, reports), the key
-        authorizer and the snapshot sender; Chalice neither creates nor
-        auto-generates policies (manage_iam_role/autogen_policy off)."""
-        return self._role("FunctionRole", "API and snapshot functions: the table, put to the stream, "
-                          "the SES identity, invite users, their logs", [
-                              self._table_statement(),
-                              iam.PolicyStatement(sid="PutEvents", actions=STREAM_WRITE_ACTIONS,
-                                                  resources=[self.stream.stream_arn]),
-                              iam.PolicyStatement(sid="SendSnapshots", actions=SES_ACTIONS,
-                                                  resources=[self.identity_arn]),
-                              iam.PolicyStatement(sid="InviteUsers", actions=POOL_ACTIONS,
-                                                  resources=[self.users.pool.user_pool_arn])])
-
-    def _stream_roles(self) -> tuple[iam.Role, iam.Role]:
-        """The aggregator reads the stream (through its event source mapping
-        and its own read-back) and sends discarded-batch metadata to the
-        failure queue; the rollup only touches the table."""
-        aggregator = self._role("AggregatorRole", "aggregator: the table, read the stream, its failure "
-                                "queue, its logs", [
-                                    self._table_statement(),
-                                    iam.PolicyStatement(sid="ReadEvents", actions=STREAM_READ_ACTIONS,
-                                                        resources=[self.stream.stream_arn]),
-                                    iam.PolicyStatement(sid="FailedBatches", actions=FAILURE_DESTINATION_ACTIONS,
-                                                        resources=[self.failure_queue.queue_arn])])
-        rollup = self._role("RollupRole", "rollup: the table, its logs", [self._table_statement()])
-        return aggregator, rollup
+    def resource_arns(self, resource: str) -> list[str]:
+        """The ARNs a symbolic resource of the permission model stands for."""
+        arns = {
+            permissions.TABLE: lambda: [self.table.table_arn, *self.table.index_arns],
+            permissions.STREAM: lambda: [self.stream.stream_arn],
+            permissions.FAILURE_QUEUE: lambda: [self.failure_queue.queue_arn],
+            permissions.SENDER_IDENTITY: lambda: [self.identity_arn],
+            permissions.USER_POOL: lambda: [self.users.pool.user_pool_arn],
+            permissions.UNSUBSCRIBE_SECRET: lambda: [self.unsubscribe_secret.secret_arn],
+            permissions.PROFILE_KEY_SECRET: lambda: [self.profile_key_secret.secret_arn],
+            permissions.DASHBOARD_URL_PARAMETER: lambda: [self.format_arn(
+                service="ssm", resource="parameter", resource_name=self.dashboard_url_parameter.lstrip("/"))],
+        }
+        if resource not in arns:
+            raise ValueError(f"permission model names resource {resource!r}: map it in LiveReportStack.resource_arns")
+        return arns[resource]()
 
     def role_of(self, function_name: str) -> iam.Role:
-        return {AGGREGATOR_FUNCTION: self.aggregator_role, ROLLUP_FUNCTION: self.rollup_role}.get(
-            function_name, self.role)
+        return self.roles.role_of(function_name)
+
+    def _function_roles(self) -> None:
+        """Every packaged function runs as its family's role. (Per-function
+        roles cannot go through chalice.cdk's stage_config, and the role ARNs
+        are tokens: override the packaged resources.)"""
+        for name in self.function_names():
+            self.chalice.get_resource(name).add_property_override("Role", self.role_of(name).role_arn)
+
+    def functions_granted(self, resource: str) -> list[str]:
+        """Functions whose role may use a resource: only they get its name in their environment."""
+        families = {name: permissions.family_of(name) for name in self.function_names()}
+        return [name for name, family in families.items()
+                if family is not None and any(g.resource == resource for g in family.grants)]
+
+    def _function_env(self) -> None:
+        """Per-function settings: each function sees only what it uses.
+
+        - COGNITO_*: the authorizer verifies tokens, the API invites users.
+        - UNSUBSCRIBE_SECRET_ARN, PROFILE_KEY_SECRET_ARN: where each secret is, for
+          the functions whose role may read it (chalicelib/secrets.py reads it
+          once per container).
+        - PUBLIC_API_URL (unsubscribe links) only on scheduled functions: the
+          API handler cannot name its own API (RestAPI -> handler ARN -> cycle)."""
+        functions = set(self.function_names())
+        for name in (API_FUNCTION, AUTHORIZER_FUNCTION):
+            if name not in functions:
+                raise ValueError(f"functions/app.py no longer defines {name}: update infra/cdk/stack.py")
+            for key, value in (("COGNITO_USER_POOL_ID", self.users.pool.user_pool_id),
+                               ("COGNITO_CLIENT_ID", self.users.client.user_pool_client_id),
+                               ("COGNITO_REGION", Aws.REGION)):
+                self.chalice.add_environment_variable(key, value, name)
+        for resource, variable, secret in (
+                (permissions.UNSUBSCRIBE_SECRET, "UNSUBSCRIBE_SECRET_ARN", self.unsubscribe_secret),
+                (permissions.PROFILE_KEY_SECRET, "PROFILE_KEY_SECRET_ARN", self.profile_key_secret)):
+            for name in self.functions_granted(resource):
+                self.chalice.add_environment_variable(variable, secret.secret_arn, name)
+        for name in self.scheduled_function_names():
+            self.chalice.add_environment_variable("PUBLIC_API_URL", self.api_url, name)
+        api, authorizer = (self.chalice.get_resource(n) for n in (API_FUNCTION, AUTHORIZER_FUNCTION))
+        # Nothing behind API Gateway outlives its 29 s integration timeout: a
+        # slow request must not hold a Lambda (and its concurrency) after the
+        # client got its 504.
+        api.add_property_override("Timeout", self.settings.api_timeout_s)
+        authorizer.add_property_override("Timeout", AUTHORIZER_TIMEOUT_S)
+
+    def _custom_message_trigger(self) -> None:
+        """The pool's custom-message trigger, when app.py defines the function
+        (``@app.lambda_function(name="cognito_custom_message")``): Cognito
+        invokes it for invitations, resets and verifications. It gets the
+        dashboard's address from an SSM parameter (DASHBOARD_URL_PARAMETER),
+        and none of the pool's ids (they would make a cycle)."""
+        if CUSTOM_MESSAGE_FUNCTION not in self.function_names():
+            return
+        ssm.StringParameter(
+            self, "DashboardUrlParameter", parameter_name=self.dashboard_url_parameter,
+            string_value=self.dashboard_url, description=f"livereport {self.settings.stage}: the dashboard's URL")
+        function = self.chalice.get_resource(CUSTOM_MESSAGE_FUNCTION)
+        # The name as a literal, not the parameter's Ref: a Ref would make the
+        # function wait for the distribution, which waits for the API (a cycle).
+        function.add_property_override("Environment.Variables.DASHBOARD_URL_PARAMETER", self.dashboard_url_parameter)
+        # Cognito waits 5 s for a trigger; more memory is more CPU for the app's cold start.
+        function.add_property_override("Timeout", CUSTOM_MESSAGE_TIMEOUT_S)
+        function.add_property_override("MemorySize", CUSTOM_MESSAGE_MEMORY_MB)
+        self.users.add_custom_message_trigger(function.get_att("Arn").to_string())
 
     def _log_groups(self) -> None:
         """One log group per function, with the stage's retention, and write
@@ -223,22 +270,14 @@ class LiveReportStack(Stack):
 
         (Chalice's own ``log_retention_in_days`` emits a log group that names
         a resource missing from its template: aws/chalice#2079.)"""
-        arns: dict[str, list[str]] = {}
-        roles: dict[str, iam.Role] = {}
+        arns: dict[str, str] = {}
         for name in self.function_names():
             function_name = self.chalice.get_resource(name).ref
             group = logs.CfnLogGroup(self, f"{name}Logs", log_group_name=f"/aws/lambda/{function_name}",
                                      retention_in_days=self.settings.log_retention_days)
             group.apply_removal_policy(RemovalPolicy.DESTROY)
-            role = self.role_of(name)
-            roles[role.node.id] = role
-            arns.setdefault(role.node.id, []).append(group.attr_arn)
-        for role_id, role in roles.items():
-            # Each role writes only the log groups of the functions that run as it.
-            policy_id = "FunctionLogs" if role is self.role else f"{role_id}Logs"
-            iam.Policy(self, policy_id, roles=[role], statements=[
-                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                    resources=arns[role_id])])
+            arns[name] = group.attr_arn
+        self.roles.allow_logs(arns)
 
     # --- Chalice -----------------------------------------------------------
     def _chalice_app(self) -> Chalice:
@@ -250,7 +289,8 @@ class LiveReportStack(Stack):
             # deploy uploads a new layer only when requirements change.
             "automatic_layer": True,
             "manage_iam_role": False,
-            "iam_role_arn": self.role.role_arn,
+            # Chalice wants one; every function is then pointed at its family's role.
+            "iam_role_arn": self.roles.role(permissions.API).role_arn,
             "lambda_memory_size": s.lambda_memory_mb,
             "lambda_timeout": s.lambda_timeout_s,
             "environment_variables": {
@@ -263,12 +303,7 @@ class LiveReportStack(Stack):
                 # so the functions still deploy after it.
                 "STREAM_NAME": s.stream_name,
                 "SENDER_EMAIL": s.sender,
-                # Resolved by CloudFormation at deploy time; never in the template.
-                "UNSUBSCRIBE_SECRET": self.unsubscribe_secret.secret_value.unsafe_unwrap(),
-                # Accounts: the authorizer verifies tokens of this pool and app client.
-                "COGNITO_USER_POOL_ID": self.users.pool.user_pool_id,
-                "COGNITO_CLIENT_ID": self.users.client.user_pool_client_id,
-                "COGNITO_REGION": Aws.REGION,
+                # Secrets and the Cognito ids are per function (_function_env).
             },
             "tags": {"project": "livereport", "stage": s.stage},
         }
@@ -293,12 +328,6 @@ class LiveReportStack(Stack):
         resources = self.sam_template()["Resources"]
         return [name for name in self.function_names()
                 if any(e.get("Type") == "Schedule" for e in resources[name]["Properties"].get("Events", {}).values())]
-
-    def _scheduled_functions_env(self) -> None:
-        """PUBLIC_API_URL (unsubscribe links) only on scheduled functions: the
-        API handler cannot name its own API (RestAPI → handler ARN → cycle)."""
-        for name in self.scheduled_function_names():
-            self.chalice.add_environment_variable("PUBLIC_API_URL", self.api_url, name)
 
     def kinesis_events(self, function_name: str) -> list[str]:
         events = self.sam_template()["Resources"][function_name]["Properties"].get("Events", {})
@@ -340,9 +369,9 @@ class LiveReportStack(Stack):
         }
 
     def _stream_functions(self) -> None:
-        """Roles, sizes and the event source of the aggregator and the rollup.
-        (Per-function settings cannot go through chalice.cdk's stage_config,
-        and the role ARNs are tokens: override the packaged resources.)"""
+        """Sizes and the event source of the aggregator and the rollup
+        (per-function settings cannot go through chalice.cdk's stage_config:
+        override the packaged resources)."""
         s = self.settings
         functions = set(self.function_names())
         missing = {AGGREGATOR_FUNCTION, ROLLUP_FUNCTION} - functions
@@ -352,12 +381,10 @@ class LiveReportStack(Stack):
         if len(events) != 1 or any(self.kinesis_events(name) for name in functions - {AGGREGATOR_FUNCTION}):
             raise ValueError(f"expected one Kinesis event source, on {AGGREGATOR_FUNCTION} only")
         aggregator = self.chalice.get_resource(AGGREGATOR_FUNCTION)
-        aggregator.add_property_override("Role", self.aggregator_role.role_arn)
         aggregator.add_property_override("MemorySize", s.aggregator_memory_mb)
         aggregator.add_property_override("Timeout", s.aggregator_timeout_s)
         aggregator.add_property_override(f"Events.{events[0]}.Properties", self.event_source_properties())
         rollup = self.chalice.get_resource(ROLLUP_FUNCTION)
-        rollup.add_property_override("Role", self.rollup_role.role_arn)
         rollup.add_property_override("Timeout", s.rollup_timeout_s)
 
     # --- Web site ------------------------------------------------------------

@@ -6,9 +6,11 @@ HMAC-SHA256(secret, "v1." + payload). Tokens do not expire: an unsubscribe
 link must keep working for as long as the email sits in someone's inbox.
 Rotating the secret invalidates every link already sent.
 
-The secret comes from `UNSUBSCRIBE_SECRET`. Only when `LIVEREPORT_ENV` is
-`local` or `test` does a fixed, public development secret apply; anywhere
-else a missing secret is an error, never a silent default.
+The secret comes from `UNSUBSCRIBE_SECRET`, or in a deployed stage from the
+Secrets Manager secret `UNSUBSCRIBE_SECRET_ARN` names (read once per container,
+chalicelib/secrets.py). Only when `LIVEREPORT_ENV` is `local` or `test` does a
+fixed, public development secret apply; anywhere else a missing secret is an
+error, never a silent default.
 """
 from __future__ import annotations
 
@@ -20,28 +22,17 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
+from ..secrets import SecretMissing, named_secret  # noqa: F401 - SecretMissing: callers catch it here
+
 DEV_SECRET = "livereport-dev-unsubscribe-secret (local and tests only)"
-DEV_ENVIRONMENTS = frozenset({"local", "test"})
-MIN_SECRET_LENGTH = 16
 
 
 class TokenError(ValueError):
     """A token that is malformed, tampered with, or signed with another secret."""
 
 
-class SecretMissing(RuntimeError):
-    pass
-
-
 def secret_from_env(env: Mapping[str, str] = os.environ) -> bytes:
-    secret = env.get("UNSUBSCRIBE_SECRET", "")
-    if secret:
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise SecretMissing(f"UNSUBSCRIBE_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-        return secret.encode()
-    if env.get("LIVEREPORT_ENV", "").lower() in DEV_ENVIRONMENTS:
-        return DEV_SECRET.encode()
-    raise SecretMissing("set UNSUBSCRIBE_SECRET (or LIVEREPORT_ENV=local|test for the development secret)")
+    return named_secret("UNSUBSCRIBE_SECRET", DEV_SECRET, env)
 
 
 def _b64(data: bytes) -> str:

@@ -1,0 +1,208 @@
+"""What each Lambda function may do, as data: one role per function family.
+
+The stack turns every :class:`Family` into an IAM role (``stack.py``), and the
+test suite checks every AWS call the handlers make against the same data
+(``tests/iam_check.py``, on in every test): a handler that calls something its
+role does not allow fails its tests here instead of answering AccessDenied in
+AWS. Plain Python on purpose (no CDK import), so tests load it in milliseconds.
+
+Resources are symbolic (``TABLE``, ``STREAM``...): the stack maps each to the
+ARN of the resource it created. DynamoDB writes are limited to the partitions a
+family owns (``dynamodb:LeadingKeys``, matched with IAM's ``StringLike``), so
+the internet-facing API handler cannot write counters, and only the aggregator
+and the rollup can. Patterns come from the key functions themselves
+(``chalicelib/tables.py`` and the stores), called with ``*``.
+
+**Adding a function** (``@app.lambda_function``, ``@app.on_sqs_message``...):
+add its logical id (Chalice's CamelCase of the function name) to a family, or
+add a :class:`Family`; the synth fails on a function that belongs to none.
+A new resource kind (a queue...) is a new symbolic name here plus one entry in
+``LiveReportStack.resource_arns``.
+"""
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+_FUNCTIONS = str(Path(__file__).resolve().parents[2] / "functions")
+if _FUNCTIONS not in sys.path:
+    sys.path.insert(0, _FUNCTIONS)
+
+from chalicelib import rollup, tables  # noqa: E402
+from chalicelib.alerts import store as alerts_store  # noqa: E402
+from chalicelib.snapshots import subscriptions  # noqa: E402
+from chalicelib.webhooks import sources as webhook_sources  # noqa: E402
+
+# --- symbolic resources (LiveReportStack.resource_arns maps them to ARNs) -------------
+TABLE = "table"
+STREAM = "stream"
+FAILURE_QUEUE = "aggregator_failures"
+SENDER_IDENTITY = "sender_identity"
+USER_POOL = "user_pool"
+UNSUBSCRIBE_SECRET = "unsubscribe_secret"
+#: keys the recipients of events that name no profile (chalicelib/profile_keys.py): ingest only
+PROFILE_KEY_SECRET = "profile_key_secret"
+DASHBOARD_URL_PARAMETER = "dashboard_url_parameter"
+
+# --- actions ------------------------------------------------------------------------
+#: Point reads and queries. TransactWriteItems has no action of its own: each of
+#: its items is authorised as the PutItem, UpdateItem, DeleteItem or
+#: ConditionCheckItem it is, with that item's partition as dynamodb:LeadingKeys.
+READ = ("dynamodb:GetItem", "dynamodb:Query")
+BATCH_READ = ("dynamodb:BatchGetItem",)
+WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem")
+#: The rollup's minute -> hour/day items (CounterStore.batch_put).
+BATCH_WRITE = ("dynamodb:BatchWriteItem",)
+#: Ingest (POST /v1/events, webhooks) puts with PutRecords only (chalicelib/stream.py).
+STREAM_WRITE = ("kinesis:PutRecords",)
+#: What Lambda's event source mapping needs (Lambda developer guide, "Process
+#: Kinesis Data Streams records with Lambda"; SubscribeToShard only for
+#: enhanced fan-out, not used), which also covers the aggregator's read-back of
+#: a pinned fold. kinesis:ListStreams is not resource-scoped and not needed.
+STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+               "kinesis:GetShardIterator", "kinesis:ListShards")
+#: Lambda sends the metadata of a batch it gives up on with the function's role.
+SEND_TO_QUEUE = ("sqs:SendMessage",)
+#: SES v2 SendEmail (Content.Raw) is authorised as both actions on the identity.
+SEND_EMAIL = ("ses:SendEmail", "ses:SendRawEmail")
+#: Invitations: create a user and find one by email (chalicelib/accounts/directory.py).
+INVITE_USERS = ("cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser")
+READ_SECRET = ("secretsmanager:GetSecretValue",)
+READ_PARAMETER = ("ssm:GetParameter",)
+
+# --- partitions (dynamodb:LeadingKeys patterns) -----------------------------------------
+ANY = "*"
+COUNTERS = tables.counter_pk(ANY, ANY, ANY)  # counters, sketches, the dimension guard (…#C#…#DIMS)
+CAMPAIGNS = tables.campaigns_pk(ANY)
+SHARD_STATE = tables.shard_state_pk(ANY, ANY)
+ROLLUP_WORK = tables.rollup_pk(ANY, ANY)
+ROLLUP_LEASE = rollup.LEASE_PK  # one rollup at a time
+#: Undecodable stream records the aggregator sets aside (chalicelib/aggregator.py).
+DEADLETTER = "DEADLETTER"
+LEDGER = tables.batch_pk(ANY, ANY)
+KEY_LOOKUP = tables.key_lookup_pk(ANY)
+KEYS = tables.keys_pk(ANY)
+MEMBERS = tables.members_pk(ANY)
+USERS = tables.user_pk(ANY)
+AUDIT = tables.audit_pk(ANY)
+SUBSCRIPTIONS = subscriptions.subs_pk(ANY)
+SUBSCRIPTION_REGISTRY = subscriptions.REGISTRY_PK
+ALERTS = alerts_store.alerts_pk(ANY)
+ALERT_HISTORY = alerts_store.history_pk(ANY, ANY)
+ALERT_REGISTRY = alerts_store.REGISTRY_PK
+SOURCE_LOOKUP = webhook_sources._lookup_pk(ANY)  # noqa: SLF001 (the module's own key function)
+SOURCES = webhook_sources._listing_pk(ANY)  # noqa: SLF001
+MAILGUN_TOKENS = f"{ANY}#MGTOKEN#{ANY}"  # chalicelib/webhooks/mailgun.py: one use per signed token
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One Allow statement: actions on one symbolic resource, optionally only
+    on items whose partition key matches one of ``partitions``."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resource: str
+    partitions: tuple[str, ...] = ()
+
+    def allows(self, action: str, resource: str, partition: str | None = None) -> bool:
+        if action not in self.actions or resource != self.resource:
+            return False
+        if not self.partitions:
+            return True
+        return partition is not None and any(fnmatch.fnmatchcase(partition, p) for p in self.partitions)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Functions that run as one role. ``role_id`` is the role's construct id."""
+
+    role_id: str
+    description: str
+    #: Chalice logical ids of the functions (app.py names in CamelCase).
+    functions: tuple[str, ...]
+    grants: tuple[Grant, ...]
+
+    def allows(self, action: str, resource: str, partition: str | None = None) -> bool:
+        return any(g.allows(action, resource, partition) for g in self.grants)
+
+    def actions(self) -> set[str]:
+        return {a for g in self.grants for a in g.actions}
+
+
+API = Family(
+    "ApiRole", "API handler: reads the table, writes the partitions its routes own, puts events to the "
+    "stream, verifies unsubscribe tokens, invites users",
+    ("APIHandler",),
+    (Grant("ReadTable", READ, TABLE),
+     Grant("WriteOwnPartitions", WRITE, TABLE, (
+         LEDGER, KEY_LOOKUP, KEYS, MEMBERS, USERS, AUDIT, SUBSCRIPTIONS, SUBSCRIPTION_REGISTRY,
+         ALERTS, ALERT_HISTORY, ALERT_REGISTRY, SOURCE_LOOKUP, SOURCES, MAILGUN_TOKENS)),
+     Grant("PutEvents", STREAM_WRITE, STREAM),
+     Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET),
+     Grant("ProfileKeySecret", READ_SECRET, PROFILE_KEY_SECRET),
+     Grant("InviteUsers", INVITE_USERS, USER_POOL)))
+
+AUTHORIZER = Family(
+    "AuthorizerRole", "key authorizer: reads API keys and users' memberships, nothing else",
+    ("KeyAuthorizer",),
+    (Grant("ReadKeysAndMemberships", READ, TABLE, (KEY_LOOKUP, USERS)),))
+
+SNAPSHOTS = Family(
+    "SnapshotsRole", "snapshot sender: reads reports and subscriptions, records what it sent, sends email",
+    ("SendDueSnapshots",),
+    (Grant("ReadTable", READ + BATCH_READ, TABLE),
+     Grant("RecordSends", ("dynamodb:UpdateItem",), TABLE, (SUBSCRIPTIONS,)),
+     Grant("SendSnapshots", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET)))
+
+ALERTS_FAMILY = Family(
+    "AlertsRole", "alert evaluator: reads counters and rules, records alert state and history, sends email",
+    ("EvaluateAlerts",),
+    (Grant("ReadTable", READ, TABLE),
+     Grant("RecordAlerts", ("dynamodb:PutItem", "dynamodb:UpdateItem"), TABLE, (ALERTS, ALERT_HISTORY)),
+     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY)))
+
+AGGREGATOR = Family(
+    "AggregatorRole", "aggregator: reads the stream and the ledger, folds into counters, its failure queue",
+    ("FoldStream",),
+    (Grant("ReadTable", READ + BATCH_READ, TABLE),
+     Grant("Fold", WRITE, TABLE, (COUNTERS, CAMPAIGNS, SHARD_STATE, ROLLUP_WORK, DEADLETTER)),
+     Grant("ReadEvents", STREAM_READ, STREAM),
+     Grant("FailedBatches", SEND_TO_QUEUE, FAILURE_QUEUE)))
+
+ROLLUP = Family(
+    "RollupRole", "rollup: minutes -> hours -> days in the counter partitions",
+    ("Rollup",),
+    (Grant("ReadTable", READ, TABLE),
+     Grant("Roll", WRITE + BATCH_WRITE, TABLE, (COUNTERS, ROLLUP_WORK, ROLLUP_LEASE))))
+
+#: The user pool's custom-message trigger (invitation wording): reads the
+#: dashboard's address, nothing in the table.
+COGNITO_MESSAGE = Family(
+    "CognitoMessageRole", "Cognito custom-message trigger: the dashboard's address",
+    ("CognitoCustomMessage",),
+    (Grant("DashboardUrl", READ_PARAMETER, DASHBOARD_URL_PARAMETER),))
+
+FAMILIES: tuple[Family, ...] = (API, AUTHORIZER, SNAPSHOTS, ALERTS_FAMILY, AGGREGATOR, ROLLUP, COGNITO_MESSAGE)
+
+
+def family_of(function: str) -> Family | None:
+    return next((f for f in FAMILIES if function in f.functions), None)
+
+
+def check_families(families: tuple[Family, ...] = FAMILIES) -> None:
+    """One family per function, one role id per family."""
+    seen: dict[str, str] = {}
+    for family in families:
+        for function in family.functions:
+            if function in seen:
+                raise ValueError(f"{function} is in two families: {seen[function]} and {family.role_id}")
+            seen[function] = family.role_id
+    if len({f.role_id for f in families}) != len(families):
+        raise ValueError("two families share a role id")
+
+
+check_families()

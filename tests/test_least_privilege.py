@@ -1,0 +1,173 @@
+"""Least privilege, as the handlers use it: the permission model of
+infra/cdk/permissions.py (one role per function family) against the calls
+the handlers really make.
+
+conftest.py checks every test's handler calls (tests/iam_check.py); this
+module drives the paths no other test runs through the app's own handlers
+(the aggregator and the rollup as Lambda runs them), and shows the check
+fails when a handler steps outside its role.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib import tables
+from infra.cdk import permissions as p
+from tests import iam_check
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+
+
+def test_every_function_of_the_app_has_exactly_one_family():
+    import app as app_module
+    functions = set(iam_check.handler_codes(app_module.app).values())
+    assert {"APIHandler", "KeyAuthorizer", "FoldStream", "Rollup", "SendDueSnapshots", "EvaluateAlerts"} <= functions
+    for function in functions:
+        assert p.family_of(function) is not None, f"{function}: add it to a family in infra/cdk/permissions.py"
+    with pytest.raises(ValueError, match="two families"):
+        p.check_families((p.API, p.Family("Other", "", ("APIHandler",), ())))
+
+
+@pytest.mark.parametrize("family, action, partition, allowed", [
+    # the internet-facing API writes its own partitions, never counters or the pipeline's state
+    (p.API, "dynamodb:PutItem", tables.batch_pk("acme", "k:0f"), True),
+    (p.API, "dynamodb:UpdateItem", tables.members_pk("acme"), True),
+    (p.API, "dynamodb:UpdateItem", tables.counter_pk("acme", "c1", "email"), False),
+    (p.API, "dynamodb:PutItem", tables.campaigns_pk("acme"), False),
+    (p.API, "dynamodb:PutItem", tables.shard_state_pk("s", "shard-0"), False),
+    (p.API, "dynamodb:BatchWriteItem", tables.batch_pk("acme", "k:0f"), False),
+    (p.API, "dynamodb:Query", tables.counter_pk("acme", "c1", "email"), True),
+    # the authorizer reads keys and memberships only
+    (p.AUTHORIZER, "dynamodb:GetItem", tables.key_lookup_pk("ab12"), True),
+    (p.AUTHORIZER, "dynamodb:Query", tables.user_pk("sub-1"), True),
+    (p.AUTHORIZER, "dynamodb:Query", tables.counter_pk("acme", "c1", "email"), False),
+    (p.AUTHORIZER, "dynamodb:PutItem", tables.key_lookup_pk("ab12"), False),
+    (p.AUTHORIZER, "dynamodb:UpdateItem", tables.user_pk("sub-1"), False),
+    # counters: the aggregator folds, the rollup rolls; the schedules only read them
+    (p.AGGREGATOR, "dynamodb:UpdateItem", tables.counter_pk("acme", "c1", "email"), True),
+    (p.AGGREGATOR, "dynamodb:PutItem", tables.members_pk("acme"), False),
+    (p.ROLLUP, "dynamodb:BatchWriteItem", tables.counter_pk("acme", "c1", "email"), True),
+    (p.ROLLUP, "dynamodb:PutItem", tables.shard_state_pk("s", "shard-0"), False),
+    (p.SNAPSHOTS, "dynamodb:UpdateItem", "acme#SUBS", True),
+    (p.SNAPSHOTS, "dynamodb:PutItem", "acme#SUBS", False),
+    (p.SNAPSHOTS, "dynamodb:UpdateItem", tables.counter_pk("acme", "c1", "email"), False),
+    (p.ALERTS_FAMILY, "dynamodb:UpdateItem", tables.counter_pk("acme", "c1", "email"), False),
+    (p.ALERTS_FAMILY, "dynamodb:PutItem", "acme#ALERTS#H#r1", True),
+])
+def test_partitions_each_family_may_touch(family, action, partition, allowed):
+    assert family.allows(action, p.TABLE, partition) is allowed
+
+
+def test_who_may_call_what_outside_the_table():
+    holders = {action: {f.role_id for f in p.FAMILIES if action in f.actions()}
+               for action in ("kinesis:PutRecords", "kinesis:GetRecords", "cognito-idp:AdminCreateUser",
+                              "ses:SendEmail", "secretsmanager:GetSecretValue", "sqs:SendMessage")}
+    assert holders["kinesis:PutRecords"] == {"ApiRole"}  # only ingest puts on the stream
+    assert holders["kinesis:GetRecords"] == {"AggregatorRole"}  # only the aggregator reads it
+    assert holders["cognito-idp:AdminCreateUser"] == {"ApiRole"}  # invitations
+    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole"}
+    assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole"}  # unsubscribe links
+    assert holders["sqs:SendMessage"] == {"AggregatorRole"}  # its on-failure destination
+    authorizer = p.AUTHORIZER.actions()
+    assert authorizer == {"dynamodb:GetItem", "dynamodb:Query"}
+
+
+def test_dynamodb_requests_are_authorised_item_by_item():
+    transact = {"TransactItems": [
+        {"Put": {"TableName": "t", "Item": {"pk": {"S": "a#KEYS"}, "sk": {"S": "k"}}}},
+        {"Update": {"TableName": "t", "Key": {"pk": {"S": "KEY#h"}, "sk": {"S": "KEY"}}}},
+        {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "a#MEMBERS"}, "sk": {"S": "u"}}}},
+        {"Delete": {"TableName": "t", "Key": {"pk": {"S": "a#AUDIT"}, "sk": {"S": "1"}}}}]}
+    assert list(iam_check.dynamodb_actions("TransactWriteItems", transact)) == [
+        ("dynamodb:PutItem", "a#KEYS"), ("dynamodb:UpdateItem", "KEY#h"),
+        ("dynamodb:ConditionCheckItem", "a#MEMBERS"), ("dynamodb:DeleteItem", "a#AUDIT")]
+    query = {"KeyConditionExpression": "#p = :v AND sk BETWEEN :a AND :b", "ExpressionAttributeNames": {"#p": "pk"},
+             "ExpressionAttributeValues": {":v": {"S": "USER#x"}, ":a": {"S": "0"}, ":b": {"S": "1"}}}
+    assert list(iam_check.dynamodb_actions("Query", query)) == [("dynamodb:Query", "USER#x")]
+    batch = {"RequestItems": {"t": [{"PutRequest": {"Item": {"pk": {"S": "a#C#c#email"}}}},
+                                    {"DeleteRequest": {"Key": {"pk": {"S": "ROLLUP#H#1"}}}}]}}
+    assert list(iam_check.dynamodb_actions("BatchWriteItem", batch)) == [
+        ("dynamodb:BatchWriteItem", "a#C#c#email"), ("dynamodb:BatchWriteItem", "ROLLUP#H#1")]
+
+
+def test_a_handler_outside_its_role_is_caught(api, monkeypatch):
+    """The check is live: an authorizer that writes to the table is reported."""
+    wired = api.wired
+    lookup = wired.keys.lookup
+
+    def writing_lookup(key):
+        wired.client.put_item(TableName=wired.config.table_name,
+                              Item={"pk": {"S": tables.key_lookup_pk("x")}, "sk": {"S": "SEEN"}})
+        return lookup(key)
+
+    monkeypatch.setattr(wired.keys, "lookup", writing_lookup)
+    assert api.get("/v1/campaigns").status_code == 200
+    denied = iam_check.RECORDER.take()
+    assert [str(c) for c in denied] == ["KeyAuthorizer called dynamodb:PutItem on partition 'KEY#x'"]
+
+
+def test_the_stream_path_runs_within_the_aggregator_and_rollup_roles(api):
+    """Ingest, then Lambda's view of the pipeline: fold_stream on the shard's
+    records and the scheduled rollup, each attributed to its own role."""
+    import app as app_module
+    two_hours_ago = int(time.time()) // 3600 * 3600 - 2 * 3600 + 600  # a closed hour the rollup rolls
+    events = [{"event_id": f"lp-{i}", "timestamp": iso(two_hours_ago + i), "campaign_id": "lp", "channel": "email",
+               "type": kind, "profile_id": f"p{i}", "recipient_domain": "example.org"}
+              for i, kind in enumerate(("sent", "sent", "delivered", "opened"))]
+    headers = {"Authorization": f"Bearer {api.key()}", "Content-Type": "application/json"}
+    response = api.client.http.post("/v1/events", headers=headers, body=json.dumps({"events": events}).encode())
+    assert response.status_code == 200, response.body
+    seen: list[str] = []
+    recorder = iam_check.RECORDER
+    observe = recorder.observe
+
+    def spy(service, operation, params):
+        function = recorder.function_running()
+        if function:
+            seen.append(function)
+        observe(service, operation, params)
+
+    recorder.observe = spy  # type: ignore[method-assign]
+    try:
+        # the handler as Lambda calls it (event, context); it answers Lambda, not with stats
+        api.wired.pump(handler=lambda event: app_module.fold_stream(event, None), roll=False)
+        tick = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                   detail={}, resources=[])
+        summary = api.client.lambda_.invoke("rollup", tick).payload
+    finally:
+        recorder.observe = observe  # type: ignore[method-assign]
+    assert summary["hours"] >= 1, summary
+    assert {"FoldStream", "Rollup"} <= set(seen)
+    report = api.get("/v1/campaigns/lp/report?channel=email")
+    assert report.status_code == 200, report.body  # read back through the API role
+    assert json.loads(report.body)["totals"]["sent"] == 2
+
+
+def test_the_alert_schedule_fires_and_records_within_its_role(monkeypatch, api):
+    """evaluate_alerts as the schedule runs it, on a spike: it reads counters,
+    records state and history, emails, all as the alerts role allows."""
+    import boto3
+    import app as app_module
+    from tests.test_alerts_api import MANAGE, SENDER, minute_events, post, rule_body, sent_messages
+    ses = boto3.client("sesv2", region_name="eu-west-1")
+    ses.create_email_identity(EmailIdentity=SENDER)
+    monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
+    monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    created = json.loads(post(api, rule_body()).body)
+    now = time.time()
+    end = int(now) - int(now) % 60
+    events = minute_events("c1", end - 10 * 60, 10, 10, {8: 8}, "lp")  # minute 8 of 10 bounces 8 of 10
+    assert json.loads(api.post_events(events, key=api.key("acme", MANAGE)).body)["accepted"] == len(events)
+    tick = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                               detail={}, resources=[])
+    summary = api.client.lambda_.invoke("evaluate_alerts", tick).payload
+    assert summary["fired"] == 1, summary
+    assert len(sent_messages()) == 1
+    history = json.loads(api.get(f"/v1/alerts/{created['id']}/history", api.key("acme", MANAGE)).body)["history"]
+    assert [h["to"] for h in history] == ["firing"]
