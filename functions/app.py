@@ -29,6 +29,7 @@ from chalicelib.reports import compare
 from chalicelib.reports.global_ import RangeError
 from chalicelib.routes.accounts import account_routes
 from chalicelib.routes.alerts import alert_routes
+from chalicelib.routes.experiments import experiment_routes
 from chalicelib.routes.common import RouteDeps, json_response, principal
 from chalicelib.routes.subscriptions import subscription_routes
 from chalicelib.routes.webhooks import webhook_routes
@@ -280,6 +281,7 @@ app.register_blueprint(subscription_routes(_routes))
 app.register_blueprint(alert_routes(_routes))
 app.register_blueprint(webhook_routes(_routes, lambda: sns_certificates))
 app.register_blueprint(account_routes(_routes))
+app.register_blueprint(experiment_routes(_routes))
 
 
 # --- schedules: snapshot emails (docs/snapshots.md) and alerts (docs/alerts.md) ---

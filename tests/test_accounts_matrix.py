@@ -23,6 +23,9 @@ REQUIRED = {
     ("GET", "/v1/campaigns/{campaign_id}/report"): "read",
     ("GET", "/v1/campaigns/{campaign_id}/report.csv"): "read",
     ("GET", "/v1/campaigns/{campaign_id}/stamp"): "read",
+    ("GET", "/v1/campaigns/{campaign_id}/experiment"): "read",
+    ("GET", "/v1/campaigns/{campaign_id}/experiments/{channel}"): "read",
+    ("PUT", "/v1/campaigns/{campaign_id}/experiments/{channel}"): "manage",
     # alert badges: read, or manage (which also shows recipients and webhook URLs)
     ("GET", "/v1/alerts"): ("read", "manage"),
     ("GET", "/v1/alerts/{alert_id}/history"): ("read", "manage"),
@@ -47,7 +50,7 @@ REQUIRED = {
 #: No authorizer on purpose: documents, health, signed unsubscribe links, platform-signed webhooks.
 PUBLIC = {("GET", "/v1/catalogue"), ("GET", "/v1/openapi.json"), ("GET", "/v1/health"),
           ("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe"), ("POST", "/v1/webhooks/{platform}/{source_id}")}
-SAMPLES = {"campaign_id": "c1", "alert_id": "a_nope", "subscription_id": "s_nope", "source_id": "src_nope",
+SAMPLES = {"campaign_id": "c1", "channel": "email", "alert_id": "a_nope", "subscription_id": "s_nope", "source_id": "src_nope",
            "user_id": "00000000-0000-0000-0000-000000000000", "key_id": "k_000000000000"}
 
 
@@ -69,7 +72,7 @@ def grants(required, scopes) -> bool:
 
 
 def request(api, method, path, token, workspace=None):
-    body = {} if method in ("POST", "PATCH") else None
+    body = {} if method in ("POST", "PATCH", "PUT") else None
     return call(api, method, concrete(path), token, workspace, body)
 
 

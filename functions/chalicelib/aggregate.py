@@ -56,6 +56,8 @@ class Aggregate:
     campaigns: dict[tuple[str, str], tuple[set[str], int]] = field(default_factory=dict)
     #: (pk, hour bucket) of every minute item touched: the rollup's work list
     hours: set[tuple[str, str]] = field(default_factory=set)
+    #: (workspace, campaign) -> channels whose events carry a variant (the directory lists them)
+    experiments: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     events: int = 0
 
 
@@ -102,6 +104,8 @@ def aggregate(batches: Iterable[tuple[str, float, Iterable[Mapping]]], admit: Ad
             counts[etype] += 1
             if etype == "open" and ev.get("machine"):
                 counts["open_machine"] += 1
+            elif etype == "conversion" and ev.get("value"):
+                counts[catalogue.REVENUE_COUNTER] += catalogue.revenue_units(ev["value"])
             for dim in dims:
                 value = ev.get(dim.field) or dim.default
                 if value is None:
@@ -118,6 +122,8 @@ def aggregate(batches: Iterable[tuple[str, float, Iterable[Mapping]]], admit: Ad
                 if domain and metric in DOMAIN_DISTINCT and channel == "email":
                     group[(execution, metric, domain)].add(profile)
             key = (workspace, campaign)
+            if ev.get("variant"):
+                result.experiments.setdefault(key, set()).add(channel)
             seen = campaigns.get(key)
             if seen is None:
                 campaigns[key] = ({channel}, received)

@@ -32,6 +32,7 @@ from . import tables
 from .aggregate import Aggregate, aggregate, split_sketch_attr
 from .buckets import bucket_start
 from .cardinality import CardinalityGuard
+from .experiments.profiles import ProfileStates, relevant
 from .ledger import DROP_AFTER, BatchLedger
 from .sketches import DOMAIN_LG_K, LG_K
 from .store import StoreConfig, StoreUnavailable, put_all, update_expression, with_retries
@@ -68,6 +69,8 @@ class FoldStats:
     dropped_other_attempt: int = 0
     poison: int = 0
     duplicates_skipped: int = 0
+    profile_reads: int = 0
+    profile_writes: int = 0
     waited_seconds: float = 0.0
     campaigns: set[tuple[str, str]] = field(default_factory=set)
     hours: set[str] = field(default_factory=set)  # hour buckets touched: what the rollup must look at
@@ -87,6 +90,8 @@ class _Fold:
     first: int
     last: int
     records: int
+    #: (workspace, event) of the events that may change an experiment (experiments/profiles.py)
+    experiment_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def parse_lambda_event(event: dict[str, Any]) -> tuple[str, str, list[RawRecord]]:
@@ -104,8 +109,10 @@ class Aggregator:
     def __init__(self, client: Any, config: StoreConfig, ledger: BatchLedger, guard: CardinalityGuard,
                  stream: EventStream | None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 after_chunk: Callable[[int], None] | None = None) -> None:
+                 after_chunk: Callable[[int], None] | None = None,
+                 experiments: ProfileStates | None = None) -> None:
         self.client = client
+        self.experiments = experiments
         self.config = config
         self.ledger = ledger
         self.guard = guard
@@ -144,7 +151,7 @@ class Aggregator:
             if len(mine) != pin.records:
                 mine = self._read_back(shard_id, pin)
             fold = self._form(shard_id, mine, stats)
-            self._apply(stream, shard_id, fold, watermark, pin.chunks_done, stats)
+            self._apply(stream, shard_id, fold, watermark, pin.chunks_done, stats, pinned=True)
             records = [r for r in records if r.sequence > pin.last]
             watermark = pin.last
         if records:
@@ -180,7 +187,9 @@ class Aggregator:
                         lambda ws, c, d, v: self.guard.admit(ws, c, d, v))
         stats.events += agg.events
         first, last = records[0].sequence, records[-1].sequence
-        return _Fold(agg, f"{shard_id[-6:]}.{first}", first, last, len(records))
+        experiment_events = [(r.workspace, ev) for r in counted for ev in r.events if relevant(ev)] \
+            if self.experiments is not None else []
+        return _Fold(agg, f"{shard_id[-6:]}.{first}", first, last, len(records), experiment_events)
 
     def _committed(self, records: list[StreamRecord], stats: FoldStats) -> list[StreamRecord]:
         """The records whose attempt the ledger committed; waits (bounded) for young
@@ -233,11 +242,16 @@ class Aggregator:
         ops.sort(key=lambda o: o[0])
         directory = []
         for (workspace, campaign), (channels, latest) in sorted(agg.campaigns.items()):
+            values = {":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)},
+                      ":s": {"S": f"{fold.fold_id}.{fold.last}"}}
+            experiments = agg.experiments.get((workspace, campaign))
+            if experiments:
+                values[":x"] = {"SS": sorted(experiments)}
             directory.append({"Update": {
                 "TableName": table, "Key": tables.key(tables.campaigns_pk(workspace), campaign),
-                "UpdateExpression": "ADD channels :c SET last_event = :t, stamp = :s",
-                "ExpressionAttributeValues": {":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)},
-                                              ":s": {"S": f"{fold.fold_id}.{fold.last}"}}}})
+                "UpdateExpression": "ADD channels :c" + (", experiments :x" if experiments else "")
+                                    + " SET last_event = :t, stamp = :s",
+                "ExpressionAttributeValues": values}})
         return ops, directory
 
     def _sketch_deltas(self, fold: _Fold) -> list[dict[str, Any]]:
@@ -291,7 +305,17 @@ class Aggregator:
         return chunks
 
     def _apply(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None, start: int,
-               stats: FoldStats) -> None:
+               stats: FoldStats, pinned: bool = False) -> None:
+        if fold.experiment_events and self.experiments is not None:
+            # Profile states are written before the chunks, so the fold is pinned first: a retry
+            # must re-form exactly these records under the same tag (experiments/profiles.py).
+            if not pinned:
+                self._pin(stream, shard_id, fold, watermark)
+                pinned = True
+            resolution = self.experiments.resolve(fold.fold_id, fold.experiment_events)
+            _merge(fold.agg, resolution.counters)
+            stats.profile_reads += resolution.reads
+            stats.profile_writes += resolution.writes
         chunks = self._chunks(fold)
         if start == 0:
             put_all(self.client, self.config, self._sketch_deltas(fold))
@@ -299,7 +323,7 @@ class Aggregator:
         stats.campaigns.update(fold.agg.campaigns)
         stats.hours.update(hour for _, hour in fold.agg.hours)
         for index in range(start, len(chunks)):
-            state_op = self._state_op(stream, shard_id, fold, watermark, index, len(chunks))
+            state_op = self._state_op(stream, shard_id, fold, watermark, index, len(chunks), pinned)
             items = chunks[index] + [state_op]
             try:
                 with_retries(lambda: self.client.transact_write_items(TransactItems=items), self.config)
@@ -313,11 +337,30 @@ class Aggregator:
                 self._after_chunk(index)
         stats.skipped_chunks += start
 
+    def _pin(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None) -> None:
+        """Pin the fold (first, last, records; no chunk done) before anything else is written."""
+        condition = "attribute_not_exists(pf) AND " + (
+            "attribute_not_exists(#wm)" if watermark is None else "#wm = :prev")
+        values: dict[str, Any] = {":first": {"S": str(fold.first)}, ":plast": {"S": str(fold.last)},
+                                  ":pn": {"N": str(fold.records)}, ":zero": {"N": "0"}}
+        if watermark is not None:
+            values[":prev"] = {"S": str(watermark)}
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=tables.key(*_state_key(stream, shard_id)),
+                UpdateExpression="SET pf = :first, pl = :plast, pn = :pn, pd = :zero",
+                ConditionExpression=condition, ExpressionAttributeNames={"#wm": "wm"},
+                ExpressionAttributeValues=values), self.config)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise _StateMoved() from None
+            raise
+
     def _state_op(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None, index: int,
-                  total: int) -> dict[str, Any]:
+                  total: int, pinned: bool = False) -> dict[str, Any]:
         names = {"#wm": "wm"}
         values: dict[str, Any] = {}
-        if index == 0:
+        if index == 0 and not pinned:
             condition = "attribute_not_exists(pf) AND " + (
                 "attribute_not_exists(#wm)" if watermark is None else "#wm = :prev")
             if watermark is not None:
@@ -328,7 +371,7 @@ class Aggregator:
         if index == total - 1:
             update = "SET #wm = :last, t = :now REMOVE pf, pl, pn, pd"
             values.update({":last": {"S": str(fold.last)}, ":now": {"N": str(int(self.clock()))}})
-        elif index == 0:
+        elif index == 0 and not pinned:
             update = "SET pf = :first, pl = :plast, pn = :pn, pd = :next"
             values.update({":first": {"S": str(fold.first)}, ":plast": {"S": str(fold.last)},
                            ":pn": {"N": str(fold.records)}, ":next": {"N": "1"}})
@@ -354,6 +397,15 @@ class Aggregator:
 
 class _StateMoved(Exception):
     """The shard's state changed under this invocation (a concurrent or late one)."""
+
+
+def _merge(agg: Aggregate, counters: dict[tuple[str, str], dict[str, int]]) -> None:
+    """Add experiment counter deltas to the fold's, with their hours in the rollup's work list."""
+    for (pk, sk), attrs in counters.items():
+        target = agg.counters.setdefault((pk, sk), {})
+        for attr, n in attrs.items():
+            target[attr] = target.get(attr, 0) + n
+        agg.hours.add((pk, sk.split("#")[1][:10]))
 
 
 def _state_key(stream: str, shard_id: str) -> tuple[str, str]:

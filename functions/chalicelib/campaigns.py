@@ -39,6 +39,8 @@ class CampaignDirectory:
             for item in page["Items"]:
                 out.append({"campaign_id": item[tables.SK]["S"],
                             "channels": sorted(item.get("channels", {}).get("SS", [])),
+                            # channels whose events carried variants: the page's Experimentation tab
+                            "experiments": sorted(item.get("experiments", {}).get("SS", [])),
                             "last_event": int(item["last_event"]["N"]) if "last_event" in item else None,
                             "stamp": item.get("stamp", {}).get("S", "")})
             if "LastEvaluatedKey" not in page:

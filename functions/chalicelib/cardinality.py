@@ -39,9 +39,11 @@ class CardinalityGuard:
         self._known[(workspace, campaign, dimension)] = known
         return known
 
-    def admit(self, workspace: str, campaign: str, dimension: str, values: set[str]) -> Mapping[str, str]:
-        """Map each value to itself if admitted, else to "other"."""
-        cap = catalogue.DIMENSIONS[dimension].cap
+    def admit(self, workspace: str, campaign: str, dimension: str, values: set[str],
+              cap: int | None = None) -> Mapping[str, str]:
+        """Map each value to itself if admitted, else to "other" (`cap`: the catalogue's
+        for a dimension; given for other producer-named sets, such as variants)."""
+        cap = catalogue.DIMENSIONS[dimension].cap if cap is None else cap
         known = self._known.get((workspace, campaign, dimension), set())
         if (values - known - {catalogue.OTHER}) and len(known) < cap:
             known = self._load(workspace, campaign, dimension)

@@ -48,6 +48,7 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("offer_impression", "Offer impressions", "Impressions d'offres", ("email",)),
         _t("offer_click", "Offer clicks", "Clics sur les offres", ("email",)),
         _t("action_executed", "Actions executed", "Actions réalisées"),
+        _t("conversion", "Conversions", "Conversions"),
     )
 }
 
@@ -58,12 +59,74 @@ EXTRA_COUNTERS: dict[str, tuple[str, str]] = {
 #: Labels of read-time figures that are neither events nor counters.
 FIGURE_LABELS: dict[str, tuple[str, str]] = {
     "open_all": ("Distinct opens incl. machine opens", "Ouvertures distinctes, machine comprises"),
+    "revenue": ("Revenue", "Chiffre d'affaires"),
+    "revenue_per_recipient": ("Revenue per recipient", "Chiffre d'affaires par destinataire"),
+    "variant": ("Variant", "Variante"),
+    "people": ("People", "Personnes"),
+    "successes": ("Successes", "Succès"),
+    "lift": ("Lift", "Gain"),
+    "confidence": ("Confidence", "Confiance"),
+    "lower": ("Lower bound", "Borne inférieure"),
+    "upper": ("Upper bound", "Borne supérieure"),
+    "contaminated_profiles": ("Profiles seen in two variants", "Profils vus dans deux variantes"),
+    "sample_ratio": ("Sample ratio", "Répartition des personnes"),
     "engaged": ("Distinct openers or clickers", "Ouvreurs ou cliqueurs distincts"),
     "engaged_all": ("Distinct openers or clickers incl. machine opens",
                     "Ouvreurs ou cliqueurs distincts, machine comprises"),
     "inferred_sent": ("Inferred sends", "Envois déduits"),
     "inferred_delivered": ("Inferred deliveries", "Délivrances déduites"),
 }
+
+#: Revenue (the `value` of conversions) is counted in integer units of 1/10,000 of the
+#: campaign's currency, so sums stay exact in DynamoDB and in the rollup's integer
+#: counters; reports show currency units. One currency per campaign (ingest checks it).
+REVENUE_COUNTER = "revenue"
+REVENUE_SCALE = 10_000
+
+
+def revenue_units(value: float) -> int:
+    return int(round(float(value) * REVENUE_SCALE))
+
+
+@dataclass(frozen=True)
+class ExperimentMetric:
+    """A success metric of the Experimentation tab: per person, a 0/1 "did it at least
+    once" (`unique`) or the sum of its conversions' values (`value`)."""
+
+    name: str
+    code: str  # attribute code in experiment counter items: "<variant>|<code>"
+    event: str
+    en: str
+    fr: str
+    channels: frozenset[str]
+    higher_is_better: bool = True
+    kind: str = "unique"
+
+
+EXPERIMENT_METRICS: dict[str, ExperimentMetric] = {m.name: m for m in (
+    ExperimentMetric("unique_opens", "o", "open", "Unique opens", "Ouvertures uniques", frozenset({"email", "push"})),
+    ExperimentMetric("unique_clicks", "c", "click", "Unique clicks", "Clics uniques",
+                     frozenset({"email", "sms", "push"})),
+    ExperimentMetric("unique_interactions", "ia", "interaction", "Unique interactions", "Interactions uniques",
+                     frozenset({"inapp", "web"})),
+    ExperimentMetric("conversions", "k", "conversion", "Conversions", "Conversions", ALL),
+    ExperimentMetric("revenue", "r", "conversion", "Revenue", "Chiffre d'affaires", ALL, kind="value"),
+    ExperimentMetric("unsubscribes", "u", "unsubscribe", "Unsubscribes", "Désabonnements",
+                     frozenset({"email", "sms"}), higher_is_better=False),
+    ExperimentMetric("complaints", "sc", "spam_complaint", "Spam complaints", "Plaintes pour spam",
+                     frozenset({"email"}), higher_is_better=False),
+)}
+#: The event that assigns a profile to a variant (the people of an experiment).
+ASSIGNMENT_EVENT = {"email": "sent", "push": "sent", "sms": "sent", "directmail": "sent",
+                    "inapp": "impression", "web": "impression"}
+DEFAULT_EXPERIMENT_METRIC = {"email": "unique_clicks", "push": "unique_clicks", "sms": "unique_clicks",
+                             "inapp": "unique_interactions", "web": "unique_interactions",
+                             "directmail": "conversions"}
+
+
+def experiment_metrics_for(channel: str) -> list[str]:
+    return [m.name for m in EXPERIMENT_METRICS.values() if channel in m.channels]
+
 
 # Metrics derived from totals at read time (never stored).
 DERIVED_TOTALS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -174,7 +237,8 @@ METRIC_CODES: dict[str, str] = {
     "targeted": "tg", "excluded": "xc", "sent": "s", "delivered": "d", "bounce": "b", "error": "e",
     "retry": "rt", "quarantine": "q", "open": "o", "click": "c", "unsubscribe": "us", "spam_complaint": "sc",
     "mirror_page": "mp", "forward": "fw", "action": "a", "impression": "im", "interaction": "ia",
-    "offer_sent": "os", "offer_impression": "oi", "offer_click": "oc", "action_executed": "ax"}
+    "offer_sent": "os", "offer_impression": "oi", "offer_click": "oc", "action_executed": "ax",
+    "conversion": "cv"}
 DIMENSION_NAMES = {code: name for name, code in DIMENSION_CODES.items()}
 METRIC_NAMES = {code: name for name, code in METRIC_CODES.items()}
 assert set(DIMENSION_CODES) == set(DIMENSIONS) and len(DIMENSION_NAMES) == len(DIMENSION_CODES)
@@ -217,7 +281,13 @@ RATES: tuple[Rate, ...] = (
          frozenset({"email", "sms"})),
     Rate("complaint_rate", "spam_complaint", "delivered", "Complaint rate", "Taux de plainte",
          frozenset({"email"})),
+    Rate("conversion_rate", "distinct.conversion", "reached", "Conversion rate", "Taux de conversion"),
 )
+
+#: What a channel's messages reach, the denominator of conversion rate and revenue per
+#: recipient: delivered messages, displayed in-app and web messages, sent direct mail.
+REACHED = {"email": "delivered", "push": "delivered", "sms": "delivered",
+           "inapp": "impression", "web": "impression", "directmail": "sent"}
 
 #: Profiles kept in HLL sketches, per stored sketch metric. `open` holds human openers
 #: only and `open_machine` profiles with a machine open (privacy proxies, scanners):
@@ -228,6 +298,7 @@ DISTINCT_METRICS: dict[str, frozenset[str]] = {
     "open_machine": frozenset({"email", "push"}),
     "click": frozenset({"email", "sms", "push"}),
     "impression": frozenset({"inapp", "web"}),
+    "conversion": ALL,
 }
 
 #: Distinct figures read as unions of stored sketches (a report's `distinct_combined`).
@@ -291,10 +362,12 @@ def inferred(channel: str, totals: Mapping[str, int], distinct: Mapping[str, int
 
 
 def effective_totals(channel: str, totals: Mapping[str, int], distinct: Mapping[str, int]) -> dict[str, int]:
-    """Totals with the inferred sends and deliveries added: the denominators of rates."""
+    """Totals with the inferred sends and deliveries added: the denominators of rates
+    (and `reached`, what the channel's messages reached: catalogue.REACHED)."""
     out = dict(totals)
     for metric, n in inferred(channel, totals, distinct).items():
         out[metric] = int(out.get(metric, 0)) + n
+    out["reached"] = int(out.get(REACHED[channel], 0))
     return out
 
 
@@ -392,6 +465,33 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
                           "Profils distincts ayant vu au moins un affichage."),
     "interaction": ("Interactions with an in-app message or web element.",
                     "Interactions avec un message in-app ou un élément web."),
+    "conversion": ("Conversions (purchases, sign-ups…) credited to the campaign, counted each time.",
+                   "Conversions (achats, inscriptions…) attribuées à la campagne, comptées à chaque fois."),
+    "revenue": ("The sum of the conversions' values, in the campaign's currency.",
+                "La somme des valeurs des conversions, dans la devise de la campagne."),
+    "conversion_rate": ("Distinct converters ÷ delivered (in-app and web: ÷ impressions; direct mail: ÷ sent).",
+                        "Convertisseurs distincts ÷ délivrés (in-app et web : ÷ impressions ; courrier : ÷ envoyés)."),
+    "revenue_per_recipient": ("Revenue ÷ delivered (in-app and web: ÷ impressions; direct mail: ÷ sent).",
+                              "Chiffre d'affaires ÷ délivrés (in-app et web : ÷ impressions ; courrier : ÷ envoyés)."),
+    "people": ("Distinct profiles sent the variant (shown it, for in-app and web), exactly counted; a profile "
+               "seen in two variants counts in the first.",
+               "Profils distincts ayant reçu la variante (l'ayant vue, pour l'in-app et le web), comptés exactement ; "
+               "un profil vu dans deux variantes compte dans la première."),
+    "successes": ("Distinct people of the variant who did the metric's action at least once (for revenue: the "
+                  "sum of their conversions' values).",
+                  "Personnes distinctes de la variante ayant fait l'action de la mesure au moins une fois (pour le "
+                  "chiffre d'affaires : la somme des valeurs de leurs conversions)."),
+    "lift": ("How much better (or worse) the variant does than the baseline, relative to the baseline.",
+             "De combien la variante fait mieux (ou moins bien) que la référence, relativement à la référence."),
+    "confidence": ("1 − an anytime-valid p-value: how strongly the data so far contradict \"no difference\", "
+                   "valid however often you look. It is not the probability that the variant is better.",
+                   "1 − une p-valeur valide à tout moment : à quel point les données contredisent « aucune "
+                   "différence », quel que soit le nombre de consultations. Ce n'est pas la probabilité que la "
+                   "variante soit meilleure."),
+    "bounds": ("The difference with the baseline lies between these bounds, at the chosen confidence level, at "
+               "every moment of the experiment at once (a confidence sequence).",
+               "La différence avec la référence est entre ces bornes, au niveau de confiance choisi, à chaque "
+               "instant de l'expérience à la fois (une suite de confiance)."),
     "action_executed": ("Campaign actions executed for a profile (a workflow step).",
                         "Actions de campagne réalisées pour un profil (une étape du workflow)."),
     "delivered_rate": ("Delivered ÷ sent (sent includes inferred sends).",
@@ -442,6 +542,8 @@ def labels(lang: str) -> dict[str, str]:
         out[t.name] = (t.en, t.fr)[idx]
     for name, pair in {**EXTRA_COUNTERS, **FIGURE_LABELS}.items():
         out[name] = pair[idx]
+    for m in EXPERIMENT_METRICS.values():
+        out[f"experiment.{m.name}"] = (m.en, m.fr)[idx]
     for name, (_, en, fr) in DERIVED_TOTALS.items():
         out[name] = (en, fr)[idx]
     for d in DIMENSIONS.values():

@@ -17,6 +17,7 @@ from . import catalogue
 ID_PATTERN = r"^[A-Za-z0-9._:@+\-]{1,128}$"
 MAX_VALUE_LENGTH = 200
 MAX_URL_LENGTH = 400
+MAX_CONVERSION_VALUE = 1e9
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -36,6 +37,11 @@ class Event(BaseModel):
     type: EventTypeName
     profile_id: Optional[str] = Field(default=None, max_length=256)
     execution_id: Optional[str] = Field(default=None, pattern=ID_PATTERN)
+    #: the treatment of an experiment the profile received (needs a profile)
+    variant: Optional[str] = Field(default=None, pattern=ID_PATTERN)
+    #: a conversion's value (revenue) in `currency`, ISO 4217
+    value: Optional[float] = Field(default=None, ge=0, le=MAX_CONVERSION_VALUE, allow_inf_nan=False)
+    currency: Optional[str] = Field(default=None, pattern=r"^[A-Za-z]{3}$")
     platform: Optional[str] = Field(default=None, max_length=2000)
     recipient_domain: Optional[str] = Field(default=None, max_length=2000)
     recipient: Optional[str] = Field(default=None, max_length=2000)
@@ -110,6 +116,8 @@ def _check(event: Event, earliest: datetime, latest: datetime) -> str | None:
             return "bounce_type: required for a bounce, one of hard, soft, ignored"
     if event.error_type and event.error_type.lower() not in catalogue.ERROR_TYPES:
         return "error_type: unknown value (expected one of " + ", ".join(catalogue.ERROR_TYPES) + ")"
+    if event.type != "conversion" and (event.value is not None or event.currency is not None):
+        return "value: only a conversion carries a value and a currency"
     if event.type == "interaction" and event.channel == "inapp" and event.interaction_type:
         if event.interaction_type.lower() not in catalogue.INTERACTION_TYPES:
             return "interaction_type: one of click, dismiss, other"
@@ -144,6 +152,8 @@ def normalise(event: Event, identify: Identify | None = None) -> Event:
     for name in ("bounce_type", "error_type", "interaction_type"):
         if d[name] is not None:
             d[name] = d[name].lower()
+    if d["currency"] is not None:
+        d["currency"] = d["currency"].upper()
     if d["platform"] is not None:
         d["platform"] = clean_value(d["platform"].lower(), 40) or None
     if d["url"] is not None:
@@ -186,9 +196,14 @@ def validate_batch(
         if problem:
             rejected.append(Rejection(index, problem))
             continue
+        event = normalise(event, identify)
+        if event.variant and not event.profile_id:
+            rejected.append(Rejection(index, "variant: an event with a variant needs a profile_id (or a recipient, "
+                                             "from which the profile key is derived)"))
+            continue
         first = seen.setdefault(event.event_id, index)
         if first != index:
             rejected.append(Rejection(index, f"event_id: duplicate of index {first} in this batch (counted once)"))
             continue
-        accepted.append((index, normalise(event, identify)))
+        accepted.append((index, event))
     return accepted, rejected

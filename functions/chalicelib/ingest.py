@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .events import Limits, validate_batch
+from .currencies import CurrencyBook
+from .events import Limits, Rejection, validate_batch
 from .ledger import BatchLedger, CommitTooLate
 from .profile_keys import ProfileKeys
 from .store import StoreUnavailable
@@ -74,12 +75,14 @@ def batch_identity(body: bytes, idempotency_key: str | None) -> tuple[str, str]:
 
 class IngestService:
     def __init__(self, ledger: BatchLedger, stream: EventStream, limits: Limits = Limits(),
-                 clock: Callable[[], float] = time.time, profiles: ProfileKeys | None = None) -> None:
+                 clock: Callable[[], float] = time.time, profiles: ProfileKeys | None = None,
+                 currencies: CurrencyBook | None = None) -> None:
         self.ledger = ledger
         self.stream = stream
         self.limits = limits
         self.clock = clock
         self.profiles = profiles if profiles is not None else ProfileKeys()
+        self.currencies = currencies
 
     def ingest(self, workspace: str, body: bytes | None, idempotency_key: str | None) -> IngestOutcome:
         """POST /v1/events: the body's events, identified by the key or the body itself."""
@@ -102,6 +105,12 @@ class IngestService:
         received = datetime.fromtimestamp(received_at, tz=timezone.utc)
         accepted, rejected = validate_batch(raw_events, received, self.limits,
                                             self.profiles.for_workspace(workspace))
+        if self.currencies is not None and any(e.currency for _, e in accepted):
+            refused = self.currencies.check(workspace, accepted)
+            if refused:
+                accepted = [(i, e) for i, e in accepted if i not in refused]
+                rejected = sorted(rejected + [Rejection(i, reason) for i, reason in refused.items()],
+                                  key=lambda r: r.index)
         records = encode(workspace, batch_id, attempt, received_at, [compact(e) for _, e in accepted]) \
             if accepted else []
         if records:

@@ -16,6 +16,7 @@ from .alerts.rules import AlertRequest, Notify
 from .snapshots.subscriptions import Subscription, SubscriptionRequest
 from .webhooks.api_doc import webhook_paths
 from .accounts.api_doc import account_paths, account_schemas
+from .experiments.api_doc import experiment_paths
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -318,6 +319,7 @@ def openapi_document() -> dict[str, Any]:
             **_alert_paths(bearer),
             **webhook_paths(bearer, _error),
             **account_paths(bearer, _error),
+            **experiment_paths(bearer, _error),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},

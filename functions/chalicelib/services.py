@@ -18,6 +18,9 @@ from .auth import KeyStore
 from .campaigns import CampaignDirectory
 from .cardinality import CardinalityGuard
 from .config import AppConfig
+from .currencies import CurrencyBook
+from .experiments.profiles import MAX_VARIANTS, ProfileStates
+from .experiments.settings import SettingsStore
 from .ingest import IngestService
 from .ledger import BatchLedger
 from .reports.global_ import GlobalReports
@@ -90,9 +93,15 @@ def build(config: AppConfig, client: Any | None = None, kinesis: Any | None = No
     sketches = SketchStore(store)
     ledger = BatchLedger(client, store_config)
     stream = EventStream(kinesis, config.stream_name)
-    ingest = IngestService(ledger, stream, clock=clock)
-    aggregator = Aggregator(client, store_config, ledger, CardinalityGuard(client, store_config), stream,
-                            clock=clock, after_chunk=after_chunk)
+    currencies = CurrencyBook(client, store_config)
+    ingest = IngestService(ledger, stream, clock=clock, currencies=currencies)
+    experiment_settings = SettingsStore(client, store_config, clock=clock)
+    guard = CardinalityGuard(client, store_config)
+    profiles = ProfileStates(client, store_config, experiment_settings.window_seconds,
+                             lambda ws, campaign, values: guard.admit(ws, campaign, "variant", values, MAX_VARIANTS),
+                             clock=clock)
+    aggregator = Aggregator(client, store_config, ledger, guard, stream,
+                            clock=clock, after_chunk=after_chunk, experiments=profiles)
     return Services(config, client, store, KeyStore(client, config.table_name), ingest,
-                    LiveReports(store, sketches, directory), directory, sketches,
-                    GlobalReports(store, sketches), stream, aggregator, Rollup(client, store_config, clock=clock))
+                    LiveReports(store, sketches, directory, currencies.currency), directory, sketches,
+                    GlobalReports(store, sketches, currencies.currency), stream, aggregator, Rollup(client, store_config, clock=clock))

@@ -24,7 +24,7 @@ FORMAT_VERSION = 1
 #: Event fields carried on the stream (the normalised event, recipient already reduced to its domain).
 FIELDS = ("event_id", "campaign_id", "channel", "type", "profile_id", "execution_id", "platform",
           "recipient_domain", "reason", "bounce_type", "error_type", "url", "action", "interaction_type",
-          "element", "offer_id")
+          "element", "offer_id", "variant", "value", "currency")
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,24 @@ def user_pk(user_id: str) -> str:
 
 def audit_pk(workspace: str) -> str:
     return f"{workspace}#AUDIT"
+
+
+def currency_pk(workspace: str) -> str:
+    """One item per campaign with conversions: its currency (sk: the campaign id)."""
+    return f"{workspace}#CURRENCY"
+
+
+def experiments_pk(workspace: str) -> str:
+    """One item per experiment's settings (sk: `{campaign}#{channel}`)."""
+    return f"{workspace}#EXPERIMENTS"
+
+
+def experiment_counter_pk(workspace: str, campaign: str, channel: str) -> str:
+    """Exact people and successes per variant and minute, beside the campaign's counters:
+    counter items like theirs (`M#…`, rolled into `H#…`/`D#…` by the same rollup)."""
+    return f"{counter_pk(workspace, campaign, channel)}#X"
+
+
+def experiment_profile_pk(workspace: str, campaign: str, channel: str) -> str:
+    """Each profile's experiment state (sk: the profile id): its variant, first actions."""
+    return f"{counter_pk(workspace, campaign, channel)}#XP"

@@ -94,7 +94,9 @@ ALERT_HISTORY = alerts_store.history_pk(ANY, ANY)
 ALERT_REGISTRY = alerts_store.REGISTRY_PK
 SOURCE_LOOKUP = webhook_sources._lookup_pk(ANY)  # noqa: SLF001 (the module's own key function)
 SOURCES = webhook_sources._listing_pk(ANY)  # noqa: SLF001
-MAILGUN_TOKENS = f"{ANY}#MGTOKEN#{ANY}"  # chalicelib/webhooks/mailgun.py: one use per signed token
+MAILGUN_TOKENS = f"{ANY}#MGTOKEN#{ANY}"
+CURRENCIES = tables.currency_pk(ANY)  # chalicelib/currencies.py: a campaign's currency, set by ingest
+EXPERIMENT_SETTINGS = tables.experiments_pk(ANY)  # chalicelib/webhooks/mailgun.py: one use per signed token
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ API = Family(
     (Grant("ReadTable", READ, TABLE),
      Grant("WriteOwnPartitions", WRITE, TABLE, (
          LEDGER, KEY_LOOKUP, KEYS, MEMBERS, USERS, AUDIT, SUBSCRIPTIONS, SUBSCRIPTION_REGISTRY,
-         ALERTS, ALERT_HISTORY, ALERT_REGISTRY, SOURCE_LOOKUP, SOURCES, MAILGUN_TOKENS)),
+         ALERTS, ALERT_HISTORY, ALERT_REGISTRY, SOURCE_LOOKUP, SOURCES, MAILGUN_TOKENS, CURRENCIES,
+         EXPERIMENT_SETTINGS)),
      Grant("PutEvents", STREAM_WRITE, STREAM),
      Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET),
      Grant("ProfileKeySecret", READ_SECRET, PROFILE_KEY_SECRET),

@@ -159,6 +159,16 @@ def combined_distinct(channel: str, unions: dict[str, Any]) -> dict[str, int]:
             for name, parts in catalogue.combined_distinct_for(channel).items()}
 
 
+def revenue_block(channel: str, fold: Fold, totals: dict[str, int], distinct: dict[str, int],
+                  currency: str | None) -> dict[str, Any]:
+    """Revenue of the conversions in the window (catalogue.REVENUE_SCALE units -> currency
+    units) and per recipient (÷ what the channel's messages reached, catalogue.REACHED)."""
+    total = int(fold.totals.get(catalogue.REVENUE_COUNTER, 0)) / catalogue.REVENUE_SCALE
+    reached = catalogue.effective_totals(channel, totals, distinct)["reached"]
+    return {"total": round(total, 4), "currency": currency,
+            "per_recipient": round(total / reached, 4) if reached else None}
+
+
 def read_cost(stats: ReadStats) -> dict[str, Any]:
     return {"queries": stats.queries, "items": stats.items, "bytes": stats.bytes}
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import buckets, catalogue, tables
 from ..frontier import read_hours
 from ..sketches import SketchStore, summarise, union_of
 from ..store import CounterStore, ReadStats
-from .fold import Fold, breakdown_rows, combined_distinct, iso, read_cost, with_derived
+from .fold import Fold, breakdown_rows, combined_distinct, iso, read_cost, revenue_block, with_derived
 
 CHANNELS = ("email", "sms", "push")
 TOP_LINKS = 10
@@ -104,9 +104,11 @@ def _share(n: int, total: int) -> float | None:
 
 
 class GlobalReports:
-    def __init__(self, store: CounterStore, sketches: SketchStore) -> None:
+    def __init__(self, store: CounterStore, sketches: SketchStore,
+                 currency_of: Callable[[str, str], str | None] = lambda ws, campaign: None) -> None:
         self.store = store
         self.sketches = sketches
+        self.currency_of = currency_of
 
     def _items(self, pk: str, plan: list[buckets.Range], now: float, stats: ReadStats) -> list[dict[str, Any]]:
         items = []
@@ -177,6 +179,8 @@ class GlobalReports:
             "error_bound": {m: s.as_dict() for m, s in summaries.items()},
             "distinct_combined": combined,
             "inferred": inferred,
+            "revenue": revenue_block(q.channel, fold, totals, {**distinct, **combined},
+                                     self.currency_of(q.workspace, q.campaign_id)),
             "rates": rates,
             "blocks": _blocks(totals, distinct, combined, rates.get("reactivity"), inferred),
             "top_links": [{"url": r["value"], "clicks": r["count"], "distinct_clicks": None,

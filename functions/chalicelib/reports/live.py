@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .. import buckets, catalogue, tables
 from ..campaigns import CampaignDirectory
@@ -11,7 +11,7 @@ from ..sketches import SketchStore, merge, summarise
 from ..store import CounterStore, ReadStats
 from . import progress
 from .fold import (Fold, breakdowns, distinct_document, execution_rows, iso, known_executions,
-                   read_cost, read_counters, series_document, with_derived)
+                   read_cost, read_counters, revenue_block, series_document, with_derived)
 
 TABS = ("campaign",) + catalogue.CHANNELS
 DAY_SECONDS = 86400
@@ -36,10 +36,12 @@ def window(now: float, seconds: int) -> tuple[int, int, int]:
 
 
 class LiveReports:
-    def __init__(self, store: CounterStore, sketches: SketchStore, directory: CampaignDirectory) -> None:
+    def __init__(self, store: CounterStore, sketches: SketchStore, directory: CampaignDirectory,
+                 currency_of: Callable[[str, str], str | None] = lambda ws, campaign: None) -> None:
         self.store = store
         self.sketches = sketches
         self.directory = directory
+        self.currency_of = currency_of
 
     def _fold_channel(self, q: LiveQuery, channel: str, now: float) -> tuple[Fold, list[buckets.Range], str]:
         start, end, step = window(now, q.window_seconds)
@@ -73,6 +75,8 @@ class LiveReports:
             "error_bound": bounds,
             "distinct_combined": combined,
             "inferred": catalogue.inferred(channel, totals, {**distinct, **combined}),
+            "revenue": revenue_block(channel, fold, totals, {**distinct, **combined},
+                                     self.currency_of(q.workspace, q.campaign_id)),
             "rates": catalogue.compute_rates(channel, totals, {**distinct, **combined}),
             "breakdowns": breakdowns(channel, fold),
             "executions": execution_rows(channel, fold),
