@@ -1,8 +1,9 @@
 """Outgoing alert webhooks: SSRF guard, HMAC-SHA256 signature, retries with backoff.
 
-SSRF: the host is resolved first and every address it resolves to must be
-global (no private, loopback, link-local, CGNAT, multicast or reserved
-address; IPv4-mapped IPv6 unwrapped). The connection is then made to the
+SSRF: the host is resolved first and every address it resolves to must pass
+netguard (no private, loopback, link-local, CGNAT, multicast or reserved
+address; IPv4 addresses inside IPv6 forms — mapped, compatible, NAT64,
+6to4 — unwrapped and checked; Teredo and local-use NAT64 refused). The connection is then made to the
 checked address itself, with the host name kept for TLS (SNI, certificate)
 and the Host header, so a DNS answer that changes between check and connect
 (rebinding) cannot redirect the request. Redirects are not followed.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import socket
 import ssl
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from . import netguard
 from .rules import check_webhook_url
 
 SIGNATURE_HEADER = "X-LiveReport-Signature"
@@ -52,15 +53,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
-def _allowed(address: str, allow_local: bool) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if allow_local and ip.is_loopback:
-        return True
-    return ip.is_global and not ip.is_multicast
-
-
 def resolve_target(url: str, resolver: Resolver, allow_local: bool) -> Target:
     """Check the URL and every address its host resolves to; the address to connect to."""
     try:
@@ -76,9 +68,10 @@ def resolve_target(url: str, resolver: Resolver, allow_local: bool) -> Target:
         raise WebhookRefused(f"webhook host does not resolve: {exc}") from None
     if not addresses:
         raise WebhookRefused("webhook host does not resolve")
-    bad = [a for a in addresses if not _allowed(a, allow_local)]
-    if bad:
-        raise WebhookRefused(f"webhook host resolves to a refused address ({bad[0]})")
+    for address in addresses:  # every answer: one private address among public ones is refused too
+        why = netguard.refusal(address, allow_local)
+        if why:
+            raise WebhookRefused(f"webhook host resolves to a refused address ({address}: {why})")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path, addresses[0])
 
