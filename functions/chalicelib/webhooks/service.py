@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools import Logger
+
 from ..ingest import IngestError, IngestService
 from . import mailgun, postmark, sendgrid, ses, twilio
 from .common import Mapped, WebhookError, WebhookRequest, bad_request, request_identity
-from .sources import PLATFORMS, Source, SourceStore
+from .sources import PLATFORMS, Outcome, Source, SourceStore
+
+logger = Logger(service="livereport", child=True)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 #: Twilio signs no time: a captured callback stays valid for as long as the auth token.
@@ -99,8 +103,28 @@ class WebhookService:
             raise WebhookError(404, "not_found", "no such webhook source")
         return source
 
-    def handle(self, platform: str, source_id: str, request: WebhookRequest) -> WebhookResult:
+    def handle(self, platform: str, source_id: str, request: WebhookRequest, test: bool = False) -> WebhookResult:
+        """Verify, map and accept one request, and count it on the source's health
+        (an unknown source counts nowhere; a store failure is the platform's to retry)."""
         source = self.source_for(platform, source_id)
+        try:
+            result = self._handle(platform, source, request)
+        except WebhookError as exc:
+            if exc.status < 500:
+                self._count(source, Outcome(refused=exc.reason), request.now, test)
+            raise
+        fresh = not result.replayed  # a redelivery's answer repeats counts already made
+        self._count(source, Outcome(result.accepted * fresh, result.rejected * fresh, tuple(result.unmapped),
+                                    result.replayed), request.now, test)
+        return result
+
+    def _count(self, source: Source, outcome: Outcome, now: float, test: bool) -> None:
+        try:
+            self.sources.record(source, outcome, now, test)
+        except Exception:  # noqa: BLE001 - health is best effort: the request's answer stands
+            logger.warning("webhook source health not recorded", extra={"source_id": source.id}, exc_info=True)
+
+    def _handle(self, platform: str, source: Source, request: WebhookRequest) -> WebhookResult:
         now, creds, defaults = request.now, source.credentials, source.defaults
         if platform == "ses":
             envelope = ses.parse(request)
