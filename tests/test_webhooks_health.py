@@ -61,6 +61,7 @@ def test_counters_follow_accepted_refused_and_unmapped_requests(api, hooks):
     assert h["unmapped"] == {"mailgun:stored": 2, "mailgun:list_member_uploaded": 1}
     assert h["last_received_at"] >= before and h["last_accepted_at"] >= before
     assert h["last_refusal"] == "malformed" and h["last_refused_at"] >= before
+    assert h["last_outcome"] == "accepted"  # the last request (an unmapped type) was authentic
     assert api.live("health", "email")["totals"]["delivered"] == 1  # the counters count requests, not events twice
     assert health(api, hooks, other["id"])["requests"] == 0
 

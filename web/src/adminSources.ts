@@ -12,7 +12,7 @@ import { fmtInt, getLang, wording } from "./i18n";
 export interface Health {
   requests: number; last_received_at: number | null; last_accepted_at: number | null; accepted_requests: number;
   events_accepted: number; events_rejected: number; redeliveries: number; refused: Record<string, number>;
-  last_refused_at: number | null; last_refusal: string | null; unmapped: Record<string, number>; tests_sent: number;
+  last_refused_at: number | null; last_refusal: string | null; last_outcome: string | null; unmapped: Record<string, number>; tests_sent: number;
 }
 export interface Source { id: string; platform: string; channel: string; default_campaign: string; label: string; created_at: number | string; url?: string; health?: Health }
 /** admin.ts's section plumbing (a list loader with stale-answer protection, an action runner, error wording). */
@@ -115,9 +115,9 @@ function healthBlock(src: Source): HTMLElement {
     box.append(h("p", { class: "source-status waiting", "data-status": "waiting", text: tx("waiting") }));
     return box;
   }
-  const refusing = !!hh.last_refused_at && (hh.last_refused_at >= (hh.last_accepted_at ?? 0)) && hh.last_refusal;
+  const refusing = !!hh.last_outcome && hh.last_outcome !== "accepted";
   box.append(refusing
-    ? h("p", { class: "source-status refusing", "data-status": "refusing", text: tx("refusing", { reason: tx((hh.last_refusal ?? "malformed") as Key) }) })
+    ? h("p", { class: "source-status refusing", "data-status": "refusing", text: tx("refusing", { reason: tx((hh.last_outcome ?? "malformed") as Key) }) })
     : h("p", { class: "source-status receiving", "data-status": "receiving", text: tx("receiving") }));
   const refusedTotal = REASONS.reduce((n, r) => n + (hh.refused[r] ?? 0), 0);
   const byReason = REASONS.filter((r) => hh.refused[r]).map((r) => `${tx(r)} ${fmtInt(hh.refused[r])}`).join(" · ");

@@ -70,6 +70,8 @@ def health_of(item: Mapping[str, Any]) -> dict[str, Any]:
             "redeliveries": n("redeliveries"),
             "refused": {reason: n(f"refused_{reason}") for reason in REFUSAL_REASONS},
             "last_refused_at": at("last_refused_at"), "last_refusal": item.get(_H + "last_refusal", {}).get("S"),
+            # the last request's fate: "accepted" (authentic, whatever it carried) or a refusal reason
+            "last_outcome": item.get(_H + "last_outcome", {}).get("S"),
             "unmapped": dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))),
             "tests_sent": n("tests_sent")}
 
@@ -205,10 +207,12 @@ class SourceStore:
         """Count one request on the source's listing item: a single UpdateItem of a
         small item (1 write unit), conditional on the source still existing. The
         unmapped event types are counters of their own (a platform has a handful)."""
-        names: dict[str, str] = {"#requests": _H + "requests", "#last": _H + "last_received_at"}
-        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"N": str(int(now))}}
+        names: dict[str, str] = {"#requests": _H + "requests", "#last": _H + "last_received_at",
+                                 "#outcome": _H + "last_outcome"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"N": str(int(now))},
+                                  ":outcome": {"S": outcome.refused or "accepted"}}
         adds = ["#requests :one"]
-        sets = ["#last = :now"]
+        sets = ["#last = :now", "#outcome = :outcome"]
 
         def add(name: str, value: int) -> None:
             if value:
