@@ -164,10 +164,18 @@ def start_alert_deliveries(stack: Any, app_module: Any, outbox: Any) -> str:
     sqs = app_module._sqs_client()
     url = sqs.create_queue(QueueName=app_module.ALERT_QUEUE_NAME,
                            Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    before = os.environ.get("ALERT_DELIVERY_QUEUE_URL")
     os.environ["ALERT_DELIVERY_QUEUE_URL"] = url
+
+    def stop() -> None:
+        drainer.stop()
+        if before is None:  # the queue goes with the stack: leave no URL behind
+            os.environ.pop("ALERT_DELIVERY_QUEUE_URL", None)
+        else:
+            os.environ["ALERT_DELIVERY_QUEUE_URL"] = before
     drainer = QueueDrainer(sqs, url, lambda records: app_module.deliver_alert_records(records, outbox))
     drainer.start()
-    stack._stops.append(drainer.stop)
+    stack._stops.append(stop)
     return f"alert delivery: queue {app_module.ALERT_QUEUE_NAME} on the moto server, drained continuously"
 
 
