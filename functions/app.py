@@ -15,6 +15,8 @@ from chalicelib.accounts.members import MembershipStore
 from chalicelib.accounts.roles import encode_roles, key_scopes
 from chalicelib.accounts.tokens import CognitoSettings, TokenVerifier, looks_like_jwt
 from chalicelib.accounts.tokens import TokenError as UserTokenError
+from chalicelib.alerts.deliveries import SqsQueue
+from chalicelib.alerts.deliveries import handle_records as handle_alert_records
 from chalicelib.alerts.rules import allow_local_webhooks
 from chalicelib.alerts.runner import AlertRunner, Settings as AlertSettings
 from chalicelib.alerts.webhook import WebhookClient
@@ -305,14 +307,48 @@ def send_due_snapshots(event: Any) -> dict[str, int]:
     return snapshot_runner_for().run(time.time()).summary()
 
 
+# Alert notifications go through a queue (docs/alerts.md): the evaluator enqueues, deliver_alerts
+# sends. Env: ALERT_DELIVERY_QUEUE_URL (both functions); without it, deliveries are inline.
+ALERT_QUEUE_NAME = os.environ.get("ALERT_DELIVERY_QUEUE_NAME", "livereport-alert-deliveries-dev")
+
+
+@lru_cache(maxsize=1)
+def _sqs_client() -> Any:
+    import boto3
+    return boto3.client("sqs", region_name=wired().config.region)
+
+
+def alert_queue() -> SqsQueue | None:
+    url = os.environ.get("ALERT_DELIVERY_QUEUE_URL")
+    return SqsQueue(_sqs_client(), url) if url else None
+
+
 def alert_runner_for(on_email: Any = None, webhooks: Any = None) -> AlertRunner:
-    client = webhooks or WebhookClient(allow_local=allow_local_webhooks(os.environ))
-    return AlertRunner(wired(), _ses_client(), AlertSettings.from_env(), client, on_email)
+    queue = alert_queue()
+    # Queued: one attempt per message, later attempts are delayed messages. Inline: the client retries.
+    client = webhooks or WebhookClient(allow_local=allow_local_webhooks(os.environ), attempts=1 if queue else 4)
+    return AlertRunner(wired(), _ses_client(), AlertSettings.from_env(), client, on_email, queue)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def evaluate_alerts(event: Any) -> dict[str, int]:
     return alert_runner_for().run(time.time()).summary()
+
+
+def deliver_alert_records(records: list[tuple[str, str]], on_email: Any = None) -> list[str]:
+    """(message id, body) → ids to retry; the Lambda handler and local mode's drainer share it."""
+    failed = handle_alert_records(records, alert_runner_for(on_email).deliverer())
+    metrics.add_metric(name="AlertDeliveryJobs", unit=MetricUnit.Count, value=len(records))
+    metrics.add_metric(name="AlertDeliveryJobsFailed", unit=MetricUnit.Count, value=len(failed))
+    metrics.flush_metrics()
+    return failed
+
+
+# Batch size, the queue's ARN and ReportBatchItemFailures are set on the event source in infra/cdk.
+@app.on_sqs_message(queue=ALERT_QUEUE_NAME, batch_size=5)
+def deliver_alerts(event: Any) -> dict[str, Any]:
+    records = [(r.to_dict().get("messageId", ""), r.body) for r in event]
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in deliver_alert_records(records)]}
 
 
 # --- the stream: aggregator and rollup (docs/design.md) ---

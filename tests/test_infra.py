@@ -66,6 +66,16 @@ def only(template: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
     return next(iter(found.items()))
 
 
+def named(template: dict[str, Any], type_: str, prefix: str) -> tuple[str, dict[str, Any]]:
+    found = {n: r for n, r in resources(template, type_).items() if n.startswith(prefix)}
+    assert len(found) == 1, f"expected one {type_} named {prefix}*, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def failure_queue(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return named(template, "AWS::SQS::Queue", "AggregatorFailures")
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -172,7 +182,8 @@ def function_roles(template: dict[str, Any]) -> dict[str, str]:
 def test_each_function_family_runs_as_its_own_role(template):
     from infra.cdk.permissions import family_of
     roles = function_roles(template)
-    assert {"APIHandler", AUTHORIZER, AGGREGATOR, ROLLUP, "SendDueSnapshots", "EvaluateAlerts"} <= set(roles)
+    assert {"APIHandler", AUTHORIZER, AGGREGATOR, ROLLUP, "SendDueSnapshots", "EvaluateAlerts",
+            "DeliverAlerts"} <= set(roles)
     assert set(roles.values()) == set(resources(template, "AWS::IAM::Role")), "a role no function uses"
     families = {name: family_of(name) for name in roles}
     assert all(families.values()), families
@@ -192,8 +203,8 @@ def resource_ids(template: dict[str, Any]) -> dict[str, Any]:
     return {
         p.TABLE: [{"Fn::GetAtt": [table, "Arn"]}],
         p.STREAM: [{"Fn::GetAtt": [only(template, "AWS::Kinesis::Stream")[0], "Arn"]}],
-        p.FAILURE_QUEUE: [{"Fn::GetAtt": [next(n for n in resources(template, "AWS::SQS::Queue")
-                                              if n.startswith("AggregatorFailures")), "Arn"]}],
+        p.FAILURE_QUEUE: [{"Fn::GetAtt": [failure_queue(template)[0], "Arn"]}],
+        p.ALERT_QUEUE: [{"Fn::GetAtt": [named(template, "AWS::SQS::Queue", "AlertDeliveriesQueue")[0], "Arn"]}],
         p.USER_POOL: [{"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}],
         p.UNSUBSCRIBE_SECRET: [{"Ref": secret(template, "UnsubscribeSecret")}],
         p.PROFILE_KEY_SECRET: [{"Ref": secret(template, "ProfileKeySecret")}],
@@ -245,6 +256,14 @@ def test_what_no_role_but_one_may_do(template):
     assert holders("cognito-idp:AdminCreateUser") == {"APIHandler"}
     assert holders("secretsmanager:GetSecretValue") == {"APIHandler", "SendDueSnapshots"}
     assert holders("dynamodb:BatchWriteItem") == {ROLLUP}
+    # alert notifications: the evaluator queues them, only the delivery function consumes them
+    assert holders("sqs:ReceiveMessage") == holders("sqs:DeleteMessage") == {"DeliverAlerts"}
+    assert holders("sqs:SendMessage") == {AGGREGATOR, "EvaluateAlerts", "DeliverAlerts"}
+    # the function that posts to admins' URLs reads and writes alert partitions only, sends no stream record
+    deliver = p.family_of("DeliverAlerts")
+    assert not deliver.allows("dynamodb:GetItem", p.TABLE, tables.key_lookup_pk("k"))
+    assert not deliver.allows("dynamodb:PutItem", p.TABLE, tables.counter_pk("acme", "c1", "email"))
+    assert not [a for a in permissions[roles["DeliverAlerts"]] if a.startswith(("kinesis:", "secretsmanager:"))]
     # the authorizer reads two kinds of partitions and writes nothing, calls no Cognito admin action
     assert set(permissions[roles[AUTHORIZER]]) == {"dynamodb:GetItem", "dynamodb:Query",
                                                    "logs:CreateLogStream", "logs:PutLogEvents"}
@@ -386,7 +405,7 @@ def kinesis_event(template: dict[str, Any]) -> dict[str, Any]:
 
 def test_aggregator_event_source_mapping(template, stage):
     stream_name, _ = only(template, "AWS::Kinesis::Stream")
-    queue_name, _ = only(template, "AWS::SQS::Queue")
+    queue_name, _ = failure_queue(template)
     props = kinesis_event(template)
     assert props == {
         "Stream": {"Fn::GetAtt": [stream_name, "Arn"]},  # the CDK stream, not Chalice's name-built ARN
@@ -418,9 +437,11 @@ def test_event_source_mapping_survives_the_sam_transform(synthesized):
             return {}
 
     expanded = translator.transform(copy.deepcopy(synthesized["dev"]), {}, NoManagedPolicies())
-    (mapping,) = [r["Properties"] for r in expanded["Resources"].values()
-                  if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert mapping["FunctionName"] == {"Ref": AGGREGATOR}
+    mappings = [r["Properties"] for r in expanded["Resources"].values()
+                if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    (mapping,) = [m for m in mappings if m["FunctionName"] == {"Ref": AGGREGATOR}]
+    (deliveries,) = [m for m in mappings if m["FunctionName"] == {"Ref": "DeliverAlerts"}]
+    assert deliveries["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and deliveries["BatchSize"] == 5
     expected = {k: v for k, v in kinesis_event(synthesized["dev"]).items() if k != "Stream"}
     assert {k: mapping[k] for k in expected} == expected
     rules = {r["Properties"]["ScheduleExpression"] for r in expanded["Resources"].values()
@@ -434,11 +455,11 @@ def test_event_source_mapping_survives_the_sam_transform(synthesized):
 
 
 def test_failure_queue_is_encrypted_and_tls_only(template):
-    queue_name, queue = only(template, "AWS::SQS::Queue")
+    queue_name, queue = failure_queue(template)
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
-    _, policy = only(template, "AWS::SQS::QueuePolicy")
-    assert policy["Properties"]["Queues"] == [{"Ref": queue_name}]
+    (policy,) = [p for p in resources(template, "AWS::SQS::QueuePolicy").values()
+                 if p["Properties"]["Queues"] == [{"Ref": queue_name}]]
     (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -649,7 +670,7 @@ def test_alarms_cover_throttles_5xx_lambda_errors_and_ingest(template, stage):
 def test_alarms_on_the_stream_path(template, stage):
     alarms = alarms_by_metric(template)
     stream_name, _ = only(template, "AWS::Kinesis::Stream")
-    queue_name, _ = only(template, "AWS::SQS::Queue")
+    queue_name, _ = failure_queue(template)
     aggregator = {"Name": "FunctionName", "Value": {"Ref": AGGREGATOR}}
 
     (age,) = alarms[("AWS/Lambda", "IteratorAge")]
@@ -657,8 +678,8 @@ def test_alarms_on_the_stream_path(template, stage):
     assert age["Threshold"] == 60_000 and age["Period"] == 60
     assert age["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
-    (failed,) = alarms[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
-    assert failed["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_name, "QueueName"]}}]
+    (failed,) = [a for a in alarms[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+                 if a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_name, "QueueName"]}}]]
     assert failed["Threshold"] == 1
 
     for metric in ("PoisonRecords", "DroppedUncommitted"):
@@ -848,3 +869,33 @@ def test_cdk_nag_fails_the_synth_on_a_new_finding():
     with pytest.raises(Exception, match="[Vv]alidation"):
         app.synth()
 
+
+
+# --- alert deliveries (docs/alerts.md) ---------------------------------------------
+
+def test_alert_delivery_queue_event_source_dead_letters_and_alarm(template, stage):
+    from infra.cdk.deliveries import BATCH_SIZE, DELIVER_TIMEOUT_S, MAX_RECEIVES, VISIBILITY_TIMEOUT_S
+    queue_name, queue = named(template, "AWS::SQS::Queue", "AlertDeliveriesQueue")
+    dead_name, dead = named(template, "AWS::SQS::Queue", "AlertDeliveriesDeadLetters")
+    for q in (queue, dead):
+        assert q["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["VisibilityTimeout"] == VISIBILITY_TIMEOUT_S >= 6 * DELIVER_TIMEOUT_S
+    assert queue["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dead_name, "Arn"]},
+                                                    "maxReceiveCount": MAX_RECEIVES}
+    tls_only = {flat(p["Properties"]["Queues"]) for p in resources(template, "AWS::SQS::QueuePolicy").values()}
+    assert flat([{"Ref": queue_name}]) in tls_only and flat([{"Ref": dead_name}]) in tls_only
+    deliver = resources(template, "AWS::Serverless::Function")["DeliverAlerts"]["Properties"]
+    (event,) = deliver["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"] == {
+        "Queue": {"Fn::GetAtt": [queue_name, "Arn"]}, "BatchSize": BATCH_SIZE,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"], "Enabled": True}
+    assert deliver["Timeout"] == DELIVER_TIMEOUT_S
+    functions = resources(template, "AWS::Serverless::Function")
+    for name in ("EvaluateAlerts", "DeliverAlerts"):
+        env = functions[name]["Properties"]["Environment"]["Variables"]
+        assert env["ALERT_DELIVERY_QUEUE_URL"] == {"Ref": queue_name}, name
+        assert "DomainName" in flat(env["DASHBOARD_URL"]), name
+    assert "ALERT_DELIVERY_QUEUE_URL" not in functions["APIHandler"]["Properties"]["Environment"]["Variables"]
+    alarms = {a["Properties"]["AlarmName"]: a for a in resources(template, "AWS::CloudWatch::Alarm").values()}
+    dlq_alarm = alarms[f"livereport-{stage}-AlertDeliveryDeadLetters"]["Properties"]
+    assert flat({"Fn::GetAtt": [dead_name, "QueueName"]}) in flat(dlq_alarm["Dimensions"])

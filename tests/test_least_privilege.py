@@ -27,7 +27,8 @@ def iso(epoch: float) -> str:
 def test_every_function_of_the_app_has_exactly_one_family():
     import app as app_module
     functions = set(iam_check.handler_codes(app_module.app).values())
-    assert {"APIHandler", "KeyAuthorizer", "FoldStream", "Rollup", "SendDueSnapshots", "EvaluateAlerts"} <= functions
+    assert {"APIHandler", "KeyAuthorizer", "FoldStream", "Rollup", "SendDueSnapshots", "EvaluateAlerts",
+            "DeliverAlerts"} <= functions
     for function in functions:
         assert p.family_of(function) is not None, f"{function}: add it to a family in infra/cdk/permissions.py"
     with pytest.raises(ValueError, match="two families"):
@@ -59,6 +60,14 @@ def test_every_function_of_the_app_has_exactly_one_family():
     (p.SNAPSHOTS, "dynamodb:UpdateItem", tables.counter_pk("acme", "c1", "email"), False),
     (p.ALERTS_FAMILY, "dynamodb:UpdateItem", tables.counter_pk("acme", "c1", "email"), False),
     (p.ALERTS_FAMILY, "dynamodb:PutItem", "acme#ALERTS#H#r1", True),
+    # alert deliveries post to admins' URLs: they read the rule and its history, and note the outcome
+    (p.ALERT_DELIVERY, "dynamodb:GetItem", "acme#ALERTS", True),
+    (p.ALERT_DELIVERY, "dynamodb:GetItem", "acme#ALERTS#H#r1", True),
+    (p.ALERT_DELIVERY, "dynamodb:UpdateItem", "acme#ALERTS#H#r1", True),
+    (p.ALERT_DELIVERY, "dynamodb:UpdateItem", "acme#ALERTS", False),  # never the rule or its state
+    (p.ALERT_DELIVERY, "dynamodb:GetItem", tables.key_lookup_pk("ab12"), False),
+    (p.ALERT_DELIVERY, "dynamodb:GetItem", tables.members_pk("acme"), False),
+    (p.ALERT_DELIVERY, "dynamodb:Query", tables.counter_pk("acme", "c1", "email"), False),
 ])
 def test_partitions_each_family_may_touch(family, action, partition, allowed):
     assert family.allows(action, p.TABLE, partition) is allowed
@@ -71,9 +80,12 @@ def test_who_may_call_what_outside_the_table():
     assert holders["kinesis:PutRecords"] == {"ApiRole"}  # only ingest puts on the stream
     assert holders["kinesis:GetRecords"] == {"AggregatorRole"}  # only the aggregator reads it
     assert holders["cognito-idp:AdminCreateUser"] == {"ApiRole"}  # invitations
-    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole"}
+    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole", "AlertDeliveryRole"}
     assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole"}  # unsubscribe links
-    assert holders["sqs:SendMessage"] == {"AggregatorRole"}  # its on-failure destination
+    # the aggregator's on-failure destination; the evaluator queues alert jobs, the delivery re-queues retries
+    assert holders["sqs:SendMessage"] == {"AggregatorRole", "AlertsRole", "AlertDeliveryRole"}
+    assert {g.resource for f in (p.ALERTS_FAMILY, p.ALERT_DELIVERY) for g in f.grants
+            if "sqs:SendMessage" in g.actions} == {p.ALERT_QUEUE}
     authorizer = p.AUTHORIZER.actions()
     assert authorizer == {"dynamodb:GetItem", "dynamodb:Query"}
 
@@ -171,3 +183,74 @@ def test_the_alert_schedule_fires_and_records_within_its_role(monkeypatch, api):
     assert len(sent_messages()) == 1
     history = json.loads(api.get(f"/v1/alerts/{created['id']}/history", api.key("acme", MANAGE)).body)["history"]
     assert [h["to"] for h in history] == ["firing"]
+
+
+def test_queued_alerts_run_within_the_evaluator_and_delivery_roles(monkeypatch, api):
+    """With the delivery queue: evaluate_alerts, as the schedule runs it, only
+    queues the job; deliver_alerts, as the SQS event source calls it, reads the
+    rule and its history item, emails, posts the webhook, re-queues the attempt
+    the receiver refused and notes each outcome, within its own family. The
+    family grants no table action it does not use."""
+    import boto3
+    import app as app_module
+    from tests.test_alerts_api import MANAGE, SENDER, minute_events, post, rule_body, sent_messages
+    from tests.test_alerts_deliveries import LaterQueue, Receiver, messages
+    ses = boto3.client("sesv2", region_name="eu-west-1")
+    ses.create_email_identity(EmailIdentity=SENDER)
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    url = sqs.create_queue(QueueName="alert-deliveries-lp")["QueueUrl"]
+    monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
+    monkeypatch.setattr(app_module, "_sqs_client", lambda: sqs)
+    monkeypatch.setattr(app_module, "SqsQueue", LaterQueue)  # a retry's delay is skipped, not its SendMessage
+    monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    monkeypatch.setenv("ALERT_DELIVERY_QUEUE_URL", url)
+    monkeypatch.setenv("LIVEREPORT_ALLOW_LOCAL_WEBHOOKS", "1")
+    receiver = Receiver(statuses=(503,))  # the first attempt is refused, the second delivered
+    try:
+        created = json.loads(post(api, rule_body(notify={"emails": ["ops@example.com"],
+                                                         "webhook_url": receiver.url})).body)
+        now = time.time()
+        end = int(now) - int(now) % 60
+        events = minute_events("c1", end - 10 * 60, 10, 10, {8: 8}, "lq")
+        assert json.loads(api.post_events(events, key=api.key("acme", MANAGE)).body)["accepted"] == len(events)
+        calls: list[tuple[str, str, str | None]] = []
+        recorder = iam_check.RECORDER
+        observe = recorder.observe
+
+        def spy(service, operation, params):
+            function = recorder.function_running()
+            if function:
+                if service == "dynamodb":
+                    calls.extend((function, a, pk) for a, pk in iam_check.dynamodb_actions(operation, params))
+                else:
+                    calls.append((function, f"{iam_check.SERVICES.get(service, (service,))[0]}:{operation}", None))
+            observe(service, operation, params)
+
+        recorder.observe = spy  # type: ignore[method-assign]
+        try:
+            tick = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                       detail={}, resources=[])
+            assert api.client.lambda_.invoke("evaluate_alerts", tick).payload["fired"] == 1
+            assert sent_messages() == [] and receiver.requests == []  # queued, not sent inline
+            for _ in range(2):  # the first attempt, then the retry it queued
+                bodies = [m["Body"] for m in messages(LaterQueue(sqs, url))]
+                assert len(bodies) == 1, bodies
+                event = api.client.events.generate_sqs_event(message_bodies=bodies, queue_name="alert-deliveries-lp")
+                assert api.client.lambda_.invoke("deliver_alerts", event).payload == {"batchItemFailures": []}
+        finally:
+            recorder.observe = observe  # type: ignore[method-assign]
+    finally:
+        receiver.close()
+    assert len(sent_messages()) == 1 and len(receiver.requests) == 2
+    history = json.loads(api.get(f"/v1/alerts/{created['id']}/history", api.key("acme", MANAGE)).body)["history"]
+    assert history[0]["delivery"]["webhook"]["state"] == "delivered" and history[0]["delivery"]["webhook"]["attempts"] == 2
+    evaluator = {a for f, a, _ in calls if f == "EvaluateAlerts"}
+    assert "sqs:SendMessage" in evaluator and not {a for a in evaluator if a.startswith("ses:")}
+    delivery = [(a, pk) for f, a, pk in calls if f == "DeliverAlerts"]
+    assert {"sqs:SendMessage", "ses:SendEmail"} <= {a for a, _ in delivery}
+    table_calls = {(a, pk) for a, pk in delivery if a.startswith("dynamodb:")}
+    rule_pk, history_pk = "acme#ALERTS", f"acme#ALERTS#H#{created['id']}"
+    assert table_calls == {("dynamodb:GetItem", rule_pk), ("dynamodb:GetItem", history_pk),
+                           ("dynamodb:UpdateItem", history_pk)}
+    granted = {a for g in p.ALERT_DELIVERY.grants if g.resource == p.TABLE for a in g.actions}
+    assert granted == {a for a, _ in table_calls}

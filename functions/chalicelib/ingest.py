@@ -91,12 +91,15 @@ class IngestService:
         batch_id, body_hash = batch_identity(body, idempotency_key)
         return self.accept(workspace, raw_events, batch_id, body_hash)
 
-    def accept(self, workspace: str, raw_events: list[Any], batch_id: str, body_hash: str) -> IngestOutcome:
+    def accept(self, workspace: str, raw_events: list[Any], batch_id: str, body_hash: str,
+               marker_ttl_seconds: int | None = None) -> IngestOutcome:
         """Validate a request's events and make them durable, exactly once per batch_id.
 
         Every input path (POST /v1/events, platform webhooks) ends here: the
         caller chooses the request's identity (an Idempotency-Key, a body hash,
-        a platform's event id) so that a redelivery replays the first answer."""
+        a platform's event id) so that a redelivery replays the first answer.
+        ``marker_ttl_seconds`` keeps that memory longer than the default for
+        requests whose signature carries no time (Twilio)."""
         first = self.ledger.get(workspace, batch_id)
         if first is not None:
             return self._replay(first, body_hash)
@@ -118,7 +121,7 @@ class IngestService:
         body_out = {"accepted": len(accepted), "rejected": [r.as_dict() for r in rejected]}
         try:
             winner = self.ledger.commit(workspace, batch_id, body_hash, received_at, attempt, body_out,
-                                        self.clock())
+                                        self.clock(), marker_ttl_seconds)
         except CommitTooLate as exc:
             raise StoreUnavailable(str(exc)) from exc
         if winner is not None:  # a concurrent attempt of the same request committed first

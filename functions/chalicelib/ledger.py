@@ -72,14 +72,15 @@ class BatchLedger:
         return self._record(item) if item and "response" in item else None
 
     def commit(self, workspace: str, batch_id: str, body_hash: str, received_at: float, attempt: str,
-               response: dict[str, Any], now: float) -> BatchRecord | None:
-        """Commit this attempt; None when it won, else the record that won first."""
+               response: dict[str, Any], now: float, ttl_seconds: int | None = None) -> BatchRecord | None:
+        """Commit this attempt; None when it won, else the record that won first.
+        The item lives ``ttl_seconds`` (default: the config's marker TTL)."""
         if now - received_at > COMMIT_DEADLINE:
             raise CommitTooLate(f"attempt took {now - received_at:.1f}s")
         item = {**self._key(workspace, batch_id), "body_hash": {"S": body_hash},
                 "received_at": {"N": repr(received_at)}, "attempt": {"S": attempt},
                 "response": {"B": _pack(response)},
-                tables.TTL_ATTRIBUTE: {"N": str(int(received_at) + self.config.marker_ttl_seconds)}}
+                tables.TTL_ATTRIBUTE: {"N": str(int(received_at) + (ttl_seconds or self.config.marker_ttl_seconds))}}
         try:
             with_retries(lambda: self.client.put_item(
                 TableName=self.config.table_name, Item=item,

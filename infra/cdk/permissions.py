@@ -39,6 +39,8 @@ from chalicelib.webhooks import sources as webhook_sources  # noqa: E402
 TABLE = "table"
 STREAM = "stream"
 FAILURE_QUEUE = "aggregator_failures"
+#: alert notifications between the evaluator and the delivery function (infra/cdk/deliveries.py)
+ALERT_QUEUE = "alert_deliveries"
 SENDER_IDENTITY = "sender_identity"
 USER_POOL = "user_pool"
 UNSUBSCRIBE_SECRET = "unsubscribe_secret"
@@ -65,6 +67,9 @@ STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kines
                "kinesis:GetShardIterator", "kinesis:ListShards")
 #: Lambda sends the metadata of a batch it gives up on with the function's role.
 SEND_TO_QUEUE = ("sqs:SendMessage",)
+#: What Lambda's SQS event source needs on the queue, with the function's role
+#: (Lambda developer guide, "Using Lambda with Amazon SQS").
+CONSUME_QUEUE = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
 #: SES v2 SendEmail (Content.Raw) is authorised as both actions on the identity.
 SEND_EMAIL = ("ses:SendEmail", "ses:SendRawEmail")
 #: Invitations: create a user and find one by email (chalicelib/accounts/directory.py).
@@ -166,7 +171,24 @@ ALERTS_FAMILY = Family(
     ("EvaluateAlerts",),
     (Grant("ReadTable", READ, TABLE),
      Grant("RecordAlerts", ("dynamodb:PutItem", "dynamodb:UpdateItem"), TABLE, (ALERTS, ALERT_HISTORY)),
-     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY)))
+     # Inline delivery when the queue refuses a job (chalicelib/alerts/runner.py): its emails too.
+     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("QueueDeliveries", SEND_TO_QUEUE, ALERT_QUEUE)))
+
+#: The alert delivery function (chalicelib/alerts/deliveries.py) posts to
+#: URLs workspace admins chose: it reads only the alert partitions (the rule
+#: and the history item it reports on), so a receiver that exploits it finds
+#: no keys, members or counters; it writes only the history item's outcome.
+ALERT_DELIVERY = Family(
+    "AlertDeliveryRole", "alert deliveries: reads rules and their history, records each notification's "
+    "outcome, sends email, consumes its queue and re-queues retries",
+    ("DeliverAlerts",),
+    (Grant("ReadAlerts", ("dynamodb:GetItem",), TABLE, (ALERTS, ALERT_HISTORY)),  # point reads, no Query
+     Grant("RecordDeliveries", ("dynamodb:UpdateItem",), TABLE, (ALERT_HISTORY,)),
+     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("ConsumeDeliveries", CONSUME_QUEUE, ALERT_QUEUE),
+     # a webhook attempt that may succeed later goes back on the queue as a delayed message
+     Grant("RetryDeliveries", SEND_TO_QUEUE, ALERT_QUEUE)))
 
 AGGREGATOR = Family(
     "AggregatorRole", "aggregator: reads the stream and the ledger, folds into counters, its failure queue",
@@ -189,7 +211,8 @@ COGNITO_MESSAGE = Family(
     ("CognitoCustomMessage",),
     (Grant("DashboardUrl", READ_PARAMETER, DASHBOARD_URL_PARAMETER),))
 
-FAMILIES: tuple[Family, ...] = (API, AUTHORIZER, SNAPSHOTS, ALERTS_FAMILY, AGGREGATOR, ROLLUP, COGNITO_MESSAGE)
+FAMILIES: tuple[Family, ...] = (API, AUTHORIZER, SNAPSHOTS, ALERTS_FAMILY, ALERT_DELIVERY, AGGREGATOR, ROLLUP,
+                                 COGNITO_MESSAGE)
 
 
 def family_of(function: str) -> Family | None:

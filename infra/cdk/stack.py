@@ -33,6 +33,7 @@ from constructs import Construct
 
 from infra.cdk import permissions
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
+from infra.cdk.deliveries import AlertDeliveries
 from infra.cdk.gateway import RateLimitAcl, add_gateway_responses, throttle_methods
 from infra.cdk.roles import FunctionRoles
 from infra.cdk.table import LiveReportTable
@@ -127,6 +128,7 @@ class LiveReportStack(Stack):
             removal_policy=removal)  # kept as long as the counts it keyed
         self.stream = event_stream(self, settings, removal)
         self.failure_queue = self._failure_queue(removal)
+        self.alert_deliveries = AlertDeliveries(self, "AlertDeliveries", removal)
         self.users = Users(self, "Users", settings, removal)
         self.roles = FunctionRoles(self, "Roles", settings.stage, self.resource_arns)
         self.chalice = self._chalice_app()
@@ -142,10 +144,14 @@ class LiveReportStack(Stack):
         self._function_roles()
         self._function_env()
         self._stream_functions()
+        self.alert_deliveries.wire(self)
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
         self.dashboard_url = f"https://{self.distribution.distribution_domain_name}/"
-        for name in self.scheduled_function_names():  # the emails' deep links open the dashboard
+        # The emails' deep links open the dashboard: scheduled functions and whoever may send email
+        # (the alert deliveries run from their queue, not a schedule).
+        for name in dict.fromkeys([*self.scheduled_function_names(),
+                                   *self.functions_granted(permissions.SENDER_IDENTITY)]):
             self.chalice.add_environment_variable("DASHBOARD_URL", self.dashboard_url, name)
         self._custom_message_trigger()
         if settings.waf:
@@ -185,6 +191,7 @@ class LiveReportStack(Stack):
             permissions.TABLE: lambda: [self.table.table_arn, *self.table.index_arns],
             permissions.STREAM: lambda: [self.stream.stream_arn],
             permissions.FAILURE_QUEUE: lambda: [self.failure_queue.queue_arn],
+            permissions.ALERT_QUEUE: lambda: [self.alert_deliveries.queue.queue_arn],
             permissions.SENDER_IDENTITY: lambda: [self.identity_arn],
             permissions.USER_POOL: lambda: [self.users.pool.user_pool_arn],
             permissions.UNSUBSCRIBE_SECRET: lambda: [self.unsubscribe_secret.secret_arn],
@@ -496,6 +503,7 @@ class LiveReportStack(Stack):
               "Whole ingest requests rejected (malformed, oversize) 50+ times in 5 minutes, 3 periods running",
               periods=3)
         self._stream_alarms(alarm, app_dims)
+        self.alert_deliveries.alarms(alarm)
         return topic
 
     def _stream_alarms(self, alarm: Any, app_dims: dict[str, str]) -> None:
@@ -542,6 +550,9 @@ class LiveReportStack(Stack):
             "StreamName": (self.stream.stream_name, "STREAM_NAME: the ingest stream the aggregator folds"),
             "AggregatorFailureQueueUrl": (self.failure_queue.queue_url,
                                           "Metadata of stream batches the aggregator gave up on"),
+            "AlertDeliveryQueueUrl": (self.alert_deliveries.queue.queue_url, "Alert notifications waiting to be sent"),
+            "AlertDeliveryDeadLettersUrl": (self.alert_deliveries.dead_letters.queue_url,
+                                            "Alert notifications the delivery function gave up on"),
             "SesIdentity": (self.settings.ses_identity, "SES identity to verify before snapshots send"),
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "Subscribe to receive alarms"),
             "UserPoolId": (self.users.pool.user_pool_id, "cognito.userPoolId in the site's config.json"),

@@ -10,8 +10,10 @@ moto refuses to send from an unverified address, so the sender identity
 (SENDER_EMAIL, default reports@example.com) is created on the moto server first.
 
 Alerts (issue 13) run the same way: app.alert_runner_for().run() every
-LIVEREPORT_ALERT_SECONDS (default 60, the Lambda's rate); their emails land in
-the same outbox. With the demo on, seed_demo_alerts() puts one rule on the
+LIVEREPORT_ALERT_SECONDS (default 60, the Lambda's rate). Their notifications
+go through an SQS queue on the moto server, as in AWS, which a QueueDrainer
+thread hands to app.deliver_alert_records (the Lambda handler's body); their
+emails land in the same outbox. With the demo on, seed_demo_alerts() puts one rule on the
 demo's `flash-sale` campaign, whose bounce rate spikes now and then.
 """
 from __future__ import annotations
@@ -108,15 +110,73 @@ def start_alert_schedule(stack: Any, app_module: Any, folder: Path) -> list[str]
     os.environ.setdefault("DASHBOARD_URL", getattr(stack, "web_url", "http://127.0.0.1:8080"))
     every = float(os.environ.get("LIVEREPORT_ALERT_SECONDS", DEFAULT_ALERT_SECONDS))
     outbox = AlertOutbox(folder)
+    queue_line = start_alert_deliveries(stack, app_module, outbox)
     scheduler = SnapshotScheduler(lambda: app_module.alert_runner_for(outbox).run(), every, "alert-schedule")
     scheduler.start()
     stack._stops.append(scheduler.stop)
     lines = [f"alerts:         evaluated every {every:g}s; webhooks to http://127.0.0.1 "
              f"{'allowed' if os.environ.get('LIVEREPORT_ALLOW_LOCAL_WEBHOOKS') == '1' else 'refused'} "
-             "(LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1)"]
+             "(LIVEREPORT_ALLOW_LOCAL_WEBHOOKS=1)", queue_line]
     if os.environ.get("LIVEREPORT_DEMO", "1") != "0":
         lines += seed_demo_alerts(getattr(stack, "services", None) or app_module.wired())
     return lines
+
+
+class QueueDrainer(threading.Thread):
+    """What Lambda's SQS event source does in AWS: long-poll the delivery queue on the
+    moto server, hand each batch to the same handler (app.deliver_alert_records), delete
+    what it did not ask to retry. A message it asks to retry comes back after its
+    visibility timeout, as in AWS."""
+
+    def __init__(self, sqs: Any, url: str, handle: Any) -> None:
+        super().__init__(daemon=True, name="alert-deliveries")
+        self.sqs, self.url, self.handle = sqs, url, handle
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=60)
+
+    def drain_once(self, wait_seconds: int = 1) -> int:
+        messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=5,
+                                            WaitTimeSeconds=wait_seconds).get("Messages", [])
+        if not messages:
+            return 0
+        failed = set(self.handle([(m["MessageId"], m["Body"]) for m in messages]))
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        return len(messages)
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                if not self.drain_once():
+                    self.stopped.wait(0.5)
+            except Exception as exc:  # noqa: BLE001 - keep draining, like the event source would
+                print(f"{self.name}: {exc!r}", file=sys.stderr, flush=True)
+                self.stopped.wait(2)
+
+
+def start_alert_deliveries(stack: Any, app_module: Any, outbox: Any) -> str:
+    """Create the delivery queue on the moto server and drain it; the line to print."""
+    sqs = app_module._sqs_client()
+    url = sqs.create_queue(QueueName=app_module.ALERT_QUEUE_NAME,
+                           Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    before = os.environ.get("ALERT_DELIVERY_QUEUE_URL")
+    os.environ["ALERT_DELIVERY_QUEUE_URL"] = url
+
+    def stop() -> None:
+        drainer.stop()
+        if before is None:  # the queue goes with the stack: leave no URL behind
+            os.environ.pop("ALERT_DELIVERY_QUEUE_URL", None)
+        else:
+            os.environ["ALERT_DELIVERY_QUEUE_URL"] = before
+    drainer = QueueDrainer(sqs, url, lambda records: app_module.deliver_alert_records(records, outbox))
+    drainer.start()
+    stack._stops.append(stop)
+    return f"alert delivery: queue {app_module.ALERT_QUEUE_NAME} on the moto server, drained continuously"
 
 
 def seed_demo_alerts(services: Any, workspace: str = "demo") -> list[str]:

@@ -2,9 +2,11 @@
 
     python -m infra.webhooks replay --platform all --url http://127.0.0.1:8000 --key $LIVEREPORT_DEV_KEY
 
-With a manage key (the dev key of `make run` has it) the script registers one
-source per platform with local test credentials, prints its webhook URL, and
-posts every sample with fresh times and ids to that URL. For SES it serves
+With a manage key (the dev key of `make run` has it) the script uses one
+source per platform, prints its webhook URL, and posts every sample with
+fresh times and ids to that URL. The sources are reused from run to run:
+each is found by its label ("replay <platform> <key fingerprint> <campaign>")
+and its credentials are derived from the key, so a second run adds no source. For SES it serves
 its test SNS certificate itself on 127.0.0.1, which the API accepts only in
 local mode (AWS_ENDPOINT_URL on this machine). The events land in the key's
 workspace under --campaign (default: webhook-replay), so they show on the
@@ -17,6 +19,8 @@ postmark: user:password).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -28,6 +32,8 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import samples
 from .signing import SendGridSigner, SnsSigner, basic_auth, form_body, mailgun_signature, twilio_signature
@@ -77,6 +83,19 @@ class CertServer:
         self.server.shutdown()
 
 
+def http_get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, method="GET", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+#: The order of P-256: a derived private scalar must lie in [1, n - 1].
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
 class Replay:
     def __init__(self, api: str, key: str | None, campaign: str) -> None:
         self.api = api.rstrip("/")
@@ -84,16 +103,39 @@ class Replay:
         self.campaign = campaign
         self.run = secrets.token_hex(3)
 
-    def create_source(self, platform: str, credentials: dict[str, Any]) -> dict[str, Any]:
+    def secret(self, platform: str) -> str:
+        """A stable test secret per (key, platform): what lets a later run reuse the source."""
         if not self.key:
             raise SystemExit("--key (a manage key, e.g. LIVEREPORT_DEV_KEY) is needed to create sources")
+        return hmac.new(self.key.encode(), f"livereport-replay:{platform}".encode(), hashlib.sha256).hexdigest()
+
+    def label(self, platform: str) -> str:
+        fingerprint = hashlib.sha256((self.key or "").encode()).hexdigest()[:8]
+        return f"replay {platform} {fingerprint} {self.campaign}"[:100]
+
+    def sendgrid_signer(self) -> SendGridSigner:
+        scalar = int(self.secret("sendgrid"), 16) % (_P256_ORDER - 1) + 1
+        return SendGridSigner(ec.derive_private_key(scalar, ec.SECP256R1()))
+
+    def create_source(self, platform: str, credentials: dict[str, Any]) -> dict[str, Any]:
+        """This run's source of the platform: the one an earlier run made (same label), else a new one."""
+        if not self.key:
+            raise SystemExit("--key (a manage key, e.g. LIVEREPORT_DEV_KEY) is needed to create sources")
+        auth = {"Authorization": f"Bearer {self.key}"}
+        status, listing = http_get(f"{self.api}/v1/sources", auth)
+        if status != 200:
+            raise SystemExit(f"listing the sources failed: {status} {listing}")
+        label = self.label(platform)
+        for source in listing.get("sources", []):
+            if source.get("platform") == platform and source.get("label") == label:
+                print(f"{platform:9} source {source['id']} (reused)  webhook URL: {source['url']}")
+                return source
         status, body = http_post(f"{self.api}/v1/sources", json.dumps({
-            "platform": platform, "default_campaign": self.campaign, "label": "local replay",
-            "credentials": credentials}).encode(), {"Authorization": f"Bearer {self.key}",
-                                                    "Content-Type": "application/json"})
+            "platform": platform, "default_campaign": self.campaign, "label": label,
+            "credentials": credentials}).encode(), {**auth, "Content-Type": "application/json"})
         if status != 201:
             raise SystemExit(f"creating the {platform} source failed: {status} {body}")
-        print(f"{platform:9} source {body['id']}  webhook URL: {body['url']}")
+        print(f"{platform:9} source {body['id']} (new)  webhook URL: {body['url']}")
         return body
 
     def tally(self, outcome: Counter, status: int, body: dict[str, Any]) -> None:
@@ -121,7 +163,7 @@ class Replay:
             certs.stop()
 
     def sendgrid(self) -> Counter:
-        signer = SendGridSigner()
+        signer = self.sendgrid_signer()
         url = self.create_source("sendgrid", {"public_key": signer.public_key})["url"]
         body = SendGridSigner.body(samples.sendgrid_events(time.time(), self.run))
         out: Counter = Counter()
@@ -129,7 +171,7 @@ class Replay:
         return out
 
     def mailgun(self, source: dict[str, Any] | None = None, secret: str | None = None) -> Counter:
-        key = secret or "key-" + secrets.token_hex(16)
+        key = secret or "key-" + self.secret("mailgun")[:32]
         url = source["url"] if source else self.create_source("mailgun", {"signing_key": key})["url"]
         out: Counter = Counter()
         for data in samples.mailgun_event_data(time.time(), self.run):
@@ -138,7 +180,7 @@ class Replay:
         return out
 
     def twilio(self, source: dict[str, Any] | None = None, secret: str | None = None) -> Counter:
-        token = secret or secrets.token_hex(16)
+        token = secret or self.secret("twilio")[:32]
         url = source["url"] if source else self.create_source("twilio", {"auth_token": token})["url"]
         out: Counter = Counter()
         for params in samples.twilio_params(self.run):
@@ -148,7 +190,7 @@ class Replay:
         return out
 
     def postmark(self, source: dict[str, Any] | None = None, secret: str | None = None) -> Counter:
-        user, _, password = (secret or f"replay:{secrets.token_urlsafe(12)}").partition(":")
+        user, _, password = (secret or f"replay:{self.secret('postmark')[:24]}").partition(":")
         url = source["url"] if source else self.create_source(
             "postmark", {"username": user, "password": password})["url"]
         out: Counter = Counter()

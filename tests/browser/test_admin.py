@@ -7,6 +7,7 @@ dismisses dialogs), and the questions asked are kept in `window.__confirms`.
 """
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -44,8 +45,9 @@ def open_admin(page, stack, key: str, lang: str = "en") -> None:
     page.add_init_script(CONFIRM_YES)
     enter(page, stack, key, lang, "UTC")
     page.goto(f"{stack.web_url}?view=admin")
-    for name in ("members", "keys", "sources", "audit"):
+    for name in ("members", "keys", "audit"):
         page.wait_for_selector(f".admin-{name} .admin-body:not([aria-busy]) .admin-table-wrap")
+    page.wait_for_selector(".admin-sources .admin-body:not([aria-busy]) > :is(.source-list, p)")
 
 
 def audit_row(page, action: str):
@@ -171,23 +173,95 @@ def test_keys_create_shown_once_and_revoke(page, context, stack, admin_key):
     page.screenshot(path="/tmp/admin-keys-1440.png", full_page=True)
 
 
+def post_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
+    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def test_sources_listed_and_removed(page, stack, admin_key):
     status, src = api(stack, admin_key, "POST", "/v1/sources", {
         "platform": "mailgun", "channel": "email", "default_campaign": "c1", "credentials": {"signing_key": "k"}})
     assert status == 201, src
     open_admin(page, stack, admin_key)
     section = page.locator(".admin-sources")
-    row = section.locator(f"tr[data-source-id='{src['id']}']")
-    cells = row.locator("td").all_inner_texts()
-    assert cells[:3] == ["mailgun", "email", "c1"], cells
-    url = row.locator("input.source-url")
+    card = section.locator(f"article[data-source-id='{src['id']}']")
+    expect(card.locator(".source-head strong")).to_have_text("Mailgun")
+    expect(card.locator(".source-meta")).to_contain_text("Default campaign c1")
+    url = card.locator("input.source-url")
     assert url.input_value() == src["url"] and url.input_value().endswith(f"/v1/webhooks/mailgun/{src['id']}")
     assert url.get_attribute("readonly") is not None and section.locator("a").count() == 0
-    expect(section.locator(".admin-hint")).to_contain_text("docs/webhooks.md")
-    row.locator(".admin-remove").click()
-    expect(row).to_have_count(0)
+    expect(card.locator(".source-status")).to_have_text("Waiting for a first request")
+    card.locator(".admin-remove").click()
+    expect(card).to_have_count(0)
     assert src["id"] not in [s["id"] for s in api(stack, admin_key, "GET", "/v1/sources")[1]["sources"]]
     expect(audit_row(page, "source.deleted").first).to_contain_text(src["id"])
+
+
+def test_create_a_source_send_a_test_event_and_watch_its_health(page, stack, admin_key):
+    """The marketer's path: create the source in the page, paste its URL, send a test
+    event and see it counted; a forged request then shows as refused, by reason."""
+    open_admin(page, stack, admin_key)
+    section = page.locator(".admin-sources")
+    form = section.locator("form.source-form")
+    # the credential fields follow the platform
+    form.locator("select[name=platform]").select_option("twilio")
+    expect(form.locator("[name=auth_token]")).to_have_count(1)
+    expect(form.locator(".source-setup summary")).to_have_text("Set up in Twilio")
+    form.locator("select[name=platform]").select_option("postmark")
+    expect(form.locator("[name=auth_token]")).to_have_count(0)
+    form.locator("[name=label]").fill(HOSTILE)
+    form.locator("[name=default_campaign]").fill("spring-sale")
+    form.locator("[name=username]").fill("hooks")
+    form.locator("[name=password]").fill("a-long-random-password")
+    form.locator("button[type=submit]").click()
+    expect(section.locator(".admin-note")).to_have_text("Source created: paste its URL into Postmark.")
+    card = section.locator("article[data-platform=postmark]").filter(has_text="spring-sale").last
+    expect(card.locator(".source-label")).to_have_text(HOSTILE)
+    expect(card.locator(".source-status")).to_have_text("Waiting for a first request")
+    source_id = card.get_attribute("data-source-id")
+    assert card.locator("input.source-url").evaluate("el => el === document.activeElement")
+    # a wrong credential is refused: the form says which field
+    form.locator("select[name=platform]").select_option("ses")
+    form.locator("[name=topic_arns]").fill("not-an-arn")
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".admin-form-error")).to_contain_text("credentials.topic_arns")
+    # the test event goes through the real verification path and is counted
+    card.locator(".source-test").click()
+    expect(section.locator(".admin-note")).to_contain_text(f"Test event received by Postmark source {source_id}")
+    card = section.locator(f"article[data-source-id='{source_id}']")
+    expect(card.locator(".source-status")).to_have_text("Receiving")
+    expect(card.locator("[data-health=events]")).to_have_text("1")
+    expect(card.locator("[data-health=tests]")).to_have_text("1")
+    expect(card.locator("[data-health=refused]")).to_have_text("0")
+    # someone posts to the URL with the wrong password: refused, counted by reason
+    url = card.locator("input.source-url").input_value()
+    forged = post_webhook(url, json.dumps({"RecordType": "Delivery", "MessageID": "x"}).encode(), {
+        "Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(b"hooks:guess").decode()})
+    assert forged == 401
+    card.locator(".source-refresh").click()
+    expect(card.locator(".source-status")).to_have_text("Last request refused: bad signature")
+    expect(card.locator("[data-health=refused]")).to_have_text("1 (bad signature 1)")
+    # an authentic event type we do not count shows as unmapped
+    change = {"RecordType": "SubscriptionChange", "SuppressSending": False, "Recipient": "a@x.example",
+              "ChangedAt": "2026-01-01T00:00:00Z"}
+    assert post_webhook(url, json.dumps(change).encode(), {
+        "Content-Type": "application/json",
+        "Authorization": "Basic " + base64.b64encode(b"hooks:a-long-random-password").decode()}) == 200
+    card.locator(".source-refresh").click()
+    expect(card.locator("[data-health=unmapped]")).to_have_text("postmark:SubscriptionChange ×1")
+    expect(card.locator(".source-status")).to_have_text("Receiving")
+    card.locator(".source-setup summary").click()
+    expect(card.locator(".source-setup li")).to_have_count(3)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".admin-page img, .admin-page script").count() == 0
+    card.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/admin-sources-1440.png", full_page=True)
+    for s in api(stack, admin_key, "GET", "/v1/sources")[1]["sources"]:  # leave the list short for the other tests
+        api(stack, admin_key, "DELETE", f"/v1/sources/{s['id']}")
 
 
 def test_audit_load_more(page, stack, admin_key):
@@ -266,7 +340,10 @@ def test_french_on_a_phone_does_not_overflow(browser, stack, admin_key):
         assert problems == [], problems
         page.screenshot(path="/tmp/admin-fr-390.png", full_page=True)
         # the wide tables scroll inside their wrapper
-        assert page.eval_on_selector(".admin-sources .admin-table-wrap", "w => w.scrollWidth > w.clientWidth")
+        assert page.eval_on_selector(".admin-members .admin-table-wrap", "w => w.scrollWidth > w.clientWidth")
+        expect(page.locator(".admin-sources .source-form h4")).to_have_text("Nouvelle source de webhooks")
+        expect(page.locator(".admin-sources .source-card .source-status").first).to_have_text(
+            "En attente d’une première requête")
     finally:
         ctx.close()
 

@@ -110,3 +110,71 @@ def test_read_keys_see_alerts_but_no_editor(page, stack):
         assert "ops@example.com" not in page.content()
     finally:
         call(stack, manage, "DELETE", f"/v1/alerts/{rule['id']}")
+
+
+class _Receiver:
+    """A webhook receiver on 127.0.0.1 that answers the given statuses, then 200."""
+
+    def __init__(self, statuses):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.statuses, self.hits = list(statuses), 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.hits += 1
+                self.send_response(outer.statuses.pop(0) if outer.statuses else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_history_says_how_the_webhook_delivery_went(page, stack, monkeypatch):
+    """Queued delivery: a 503 shows as "failed, retrying", the later attempt as "delivered after 2 attempts"."""
+    import app as app_module
+    from chalicelib.alerts.runner import AlertRunner
+
+    class Jobs(list):
+        def send(self, job, delay_seconds=0):
+            self.append(job)
+    monkeypatch.setenv("LIVEREPORT_ALLOW_LOCAL_WEBHOOKS", "1")
+    receiver = _Receiver([503])
+    _, manage = stack.services.keys.create("browser", ["read", "manage"], "alerts delivery test")
+    rule = call(stack, manage, "POST", "/v1/alerts", {
+        "name": "Bounces (webhook)", "campaign_id": seed.CAMPAIGN, "channel": "email", "metric": "bounce_rate",
+        "op": ">", "threshold": 0.01, "window_minutes": 60, "min_volume": 1, "notify": {"webhook_url": receiver.url}})
+    try:
+        jobs = Jobs()
+        base = app_module.alert_runner_for()
+        runner = AlertRunner(base.services, base.ses, base.settings, base.webhooks, queue=jobs)
+        runner.webhooks.attempts = 1  # queued: one attempt per message
+        assert runner.run().fired >= 1 and receiver.hits == 0  # evaluation sends nothing itself
+        mine = [j for j in jobs if j.rule_id == rule["id"]]
+        assert len(mine) == 1
+        assert runner.deliverer().deliver(mine[0]) == "retrying"
+        sign_in_with(page, stack, manage)
+        page.click(".alerts-btn")
+        item = page.locator(f".alert-rule[data-alert-id='{rule['id']}']")
+        item.locator(".alert-history-btn").click()
+        line = item.locator(".alert-history li[data-to=firing] .alert-delivery")
+        line.wait_for()
+        assert "webhook delivery failed, retrying (attempt 1: HTTP 503)" in line.inner_text()
+        retry = [j for j in jobs if j.rule_id == rule["id"] and j.attempt == 2]
+        assert runner.deliverer().deliver(retry[0]) == "delivered" and receiver.hits == 2
+        item.locator(".alert-history-btn").click()  # hide, then show again: fetched anew
+        item.locator(".alert-history-btn").click()
+        page.wait_for_selector(".alert-history li[data-to=firing] .alert-delivery:text('webhook delivered after 2 attempts')")
+    finally:
+        call(stack, manage, "DELETE", f"/v1/alerts/{rule['id']}")
+        receiver.close()

@@ -4,6 +4,7 @@
 // they only ever go in as textContent (dom.h), never as HTML. API shapes: docs/accounts.md ("API").
 import "./admin.css";
 import { ApiError, call, Unreachable } from "./api";
+import { sourcesSection } from "./adminSources";
 import { button, copyText, detailText, row, section, table, when } from "./adminTables";
 import { labelled } from "./controls";
 import { h } from "./dom";
@@ -14,7 +15,6 @@ import type { Me } from "./session";
 export interface AdminContext { workspace: string; me: Me; announce: (msg: string) => void }
 interface Member { user_id: string; email: string; display_name: string; role: string; added_at: number | string; added_by: string }
 interface Key { key_id: string; scopes: string[]; label: string; created_at: number | string; revoked: boolean }
-interface Source { id: string; platform: string; channel: string; default_campaign: string; label: string; created_at: number | string; url?: string }
 interface AuditEntry { id: string; at: number | string; actor: { kind: string; id: string; email: string }; action: string; target: string; detail: unknown }
 
 const ROLES = ["viewer", "editor", "admin"] as const;
@@ -44,10 +44,6 @@ const TEXT = {
     createKey: "Create key", needScope: "Choose at least one scope.", keyCreated: "Key {id} created: copy it now.",
     newKeyValue: "New key {id}", once: "Copy this key now: it will not be shown again.", copy: "Copy", copied: "Key copied to the clipboard.",
     copyFailed: "Could not copy: select the key and copy it yourself.", done: "Done",
-    sources: "Webhook sources", platform: "Platform", channel: "Channel", defaultCampaign: "Default campaign", url: "Webhook URL",
-    urlOf: "Webhook URL of source {id}", noSources: "No webhook source.", removeSource: "Remove source {id}",
-    sourcesHint: "Sources are created through the API (POST /v1/sources, with the platform's credentials): see docs/webhooks.md.",
-    confirmRemoveSource: "Remove the {platform} source {id}? Webhooks sent to its URL will be refused.", sourceRemoved: "Source {id} removed.",
     audit: "Audit", when: "When", who: "Who", action: "Action", target: "Target", detail: "Detail", loadMore: "Load more",
     noAudit: "No admin action yet.", keyActor: "key {id}", auditHint: "Admin actions of the workspace, newest first." },
   fr: { admin: "Admin", back: "← Retour aux rapports", title: "Administration — {ws}",
@@ -72,10 +68,6 @@ const TEXT = {
     createKey: "Créer la clé", needScope: "Choisissez au moins un droit.", keyCreated: "Clé {id} créée : copiez-la maintenant.",
     newKeyValue: "Nouvelle clé {id}", once: "Copiez cette clé maintenant : elle ne sera plus jamais affichée.", copy: "Copier", copied: "Clé copiée dans le presse-papiers.",
     copyFailed: "Copie impossible : sélectionnez la clé et copiez-la vous-même.", done: "Terminé",
-    sources: "Sources de webhooks", platform: "Plateforme", channel: "Canal", defaultCampaign: "Campagne par défaut", url: "URL du webhook",
-    urlOf: "URL du webhook de la source {id}", noSources: "Aucune source de webhooks.", removeSource: "Retirer la source {id}",
-    sourcesHint: "Les sources se créent par l’API (POST /v1/sources, avec les identifiants de la plateforme) : voir docs/webhooks.md.",
-    confirmRemoveSource: "Retirer la source {platform} {id} ? Les webhooks envoyés à son URL seront refusés.", sourceRemoved: "Source {id} retirée.",
     audit: "Audit", when: "Quand", who: "Qui", action: "Action", target: "Cible", detail: "Détail", loadMore: "Afficher plus",
     noAudit: "Aucune action d’administration pour l’instant.", keyActor: "clé {id}", auditHint: "Actions d’administration de l’espace, les plus récentes d’abord." },
 };
@@ -156,7 +148,8 @@ export function renderAdmin(slot: HTMLElement, ctx: AdminContext): void {
   }
   page.append(h("p", { class: "muted admin-intro", text: tx("intro") }));
   const audit = auditSection();
-  page.append(membersSection(ctx, audit.reload), keysSection(ctx, audit.reload), sourcesSection(ctx, audit.reload), audit.el);
+  page.append(membersSection(ctx, audit.reload), keysSection(ctx, audit.reload),
+    sourcesSection(ctx, audit.reload, { loader, act, errorText }), audit.el);
 }
 
 function membersSection(ctx: AdminContext, changed: () => void): HTMLElement {
@@ -297,30 +290,6 @@ function keysSection(ctx: AdminContext, changed: () => void): HTMLElement {
     }
   });
   s.el.append(form);
-  void load();
-  return s.el;
-}
-
-function sourcesSection(ctx: AdminContext, changed: () => void): HTMLElement {
-  const s = section("sources", tx("sources"), h("p", { class: "muted small admin-hint", text: tx("sourcesHint") }));
-  const load = loader(s, () => call<{ sources: Source[] }>("GET", "/v1/sources"), ({ sources }) => {
-    s.body.replaceChildren(table(tx("sources"), [tx("platform"), tx("channel"), tx("defaultCampaign"), tx("label"), tx("url"), tx("created"), tx("actions")],
-      sources.map(sourceRow), tx("noSources")));
-  });
-  const sourceRow = (src: Source): HTMLTableRowElement => {
-    // the URL as text in a read-only input: selectable and copyable, never a link to follow
-    const url = h("input", { type: "text", readonly: true, value: src.url ?? "", class: "source-url", spellcheck: "false",
-      size: Math.min(Math.max((src.url ?? "").length, 20), 90), // the whole URL in view (the table scrolls on phones)
-      "aria-label": tx("urlOf", { id: src.id }) });
-    const remove = button(tx("remove"), "secondary small admin-remove", tx("removeSource", { id: src.id }), () => {
-      if (!window.confirm(tx("confirmRemoveSource", { platform: src.platform, id: src.id }))) return;
-      void act(s, ctx, async () => {
-        await call("DELETE", `/v1/sources/${enc(src.id)}`);
-        return tx("sourceRemoved", { id: src.id });
-      }, () => { void load(); changed(); });
-    });
-    return row({ "data-source-id": src.id }, src.platform, src.channel, src.default_campaign, src.label, url, when(src.created_at), remove);
-  };
   void load();
   return s.el;
 }

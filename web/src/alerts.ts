@@ -12,7 +12,9 @@ export interface Alert {
   threshold: number | null; window_minutes: number; min_volume: number; language: string;
   state: string; since: number | null; value: number | null; volume: number | null; campaigns: AlertState[];
 }
-interface HistoryEntry { at: number; campaign_id: string; from: string; to: string; value: number | null; volume: number }
+interface Hook { state?: string; attempts?: number; status?: number | null; error?: string }
+interface Delivery { pending?: boolean; emails_sent?: number; emails_failed?: number; webhook?: Hook }
+interface HistoryEntry { at: number; campaign_id: string; from: string; to: string; value: number | null; volume: number; delivery?: Delivery }
 interface Context { campaign: string | null; tab: string; channels: string[] }
 
 const TEXT = {
@@ -28,7 +30,9 @@ const TEXT = {
     readOnly: "This key can read alerts; a key with the manage scope can create and delete them.",
     silence: "Silence (no events)", silenceCond: "no event for {n} min", windowShort: "{n} min window",
     minShort: "min. {n} events", above: "above", below: "below", channel: "Channel",
-    toFiring: "fired", toOk: "resolved", help: "Evaluated every minute on complete minutes; an alert resolves after a full window back to normal.",
+    toFiring: "fired", toOk: "resolved", dPending: "notification queued", dEmails: "{n} email(s) sent", dEmailsFailed: "{n} email(s) failed",
+    dHookOk: "webhook delivered", dHookAfter: "webhook delivered after {n} attempts", dHookRetry: "webhook delivery failed, retrying (attempt {n}: {why})",
+    dHookFailed: "webhook delivery failed after {n} attempt(s): {why}", dHookPending: "webhook queued", help: "Evaluated every minute on complete minutes; an alert resolves after a full window back to normal.",
     spam_complaint_rate: "Spam complaint rate", unsubscribe_rate: "Unsubscribe rate" },
   fr: { alerts: "Alertes", firing: "Déclenchée", ok: "OK", firingCount: "{n} déclenchée(s)", title: "Alertes — {campaign}",
     close: "Fermer", none: "Aucune règle d’alerte ne surveille cette campagne.", history: "Historique",
@@ -42,7 +46,9 @@ const TEXT = {
     readOnly: "Cette clé peut lire les alertes ; une clé avec le droit manage peut en créer et en supprimer.",
     silence: "Silence (aucun événement)", silenceCond: "aucun événement pendant {n} min", windowShort: "fenêtre de {n} min",
     minShort: "min. {n} événements", above: "au-dessus de", below: "en dessous de", channel: "Canal",
-    toFiring: "déclenchée", toOk: "résolue", help: "Évaluées chaque minute sur les minutes complètes ; une alerte se résout après une fenêtre entière revenue à la normale.",
+    toFiring: "déclenchée", toOk: "résolue", dPending: "notification en file d’attente", dEmails: "{n} e-mail(s) envoyé(s)", dEmailsFailed: "{n} e-mail(s) en échec",
+    dHookOk: "webhook livré", dHookAfter: "webhook livré après {n} tentatives", dHookRetry: "échec de livraison du webhook, nouvel essai prévu (tentative {n} : {why})",
+    dHookFailed: "échec de livraison du webhook après {n} tentative(s) : {why}", dHookPending: "webhook en file d’attente", help: "Évaluées chaque minute sur les minutes complètes ; une alerte se résout après une fenêtre entière revenue à la normale.",
     spam_complaint_rate: "Taux de plaintes", unsubscribe_rate: "Taux de désabonnement" },
 };
 type Key = keyof typeof TEXT.en;
@@ -54,6 +60,23 @@ let catalogue: { metrics: Record<string, string[]>; rates: Record<string, string
 
 const isRate = (m: string) => m.endsWith("_rate") || m === "reactivity";
 const metricLabel = (m: string) => (m === "silence" ? tx("silence") : (TEXT.en as Record<string, string>)[m] ? tx(m as Key) : label(m));
+
+/** How a state change's notification went (the delivery function writes it on the history item). */
+function deliveryText(d: Delivery | undefined): string {
+  if (!d) return "";
+  const parts: string[] = [];
+  if (d.emails_sent) parts.push(tx("dEmails", { n: d.emails_sent }));
+  if (d.emails_failed) parts.push(tx("dEmailsFailed", { n: d.emails_failed }));
+  const w = d.webhook;
+  const why = w ? (w.status ? `HTTP ${w.status}` : (w.error || "—")) : "";
+  const n = w?.attempts ?? 0;
+  if (w?.state === "delivered") parts.push(n > 1 ? tx("dHookAfter", { n }) : tx("dHookOk"));
+  else if (w?.state === "retrying") parts.push(tx("dHookRetry", { n, why }));
+  else if (w?.state === "failed") parts.push(tx("dHookFailed", { n, why }));
+  else if (w?.state === "pending") parts.push(tx("dHookPending"));
+  if (!parts.length && d.pending) parts.push(tx("dPending"));
+  return parts.join(" · ");
+}
 
 function fmtValue(a: Alert, v: number | null): string {
   if (v === null || v === undefined) return t("dash");
@@ -211,7 +234,10 @@ export class AlertsUi {
       const mine = body.history.filter((e) => e.campaign_id === campaign);
       if (!mine.length) historyBox.append(h("li", { class: "muted", text: tx("noHistory") }));
       for (const e of mine) {
-        historyBox.append(h("li", { "data-to": e.to, text: `${fmtDateTime(e.at * 1000)} — ${tx(e.to === "firing" ? "toFiring" : "toOk")} · ${fmtValue(a, e.value)} (${fmtInt(e.volume)})` }));
+        const delivery = deliveryText(e.delivery);
+        historyBox.append(h("li", { "data-to": e.to, "data-delivery": e.delivery?.webhook?.state ?? "" },
+          `${fmtDateTime(e.at * 1000)} — ${tx(e.to === "firing" ? "toFiring" : "toOk")} · ${fmtValue(a, e.value)} (${fmtInt(e.volume)})`,
+          delivery ? h("span", { class: `alert-delivery ${e.delivery?.webhook?.state ?? ""}`, text: ` — ${delivery}` }) : null));
       }
     };
     toggle.addEventListener("click", () => {

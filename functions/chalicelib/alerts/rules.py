@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import catalogue
+from . import netguard
 from ..events import ID_PATTERN
 from ..snapshots.subscriptions import check_address
 
@@ -87,8 +88,9 @@ def check_webhook_url(url: str, allow_local: bool) -> str:
         raise ValueError("webhook_url: https:// only")
     if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
         raise ValueError("webhook_url: local host names are refused")
-    if ip is not None and not ip.is_global and not (allow_local and local):
-        raise ValueError("webhook_url: private, loopback and link-local addresses are refused")
+    if ip is not None and netguard.refusal(ip, allow_local) is not None:
+        raise ValueError("webhook_url: private, loopback, link-local and reserved addresses "
+                         "(also inside IPv6 forms such as NAT64 or 6to4) are refused")
     return url
 
 

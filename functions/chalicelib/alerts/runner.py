@@ -8,8 +8,10 @@ span, plus those still firing (so they can resolve). A specific campaign
 with no event in the span and an `ok` state costs no Query at all.
 
 A state change is committed with a conditional write (store.transition);
-only the evaluator that wins it sends the email and the webhook, so two
-evaluators running at once notify once.
+only the evaluator that wins it enqueues the notification, so two
+evaluators running at once notify once. The emails and the webhook are
+sent by the delivery function (deliveries.py), never here: a receiver that
+never answers cannot delay the evaluation of the workspaces after it.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from .. import buckets, tables
 from ..snapshots import mail
 from ..store import ReadStats
 from .evaluate import evaluate, minute_end, minute_series, read_span
-from .notify import Change, render_email, webhook_payload
+from .deliveries import Deliverer, Job, Queue
+from .notify import Change, render_email
 from .rules import ALL_CAMPAIGNS, Rule
 from .store import AlertStore, State
 from .webhook import WebhookClient
@@ -62,13 +65,19 @@ class RunResult:
 
 class AlertRunner:
     def __init__(self, services: Any, ses: Any, settings: Settings, webhooks: WebhookClient,
-                 on_email: Optional[OnEmail] = None) -> None:
+                 on_email: Optional[OnEmail] = None, queue: Optional[Queue] = None) -> None:
+        """Without a queue (tools, some tests) notifications are delivered inline,
+        with the webhook client's own retries; every stage has one."""
         self.services = services
         self.ses = ses
         self.settings = settings
         self.webhooks = webhooks
         self.on_email = on_email
+        self.queue = queue
         self.alerts = AlertStore(services.client, services.config.table_name)
+
+    def deliverer(self) -> Deliverer:
+        return Deliverer(self.alerts, self.send_emails, self.webhooks, self.settings.web_url, self.queue)
 
     def run(self, now: Optional[float] = None) -> RunResult:
         now = time.time() if now is None else now
@@ -125,8 +134,11 @@ class AlertRunner:
             self.alerts.observe(workspace, state, r.value, r.volume, end)
             return
         to = "firing" if verdict.fire else "ok"
-        detail = {"threshold": rule.threshold, "op": rule.op, "metric": rule.metric,
-                  "window_minutes": rule.window_minutes}
+        detail: dict[str, Any] = {"threshold": rule.threshold, "op": rule.op, "metric": rule.metric,
+                                  "window_minutes": rule.window_minutes}
+        if rule.notify.emails or rule.notify.webhook_url:
+            detail["delivery"] = {"pending": True, **({"webhook": {"state": "pending", "attempts": 0}}
+                                                      if rule.notify.webhook_url else {})}
         history_sk = self.alerts.transition(workspace, state, to, r.value, r.volume, end, detail)
         if history_sk is None:
             result.lost += 1
@@ -135,39 +147,45 @@ class AlertRunner:
             result.fired += 1
         else:
             result.resolved += 1
-        delivery = self.notify(Change(rule, state.campaign_id, to, r.value, r.volume, end))
+        job = Job(workspace, rule.rule_id, history_sk, state.campaign_id, to, r.value, r.volume, end)
         result.notifications.append({"rule_id": rule.rule_id, "campaign_id": state.campaign_id, "to": to,
-                                     **delivery})
-        try:
-            self.alerts.record_delivery(workspace, rule.rule_id, history_sk, delivery)
-        except Exception:  # noqa: BLE001 - the notification went out; its record is best effort
-            logger.exception("alert delivery not recorded", extra={"rule_id": rule.rule_id})
+                                     "queued": self._enqueue(job)})
 
-    def notify(self, change: Change) -> dict[str, Any]:
-        """Email every recipient and call the webhook; failures are logged and recorded, never raised."""
+    def _enqueue(self, job: Job) -> bool:
+        """Queue the job; without a queue, or if the queue refuses it, deliver it here (bounded
+        by the webhook deadline) rather than lose it. True when queued."""
+        if self.queue is not None:
+            try:
+                self.queue.send(job)
+                return True
+            except Exception:  # noqa: BLE001
+                logger.exception("alert delivery not queued: delivering inline", extra={"rule_id": job.rule_id})
+        try:
+            self.deliverer().deliver(job)
+        except Exception:  # noqa: BLE001 - the state change stands; its delivery record says what is missing
+            logger.exception("alert delivery failed", extra={"rule_id": job.rule_id})
+        return False
+
+    def send_emails(self, change: Change) -> dict[str, int]:
+        """Email every recipient; failures are logged and counted, never raised."""
         rule = change.rule
-        out: dict[str, Any] = {"emails_sent": 0, "emails_failed": 0}
-        if rule.notify.emails:
-            rendered = render_email(change, self.settings.web_url)
-            for recipient in rule.notify.emails:
+        out = {"emails_sent": 0, "emails_failed": 0}
+        if not rule.notify.emails:
+            return out
+        rendered = render_email(change, self.settings.web_url)
+        for recipient in rule.notify.emails:
+            try:
+                raw = mail.build_message(self.settings.sender, recipient, rendered, [], [], "", change.at)
+                mail.send_raw(self.ses, self.settings.sender, recipient, raw)
+            except Exception as exc:  # noqa: BLE001
+                out["emails_failed"] += 1
+                logger.warning("alert email failed", extra={"rule_id": rule.rule_id, "error": repr(exc),
+                                                            "recipient_domain": recipient.rsplit("@", 1)[-1]})
+                continue
+            out["emails_sent"] += 1
+            if self.on_email:
                 try:
-                    raw = mail.build_message(self.settings.sender, recipient, rendered, [], [], "", change.at)
-                    mail.send_raw(self.ses, self.settings.sender, recipient, raw)
-                except Exception as exc:  # noqa: BLE001
-                    out["emails_failed"] += 1
-                    logger.warning("alert email failed", extra={"rule_id": rule.rule_id, "error": repr(exc),
-                                                                "recipient_domain": recipient.rsplit("@", 1)[-1]})
-                    continue
-                out["emails_sent"] += 1
-                if self.on_email:
-                    try:
-                        self.on_email(rule, recipient, raw)
-                    except Exception:  # noqa: BLE001 - a local outbox problem is not a send failure
-                        logger.exception("on_email hook failed")
-        if rule.notify.webhook_url and rule.webhook_secret:
-            delivery = self.webhooks.post(rule.notify.webhook_url, rule.webhook_secret,
-                                          webhook_payload(change, self.settings.web_url))
-            out["webhook"] = delivery.as_dict()
-            if not delivery.ok:
-                logger.warning("alert webhook failed", extra={"rule_id": rule.rule_id, **delivery.as_dict()})
+                    self.on_email(rule, recipient, raw)
+                except Exception:  # noqa: BLE001 - a local outbox problem is not a send failure
+                    logger.exception("on_email hook failed")
         return out

@@ -196,6 +196,16 @@ class AlertStore:
         s.value, s.volume, s.evaluated_at = value, volume, now
         return history_sk
 
+    def rule(self, workspace: str, rule_id: str) -> Optional[Rule]:
+        item = self.client.get_item(TableName=self.table, ConsistentRead=True,
+                                    Key={"pk": {"S": alerts_pk(workspace)}, "sk": {"S": f"R#{rule_id}"}}).get("Item")
+        return Rule.model_validate_json(item["doc"]["S"]) if item else None
+
+    def history_entry(self, workspace: str, rule_id: str, history_sk: str) -> Optional[dict[str, Any]]:
+        item = self.client.get_item(TableName=self.table, ConsistentRead=True, Key={
+            "pk": {"S": history_pk(workspace, rule_id)}, "sk": {"S": history_sk}}).get("Item")
+        return json.loads(item["doc"]["S"]) if item else None
+
     def record_delivery(self, workspace: str, rule_id: str, history_sk: str, delivery: dict[str, Any]) -> None:
         """Note on the history item how the notification went (emails sent, webhook status)."""
         key = {"pk": {"S": history_pk(workspace, rule_id)}, "sk": {"S": history_sk}}

@@ -18,6 +18,7 @@ from ..accounts.admin import actor_of
 from ..http import ApiError, error_response
 from ..store import StoreUnavailable
 from ..webhooks import ses as ses_webhooks
+from ..webhooks import testsend
 from ..webhooks.common import WebhookError, WebhookRequest
 from ..webhooks.mailgun import TokenLedger
 from ..webhooks.service import WebhookService, is_local, public_urls
@@ -90,6 +91,31 @@ def webhook_routes(deps: RouteDeps, certificates: Callable[[], ses_webhooks.Cert
             return error_response(404, "not_found", "no such source in this workspace")
         audit_log(deps).record(caller.workspace, actor_of(caller), "source.deleted", source_id, {}, time.time())
         return Response(body="", status_code=204)
+
+    @bp.route("/v1/sources/{source_id}/test", methods=["POST"], authorizer=auth, cors=cors)
+    def test_source(source_id: str) -> Response:
+        """Send a signed sample event to the source through the real verification path."""
+        try:
+            caller = principal(bp.current_request, "sources", logger)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        source = sources().find(caller.workspace, source_id)
+        if source is None:
+            return error_response(404, "not_found", "no such source in this workspace")
+        now = time.time()
+        try:
+            hook = testsend.sample_request(source, base_url(f"/v1/sources/{source_id}/test"), now)
+        except testsend.NotTestable as exc:
+            return error_response(422, "not_testable", str(exc))
+        try:
+            result = webhooks().handle(source.platform, source.id, hook, test=True)
+        except WebhookError as exc:  # the stored credentials do not verify: say so, as the platform would see it
+            return json_response({"ok": False, "status": exc.status, "reason": exc.reason, "message": exc.message,
+                                  "campaign_id": testsend.TEST_CAMPAIGN})
+        except StoreUnavailable:
+            return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
+        return json_response({"ok": True, "status": result.status, "accepted": result.accepted,
+                              "campaign_id": testsend.TEST_CAMPAIGN})
 
     @bp.route("/v1/webhooks/{platform}/{source_id}", methods=["POST"],
               content_types=["application/json", "text/plain", "application/x-www-form-urlencoded",

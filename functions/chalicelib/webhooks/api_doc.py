@@ -30,8 +30,21 @@ def webhook_paths(bearer: list[dict[str, Any]], error: Callable[[str], dict[str,
                                            "content": {"application/json": {"schema": source}}},
                                    "400": error("Body is not a JSON object"), "409": error("Too many sources"),
                                    "422": error("Invalid platform, channel, campaign or credentials"), **manage}},
-            "get": {"summary": "The workspace's sources, without credentials (scope manage)", "security": bearer,
+            "get": {"summary": "The workspace's sources, without credentials (scope manage), each with its health: "
+                               "requests, last_received_at, accepted_requests, events_accepted, events_rejected, "
+                               "redeliveries, refused by reason (bad_signature, stale_timestamp, replay, malformed), "
+                               "last_outcome, unmapped event types, tests_sent", "security": bearer,
                     "responses": {"200": {"description": "{sources: [...]}"}, **manage}}},
+        "/v1/sources/{source_id}/test": {"post": {
+            "summary": "Send a signed sample event (campaign webhook-test) to the source through the real "
+                       "verification path; counted and shown in its health (mailgun, twilio, postmark)",
+            "security": bearer,
+            "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "{ok: true, accepted, campaign_id} or, when the stored credentials "
+                                                 "do not verify, {ok: false, status, reason, message}"},
+                          "404": error("No such source in this workspace"),
+                          "422": error("not_testable: SES and SendGrid sign with their own keys; use their test"),
+                          **manage}}},
         "/v1/sources/{source_id}": {"delete": {
             "summary": "Delete a source: its webhook URL answers 404 from then on", "security": bearer,
             "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "string"}}],

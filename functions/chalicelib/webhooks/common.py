@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,21 +22,41 @@ from ..errors import ApiError
 META_KEYS = ("campaign_id", "profile_id", "execution_id")
 DEFAULT_CAMPAIGN = "unattributed"
 MAX_URL = 2000
+_DIGITS = re.compile(r"[0-9]{1,12}")
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)")
 
 
 class WebhookError(ApiError):
     """A request we refuse: 400 unparseable, 401/403 not authentic, 404 no such source,
-    5xx transient (the platform retries). ``code`` is the error code of the JSON body."""
+    5xx transient (the platform retries). ``code`` is the error code of the JSON body;
+    ``reason`` one of REFUSAL_REASONS for the source's health counters."""
+
+    def __init__(self, status: int, code: str, message: str, reason: str = "malformed") -> None:
+        super().__init__(status, code, message)
+        self.reason = reason
 
 
 def bad_request(message: str) -> WebhookError:
     return WebhookError(400, "invalid_request", message)
 
 
-def forbidden(message: str) -> WebhookError:
+#: Why a request was refused, as the source's health counters show it.
+REFUSAL_REASONS = ("bad_signature", "stale_timestamp", "replay", "malformed")
+
+
+def forbidden(message: str, reason: str = "bad_signature") -> WebhookError:
     """Not authentic: nothing is stored, and no detail beyond which check failed."""
-    return WebhookError(401, "invalid_signature", message)
+    return WebhookError(401, "invalid_signature", message, reason)
+
+
+def epoch_seconds(text: str, what: str) -> int:
+    """A signed timestamp: decimal digits only. float() would take "1e3", "nan",
+    "inf" or "1_700_000_000", and a parser that reads the same number from
+    several spellings lets an attacker move characters between the signed
+    timestamp and whatever follows it in the signed bytes."""
+    if not _DIGITS.fullmatch(text):
+        raise forbidden(f"{what} timestamp is not whole epoch seconds", "malformed")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -123,10 +144,16 @@ def base_event(event_id: str, timestamp: str, etype: str, meta: Mapping[str, Any
 
 
 def iso_from_epoch(seconds: float) -> str:
-    """Epoch seconds (or milliseconds, which some SendGrid samples carry) as ISO 8601 UTC."""
+    """Epoch seconds (or milliseconds, which some SendGrid samples carry) as ISO 8601 UTC.
+    ValueError for what is no instant (nan, inf, out of range), like an unparseable one."""
+    if not math.isfinite(seconds):
+        raise ValueError("not a finite number of seconds")
     if seconds > 1e11:
         seconds /= 1000.0
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+    except (OverflowError, OSError):
+        raise ValueError("seconds out of range") from None
 
 
 def redact(text: Any, limit: int = 500) -> str | None:

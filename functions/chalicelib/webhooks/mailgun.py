@@ -12,6 +12,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
@@ -19,11 +20,13 @@ from urllib.parse import parse_qsl
 from botocore.exceptions import ClientError
 
 from .. import tables
-from .common import (Defaults, Mapped, WebhookRequest, bad_request, base_event, forbidden, iso_from_epoch,
-                     redact, stable_id)
+from .common import (Defaults, Mapped, WebhookRequest, bad_request, base_event, epoch_seconds, forbidden,
+                     iso_from_epoch, redact, stable_id)
 
 #: Mailgun's own sample refuses 15 s of skew; queues and retries need more.
 TOLERANCE_SECONDS = 300
+#: "a randomly generated string with length 50" (Mailgun, Securing Webhooks): 50 hex characters.
+TOKEN = re.compile(r"[0-9a-fA-F]{50}")
 _PERMANENT_EXCLUDED = {"suppress-bounce", "suppress-unsubscribe", "suppress-complaint"}
 
 
@@ -77,17 +80,22 @@ def _legacy(fields: Mapping[str, str]) -> dict[str, Any]:
 
 def verify(doc: Mapping[str, Any], credentials: Mapping[str, Any], now: float,
            tolerance: float = TOLERANCE_SECONDS) -> None:
-    """hex HMAC-SHA256(signing key, timestamp + token), timestamp fresh; else 401."""
+    """hex HMAC-SHA256(signing key, timestamp + token), timestamp fresh; else 401.
+
+    The signed bytes join timestamp and token with no separator, so both must
+    have one spelling only: whole epoch seconds, and a token of exactly 50 hex
+    characters (Mailgun's documented form). Otherwise "1700000000" + "e0ab…"
+    and "1700000000e0" + "ab…" sign the same bytes with the same number and
+    a token never seen before."""
     sig = doc["signature"]
     timestamp, token, signature = (str(sig.get(k) or "") for k in ("timestamp", "token", "signature"))
     if not (timestamp and token and signature):
-        raise forbidden("missing Mailgun signature fields")
-    try:
-        sent_at = float(timestamp)
-    except ValueError:
-        raise forbidden("Mailgun timestamp is not a number") from None
+        raise forbidden("missing Mailgun signature fields", "malformed")
+    sent_at = epoch_seconds(timestamp, "Mailgun")
+    if not TOKEN.fullmatch(token):
+        raise forbidden("Mailgun token is not 50 hexadecimal characters", "malformed")
     if abs(now - sent_at) > tolerance:
-        raise forbidden("Mailgun timestamp outside the allowed window")
+        raise forbidden("Mailgun timestamp outside the allowed window", "stale_timestamp")
     key = str(credentials.get("signing_key") or "").encode()
     expected = hmac.new(key, (timestamp + token).encode(), hashlib.sha256).hexdigest()
     if not key or not hmac.compare_digest(expected, signature.lower()):
@@ -114,7 +122,7 @@ class TokenLedger:
                 ExpressionAttributeNames={"#e": "event"}, ExpressionAttributeValues={":e": {"S": event_key}})
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise forbidden("Mailgun token already used") from None
+                raise forbidden("Mailgun token already used", "replay") from None
             raise
 
 

@@ -14,8 +14,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .common import (Defaults, Mapped, WebhookRequest, bad_request, base_event, forbidden, iso_from_epoch,
-                     parse_json, redact, stable_id)
+from .common import (Defaults, Mapped, WebhookRequest, bad_request, base_event, epoch_seconds, forbidden,
+                     iso_from_epoch, parse_json, redact, stable_id)
 
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
@@ -44,13 +44,11 @@ def verify(request: WebhookRequest, credentials: Mapping[str, Any],
     """ECDSA over timestamp + raw body, timestamp within the tolerance; else 401."""
     signature, timestamp = request.header(SIGNATURE_HEADER), request.header(TIMESTAMP_HEADER)
     if not signature or not timestamp:
-        raise forbidden("missing SendGrid signature headers")
-    try:
-        sent_at = float(timestamp)
-    except ValueError:
-        raise forbidden("SendGrid timestamp is not a number") from None
+        raise forbidden("missing SendGrid signature headers", "malformed")
+    # whole seconds only: the signed bytes are timestamp + body with no separator
+    sent_at = epoch_seconds(timestamp, "SendGrid")
     if abs(request.now - sent_at) > tolerance:
-        raise forbidden("SendGrid timestamp outside the allowed window")
+        raise forbidden("SendGrid timestamp outside the allowed window", "stale_timestamp")
     try:
         key = load_public_key(str(credentials.get("public_key") or ""))
         key.verify(base64.b64decode(signature, validate=True), timestamp.encode() + request.body,

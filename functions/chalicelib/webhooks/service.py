@@ -8,16 +8,25 @@ transient failures (SNS drops a message on a 4xx, retries a 5xx).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools import Logger
+
 from ..ingest import IngestError, IngestService
 from . import mailgun, postmark, sendgrid, ses, twilio
 from .common import Mapped, WebhookError, WebhookRequest, bad_request, request_identity
-from .sources import PLATFORMS, Source, SourceStore
+from .sources import PLATFORMS, Outcome, Source, SourceStore
+
+logger = Logger(service="livereport", child=True)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: Twilio signs no time: a captured callback stays valid for as long as the auth token.
+#: Its (MessageSid, status) marker is kept this long (the ledger's default is 7 days),
+#: far past Twilio's own redeliveries (seconds), so a replay is answered, not counted.
+TWILIO_MARKER_TTL_SECONDS = 400 * 86400
 
 
 @dataclass
@@ -37,21 +46,43 @@ def is_local(env: Mapping[str, str]) -> bool:
     return urlsplit(env.get("AWS_ENDPOINT_URL") or "").hostname in LOOPBACK
 
 
+#: A bare host as a Host / X-Forwarded-Host value: a DNS name or an IP, an optional port,
+#: nothing else. A path, query, fragment, user-info or a second host could bind a signature
+#: made for one source's URL (src_A) to another's ("host/v1/webhooks/twilio/src_A#").
+_BARE_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                        r"[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+
+
+def bare_host(value: str) -> str | None:
+    """The first Host / X-Forwarded-Host value if it is a bare host[:port], else None."""
+    host = value.split(",")[0].strip()
+    return host if host and len(host) <= 260 and _BARE_HOST.fullmatch(host) else None
+
+
 def public_urls(headers: Mapping[str, str], request_path: str, public_api_url: str | None,
                 route_path: str) -> tuple[str, ...]:
     """The URLs a platform may have been given for this request: the configured
     public API URL + the route, and the Host the request came to + its full path
-    (API Gateway's context path carries the stage, or a custom domain's base path)."""
+    (API Gateway's context path carries the stage, or a custom domain's base path).
+
+    The path is always this request's own (it names the source); from the headers
+    only a bare host and an http/https scheme are taken, so a header cannot move
+    the signed URL to another source."""
     urls: list[str] = []
     if public_api_url:
         urls.append(public_api_url.rstrip("/") + route_path)
-    host = (headers.get("x-forwarded-host") or headers.get("host") or "").split(",")[0].strip()
+    path = request_path or route_path
+    if not path.startswith("/") or any(c in path for c in "?#\\") or not path.endswith(route_path):
+        path = route_path
+    forwarded = headers.get("x-forwarded-host")
+    host = bare_host(forwarded) if forwarded else bare_host(headers.get("host") or "")
     if host:
         loopback = urlsplit(f"//{host}").hostname in LOOPBACK
-        proto = (headers.get("x-forwarded-proto") or ("http" if loopback else "https")).split(",")[0].strip()
-        url = f"{proto}://{host}{request_path or route_path}"
-        if url not in urls:
-            urls.append(url)
+        proto = (headers.get("x-forwarded-proto") or ("http" if loopback else "https")).split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            url = f"{proto}://{host}{path}"
+            if url not in urls:
+                urls.append(url)
     return tuple(urls)
 
 
@@ -72,8 +103,28 @@ class WebhookService:
             raise WebhookError(404, "not_found", "no such webhook source")
         return source
 
-    def handle(self, platform: str, source_id: str, request: WebhookRequest) -> WebhookResult:
+    def handle(self, platform: str, source_id: str, request: WebhookRequest, test: bool = False) -> WebhookResult:
+        """Verify, map and accept one request, and count it on the source's health
+        (an unknown source counts nowhere; a store failure is the platform's to retry)."""
         source = self.source_for(platform, source_id)
+        try:
+            result = self._handle(platform, source, request)
+        except WebhookError as exc:
+            if exc.status < 500:
+                self._count(source, Outcome(refused=exc.reason), request.now, test)
+            raise
+        fresh = not result.replayed  # a redelivery's answer repeats counts already made
+        self._count(source, Outcome(result.accepted * fresh, result.rejected * fresh, tuple(result.unmapped),
+                                    result.replayed), request.now, test)
+        return result
+
+    def _count(self, source: Source, outcome: Outcome, now: float, test: bool) -> None:
+        try:
+            self.sources.record(source, outcome, now, test)
+        except Exception:  # noqa: BLE001 - health is best effort: the request's answer stands
+            logger.warning("webhook source health not recorded", extra={"source_id": source.id}, exc_info=True)
+
+    def _handle(self, platform: str, source: Source, request: WebhookRequest) -> WebhookResult:
         now, creds, defaults = request.now, source.credentials, source.defaults
         if platform == "ses":
             envelope = ses.parse(request)
@@ -105,12 +156,13 @@ class WebhookService:
         return self._accept(platform, source, mapped)
 
     def _accept(self, platform: str, source: Source, mapped: Mapped) -> WebhookResult:
+        ttl = TWILIO_MARKER_TTL_SECONDS if platform == "twilio" else None
         if not mapped.events:
             return WebhookResult(200, {"accepted": 0, "rejected": [], "unmapped": len(mapped.unmapped)},
                                  source.workspace, unmapped=mapped.unmapped)
         batch_id, body_hash = request_identity(platform, mapped.ids)
         try:
-            outcome = self.ingest.accept(source.workspace, mapped.events, batch_id, body_hash)
+            outcome = self.ingest.accept(source.workspace, mapped.events, batch_id, body_hash, ttl)
         except IngestError as exc:
             raise WebhookError(exc.status, "invalid_request", exc.message) from None
         body = {**outcome.body, "unmapped": len(mapped.unmapped)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -18,7 +19,7 @@ from .. import tables
 from ..auth import check_workspace
 from ..events import ID_PATTERN
 from . import sendgrid
-from .common import DEFAULT_CAMPAIGN, Defaults
+from .common import DEFAULT_CAMPAIGN, REFUSAL_REASONS, Defaults
 from .ses import TOPIC_ARN
 
 PLATFORMS = ("ses", "sendgrid", "mailgun", "twilio", "postmark")
@@ -37,6 +38,44 @@ class SourceError(ValueError):
         self.status = status
 
 
+#: Health counters on the listing item (one UpdateItem per request; attribute names below).
+_H = "h_"
+_UNMAPPED = "h_unmapped:"
+MAX_UNMAPPED_TYPES = 30
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one request to a source came to, for its health counters."""
+
+    accepted: int = 0           # events counted
+    rejected: int = 0           # events refused by validation (the request itself was authentic)
+    unmapped: tuple[str, ...] = ()  # platform event types acknowledged without counting
+    replayed: bool = False      # a redelivery answered from the ledger
+    refused: str = ""           # a REFUSAL_REASONS entry when the request was refused
+
+
+def health_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The listing item's counters as the API shows them (zeros until the first request)."""
+    def n(name: str) -> int:
+        return int(item.get(_H + name, {}).get("N", "0"))
+
+    def at(name: str) -> int | None:
+        raw = item.get(_H + name, {}).get("N")
+        return int(raw) if raw is not None else None
+    unmapped = {k[len(_UNMAPPED):]: int(v["N"]) for k, v in item.items() if k.startswith(_UNMAPPED)}
+    return {"requests": n("requests"), "last_received_at": at("last_received_at"),
+            "last_accepted_at": at("last_accepted_at"), "accepted_requests": n("accepted_requests"),
+            "events_accepted": n("events_accepted"), "events_rejected": n("events_rejected"),
+            "redeliveries": n("redeliveries"),
+            "refused": {reason: n(f"refused_{reason}") for reason in REFUSAL_REASONS},
+            "last_refused_at": at("last_refused_at"), "last_refusal": item.get(_H + "last_refusal", {}).get("S"),
+            # the last request's fate: "accepted" (authentic, whatever it carried) or a refusal reason
+            "last_outcome": item.get(_H + "last_outcome", {}).get("S"),
+            "unmapped": dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "tests_sent": n("tests_sent")}
+
+
 @dataclass(frozen=True)
 class Source:
     id: str
@@ -47,6 +86,7 @@ class Source:
     created_at: int
     label: str = ""
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)  # never printed
+    health: Mapping[str, Any] | None = None  # from the listing item (list() only)
 
     @property
     def defaults(self) -> Defaults:
@@ -61,6 +101,8 @@ class Source:
             out["topic_arns"] = list(self.credentials.get("topic_arns") or ())
         if base_url is not None:
             out["url"] = webhook_url(base_url, self.platform, self.id)
+        if self.health is not None:
+            out["health"] = dict(self.health)
         return out
 
 
@@ -157,8 +199,54 @@ class SourceStore:
     def list(self, workspace: str) -> list[Source]:
         check_workspace(workspace)
         return sorted((Source(i["sk"]["S"], workspace, i["platform"]["S"], i["channel"]["S"],
-                              i["default_campaign"]["S"], int(i["created_at"]["N"]), i.get("label", {}).get("S", ""))
+                              i["default_campaign"]["S"], int(i["created_at"]["N"]), i.get("label", {}).get("S", ""),
+                              health=health_of(i))
                        for i in self._listing(workspace)), key=lambda s: (s.created_at, s.id))
+
+    def record(self, source: Source, outcome: Outcome, now: float, test: bool = False) -> None:
+        """Count one request on the source's listing item: a single UpdateItem of a
+        small item (1 write unit), conditional on the source still existing. The
+        unmapped event types are counters of their own (a platform has a handful)."""
+        names: dict[str, str] = {"#requests": _H + "requests", "#last": _H + "last_received_at",
+                                 "#outcome": _H + "last_outcome"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"N": str(int(now))},
+                                  ":outcome": {"S": outcome.refused or "accepted"}}
+        adds = ["#requests :one"]
+        sets = ["#last = :now", "#outcome = :outcome"]
+
+        def add(name: str, value: int) -> None:
+            if value:
+                key = f"#a{len(names)}"
+                names[key] = name
+                values[f":v{len(values)}"] = {"N": str(value)}
+                adds.append(f"{key} :v{len(values) - 1}")
+        if outcome.refused:
+            add(_H + f"refused_{outcome.refused}", 1)
+            names["#lr"], names["#lrr"] = _H + "last_refused_at", _H + "last_refusal"
+            values[":reason"] = {"S": outcome.refused}
+            sets += ["#lr = :now", "#lrr = :reason"]
+        else:
+            add(_H + "accepted_requests", 1)
+            add(_H + "events_accepted", outcome.accepted)
+            add(_H + "events_rejected", outcome.rejected)
+            add(_H + "redeliveries", int(outcome.replayed))
+            if outcome.accepted:
+                names["#la"] = _H + "last_accepted_at"
+                sets.append("#la = :now")
+            for kind, count in sorted(Counter(outcome.unmapped).items())[:MAX_UNMAPPED_TYPES]:
+                add(_UNMAPPED + kind[:60], count)
+        add(_H + "tests_sent", int(test))
+        self.client.update_item(
+            TableName=self.table_name, Key={tables.PK: {"S": _listing_pk(source.workspace)}, tables.SK: {"S": source.id}},
+            UpdateExpression="ADD " + ", ".join(adds) + " SET " + ", ".join(sets),
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values)
+
+    def find(self, workspace: str, source_id: str) -> Source | None:
+        """A source of this workspace with its credentials (test sends), or None."""
+        check_workspace(workspace)
+        source = self.get(source_id)
+        return source if source is not None and source.workspace == workspace else None
 
     def delete(self, workspace: str, source_id: str) -> bool:
         """Remove a source of this workspace; False if it is not one."""
