@@ -214,3 +214,23 @@ def test_a_range_shared_from_paris_reads_the_same_days_in_new_york(browser, stac
         assert query(page)["tz"] == ["America/New_York"]
     finally:
         ctx.close()
+
+
+def test_a_link_opened_in_another_tab_leaves_this_tab_in_its_workspace(context, stack, reader):
+    page = context.new_page()
+    signed_in(page, stack, reader)
+    page.goto(f"{stack.web_url}?ws=browser&campaign={seed.CAMPAIGN}&tab=email&mode=live")
+    wait_in(page, "browser", seed.CAMPAIGN)
+    other = context.new_page()  # same browser, same session: a colleague's link to the other workspace
+    other.goto(f"{stack.web_url}?ws={TWO}&campaign={seed.CAMPAIGN}&tab=email&mode=live")
+    wait_in(other, TWO, seed.CAMPAIGN)
+    assert sent(other) == 2
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.headers.get("x-workspace", "")) if "/live?" in r.url else None)
+    before = int(page.get_attribute("main", "data-refreshes"))
+    # the page's next full refresh (at the latest every refreshSeconds, 5 s here)
+    page.wait_for_function("n => Number(document.querySelector('main')?.dataset.refreshes) > n", arg=before, timeout=30000)
+    assert asked and set(asked) == {"browser"} and sent(page) == 8  # still its own workspace's numbers
+    page.reload()  # and a reload keeps the workspace its address names
+    wait_in(page, "browser", seed.CAMPAIGN)
+    assert sent(page) == 8
