@@ -188,8 +188,8 @@ def _report(build: Any, fmt: str | None, filename: str) -> Response:
         return error_response(400, "invalid_request", str(exc))
     except StoreUnavailable:
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-    if fmt == "csv":
-        return Response(body=report_csv(doc), status_code=200, headers={
+    if fmt == "csv":  # the caller was authorised by build(): the file names its workspace
+        return Response(body=report_csv(doc, _principal("read").workspace), status_code=200, headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{filename}"'})
     return json_response(doc)

@@ -179,7 +179,8 @@ def test_a_spike_fires_once_emails_and_resolves(alerting):
     assert fr["Subject"].startswith("[Alerte] ") and HOSTILE in fr["Subject"]
     html = fr.get_body(("html",)).get_content()
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
-    assert "https://dash.example/app/?campaign=c1&amp;tab=email&amp;mode=live" in html
+    # the link opens the rule's workspace, dates in the zone the email writes them in (UTC)
+    assert "https://dash.example/app/?ws=acme&amp;campaign=c1&amp;tab=email&amp;mode=live&amp;tz=UTC" in html
     assert "Taux de rebond" in html and "5" in html
     text = fr.get_body(("plain",)).get_content()
     assert HOSTILE in text and "Fenêtre: 5 minutes" in text

@@ -12,6 +12,8 @@ import boto3
 import pytest
 
 from chalicelib import services, tables
+from chalicelib.alerts.notify import Change, render_email, webhook_payload
+from chalicelib.alerts.rules import Rule
 from chalicelib.alerts.runner import AlertRunner, Settings
 from chalicelib.alerts.store import AlertStore
 from chalicelib.alerts.webhook import SIGNATURE_HEADER, WebhookClient, WebhookRefused, resolve_target, verify
@@ -233,3 +235,26 @@ def test_two_evaluators_notify_once_per_state_change(moto_http, receiver):
     history = AlertStore(setup.client, TABLE).history("race", rule.rule_id)
     assert [h["to"] for h in history] == ["ok", "firing"]
     assert history[1]["delivery"]["webhook"]["ok"] is True
+
+
+def test_the_email_and_webhook_link_open_the_rule_workspace_in_the_zone_of_the_email():
+    """A reader whose page is in another workspace sees this rule's campaign, not a namesake's."""
+    from html.parser import HTMLParser
+    from urllib.parse import parse_qs, urlparse
+    rule = Rule(name="Bounce spike", campaign_id="c1", channel="sms", metric="bounce_rate", op=">", threshold=0.05,
+                window_minutes=5, language="fr", rule_id="r1", workspace="acme-eu", created_at=0)
+    change = Change(rule, "c1", "firing", 0.2, 40, 1_764_000_000)
+    rendered = render_email(change, "https://dash.example/app/")
+    hrefs: list[str] = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                hrefs.append(dict(attrs)["href"])
+    Links().feed(rendered.html)
+    payload = webhook_payload(change, "https://dash.example/app")
+    for link in (*hrefs, payload["alert"]["link"]):
+        assert link.startswith("https://dash.example/app/?")
+        assert parse_qs(urlparse(link).query) == {"ws": ["acme-eu"], "campaign": ["c1"], "tab": ["sms"],
+                                                  "mode": ["live"], "tz": ["UTC"]}
+    assert len(hrefs) == 1 and hrefs[0] in rendered.text and "UTC" in rendered.text  # the zone the link opens in

@@ -6,6 +6,8 @@ through the same validation window a live producer meets.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from collections import Counter, defaultdict
@@ -248,6 +250,17 @@ def test_csv_export_of_the_global_report(campaign):
     text = r.body.decode()
     top = Tally(events).urls.most_common(1)[0]
     assert f"{top[0]},{top[1]}" in text
+    # the file says what it covers: workspace, campaign, report, and a day range in the zone it was read in
+    day = (datetime.now(ZoneInfo("Europe/Paris")) - timedelta(days=1)).date().isoformat()
+    r = api.get(f"/v1/campaigns/{CAMPAIGN}/report.csv?channel=email&from={day}&to={day}&tz=Europe/Paris", key)
+    rows = list(csv.reader(io.StringIO(r.body.decode())))
+    assert rows[:2] == [["context"], ["field", "value"]]
+    context = dict(rows[2:rows.index([])])
+    assert {k: context[k] for k in ("workspace", "campaign", "report", "channel", "time_zone")} == {
+        "workspace": "globex", "campaign": CAMPAIGN, "report": "global", "channel": "email", "time_zone": "Europe/Paris"}
+    start, end = (datetime.fromisoformat(context[k]) for k in ("period_start", "period_end"))
+    assert start.isoformat().startswith(f"{day}T00:00:00+0") and start.utcoffset() == ZoneInfo("Europe/Paris").utcoffset(start)
+    assert end > start and "whole_life" not in context
 
 
 @pytest.mark.parametrize("day, hours", [("2026-03-29", 23), ("2026-10-25", 25), ("2026-11-25", 24)])

@@ -48,8 +48,9 @@ def test_largest_demo_email_is_small_labelled_and_matches_the_api(snap, monkeypa
         platform_block = html[html.index("Platforms" if not fr else "Plateformes"):]
         shown = int(re.search(r">ios</td><td[^>]*>([\d\u202f,]+)<", platform_block).group(1).replace(",", "").replace("\u202f", ""))
         assert shown == ios["counts"]["sent"] != ios["count"]
-        # a deep link to the same view, never a key
-        assert f'{DASHBOARD}?campaign=black-friday-2026&amp;tab=campaign&amp;mode=live&amp;window=24h' in html
+        # a deep link to the same view in the subscription's workspace and zone, never a key
+        assert (f'{DASHBOARD}?ws=acme&amp;campaign=black-friday-2026&amp;tab=campaign&amp;mode=live&amp;window=24h'
+                '&amp;tz=Europe%2FParis') in html
         assert "tab=push&amp;mode=live" in html and "key" not in re.findall(r'href="([^"]+)"', html)[0]
         # a glossary from the catalogue's definitions
         assert ("Définitions" if fr else "Definitions") in html and ("÷ délivrés" if fr else "÷ delivered") in html

@@ -348,6 +348,29 @@ def test_global_all_channels_in_french_via_the_chalice_schedule(snap):
     assert cells.values["sent"] == "6" and len(attachments) == 1  # the campaign has only email events
 
 
+def test_links_and_the_csv_name_the_workspace_and_the_zone(snap, monkeypatch):
+    """Opened by someone whose page is in another workspace or zone, a link shows this workspace's campaign
+    with its days read in the email's zone; the attachment says the same."""
+    monkeypatch.setenv("DASHBOARD_URL", "https://reports.test/app/")
+    post_sample(snap, time.time() - 60)
+    subscribe(snap, report="global", channel="email", language="en",
+              frequency={"type": "daily", "time": "07:30", "tz": "America/New_York"})
+    assert run(time.time() + 86400).summary()["sent"] == 1
+    msg, text, html, cells, images, attachments = parse(sent_messages()[0].raw_data)
+    links = [link for link in cells.links if link.startswith("https://reports.test/app/")]
+    assert len(links) == 2  # the view's link under the title, and the section's
+    for link in links:
+        assert parse_qs(urlparse(link).query) == {"ws": ["acme"], "campaign": ["c1"], "tab": ["email"],
+                                                  "mode": ["global"], "tz": ["America/New_York"]}
+    assert f"Open this view in the dashboard: {links[0]}" in text  # the plain-text alternative too
+    (attachment,) = attachments
+    rows = list(csv.reader(io.StringIO(attachment.get_content())))
+    context = dict(rows[2:rows.index([])])
+    assert rows[0] == ["context"] and context["workspace"] == "acme" and context["campaign"] == "c1"
+    assert (context["report"], context["channel"], context["time_zone"]) == ("global", "email", "America/New_York")
+    assert context["whole_life"] == "true" and context["period_end"][-6:] in ("-05:00", "-04:00")
+
+
 # ---------------------------------------------------------------- unsubscribe
 
 def test_unsubscribe_token(snap):

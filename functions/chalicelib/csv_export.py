@@ -1,14 +1,19 @@
 """Report documents as CSV: one table per widget, separated by a blank line.
 
-Every producer-controlled cell is neutralised against formula injection: a
-cell starting with = + - @ (or tab/CR) gets a leading apostrophe, as OWASP
-recommends, so spreadsheets show it as text.
+The first table, `context`, says what the file covers: the workspace, the
+campaign, the report and channel, the period and the time zone its days were
+read in (the period's bounds are written in that zone), so a file passed on
+reads the same for everyone. Every producer-controlled cell is neutralised
+against formula injection: a cell starting with = + - @ (or tab/CR) gets a
+leading apostrophe, as OWASP recommends, so spreadsheets show it as text.
 """
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable
+from datetime import datetime
+from typing import Any, Iterable, Optional
+from zoneinfo import ZoneInfo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,10 +33,33 @@ def _table(out: csv.writer, title: str, header: list[str], rows: Iterable[list[A
     out.writerow([])
 
 
-def report_csv(doc: dict[str, Any]) -> str:
-    """Tables of a live or global report document (the shapes in docs/api-contract.md)."""
+def _in_zone(iso: Optional[str], zone: ZoneInfo) -> str:
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).isoformat()
+
+
+def context_rows(doc: dict[str, Any], workspace: str, tz: Optional[str] = None) -> list[list[str]]:
+    """What the file covers. `tz`: the zone of a live report's reader (a global report names its own)."""
+    period = doc.get("window") or {}
+    rng = doc.get("range") or {}
+    zone_name = rng.get("tz") or tz or "UTC"
+    zone = ZoneInfo(zone_name)
+    start = period.get("start") if period else rng.get("resolved_start")
+    end = period.get("end") if period else rng.get("resolved_end")
+    return [["workspace", workspace], ["campaign", doc.get("campaign_id", "")],
+            ["report", "live" if period else "global"], ["channel", doc.get("tab") or doc.get("channel") or ""],
+            ["period_start", _in_zone(start, zone)], ["period_end", _in_zone(end, zone)],
+            *([["whole_life", "true"]] if rng.get("whole_life") else []), ["time_zone", zone_name]]
+
+
+def report_csv(doc: dict[str, Any], workspace: Optional[str] = None, tz: Optional[str] = None) -> str:
+    """Tables of a live or global report document (the shapes in docs/api-contract.md); with `workspace`,
+    a `context` table first (context_rows)."""
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
+    if workspace is not None:
+        _table(out, "context", ["field", "value"], context_rows(doc, workspace, tz))
     totals = doc.get("totals", {})
     _table(out, "totals", ["metric", "count"], ([k, v] for k, v in totals.items()))
     if doc.get("distinct"):

@@ -87,7 +87,9 @@ def _global_report() -> dict[str, Any]:
 
 def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
     campaign = {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    csv = {"200": {"description": "Every widget's table as CSV (cells starting with = + - @ neutralised)",
+    csv = {"200": {"description": "A `context` table first (workspace, campaign, report, channel, period_start, "
+                          "period_end in the report's time zone, time_zone), then every widget's table as CSV "
+                          "(cells starting with = + - @ neutralised)",
                    "content": {"text/csv": {}}}}
     range_params = [
         campaign,

@@ -46,8 +46,14 @@ def test_subscription_ui_end_to_end(page, stack, demo_key, monkeypatch, tmp_path
     msg = email.message_from_bytes(emls[0].read_bytes(), policy=policy.default)
     assert BF in msg["Subject"] and "CET" in msg["Subject"]
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_content()
-    assert f"{stack.web_url}?campaign={BF}&amp;tab=campaign&amp;mode=live" in html
+    link = f"{stack.web_url}?ws=browser-demo&campaign={BF}&tab=campaign&mode=live&window=24h&tz=Europe%2FParis"
+    assert link.replace("&", "&amp;") in html  # the subscription's workspace and the email's zone
+    page.goto(link)  # the email's link opens the same view
+    page.wait_for_selector(f"main[data-ws='browser-demo'][data-loaded='{BF}:campaign:live']")
+    page.goto(f"{stack.web_url}?ws=browser-demo&campaign={BF}&tab=email&mode=live")
+    wait_loaded(page, BF, "email")
     # delete from the page
+    page.click(".email-me")
     page.click(f".sub-list li[data-subscription='{subs[0]['subscription_id']}'] button")
     page.wait_for_selector(".sub-list li.muted")
     assert seed.get(stack.api_url, demo_key, "/v1/subscriptions")["subscriptions"] == []
@@ -67,6 +73,7 @@ def test_deep_links_round_trip(page, stack):
     assert page.inner_text("[data-mode=live]") == "Live (1 h)"
     open_tab(page, "push")
     assert "tab=push" in page.url and "window=1h" in page.url and stack.key not in page.url
+    assert "ws=browser" in page.url and "tz=UTC" in page.url  # the link opens the same workspace and zone elsewhere
     page.click("[role=tab][data-tab=email]")
     page.click("[data-mode=global]")
     wait_loaded(page, seed.CAMPAIGN, "email", "global")
@@ -100,8 +107,9 @@ def test_csv_in_french(page, stack):
             page.click(".menu:not([hidden]) [role=menuitem]:text('Télécharger en CSV')")
         files[widget] = open(info.value.path(), encoding="utf-8-sig").read()
     rows = list(csv.reader(io.StringIO(files["email-exclusions"]), delimiter=";"))
-    assert rows[0] == ["Campagne", seed.CAMPAIGN] and rows[1] == ["Onglet", "E-mail"]
-    assert rows[2][0] == "Période" and "Europe/Paris" in rows[2][1] and rows[4][0] == "Généré le"
+    assert rows[0] == ["Espace de travail", "browser"] and rows[1] == ["Campagne", seed.CAMPAIGN] and rows[2] == ["Onglet", "E-mail"]
+    assert rows[3][0] == "Période" and "Europe/Paris" in rows[3][1] and rows[4] == ["Fuseau horaire", "Europe/Paris"]
+    assert rows[6][0] == "Généré le"
     header = rows.index(["Raison", "Exclus", "Part"])
     assert rows[header + 1] == [seed.XSS, "1", "100 %"]
     times = list(csv.reader(io.StringIO(files["email-sending"]), delimiter=";"))

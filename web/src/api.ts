@@ -54,8 +54,9 @@ let credentials: CredentialSource = keyCredentials;
 export function setCredentialSource(source: CredentialSource): void { credentials = source; }
 
 /** One API call: JSON in and out, the caller's credentials, the API's error shape as ApiError. */
-export async function call<T>(method: string, path: string, payload?: unknown, auth = true, timeoutMs = 15000): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json", ...(auth ? await credentials() : {}) };
+export async function call<T>(method: string, path: string, payload?: unknown, auth = true, timeoutMs = 15000,
+                              extra: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...(auth ? await credentials() : {}), ...extra };
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);

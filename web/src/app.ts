@@ -10,7 +10,8 @@ import type { Lang } from "./messages";
 import { Poller } from "./refresh";
 import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
 import { latestText, periodText } from "./status";
-import { identityBlock, noWorkspaceNote } from "./identity";
+import { identityBlock, notMemberNote, noWorkspaceNote } from "./identity";
+import { LinkContext, noReportNote, tzNote } from "./links";
 import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type Workspace } from "./session";
 import { SignIn } from "./signin";
 import { renderToolbar } from "./toolbar";
@@ -35,6 +36,7 @@ export class App {
   private poller: Poller;
   private root: HTMLElement;
   private urlNamedTab = false;
+  private links: LinkContext; // the person's own zone, what the address named, a workspace switch under way
   private els: Record<string, HTMLElement> = {};
   private alerts = new AlertsUi(() => ({ campaign: this.state.campaign, tab: this.state.tab,
     channels: this.campaigns.find((c) => c.campaign_id === this.state.campaign)?.channels ?? [] }));
@@ -42,24 +44,18 @@ export class App {
   constructor(root: HTMLElement, refreshMs: number) {
     this.root = root;
     const prefs = loadPrefs();
+    this.links = new LinkContext(prefs.tz);
     this.state = {
-      campaign: prefs.campaign ?? null, tab: (TABS as readonly string[]).includes(prefs.tab ?? "") ? prefs.tab as Tab : "campaign",
+      ws: null, campaign: prefs.campaign ?? null, tab: (TABS as readonly string[]).includes(prefs.tab ?? "") ? prefs.tab as Tab : "campaign",
       mode: prefs.mode === "global" ? "global" : "live", window: prefs.window === "1h" ? "1h" : "24h",
       executions: null, from: "", to: "", lang: prefs.lang === "fr" ? "fr" : (prefs.lang === "en" ? "en" : (navigator.language.startsWith("fr") ? "fr" : "en")),
-      tz: prefs.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC",
+      tz: this.links.ownTz,
     };
     const fromUrl = viewFromUrl();
     this.urlNamedTab = !!fromUrl.tab;
-    Object.assign(this.state, fromUrl);
-    // Back/forward (and a pasted link in the same tab) restore the view the address names.
-    window.addEventListener("popstate", () => {
-      Object.assign(this.state, { executions: null, from: "", to: "" }, viewFromUrl());
-      this.doc = null;
-      this.available = [];
-      if (this.me && this.els.main) { this.renderShell(); this.wake(); }
-    });
+    this.links.apply(this.state, fromUrl);
+    window.addEventListener("popstate", () => this.walked());
     setLang(this.state.lang);
-    setTimeZone(this.state.tz);
     this.poller = new Poller(() => this.refresh(), refreshMs, {
       onUnreachable: (ms) => this.showUnreachable(ms),
       onError: (e) => this.showError(e),
@@ -87,7 +83,13 @@ export class App {
       .show(undefined, note);
   }
 
-  private signedOut(note: string): void { this.doc = null; this.renderSignIn("", note); }
+  /** Signed out: the next person to sign in lands in a workspace of their own, not the one left in the address. */
+  private signedOut(note: string): void {
+    this.doc = null;
+    this.state.ws = null;
+    writeUrl(this.state, false);
+    this.renderSignIn("", note);
+  }
 
   private async signOut(): Promise<void> {
     this.poller.stop();
@@ -96,11 +98,28 @@ export class App {
     this.signedOut(t("signedOut"));
   }
 
-  private async enter(): Promise<void> {
+  /** Back/forward (and a pasted link in the same tab) restore the view the address names, workspace included. */
+  private walked(): void {
+    const ws = this.state.ws;
+    Object.assign(this.state, { executions: null, from: "", to: "" });
+    const v = viewFromUrl();
+    this.links.apply(this.state, v);
+    this.doc = null;
+    this.available = [];
+    if (!this.me) return;
+    if (!this.workspace || (v.ws && v.ws !== ws)) { this.poller.stop(); void this.enter(); return; }
+    if (this.els.main) { this.renderShell(); this.wake(); }
+  }
+
+  /** Into the workspace the address names (else the one kept): a refused one is said, never read;
+   *  `push`: a new history entry (a workspace chosen on the page). */
+  private async enter(push = false): Promise<void> {
+    this.generation += 1; // a report of the workspace left behind, still in flight, is not drawn
+    let refused: string | null = null;
     try {
-      const who = await whoAmI();
-      ({ me: this.me, workspace: this.workspace } = who);
-      this.campaigns = who.campaigns ?? (this.workspace?.scopes.includes("read") ? await api.campaigns() : []);
+      const who = await whoAmI(this.state.ws);
+      ({ me: this.me, workspace: this.workspace, refused } = who);
+      this.campaigns = !this.workspace ? [] : who.campaigns ?? (this.workspace.scopes.includes("read") ? await api.campaigns() : []);
       if (this.workspace && !this.workspace.scopes.includes("read")) this.state.view = "admin"; // an admin-only key
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
@@ -110,13 +129,15 @@ export class App {
         return;
       }
     }
+    if (this.me && refused) { this.renderNotMember(this.me, refused); return; }
     if (this.me && !this.workspace) { this.renderNoWorkspace(this.me); return; }
-    if (this.state.campaign && !this.campaigns.some((c) => c.campaign_id === this.state.campaign)) this.state.campaign = null;
-    if (!this.state.campaign && this.campaigns.length) this.state.campaign = this.campaigns[0].campaign_id;
+    this.state.ws = this.workspace?.workspace ?? null;
+    const said = this.links.pick(this.state, this.campaigns);
     if (!this.urlNamedTab) this.landOnData();
-    writeUrl(this.state, false);
+    writeUrl(this.state, push);
     this.manage = !!this.workspace?.scopes.includes("subscriptions");
     this.renderShell();
+    if (said) this.els.announcer.textContent = said;
     this.wake();
   }
 
@@ -125,11 +146,27 @@ export class App {
     this.root.append(h("main", { id: "main", class: "signin-page" }, noWorkspaceNote(me, () => void this.signOut())));
   }
 
-  /** Another workspace of the same person: the same campaign if it has one of that name, else its first. */
-  private switchWorkspace(): void {
+  /** A link to a workspace the caller is not in: nothing of it is read; the caller's own workspaces are offered. */
+  private renderNotMember(me: Me, ws: string): void {
+    this.poller.stop();
+    this.board?.destroy();
+    this.board = null;
+    this.workspace = null;
+    this.els = {};
+    clear(this.root);
+    this.root.append(h("main", { id: "main", class: "signin-page" },
+      notMemberNote(me, ws, (w) => this.switchWorkspace(w), () => void this.signOut())));
+  }
+
+  /** Another workspace (the header's chooser, or "Open …"): the same campaign if it has one of that id, else
+   *  none, said so; never another campaign silently. A history entry, so back returns to the workspace left. */
+  private switchWorkspace(ws: string): void {
+    this.poller.stop();
+    Object.assign(this.state, { ws, executions: null });
+    this.links.switching = true;
     this.doc = null;
     this.available = [];
-    void this.enter();
+    void this.enter(true);
   }
 
   // ---------- shell ----------
@@ -139,7 +176,7 @@ export class App {
     sel.addEventListener("change", () => {
       this.state.lang = sel.value as Lang;
       setLang(this.state.lang);
-      savePrefs(this.state);
+      this.remember();
       if (this.me && this.els.main) this.renderShell();
       else { const screen = this.root.querySelector("form.signin") as HTMLElement | null; if (screen) this.renderSignIn(); }
     });
@@ -152,14 +189,14 @@ export class App {
     clear(this.root);
     const tz = h("select", { id: "tz" });
     for (const z of timeZones()) tz.append(h("option", { value: z, selected: z === this.state.tz, text: z }));
-    tz.addEventListener("change", () => { this.state.tz = tz.value; setTimeZone(tz.value); savePrefs(this.state); this.rerender(); });
+    tz.addEventListener("change", () => { this.links.ownTz = tz.value; this.useZone(tz.value); });
     const signOut = h("button", { type: "button", class: "secondary signout", text: t("signOut") });
     signOut.addEventListener("click", () => void this.signOut());
     this.els.picker = h("div", { class: "picker-slot" });
     const header = h("header", { class: "topbar" },
       h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
       h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz),
-        identityBlock(this.me!, this.workspace!, () => this.switchWorkspace(),
+        identityBlock(this.me!, this.workspace!, (ws) => this.switchWorkspace(ws),
           (m) => { this.els.announcer.textContent = m; }), signOut));
     this.mountAdminLink(header);
     if (this.state.view === "admin") { this.renderAdminPage(header); return; }
@@ -172,8 +209,9 @@ export class App {
     this.els.empty = h("p", { class: "empty-tab", hidden: true });
     this.els.boardSlot = h("div", { class: "board-slot" });
     this.els.period = h("p", { class: "period muted", "aria-live": "off" });
-    this.els.main = h("main", { id: "main", class: "main" },
-      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.els.period, this.els.empty, this.els.boardSlot));
+    const zone = tzNote(this.state.tz, this.links.ownTz, this.links.badTz, () => this.useZone(this.links.ownTz));
+    this.els.main = h("main", { id: "main", class: "main", "data-ws": this.state.ws ?? "" },
+      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, zone, this.els.period, this.els.empty, this.els.boardSlot));
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
     const tabsScroll = scrollCue(this.els.tabs);
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
@@ -185,6 +223,21 @@ export class App {
   }
 
   private rerender(): void { this.renderShell(); this.poller.now(); }
+
+  /** Read dates in `tz` (the header's chooser, or "Use my time zone"): a global range is asked again in it. */
+  private useZone(tz: string): void {
+    this.state.tz = tz;
+    this.links.badTz = null;
+    setTimeZone(tz);
+    this.navigated(false);
+    this.previous = { view: "", at: 0, doc: null };
+    this.doc = null;
+    this.rerender();
+    this.els.announcer.textContent = t("tzSwitched", { tz });
+  }
+
+  /** Preferences keep the person's own zone, never one a link brought. */
+  private remember(): void { savePrefs({ ...this.state, tz: this.links.ownTz }); }
 
   // ---------- the admin page (?view=admin, admin.ts) ----------
   /** The header's "Admin" button, for admins, on the reports only. */
@@ -243,7 +296,7 @@ export class App {
 
   /** A new view: remembered in preferences and in the address (a history entry when `push`). */
   private navigated(push = true): void {
-    savePrefs(this.state);
+    this.remember();
     writeUrl(this.state, push);
   }
 
@@ -251,6 +304,7 @@ export class App {
     clear(this.els.picker);
     this.els.picker.append(campaignPicker(this.state.campaign, this.campaigns, (id) => {
       this.state.campaign = id;
+      this.links.chosen();
       this.state.executions = null;
       this.available = [];
       this.landOnData();
@@ -289,7 +343,8 @@ export class App {
     this.board = new Board(this.els.boardSlot, layoutKey(tab, mode), defs, { tab, mode }, {
       announce: (m) => { this.els.announcer.textContent = m; },
       csvName: (id) => `${this.state.campaign}-${tab}-${mode}-${id}.csv`,
-      csvContext: () => ({ campaign: this.state.campaign ?? "", tab: t(`tab_${tab}` as never), period: this.els.period.textContent ?? "",
+      csvContext: () => ({ workspace: this.state.ws ?? "", campaign: this.state.campaign ?? "", tab: t(`tab_${tab}` as never),
+        period: this.els.period.textContent ?? "", timeZone: this.state.tz,
         executions: this.state.executions ? this.state.executions.map((e) => e ?? t("noExecution")).join(", ") : t("allExecutions") }),
     });
   }
@@ -317,9 +372,9 @@ export class App {
   // ---------- data ----------
   private async refresh(): Promise<void> {
     const gen = ++this.generation;
-    const { campaign, tab, mode, executions } = this.state;
+    const { campaign, tab, mode, executions, ws } = this.state;
     void this.alerts.poll();
-    if (!campaign) { this.campaigns = await api.campaigns(); if (this.campaigns.length) { this.state.campaign = this.campaigns[0].campaign_id; this.renderShell(); } return; }
+    if (!campaign || !this.current()) { await this.noReport(gen); return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
     // The previous equal period doubles a report's reads: asked for at most once a minute per view.
     const view = `${campaign}|${tab}|${mode}|${this.state.window}|${this.state.from}|${this.state.to}|${JSON.stringify(executions)}`;
@@ -327,14 +382,48 @@ export class App {
     const doc = mode === "global"
       ? await api.global(campaign, tab, this.state.from, this.state.to, this.state.tz, executions, compare)
       : await api.live(campaign, tab, executions, this.state.window, compare);
-    if (gen !== this.generation || tab !== this.state.tab || campaign !== this.state.campaign || mode !== this.state.mode) return;
+    if (gen !== this.generation || ws !== this.state.ws || tab !== this.state.tab || campaign !== this.state.campaign || mode !== this.state.mode) return;
     if (compare) this.previous = { view, at: Date.now(), doc: (doc.previous as Doc | null) ?? null };
     else doc.previous = this.previous.doc;
     this.doc = doc;
     this.refreshes += 1;
     this.show(doc);
     this.markUpdated();
-    if (this.refreshes % 3 === 0) void api.campaigns().then((list) => { this.campaigns = list; this.renderLatest(); }).catch(() => undefined);
+    if (this.refreshes % 3 === 0) {
+      void api.campaigns().then((list) => { if (ws === this.state.ws) { this.campaigns = list; this.renderLatest(); } }).catch(() => undefined);
+    }
+  }
+
+  /** No report to draw: the campaign named has no events in this workspace, none is chosen, or the workspace
+   *  has none. Each says so (never "Loading…" forever); the list is asked again each time, so a campaign whose
+   *  first events arrive shows without a reload. */
+  private async noReport(gen: number): Promise<void> {
+    const { campaign, ws } = this.state;
+    const list = await api.campaigns();
+    if (gen !== this.generation || ws !== this.state.ws || campaign !== this.state.campaign) return;
+    const changed = list.map((c) => c.campaign_id).join() !== this.campaigns.map((c) => c.campaign_id).join();
+    this.campaigns = list;
+    if (!campaign) this.state.campaign = this.links.first(list);
+    if (this.state.campaign && this.current()) {
+      this.landOnData();
+      writeUrl(this.state, false);
+      this.renderShell();
+      this.poller.now();
+      return;
+    }
+    if (changed) this.renderPicker();
+    this.showNoReport();
+    this.markUpdated();
+  }
+
+  private showNoReport(): void {
+    const { campaign, ws } = this.state;
+    const again = () => { if (ws === this.state.ws && campaign === this.state.campaign && this.els.empty?.dataset.note === "campaign-missing") this.showNoReport(); };
+    const [text, kind, extra] = noReportNote({ ws: ws ?? "", campaign, any: this.campaigns.length > 0,
+      elsewhere: campaign ? this.links.elsewhereOf(this.me, ws ?? "", campaign, again) : [],
+      openPicker: () => { const d = this.els.picker.querySelector("details"); if (d) { d.open = true; } },
+      openIn: (w) => this.switchWorkspace(w) });
+    this.showNote(text, kind, extra);
   }
 
   private show(doc: Doc): void {
@@ -366,13 +455,15 @@ export class App {
   private renderLatest(): void {
     const el = this.els.latest;
     if (!el) return;
-    const [text, title] = latestText(this.current()?.last_event ?? null);
+    const shown = this.current(); // no campaign shown (none chosen, or not in this workspace): nothing to date
+    const [text, title] = shown ? latestText(shown.last_event) : ["", ""];
     if (el.textContent !== text) el.textContent = text;
     el.title = title;
   }
 
-  private showNote(text: string): void {
-    this.els.empty.textContent = text;
+  private showNote(text: string, kind = "", extra: HTMLElement[] = []): void {
+    this.els.empty.replaceChildren(text, ...extra);
+    this.els.empty.dataset.note = kind;
     this.els.empty.hidden = false;
     this.els.boardSlot.hidden = true;
     this.els.boardSlot.classList.remove("loading");
@@ -382,6 +473,7 @@ export class App {
     this.lastUpdated = Date.now();
     // For tests and tools: which view the page last drew, and how many refreshes it has drawn.
     this.els.main.dataset.loaded = `${this.state.campaign}:${this.state.tab}:${this.state.mode}`;
+    this.els.main.dataset.ws = this.state.ws ?? "";
     this.els.main.dataset.refreshes = String(this.refreshes);
     this.els.banner.hidden = true;
     this.els.banner.dataset.state = "ok";

@@ -8,7 +8,7 @@ import type { TableData } from "./widgets/model";
 const FORMULA = /^[=+\-@\t\r]/;
 
 /** What the file covers, written as its first lines. */
-export interface CsvContext { campaign: string; tab: string; period: string; executions: string }
+export interface CsvContext { workspace: string; campaign: string; tab: string; period: string; timeZone: string; executions: string }
 
 function separator(): string { return getLang() === "fr" ? ";" : ","; }
 
@@ -41,8 +41,9 @@ export function toCsv(tables: TableData[], kpiRows: [string, number | null, bool
   const line = (cells: unknown[]) => cells.map((c) => csvCell(c, sep)).join(sep);
   const lines: string[] = [];
   if (context) {
-    lines.push(line([t("csvCampaign"), context.campaign]), line([t("csvTab"), context.tab]),
-      line([t("csvPeriod"), context.period]), line([t("csvExecutions"), context.executions]),
+    lines.push(line([t("csvWorkspace"), context.workspace]), line([t("csvCampaign"), context.campaign]),
+      line([t("csvTab"), context.tab]), line([t("csvPeriod"), context.period]), line([t("csvTimeZone"), context.timeZone]),
+      line([t("csvExecutions"), context.executions]),
       line([t("csvGenerated"), `${fmtDateTime(Date.now())} (${getTimeZone()})`]), "");
   }
   if (kpiRows.length) {

@@ -56,8 +56,11 @@ async function idTokenEmail(): Promise<string> {
   }
 }
 
-export function chosenWorkspace(): string | null { return localStorage.getItem(WORKSPACE_STORAGE); }
-export function chooseWorkspace(ws: string): void { localStorage.setItem(WORKSPACE_STORAGE, ws); }
+// The workspace this tab acts in lives in memory, so a link to another workspace opened in a second tab
+// never changes what the first one reads; local storage only remembers the last choice for new tabs.
+let active: string | null = null;
+export function chosenWorkspace(): string | null { return active ?? localStorage.getItem(WORKSPACE_STORAGE); }
+export function chooseWorkspace(ws: string): void { active = ws; localStorage.setItem(WORKSPACE_STORAGE, ws); }
 
 /** Every API call of a signed-in person carries the access token and the chosen workspace. */
 async function userCredentials(): Promise<Record<string, string>> {
@@ -144,6 +147,7 @@ export function signInWithKey(key: string): void {
 
 /** Ends the session: a key is forgotten; a person's refresh token is revoked (RevokeToken) and every tab's tokens cleared. */
 export async function endSession(): Promise<void> {
+  active = null;
   setKey(null);
   setCredentialSource(keyCredentials);
   if (userSignedIn || (configured && await accessToken())) {
@@ -152,18 +156,47 @@ export async function endSession(): Promise<void> {
   }
 }
 
-/** The caller as the API sees it, and the workspace the page acts in (kept when still allowed);
- *  `campaigns`: that workspace's list when choosing it already fetched it (else null). */
-export async function whoAmI(): Promise<{ me: Me; workspace: Workspace | null; campaigns: CampaignSummary[] | null }> {
+/** Who is calling and where the page acts: `wanted` (a link's `ws`) when the caller is in it, else the
+ *  workspace kept from last time (or, on a first visit, one with campaigns). `refused`: the link named a
+ *  workspace the caller is not in (nothing of it was read); `campaigns`: the workspace's list when
+ *  choosing it already fetched it (else null). */
+export async function whoAmI(wanted: string | null = null): Promise<{
+  me: Me; workspace: Workspace | null; campaigns: CampaignSummary[] | null; refused: string | null;
+}> {
   const me = await call<Me>("GET", "/v1/me");
   if (me.kind === "user" && !me.email) me.email = await idTokenEmail(); // a non-member: the API knows no email for them
+  if (wanted) {
+    const named = me.workspaces.find((w) => w.workspace === wanted) ?? null;
+    if (named && me.kind === "user") chooseWorkspace(named.workspace);
+    return { me, workspace: named, campaigns: null, refused: named ? null : wanted };
+  }
   const saved = chosenWorkspace();
   const kept = me.workspaces.find((w) => w.workspace === saved);
-  if (kept || me.kind !== "user") return { me, workspace: kept ?? me.workspaces[0] ?? null, campaigns: null };
+  if (kept || me.kind !== "user") {
+    if (kept && me.kind === "user") chooseWorkspace(kept.workspace);
+    return { me, workspace: kept ?? me.workspaces[0] ?? null, campaigns: null, refused: null };
+  }
   const found = await firstWithCampaigns(me.workspaces);
   const workspace = found?.workspace ?? me.workspaces[0] ?? null;
   if (workspace) chooseWorkspace(workspace.workspace);
-  return { me, workspace, campaigns: found?.campaigns ?? null };
+  return { me, workspace, campaigns: found?.campaigns ?? null, refused: null };
+}
+
+/** Which of the caller's other workspaces hold `campaign` (at most five asked): where a link without `ws`
+ *  probably points. Asked with each workspace named explicitly, never by switching this tab. */
+export async function workspacesWith(campaign: string, me: Me, current: string): Promise<string[]> {
+  if (me.kind !== "user") return []; // a key sees one workspace
+  const others = me.workspaces.filter((w) => w.workspace !== current && w.scopes.includes("read")).slice(0, 5);
+  const hits = await Promise.all(others.map(async (w) => {
+    try {
+      const list = await call<{ campaigns: CampaignSummary[] }>("GET", "/v1/campaigns", undefined, true, 15000,
+        { "X-Workspace": w.workspace });
+      return list.campaigns.some((c) => c.campaign_id === campaign) ? w.workspace : null;
+    } catch {
+      return null;
+    }
+  }));
+  return hits.filter((w): w is string => w !== null);
 }
 
 /** A first visit lands in a workspace that has something to show (of the first few), not an empty one. */

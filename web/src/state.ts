@@ -6,6 +6,7 @@ export type Tab = (typeof TABS)[number];
 export const GLOBAL_TABS: readonly string[] = ["email", "sms", "push"];
 
 export interface State {
+  ws: string | null; // the workspace the page acts in (null until known)
   campaign: string | null;
   tab: Tab;
   mode: "live" | "global";
@@ -34,16 +35,35 @@ export function savePrefs(s: State): void {
 }
 
 // ---------- deep links ----------
-// The address carries the view (campaign, tab, mode, window, executions, range) so it can be shared,
-// bookmarked, reloaded and walked with back/forward. Never the key: that stays in session storage.
+// The address carries the view (workspace, campaign, tab, mode, window, executions, range, time zone) so it
+// can be shared, bookmarked, reloaded and walked with back/forward: a link opens the same numbers, days read
+// in the same zone, whatever the viewer's own workspace and zone. Never the key: that stays in session storage.
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** Is `tz` an IANA zone this browser knows? */
+export function knownZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return tz.length <= 64;
+  } catch {
+    return false;
+  }
+}
+
+/** What the address names beyond the view: a `tz` the browser does not know (ignored, and said). */
+export interface LinkExtras { badTz?: string }
+
 /** The view the address names; only valid values (anything else falls back to preferences).
  *  `view` is always set: an address without `view=admin` is the reports (so back/forward leave the admin page). */
-export function viewFromUrl(search: string = location.search): Partial<State> {
+export function viewFromUrl(search: string = location.search): Partial<State> & LinkExtras {
   const q = new URLSearchParams(search);
-  const out: Partial<State> = { view: q.get("view") === "admin" ? "admin" : "reports" };
+  const out: Partial<State> & LinkExtras = { view: q.get("view") === "admin" ? "admin" : "reports" };
+  const ws = q.get("ws")?.trim();
+  if (ws) out.ws = ws.slice(0, 100); // any name: membership is the API's to say, the page only shows it as text
+  const tz = q.get("tz");
+  if (tz && knownZone(tz)) out.tz = tz;
+  else if (tz) out.badTz = tz.slice(0, 64);
   const campaign = q.get("campaign");
   if (campaign) out.campaign = campaign;
   const tab = q.get("tab");
@@ -60,8 +80,10 @@ export function viewFromUrl(search: string = location.search): Partial<State> {
 }
 
 export function viewQuery(s: State): string {
-  if (s.view === "admin") return "?view=admin"; // the admin page names no report
   const q = new URLSearchParams();
+  if (s.view === "admin") q.set("view", "admin"); // the admin page names no report
+  if (s.ws) q.set("ws", s.ws);
+  if (s.view === "admin") return `?${q}`;
   if (s.campaign) q.set("campaign", s.campaign);
   q.set("tab", s.tab);
   q.set("mode", s.mode);
@@ -71,6 +93,7 @@ export function viewQuery(s: State): string {
     if (s.to) q.set("to", s.to);
   }
   for (const e of s.executions ?? []) q.append("exec", e ?? "");
+  q.set("tz", s.tz);
   return `?${q}`;
 }
 

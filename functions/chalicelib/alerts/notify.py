@@ -42,9 +42,15 @@ class Change:
     at: int
 
 
-def deep_link(web_url: str, campaign_id: str, channel: str) -> str:
-    """The dashboard's live view of the campaign's tab (query parameters of the page)."""
-    return f"{web_url.rstrip('/')}/?{urlencode({'campaign': campaign_id, 'tab': channel, 'mode': 'live'})}"
+#: The zone an alert's times are written in (the email's "At" line), and so the zone its link opens in.
+ALERT_TZ = "UTC"
+
+
+def deep_link(web_url: str, workspace: str, campaign_id: str, channel: str) -> str:
+    """The dashboard's live view of the campaign's tab in the rule's workspace (a reader whose page is in
+    another workspace is not shown another campaign's numbers), dates in the zone the email uses."""
+    params = {"ws": workspace, "campaign": campaign_id, "tab": channel, "mode": "live", "tz": ALERT_TZ}
+    return f"{web_url.rstrip('/')}/?{urlencode(params)}"
 
 
 def fmt_value(rule: Rule, value: Optional[float], lang: str) -> str:
@@ -62,7 +68,7 @@ def condition(rule: Rule, lang: str) -> str:
 
 
 def _when(at: int) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(at, timezone.utc).strftime(f"%Y-%m-%d %H:%M {ALERT_TZ}")
 
 
 def render_email(change: Change, web_url: str) -> Rendered:
@@ -73,7 +79,7 @@ def render_email(change: Change, web_url: str) -> Rendered:
     headline = ui["what_fired" if fired else "what_resolved"].format(name=rule.name, campaign=change.campaign_id,
                                                                        channel=channel)
     subject = f"[{ui['fired' if fired else 'resolved']}] {headline}"
-    link = deep_link(web_url, change.campaign_id, rule.channel)
+    link = deep_link(web_url, rule.workspace, change.campaign_id, rule.channel)
     rows = [(ui["value"], f"{metric_label(rule.metric, lang)}: {fmt_value(rule, change.value, lang)}"),
             (ui["threshold"], condition(rule, lang)),
             (ui["window"], ui["minutes"].format(n=rule.window_minutes)),
@@ -98,7 +104,7 @@ def webhook_payload(change: Change, web_url: str) -> dict[str, Any]:
     """Slack-compatible (`text`) plus the structured alert for programs."""
     rule = change.rule
     rendered_text = render_email(change, web_url)
-    link = deep_link(web_url, change.campaign_id, rule.channel)
+    link = deep_link(web_url, rule.workspace, change.campaign_id, rule.channel)
     return {
         "text": f"{rendered_text.subject}\n{condition(rule, rule.language)} · "
                 f"{fmt_value(rule, change.value, rule.language)} · {link}",

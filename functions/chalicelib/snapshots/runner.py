@@ -43,12 +43,15 @@ class Settings:
 
 
 def deep_link(base: str, sub: Subscription, tab: str) -> str:
-    """The same view on the dashboard (the page reads these parameters; never a key)."""
+    """The same view on the dashboard (the page reads these parameters; never a key): the subscription's
+    workspace, so a reader whose page is in another one is not shown another campaign's numbers, and the
+    email's time zone, so the page reads the days the email covered."""
     if not base:
         return ""
-    params = {"campaign": sub.campaign_id, "tab": tab, "mode": sub.report}
+    params = {"ws": sub.workspace, "campaign": sub.campaign_id, "tab": tab, "mode": sub.report}
     if sub.report == "live":
         params["window"] = "24h"
+    params["tz"] = render.zone_of(sub).key
     return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
@@ -131,7 +134,7 @@ class SnapshotRunner:
                     s.chart_cid = f"chart{i}.{sub.subscription_id}@livereport"
                     images.append(mail.InlineImage(s.chart_cid, png))
                 name = _safe_name(f"{sub.campaign_id}-{sub.report}-{s.channel}-{p.period.replace(':', '')}")
-                attachments.append(mail.Attachment(f"{name}.csv", report_csv(s.doc).encode("utf-8")))
+                attachments.append(mail.Attachment(f"{name}.csv", report_csv(s.doc, sub.workspace, tz).encode("utf-8")))
             baseline = p.state.baseline(p.period)
         except Exception as exc:  # noqa: BLE001
             logger.exception("snapshot build failed; retried next run", extra=log)
