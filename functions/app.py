@@ -366,16 +366,28 @@ def fold_stream(event: Any) -> dict[str, Any]:
     started = time.perf_counter()
     stats = wired().aggregator.handle(raw)
     for name, value in (("StreamRecordsFolded", stats.records), ("EventsFolded", stats.events),
-                        ("FoldChunks", stats.chunks), ("PoisonRecords", stats.poison),
-                        ("DroppedUncommitted", stats.dropped_uncommitted),
+                        ("ItemsWritten", stats.items_written), ("SlowPathItems", stats.slow_items),
+                        ("DeadLetteredItems", stats.dead_items), ("PoisonRecords", stats.poison),
+                        ("ParkedRecords", stats.parked), ("DroppedUncommitted", stats.dropped_uncommitted),
                         ("DuplicateRecordsSkipped", stats.duplicates_skipped)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     metrics.flush_metrics()
     logger.info("fold applied", extra={"records": stats.records, "events": stats.events, "folds": stats.folds,
-                                       "chunks": stats.chunks, "skipped_chunks": stats.skipped_chunks,
-                                       "poison": stats.poison, "dropped": stats.dropped_uncommitted,
+                                       "items": stats.items_written, "slow_items": stats.slow_items,
+                                       "marks": stats.marks, "directory": stats.directory_writes,
+                                       "parked": stats.parked, "poison": stats.poison,
+                                       "dropped": stats.dropped_uncommitted,
                                        "ms": round((time.perf_counter() - started) * 1000, 1)})
     return {"batchItemFailures": []}
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def drain_parked(event: Any) -> dict[str, int]:
+    """Records parked while their request was committing, for shards that went quiet since."""
+    stats = wired().aggregator.drain_all_parked(STREAM_NAME)
+    metrics.add_metric(name="UnparkedRecords", unit=MetricUnit.Count, value=stats.unparked)
+    metrics.flush_metrics()
+    return {"unparked": stats.unparked, "dropped": stats.dropped_uncommitted}
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

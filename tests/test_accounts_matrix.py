@@ -37,6 +37,7 @@ REQUIRED = {
     ("POST", "/v1/sources"): "sources",
     ("GET", "/v1/sources"): "sources",
     ("DELETE", "/v1/sources/{source_id}"): "sources",
+    ("POST", "/v1/sources/{source_id}/test"): "sources",
     ("GET", "/v1/me"): "caller",
     ("GET", "/v1/members"): "admin",
     ("POST", "/v1/members"): "admin",

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import services
 from chalicelib.aggregator import FoldStats, RawRecord
+from chalicelib.fold.parking import PARK_AFTER
 from chalicelib.ledger import DROP_AFTER
 from chalicelib.store import StoreConfig, StoreUnavailable
 from chalicelib.stream import lambda_event
@@ -49,30 +50,37 @@ def sent(api, campaign="retry", key=None) -> int:
     return api.live(campaign, "email", key=key)["totals"]["sent"]
 
 
-def test_crash_between_chunks_then_a_retry_with_extra_records_counts_once(aws, api):
+def stored_sent(aws, campaign="retry") -> int:
+    """`sent` summed over the campaign's minute items, as written (before any report or rollup)."""
+    items = aws.query(TableName="livereport-test", KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
+                      ExpressionAttributeValues={":pk": {"S": f"acme#C#{campaign}#email"}, ":m": {"S": "M#"}})
+    return sum(int(i.get("sent", {}).get("N", 0)) for i in items["Items"])
+
+
+def test_crash_between_item_writes_then_a_retry_with_extra_records_counts_once(aws, api):
     events = spread_batch()
     crashing = services.build(config(), aws, after_chunk=lambda i: (_ for _ in ()).throw(Boom("died")) if i == 0 else None)
     assert crashing.ingest.ingest("acme", body_of(events), None).body["accepted"] == len(events)
     (shard, raw), = [(s, r) for s, r in shard_batches(crashing).items() if r]
     with pytest.raises(Boom):
         deliver(crashing, shard, raw)
-    partial = sent(api)
-    assert 0 < partial < len(events)  # the first chunk really landed
+    partial = stored_sent(aws)
+    assert 0 < partial < len(events)  # the first items really landed
 
-    # Lambda retries with a batch that gained a newer record: the pinned fold is re-formed
-    # from the same records, its missing chunks applied, then the new record folded.
+    # Lambda retries with a batch that gained a newer record: the items already written
+    # refuse the fold by their guards and take only what they lack (none), the others all.
     extra = spread_batch(1, "late")
     assert api.wired.ingest.ingest("acme", body_of(extra), "late-key").body["accepted"] == 1
     retried = shard_batches(api.wired)[shard]
     assert len(retried) >= len(raw)
     stats = deliver(api.wired, shard, retried)
-    assert stats.skipped_chunks == 1 and stats.folds >= 1
+    assert stats.slow_items == 50 and stats.folds >= 1  # the first step of 50 items was written
     api.wired.pump()  # whatever landed on the other shard
     assert sent(api) == len(events) + 1
 
     # the same records delivered again, whole: all below the watermark
     again = deliver(api.wired, shard, retried)
-    assert again.duplicates_skipped == len(retried) and again.chunks == 0
+    assert again.duplicates_skipped == len(retried) and again.items_written == 0
     assert sent(api) == len(events) + 1
 
 
@@ -110,7 +118,20 @@ def test_crash_after_the_stream_write_before_the_answer_then_the_replay_counts_o
     assert sent(api) == 20
 
 
-def test_records_of_an_attempt_that_never_commits_are_waited_for_then_dropped(aws, api):
+def clocked(wired) -> dict:
+    """The aggregator on a clock that moves only when it waits (or a test moves it)."""
+    clock = {"t": datetime.now(timezone.utc).timestamp(), "slept": 0.0}
+    wired.aggregator.clock = lambda: clock["t"]
+
+    def sleep(seconds: float) -> None:
+        clock["slept"] += seconds
+        clock["t"] += seconds
+
+    wired.aggregator.sleep = sleep
+    return clock
+
+
+def test_records_of_an_attempt_that_never_commits_are_parked_then_dropped(aws, api):
     class NeverCommits(services.BatchLedger):
         def commit(self, *args, **kwargs):
             raise Boom()
@@ -119,21 +140,47 @@ def test_records_of_an_attempt_that_never_commits_are_waited_for_then_dropped(aw
     wired.ingest.ledger = NeverCommits(aws, wired.ingest.ledger.config)
     with pytest.raises(Boom):
         wired.ingest.ingest("acme", body_of(spread_batch(5, "n")), None)
-    clock = {"t": datetime.now(timezone.utc).timestamp()}
-    api.wired.aggregator.clock = lambda: clock["t"]
-    slept = []
-
-    def sleep(seconds: float) -> None:  # time passes while the aggregator waits for the commit
-        slept.append(seconds)
-        clock["t"] += seconds
-
-    api.wired.aggregator.sleep = sleep
+    clock = clocked(api.wired)
     stats = api.wired.pump()
-    assert stats.dropped_uncommitted == 1 and sum(slept) >= DROP_AFTER - 1
+    assert stats.parked == 1 and stats.dropped_uncommitted == 0
+    assert clock["slept"] <= PARK_AFTER + 0.2  # a short wait, never the whole DROP_AFTER
+    clock["t"] += DROP_AFTER  # the request can no longer commit
+    drained = api.wired.aggregator.drain_all_parked(STREAM)
+    assert drained.dropped_uncommitted == 1 and drained.unparked == 0
     assert sent(api) == 0
+    assert api.wired.aggregator.parking.shards_with_parked(STREAM) == []
 
 
-def test_a_young_uncommitted_record_is_waited_for_and_counted_once_committed(aws, api):
+def test_a_parked_record_never_holds_the_rest_of_its_shard_and_counts_once_committed(aws, api):
+    pending = {}
+
+    class SlowLedger(services.BatchLedger):
+        def commit(self, *args, **kwargs):
+            pending["commit"] = lambda: services.BatchLedger.commit(self, *args, **kwargs)
+            raise Boom("still committing")
+
+    slow = services.build(config(), aws)
+    slow.ingest.ledger = SlowLedger(aws, slow.ingest.ledger.config)
+    with pytest.raises(Boom):  # its records are on the stream; its commit lands later
+        slow.ingest.ingest("acme", body_of(spread_batch(7, "y", campaign="parked")), "slow")
+    # a later request to the same campaign commits at once
+    assert api.wired.ingest.ingest("acme", body_of(spread_batch(3, "z", campaign="parked")), "fast").body["accepted"] == 3
+    clocked(api.wired)
+    stats = api.wired.pump()
+    assert stats.parked == 1 and stats.events == 3  # parked, and the rest went on
+    assert sent(api, "parked") == 3
+    pending.pop("commit")()  # the slow request commits now
+    api.wired.aggregator.drain_all_parked(STREAM)
+    assert sent(api, "parked") == 10
+    # a redelivery of every record of the shard (a Lambda retry) changes nothing
+    for shard, raw in shard_batches(api.wired).items():
+        if raw:
+            deliver(api.wired, shard, raw)
+    api.wired.aggregator.drain_all_parked(STREAM)
+    assert sent(api, "parked") == 10
+
+
+def test_a_young_uncommitted_record_is_waited_for_a_moment_and_counted_once_committed(aws, api):
     pending = {}
 
     class SlowLedger(services.BatchLedger):
@@ -180,19 +227,20 @@ def test_duplicate_event_ids_in_a_batch_count_once(api):
 
 
 class ThrottlingClient:
-    """Wraps a client; the first `fail` transactions are throttled (DynamoDB's own error shape)."""
+    """Wraps a client; the first `fail` counter writes are throttled (DynamoDB's own error shape)."""
 
     def __init__(self, inner, fail: int):
         self.inner = inner
         self.fail = fail
         self.calls = 0
 
-    def transact_write_items(self, **kwargs):
-        self.calls += 1
-        if self.calls <= self.fail:
-            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "throttled"},
-                               "CancellationReasons": [{"Code": "ThrottlingError"}]}, "TransactWriteItems")
-        return self.inner.transact_write_items(**kwargs)
+    def update_item(self, **kwargs):
+        if kwargs["Key"]["sk"]["S"].startswith("M#"):
+            self.calls += 1
+            if self.calls <= self.fail:
+                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
+                                             "Message": "throttled"}}, "UpdateItem")
+        return self.inner.update_item(**kwargs)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -204,9 +252,9 @@ def test_throttling_during_a_fold_is_retried_then_the_invocation_fails_safely(aw
     fast = StoreConfig(table_name=config().table_name, base_backoff_seconds=0.001)
 
     briefly = services.build(config(), ThrottlingClient(aws, fail=3))
-    briefly.aggregator.config = fast
     always = services.build(config(), ThrottlingClient(aws, fail=10**6))
-    always.aggregator.config = fast
+    for wired in (briefly, always):
+        wired.aggregator.config = wired.aggregator.writer.config = fast
     batches = {s: r for s, r in shard_batches(api.wired).items() if r}
     (shard, raw), = batches.items()
     with pytest.raises(StoreUnavailable):  # Lambda sees the error and retries the batch

@@ -36,6 +36,7 @@ APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', _APP_SOURCE)) | 
     re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE))
 #: Logical ids: the stream handlers (app.py: fold_stream, rollup) and the key authorizer.
 AGGREGATOR, ROLLUP, AUTHORIZER = "FoldStream", "Rollup", "KeyAuthorizer"
+DRAIN = "DrainParked"  # folds records parked by the aggregator, with the aggregator's role
 
 
 @pytest.fixture(scope="module")
@@ -252,13 +253,14 @@ def test_what_no_role_but_one_may_do(template):
     roles, permissions = function_roles(template), role_permissions(template)
     holders = lambda action: {name for name, role in roles.items() if action in permissions[role]}  # noqa: E731
     assert holders("kinesis:PutRecords") == {"APIHandler"}  # only ingest puts on the stream
-    assert holders("kinesis:GetRecords") == {AGGREGATOR}  # only the aggregator reads it
+    # only the aggregator reads it (DrainParked is the aggregator's schedule for parked records: same role)
+    assert holders("kinesis:GetRecords") == {AGGREGATOR, DRAIN}
     assert holders("cognito-idp:AdminCreateUser") == {"APIHandler"}
     assert holders("secretsmanager:GetSecretValue") == {"APIHandler", "SendDueSnapshots"}
     assert holders("dynamodb:BatchWriteItem") == {ROLLUP}
     # alert notifications: the evaluator queues them, only the delivery function consumes them
     assert holders("sqs:ReceiveMessage") == holders("sqs:DeleteMessage") == {"DeliverAlerts"}
-    assert holders("sqs:SendMessage") == {AGGREGATOR, "EvaluateAlerts", "DeliverAlerts"}
+    assert holders("sqs:SendMessage") == {AGGREGATOR, DRAIN, "EvaluateAlerts", "DeliverAlerts"}
     # the function that posts to admins' URLs reads and writes alert partitions only, sends no stream record
     deliver = p.family_of("DeliverAlerts")
     assert not deliver.allows("dynamodb:GetItem", p.TABLE, tables.key_lookup_pk("k"))
@@ -269,14 +271,14 @@ def test_what_no_role_but_one_may_do(template):
                                                    "logs:CreateLogStream", "logs:PutLogEvents"}
     # counters: only the aggregator and the rollup may write them, in the template as in the model
     counter = tables.counter_pk("acme", "c1", "email")
-    assert {n for n in roles if p.family_of(n).allows("dynamodb:UpdateItem", p.TABLE, counter)} == {AGGREGATOR, ROLLUP}
+    assert {n for n in roles if p.family_of(n).allows("dynamodb:UpdateItem", p.TABLE, counter)} == {AGGREGATOR, DRAIN, ROLLUP}
     writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
     for name, role in roles.items():
         (policy,) = template["Resources"][role]["Properties"]["Policies"]
         for st in policy["PolicyDocument"]["Statement"]:
             if set(as_list(st["Action"])) & set(writes):
                 leading = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-                assert (p.COUNTERS in leading) == (name in (AGGREGATOR, ROLLUP)), (name, leading)
+                assert (p.COUNTERS in leading) == (name in (AGGREGATOR, DRAIN, ROLLUP)), (name, leading)
 
 
 def test_logs_only_to_each_functions_own_group(template):

@@ -75,19 +75,21 @@ def _minute_bucket(minute: int) -> str:
     return datetime.fromtimestamp(minute * 60, tz=timezone.utc).strftime("%Y%m%d%H%M")
 
 
-def aggregate(batches: Iterable[tuple[str, float, Iterable[Mapping]]], admit: Admit) -> Aggregate:
-    """Count the events of many requests per (campaign, channel, execution, minute).
+def aggregate(batches: Iterable[tuple], admit: Admit) -> Aggregate:
+    """Count the events of many requests per (campaign, channel, execution, minute, salt).
 
-    `batches` yields (workspace, received_at, compact events) per stream record;
+    `batches` yields (workspace, received_at, compact events[, salt]) per stream record;
     `admit(workspace, campaign, dimension, values)` caps dimension values."""
-    per_minute: dict[tuple[str, str, str, str, int], dict] = defaultdict(lambda: defaultdict(int))
+    per_minute: dict[tuple[str, str, str, str, int, int], dict] = defaultdict(lambda: defaultdict(int))
     raw_values: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     profiles: dict[tuple[str, str, str, int], dict[tuple, set[str]]] = defaultdict(lambda: defaultdict(set))
     campaigns: dict[tuple[str, str], tuple[set[str], int]] = {}
     # (type, channel) -> its dimensions and whether its profiles are counted, resolved once per pair
     plans: dict[tuple[str, str], tuple[list[catalogue.Dimension], bool]] = {}
     result = Aggregate()
-    for workspace, received_at, events in batches:
+    for batch in batches:
+        workspace, received_at, events = batch[:3]
+        salt = batch[3] if len(batch) > 3 else 0
         received = int(received_at)
         for ev in events:
             result.events += 1
@@ -100,7 +102,7 @@ def aggregate(batches: Iterable[tuple[str, float, Iterable[Mapping]]], admit: Ad
             dims, counts_profiles = plan
             execution = ev.get("execution_id") or tables.NO_EXECUTION
             minute = ev["ts"] // 60
-            counts = per_minute[(workspace, campaign, channel, execution, minute)]
+            counts = per_minute[(workspace, campaign, channel, execution, minute, salt)]
             counts[etype] += 1
             if etype == "open" and ev.get("machine"):
                 counts["open_machine"] += 1
@@ -137,10 +139,10 @@ def aggregate(batches: Iterable[tuple[str, float, Iterable[Mapping]]], admit: Ad
 
     result.campaigns = campaigns
     counters: dict[ItemKey, dict[str, int]] = {}
-    for (workspace, campaign, channel, execution, minute), counts in per_minute.items():
+    for (workspace, campaign, channel, execution, minute, salt), counts in per_minute.items():
         pk = tables.counter_pk(workspace, campaign, channel)
         bucket = _minute_bucket(minute)
-        attrs = counters.setdefault((pk, tables.counter_sk(tables.MINUTE, bucket, execution)), {})
+        attrs = counters.setdefault((pk, tables.counter_sk(tables.MINUTE, bucket, execution, salt)), {})
         for name, n in counts.items():
             if isinstance(name, tuple):
                 dim, metric, value = name

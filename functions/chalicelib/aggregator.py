@@ -1,21 +1,23 @@
 """Stream batch -> one fold -> applied exactly once (the Kinesis handler's body).
 
-Lambda delivers each shard's records in order, at least once, with retried
-batches not guaranteed to keep their bounds. So exactness is keyed on
-sequence numbers, per shard (ParallelizationFactor 1), never on batch identity:
+Lambda delivers each shard's records in order, at least once, and a retried
+batch may have other bounds. Exactness is kept per item, without transactions
+(DESIGN invariant 2; docs/design.md "Exactly once"):
 
-- A per-shard state item holds the watermark: the last sequence number whose
-  fold is fully applied. Records at or below it are skipped.
-- A fold covers the records above the watermark. Its chunks of counter
-  updates are TransactWriteItems, each carrying a conditional update of the
-  state item: the first chunk pins the fold (its first and last sequence
-  numbers and record count), each chunk bumps the count of chunks done, the
-  last one advances the watermark and unpins. A retried invocation finds the
-  pin, re-forms the same fold from the same records (reading them back from
-  the stream if its batch is shorter) and applies only the chunks not done.
-- The fold is a deterministic function of its records: items are sorted, the
-  ledger's committed attempts never change, and cardinality decisions only
-  move one way (see `cardinality.py`).
+1. **Form** the fold: decode the batch's records (an undecodable one is a
+   poison record: dead-lettered, the shard goes on), keep those whose request's
+   committed attempt is theirs (`ledger.py`), park those whose request has not
+   committed yet (`fold/parking.py`, so they never hold the shard), and
+   aggregate the rest into minute deltas (`aggregate.py`).
+2. **Experiments**: profiles' states and the counter deltas they imply
+   (`experiments/profiles.py`), recorded with their source record.
+3. **Counters**: one conditional UpdateItem per touched item, idempotent on the
+   item's own applied sequence for this shard (`fold/writing.py`).
+4. **The rest, once and only when needed**: sketch deltas, the rollup's work-list
+   marks, the campaign directory (`fold/marks.py`).
+5. **The shard's watermark** (records at or below it are skipped on
+   redelivery) is an optimisation now, written at most every WATERMARK_EVERY
+   seconds: the items' guards, not the watermark, make a redelivery harmless.
 """
 from __future__ import annotations
 
@@ -23,24 +25,26 @@ import base64
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import datasketches as ds
 from botocore.exceptions import ClientError
 
-from . import tables
+from . import buckets, tables
 from .aggregate import Aggregate, aggregate, split_sketch_attr
-from .buckets import bucket_start
 from .cardinality import CardinalityGuard
 from .experiments.profiles import ProfileStates, relevant
+from .fold.guards import seq_key, shard_tag, stamp_of
+from .fold.marks import STAMP_RECENT, DirectoryWriter, Marks, needs_mark
+from .fold.parking import PARK_AFTER, Parked, Parking
+from .fold.writing import CounterWriter, FoldWrite, merge_into
 from .ledger import DROP_AFTER, BatchLedger
 from .sketches import DOMAIN_LG_K, LG_K
-from .store import StoreConfig, StoreUnavailable, put_all, update_expression, with_retries
+from .store import StoreConfig, with_retries
 from .stream import EventStream, PoisonRecord, StreamRecord, decode
 
 logger = logging.getLogger(__name__)
-OPS_PER_CHUNK = 99  # + the state item = TransactWriteItems' 100
-MAX_RESTARTS = 5
+WATERMARK_EVERY = 10.0
 
 
 @dataclass(frozen=True)
@@ -50,28 +54,25 @@ class RawRecord:
 
 
 @dataclass
-class Pin:
-    first: int
-    last: int
-    records: int
-    chunks_done: int
-
-
-@dataclass
 class FoldStats:
     records: int = 0
     events: int = 0
     folds: int = 0
-    chunks: int = 0
-    skipped_chunks: int = 0
-    ops: int = 0
+    items_written: int = 0
+    slow_items: int = 0  # items a redelivered or overlapping fold found partly or wholly applied
+    dead_items: int = 0
+    marks: int = 0
+    directory_writes: int = 0
     dropped_uncommitted: int = 0
     dropped_other_attempt: int = 0
+    parked: int = 0
+    unparked: int = 0
     poison: int = 0
     duplicates_skipped: int = 0
+    waited_seconds: float = 0.0
     profile_reads: int = 0
     profile_writes: int = 0
-    waited_seconds: float = 0.0
+    rollup_adds: int = 0  # late minutes added to their rolled-up hour or day too
     campaigns: set[tuple[str, str]] = field(default_factory=set)
     hours: set[str] = field(default_factory=set)  # hour buckets touched: what the rollup must look at
 
@@ -81,17 +82,6 @@ class FoldStats:
                 getattr(self, name).update(value)
             else:
                 setattr(self, name, getattr(self, name) + value)
-
-
-@dataclass
-class _Fold:
-    agg: Aggregate
-    fold_id: str
-    first: int
-    last: int
-    records: int
-    #: (workspace, event) of the events that may change an experiment (experiments/profiles.py)
-    experiment_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def parse_lambda_event(event: dict[str, Any]) -> tuple[str, str, list[RawRecord]]:
@@ -105,21 +95,39 @@ def parse_lambda_event(event: dict[str, Any]) -> tuple[str, str, list[RawRecord]
                               for r in records]
 
 
+@dataclass
+class _Fold:
+    tag: str
+    first: int
+    last: int
+    records: list[StreamRecord]  # committed, in sequence order
+    agg: Aggregate
+
+    @property
+    def fold_id(self) -> str:
+        return f"{self.tag}.{self.first}"
+
+
 class Aggregator:
     def __init__(self, client: Any, config: StoreConfig, ledger: BatchLedger, guard: CardinalityGuard,
                  stream: EventStream | None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
                  after_chunk: Callable[[int], None] | None = None,
-                 experiments: ProfileStates | None = None) -> None:
+                 experiments: ProfileStates | None = None, write_concurrency: int = 1) -> None:
         self.client = client
-        self.experiments = experiments
         self.config = config
         self.ledger = ledger
         self.guard = guard
         self.stream = stream
         self.clock = clock
         self.sleep = sleep
-        self._after_chunk = after_chunk  # test hook: a crash between chunks
+        self.experiments = experiments
+        self._after_chunk = after_chunk  # test hook: a crash after a step of item writes
+        self.writer = CounterWriter(client, config, write_concurrency)
+        self.marks = Marks(client, config)
+        self.directory = DirectoryWriter(client, config, clock)
+        self.parking = Parking(client, config, _state_key, clock)
+        self._watermarks: dict[tuple[str, str], float] = {}
 
     # --- the handler ---
 
@@ -132,92 +140,232 @@ class Aggregator:
 
     def process(self, stream: str, shard_id: str, records: list[RawRecord], stats: FoldStats) -> None:
         stats.records += len(records)
-        for _ in range(MAX_RESTARTS):
-            try:
-                self._process_once(stream, shard_id, sorted(records, key=lambda r: r.sequence), stats)
-                return
-            except _StateMoved:
-                continue  # another invocation applied part of this: re-read the state, go on from there
-        raise StoreUnavailable(f"shard {shard_id}: state kept moving under this invocation")
-
-    def _process_once(self, stream: str, shard_id: str, records: list[RawRecord], stats: FoldStats) -> None:
-        watermark, pin = self._state(stream, shard_id)
+        records = sorted(records, key=lambda r: r.sequence)
+        watermark, parked_max = self._state(stream, shard_id)
         if watermark is not None:
-            before = len(records)
-            records = [r for r in records if r.sequence > watermark]
-            stats.duplicates_skipped += before - len(records)
-        if pin is not None:
-            mine = [r for r in records if pin.first <= r.sequence <= pin.last]
-            if len(mine) != pin.records:
-                mine = self._read_back(shard_id, pin)
-            fold = self._form(shard_id, mine, stats)
-            self._apply(stream, shard_id, fold, watermark, pin.chunks_done, stats, pinned=True)
-            records = [r for r in records if r.sequence > pin.last]
-            watermark = pin.last
-        if records:
-            fold = self._form(shard_id, records, stats)
-            self._apply(stream, shard_id, fold, watermark, 0, stats)
+            fresh = [r for r in records if r.sequence > watermark]
+            stats.duplicates_skipped += len(records) - len(fresh)
+            records = fresh
+        if parked_max is not None:
+            # a retry may bring records an earlier attempt parked: those are the queue's now
+            queue = self.parking.queue(stream, shard_id)
+            queued = {p.sequence for p in queue}
+            stats.duplicates_skipped += sum(1 for r in records if r.sequence in queued)
+            records = [r for r in records if r.sequence not in queued]
+            self._drain(stream, shard_id, queue, parked_max, stats)
+        if not records:
+            return
+        decoded = self._decode(shard_id, records, stats)
+        counted, parked = self._committed(decoded, stats)
+        if parked:
+            self.parking.park(stream, shard_id, [Parked(r.sequence, raw) for r, raw in parked])
+            stats.parked += len(parked)
+        tag = shard_tag(shard_id)
+        self._apply(stream, shard_id, tag, records[0].sequence, records[-1].sequence, counted, stats)
+        self._advance_watermark(stream, shard_id, records[-1].sequence)
 
-    # --- forming a fold ---
+    def drain_all_parked(self, stream: str) -> FoldStats:
+        """Every shard's parked queue (a minute's schedule: a shard that went quiet gets no
+        invocation to drain it)."""
+        stats = FoldStats()
+        for shard_id in self.parking.shards_with_parked(stream):
+            self.drain_parked(stream, shard_id, stats)
+        return stats
 
-    def _read_back(self, shard_id: str, pin: Pin) -> list[RawRecord]:
-        """A retried batch shorter than the pinned fold: read the fold's records from the stream."""
-        if self.stream is None:
-            raise StoreUnavailable("pinned fold spans records this batch lacks, and no stream to read")
-        out = []
-        for raw in self.stream.read(shard_id, after=pin.first - 1, at=pin.first):
-            seq = int(raw["SequenceNumber"])
-            if seq > pin.last:
-                break
-            out.append(RawRecord(seq, raw["Data"]))
-        if len(out) != pin.records:
-            raise StoreUnavailable(f"pinned fold of {pin.records} records, {len(out)} found on the stream")
-        return out
+    def drain_parked(self, stream: str, shard_id: str, stats: FoldStats) -> None:
+        """The parked queue of a shard that may have gone quiet (the rollup schedule calls this)."""
+        parked_max = self._state(stream, shard_id)[1]
+        if parked_max is not None:
+            self._drain(stream, shard_id, self.parking.queue(stream, shard_id), parked_max, stats)
 
-    def _form(self, shard_id: str, records: list[RawRecord], stats: FoldStats) -> _Fold:
+    def _drain(self, stream: str, shard_id: str, queue: list[Parked], parked_max: int, stats: FoldStats) -> None:
+        """Apply, in sequence order, the parked records whose request committed since;
+        drop those that can no longer commit; stop at the first still undecided."""
+        if not queue:
+            self.parking.release(stream, shard_id, [], seq_key(parked_max))
+            return
         decoded: list[StreamRecord] = []
+        for p in queue:
+            try:
+                decoded.append(decode(p.data, shard_id, p.sequence))
+            except PoisonRecord as exc:  # it decoded once; never expected
+                self._dead_letter(shard_id, RawRecord(p.sequence, p.data), str(exc))
+        decided = self.ledger.committed_attempts({(r.workspace, r.batch_id) for r in decoded})
+        now = self.clock()
+        ready: list[StreamRecord] = []
+        released: list[int] = []
+        for r in decoded:
+            attempt = decided.get((r.workspace, r.batch_id))
+            if attempt is None and now - r.received_at <= DROP_AFTER:
+                break  # later parked records wait behind this one: the parked guard only moves forward
+            if attempt == r.attempt:
+                ready.append(r)
+            elif attempt is None:
+                stats.dropped_uncommitted += 1
+                logger.warning("dropping a parked record never committed", extra={"batch_id": r.batch_id})
+            else:
+                stats.dropped_other_attempt += 1
+            released.append(r.sequence)
+        if ready:
+            self._apply(stream, shard_id, shard_tag(shard_id) + "p", ready[0].sequence, ready[-1].sequence,
+                        ready, stats)
+            stats.unparked += len(ready)
+        if released:
+            self.parking.release(stream, shard_id, released,
+                                 seq_key(parked_max) if len(released) == len(queue) else None)
+
+    # --- forming ---
+
+    def _decode(self, shard_id: str, records: list[RawRecord], stats: FoldStats) -> list[tuple[StreamRecord, bytes]]:
+        out = []
         for raw in records:
             try:
-                decoded.append(decode(raw.data, shard_id, raw.sequence))
+                out.append((decode(raw.data, shard_id, raw.sequence), raw.data))
             except PoisonRecord as exc:
                 stats.poison += 1
                 self._dead_letter(shard_id, raw, str(exc))
-        counted = self._committed(decoded, stats)
-        agg = aggregate(((r.workspace, r.received_at, r.events) for r in counted),
-                        lambda ws, c, d, v: self.guard.admit(ws, c, d, v))
-        stats.events += agg.events
-        first, last = records[0].sequence, records[-1].sequence
-        experiment_events = [(r.workspace, ev) for r in counted for ev in r.events if relevant(ev)] \
-            if self.experiments is not None else []
-        return _Fold(agg, f"{shard_id[-6:]}.{first}", first, last, len(records), experiment_events)
+        return out
 
-    def _committed(self, records: list[StreamRecord], stats: FoldStats) -> list[StreamRecord]:
-        """The records whose attempt the ledger committed; waits (bounded) for young
-        records whose request has not committed yet, drops the rest."""
+    def _committed(self, records: list[tuple[StreamRecord, bytes]],
+                   stats: FoldStats) -> tuple[list[StreamRecord], list[tuple[StreamRecord, bytes]]]:
+        """(records whose attempt the ledger committed, records to park). A young record whose
+        request has not committed is waited for at most PARK_AFTER, then parked; an old one
+        (past DROP_AFTER: ingest never commits that late) is dropped."""
         decided: dict[tuple[str, str], str] = {}
+        started = self.clock()
         while True:
-            undecided = {(r.workspace, r.batch_id) for r in records} - decided.keys()
+            undecided = {(r.workspace, r.batch_id) for r, _ in records} - decided.keys()
             decided.update(self.ledger.committed_attempts(undecided))
             now = self.clock()
-            waiting = [r for r in records if (r.workspace, r.batch_id) not in decided
+            waiting = [r for r, _ in records if (r.workspace, r.batch_id) not in decided
                        and now - r.received_at <= DROP_AFTER]
-            if not waiting:
+            if not waiting or now - started >= PARK_AFTER:
                 break
-            pause = min(0.2, max(0.01, DROP_AFTER - (now - min(r.received_at for r in waiting))))
+            pause = min(0.2, max(0.01, PARK_AFTER - (now - started)))
             stats.waited_seconds += pause
             self.sleep(pause)
-        out = []
-        for r in records:
+        counted, parked = [], []
+        now = self.clock()
+        for r, raw in records:
             attempt = decided.get((r.workspace, r.batch_id))
             if attempt == r.attempt:
-                out.append(r)
+                counted.append(r)
+            elif attempt is None and now - r.received_at <= DROP_AFTER:
+                parked.append((r, raw))
             elif attempt is None:
                 stats.dropped_uncommitted += 1
                 logger.warning("dropping records of an attempt never committed",
                                extra={"batch_id": r.batch_id, "sequence": r.sequence_str})
             else:
                 stats.dropped_other_attempt += 1
+        return counted, parked
+
+    def _aggregate(self, records: list[StreamRecord]) -> Aggregate:
+        return aggregate(((r.workspace, r.received_at, r.events, r.salt) for r in records),
+                         lambda ws, c, d, v: self.guard.admit(ws, c, d, v))
+
+    # --- applying ---
+
+    def _apply(self, stream: str, shard_id: str, tag: str, first: int, last: int,
+               records: list[StreamRecord], stats: FoldStats) -> None:
+        if not records:
+            return
+        fold = _Fold(tag, first, last, records, self._aggregate(records))
+        stats.events += fold.agg.events
+        stats.folds += 1
+        stats.campaigns.update(fold.agg.campaigns)
+        stats.hours.update(hour for _, hour in fold.agg.hours)
+        items = {k: dict(v) for k, v in fold.agg.counters.items()}
+        resolution = None
+        if self.experiments is not None:
+            events = [(r.workspace, ev, r.sequence) for r in records for ev in r.events if relevant(ev)]
+            if events:
+                resolution = self.experiments.resolve(tag, first, events)
+                merge_into(items, resolution.counters().items())
+                stats.profile_reads += resolution.reads
+                stats.profile_writes += resolution.writes
+                stats.hours.update(sk.split("#")[1][:10] for _, sk in resolution.counters())
+        recomputed: dict[int, dict[Any, dict[str, int]]] = {}
+
+        def recompute(after: int) -> dict[Any, dict[str, int]]:
+            """The items' deltas of this fold's records after a sequence (the slow path)."""
+            if after not in recomputed:
+                later = self._aggregate([r for r in records if r.sequence > after]).counters
+                out = {k: dict(v) for k, v in later.items()}
+                if resolution is not None:
+                    merge_into(out, resolution.counters(after).items())
+                recomputed[after] = out
+            return recomputed[after]
+
+        received = max(int(r.received_at) for r in records)
+        write = FoldWrite(tag, first, last, stamp_of(int(max(r.received_at for r in records) * 1000), tag, last),
+                          received, ttl_of=_minute_ttl, after_step=self._after_chunk)
+        applied = self.writer.apply(write, items, recompute)
+        stats.rollup_adds += self.writer.add_to_rollups(applied, self.clock())
+        stats.items_written += sum(1 for a in applied if not a.dead)
+        stats.slow_items += sum(1 for a in applied if a.slow)
+        stats.dead_items += sum(1 for a in applied if a.dead)
+        # distinct counts never run ahead of totals: sketch deltas after the counters they go with
+        self.marks.sketch_deltas(self._sketch_deltas(fold))
+        now = self.clock()
+        minutes_by_hour: dict[tuple[str, str], set[str]] = {}
+        for a in applied:
+            pk, sk = a.key
+            minute = sk.split("#")[1]
+            if needs_mark(minute, a.created, a.slow, now):
+                minutes_by_hour.setdefault((pk, minute[:10]), set()).add(minute)
+        stats.marks += self.marks.mark(minutes_by_hour)
+        stats.directory_writes += self.directory.write(self._directory_updates(fold, write.stamp, now))
+
+    def _directory_updates(self, fold: _Fold, stamp: str, now: float) -> list[tuple]:
+        oldest_recent = buckets.bucket_of(tables.MINUTE, int(now) - STAMP_RECENT)
+        late: set[tuple[str, str]] = set()
+        for pk, sk in fold.agg.counters:
+            if sk.split("#")[1] < oldest_recent:
+                workspace, _, rest = pk.partition("#C#")
+                late.add((workspace, rest.rsplit("#", 1)[0]))
+        out = []
+        for (workspace, campaign), (channels, latest) in sorted(fold.agg.campaigns.items()):
+            experiments = fold.agg.experiments.get((workspace, campaign), set())
+            if self.directory.due(workspace, campaign, channels, experiments, (workspace, campaign) in late):
+                out.append((workspace, campaign, channels, experiments, latest, stamp))
         return out
+
+    def _sketch_deltas(self, fold: _Fold) -> list[dict[str, Any]]:
+        """One Put per (partition, minute, execution) with profiles, keyed by the fold: idempotent."""
+        items = []
+        for (pk, minute, execution), attrs in sorted(fold.agg.profiles.items()):
+            sk = tables.minute_sketch_sk(tables.SKETCH_DELTA, minute, execution, fold.fold_id)
+            item = {**tables.key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl((pk, f"M#{minute}#")))}}
+            for attr, ids in sorted(attrs.items()):
+                item["s:" + attr] = {"B": _sketch_of(ids, DOMAIN_LG_K if split_sketch_attr(attr)[1] else LG_K)}
+            items.append(item)
+        return items
+
+    # --- the shard's watermark (an optimisation) and dead letters ---
+
+    def _state(self, stream: str, shard_id: str) -> tuple[int | None, int | None]:
+        """(watermark, highest parked sequence) of the shard."""
+        item = with_retries(lambda: self.client.get_item(
+            TableName=self.config.table_name, Key=tables.key(*_state_key(stream, shard_id)),
+            ConsistentRead=True), self.config).get("Item") or {}
+        return (int(item["wm"]["S"]) if "wm" in item else None, int(item["pm"]["S"]) if "pm" in item else None)
+
+    def _advance_watermark(self, stream: str, shard_id: str, last: int) -> None:
+        key = (stream, shard_id)
+        if self.clock() - self._watermarks.get(key, 0.0) < WATERMARK_EVERY:
+            return
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=tables.key(*_state_key(stream, shard_id)),
+                UpdateExpression="SET wm = :last, t = :now",
+                ConditionExpression="attribute_not_exists(wm) OR wm < :last",
+                ExpressionAttributeValues={":last": {"S": seq_key(last)}, ":now": {"N": str(int(self.clock()))}}),
+                self.config)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        self._watermarks[key] = self.clock()
 
     def _dead_letter(self, shard_id: str, raw: RawRecord, reason: str) -> None:
         logger.error("poison record set aside", extra={"shard": shard_id, "sequence": str(raw.sequence),
@@ -227,204 +375,21 @@ class Aggregator:
             "data": {"B": raw.data[:300_000]}, "reason": {"S": reason[:500]},
             "at": {"N": str(int(self.clock()))}}), self.config)
 
-    # --- applying a fold ---
-
-    def _ops(self, fold: _Fold) -> tuple[list[tuple[tuple[str, str], str, dict[str, Any]]], list[dict[str, Any]]]:
-        """((key, hour, op) of every minute item, sorted; directory ops), deterministic for a fold."""
-        table = self.config.table_name
-        agg = fold.agg
-        ops: list[tuple[tuple[str, str], str, dict[str, Any]]] = []
-        for pk, sk in agg.counters:
-            minute = sk.split("#")[1]
-            ops.append(((pk, sk), minute[:10], {"Update": {"TableName": table, "Key": tables.key(pk, sk),
-                                                           **update_expression(agg.counters[(pk, sk)],
-                                                                               _minute_ttl(minute))}}))
-        ops.sort(key=lambda o: o[0])
-        directory = []
-        for (workspace, campaign), (channels, latest) in sorted(agg.campaigns.items()):
-            values = {":c": {"SS": sorted(channels)}, ":t": {"N": str(latest)},
-                      ":s": {"S": f"{fold.fold_id}.{fold.last}"}}
-            experiments = agg.experiments.get((workspace, campaign))
-            if experiments:
-                values[":x"] = {"SS": sorted(experiments)}
-            directory.append({"Update": {
-                "TableName": table, "Key": tables.key(tables.campaigns_pk(workspace), campaign),
-                "UpdateExpression": "ADD channels :c" + (", experiments :x" if experiments else "")
-                                    + " SET last_event = :t, stamp = :s",
-                "ExpressionAttributeValues": values}})
-        return ops, directory
-
-    def _sketch_deltas(self, fold: _Fold) -> list[dict[str, Any]]:
-        """The fold's sketch delta items: one per (partition, minute, execution) with profiles.
-
-        They are written before the fold's first chunk, outside its transactions
-        (a Put keyed by the fold's id is idempotent, and half the price): a reader
-        unions deltas only of the minutes in the work list's `tm`, which the chunk
-        holding the minute's counters updates, so deltas show with their counts."""
-        items = []
-        for (pk, minute, execution), attrs in sorted(fold.agg.profiles.items()):
-            sk = tables.minute_sketch_sk(tables.SKETCH_DELTA, minute, execution, fold.fold_id)
-            item = {**tables.key(pk, sk), tables.TTL_ATTRIBUTE: {"N": str(_minute_ttl(minute))}}
-            for attr, ids in sorted(attrs.items()):
-                item["s:" + attr] = {"B": _sketch_of(ids, DOMAIN_LG_K if split_sketch_attr(attr)[1] else LG_K)}
-            items.append(item)
-        return items
-
-    def _chunks(self, fold: _Fold) -> list[list[dict[str, Any]]]:
-        """Transaction chunks. Each chunk bumps the rollup work-list entry of every
-        (partition, hour) it writes minutes of, in the same transaction, and adds
-        those minutes to the entry's set of touched minutes (`tm`), so a rollup can
-        never see an entry's version without the minutes that came with it."""
-        ops, directory = self._ops(fold)
-        chunks: list[list[dict[str, Any]]] = []
-        current: list[dict[str, Any]] = []
-        hours: dict[tuple[str, str], set[str]] = {}
-
-        def close() -> None:
-            bumps = [{"Update": {"TableName": self.config.table_name,
-                                 "Key": tables.key(tables.rollup_pk(tables.HOUR, hour), pk),
-                                 "UpdateExpression": "ADD v :one, tm :minutes",
-                                 "ExpressionAttributeValues": {":one": {"N": "1"},
-                                                               ":minutes": {"SS": sorted(hours[(pk, hour)])}}}}
-                     for pk, hour in sorted(hours)]
-            chunks.append(current + bumps)
-
-        for (pk, sk), hour, op in ops:
-            if len(current) + len(hours) + 1 + int((pk, hour) not in hours) > OPS_PER_CHUNK:
-                close()
-                current, hours = [], {}
-            current.append(op)
-            hours.setdefault((pk, hour), set()).add(sk.split("#")[1])
-        if current or not chunks:
-            close()
-        # Change stamps go with the last chunk: a page that sees one moved finds the whole fold.
-        if len(chunks[-1]) + len(directory) <= OPS_PER_CHUNK:
-            chunks[-1] = chunks[-1] + directory
-        else:
-            chunks.extend(directory[i:i + OPS_PER_CHUNK] for i in range(0, len(directory), OPS_PER_CHUNK))
-        return chunks
-
-    def _apply(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None, start: int,
-               stats: FoldStats, pinned: bool = False) -> None:
-        if fold.experiment_events and self.experiments is not None:
-            # Profile states are written before the chunks, so the fold is pinned first: a retry
-            # must re-form exactly these records under the same tag (experiments/profiles.py).
-            if not pinned:
-                self._pin(stream, shard_id, fold, watermark)
-                pinned = True
-            resolution = self.experiments.resolve(fold.fold_id, fold.experiment_events)
-            _merge(fold.agg, resolution.counters)
-            stats.profile_reads += resolution.reads
-            stats.profile_writes += resolution.writes
-        chunks = self._chunks(fold)
-        if start == 0:
-            put_all(self.client, self.config, self._sketch_deltas(fold))
-        stats.folds += 1
-        stats.campaigns.update(fold.agg.campaigns)
-        stats.hours.update(hour for _, hour in fold.agg.hours)
-        for index in range(start, len(chunks)):
-            state_op = self._state_op(stream, shard_id, fold, watermark, index, len(chunks), pinned)
-            items = chunks[index] + [state_op]
-            try:
-                with_retries(lambda: self.client.transact_write_items(TransactItems=items), self.config)
-            except ClientError as exc:
-                if _state_condition_failed(exc, len(items) - 1):
-                    raise _StateMoved() from None
-                raise
-            stats.chunks += 1
-            stats.ops += len(chunks[index])
-            if self._after_chunk is not None:
-                self._after_chunk(index)
-        stats.skipped_chunks += start
-
-    def _pin(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None) -> None:
-        """Pin the fold (first, last, records; no chunk done) before anything else is written."""
-        condition = "attribute_not_exists(pf) AND " + (
-            "attribute_not_exists(#wm)" if watermark is None else "#wm = :prev")
-        values: dict[str, Any] = {":first": {"S": str(fold.first)}, ":plast": {"S": str(fold.last)},
-                                  ":pn": {"N": str(fold.records)}, ":zero": {"N": "0"}}
-        if watermark is not None:
-            values[":prev"] = {"S": str(watermark)}
-        try:
-            with_retries(lambda: self.client.update_item(
-                TableName=self.config.table_name, Key=tables.key(*_state_key(stream, shard_id)),
-                UpdateExpression="SET pf = :first, pl = :plast, pn = :pn, pd = :zero",
-                ConditionExpression=condition, ExpressionAttributeNames={"#wm": "wm"},
-                ExpressionAttributeValues=values), self.config)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise _StateMoved() from None
-            raise
-
-    def _state_op(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None, index: int,
-                  total: int, pinned: bool = False) -> dict[str, Any]:
-        names = {"#wm": "wm"}
-        values: dict[str, Any] = {}
-        if index == 0 and not pinned:
-            condition = "attribute_not_exists(pf) AND " + (
-                "attribute_not_exists(#wm)" if watermark is None else "#wm = :prev")
-            if watermark is not None:
-                values[":prev"] = {"S": str(watermark)}
-        else:
-            condition = "pf = :first AND pd = :done"
-            values.update({":first": {"S": str(fold.first)}, ":done": {"N": str(index)}})
-        if index == total - 1:
-            update = "SET #wm = :last, t = :now REMOVE pf, pl, pn, pd"
-            values.update({":last": {"S": str(fold.last)}, ":now": {"N": str(int(self.clock()))}})
-        elif index == 0 and not pinned:
-            update = "SET pf = :first, pl = :plast, pn = :pn, pd = :next"
-            values.update({":first": {"S": str(fold.first)}, ":plast": {"S": str(fold.last)},
-                           ":pn": {"N": str(fold.records)}, ":next": {"N": "1"}})
-        else:
-            update = "SET pd = :next"
-            values[":next"] = {"N": str(index + 1)}
-        op = {"TableName": self.config.table_name, "Key": tables.key(*_state_key(stream, shard_id)),
-              "UpdateExpression": update, "ConditionExpression": condition, "ExpressionAttributeValues": values}
-        if "#wm" in update or "#wm" in condition:
-            op["ExpressionAttributeNames"] = names
-        return {"Update": op}
-
-    def _state(self, stream: str, shard_id: str) -> tuple[int | None, Pin | None]:
-        item = with_retries(lambda: self.client.get_item(
-            TableName=self.config.table_name, Key=tables.key(*_state_key(stream, shard_id)),
-            ConsistentRead=True), self.config).get("Item") or {}
-        watermark = int(item["wm"]["S"]) if "wm" in item else None
-        pin = None
-        if "pf" in item:
-            pin = Pin(int(item["pf"]["S"]), int(item["pl"]["S"]), int(item["pn"]["N"]), int(item["pd"]["N"]))
-        return watermark, pin
-
-
-class _StateMoved(Exception):
-    """The shard's state changed under this invocation (a concurrent or late one)."""
-
-
-def _merge(agg: Aggregate, counters: dict[tuple[str, str], dict[str, int]]) -> None:
-    """Add experiment counter deltas to the fold's, with their hours in the rollup's work list."""
-    for (pk, sk), attrs in counters.items():
-        target = agg.counters.setdefault((pk, sk), {})
-        for attr, n in attrs.items():
-            target[attr] = target.get(attr, 0) + n
-        agg.hours.add((pk, sk.split("#")[1][:10]))
-
 
 def _state_key(stream: str, shard_id: str) -> tuple[str, str]:
     return tables.shard_state_pk(stream, shard_id), "STATE"
 
 
-def _minute_ttl(minute: str) -> int:
-    return bucket_start(tables.MINUTE, minute) + tables.MINUTE_TTL_SECONDS
+def _minute_ttl(key: tuple[str, str]) -> int | None:
+    """Minute items expire (TTL bucket + 96 h); anything else a fold writes is kept."""
+    sk = key[1]
+    if not sk.startswith(f"{tables.MINUTE}#"):
+        return None
+    return buckets.bucket_start(tables.MINUTE, sk.split("#")[1]) + tables.MINUTE_TTL_SECONDS
 
 
-def _sketch_of(ids: Iterable[str], lg_k: int) -> bytes:
+def _sketch_of(ids: Any, lg_k: int) -> bytes:
     sketch = ds.hll_sketch(lg_k, ds.tgt_hll_type.HLL_4)
     for profile in sorted(ids):
         sketch.update(profile)
     return sketch.serialize_compact()
-
-
-def _state_condition_failed(exc: ClientError, state_index: int) -> bool:
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = exc.response.get("CancellationReasons", [])
-    return len(reasons) > state_index and reasons[state_index].get("Code") == "ConditionalCheckFailed"

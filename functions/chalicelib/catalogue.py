@@ -165,6 +165,21 @@ class Dimension:
     primary: str | None = None  # the metric a row is ranked by; None: all its metrics
 
 
+#: Bytes of attribute names one dimension may add to a counter item: a value costs its
+#: length once per metric it breaks down, so its admitted values' total length is capped
+#: at this ÷ its metrics (`Dimension.value_budget`). With at most a dozen dimensions an
+#: item stays under ~300 KB whatever producers send (DynamoDB refuses 400 KB; DESIGN
+#: invariant 4), and a long value costs its share: 253-character domains fill the budget
+#: sooner than short ones, then count as "other".
+DIMENSION_ITEM_BYTES = 20_000
+
+
+def _value_budget(self: "Dimension") -> int:
+    return DIMENSION_ITEM_BYTES // max(1, len(self.metrics))
+
+
+Dimension.value_budget = property(_value_budget)  # type: ignore[attr-defined]
+
 BOUNCE_TYPES = frozenset({"hard", "soft", "ignored"})
 ERROR_TYPES: dict[str, tuple[str, str]] = {
     "user_unknown": ("User unknown", "Utilisateur inconnu"),

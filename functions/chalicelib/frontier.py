@@ -23,6 +23,7 @@ HOUR = 3600
 def _hour_and_execution(sk: str) -> tuple[int, str, str]:
     """(bucket start, execution, bucket) of any hour or minute item's sort key."""
     prefix, bucket, execution = sk.split("#")[:3]
+    execution = execution.split(tables.SALT_SEP, 1)[0]
     gran = prefix[-1] if prefix[-1] in buckets.UNIT_SECONDS else tables.MINUTE  # SX: minute deltas
     return buckets.bucket_start(gran, bucket), execution, bucket
 

@@ -29,6 +29,34 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
+class HotCampaigns:
+    """Which shard a campaign's records go to: partition key = workspace + campaign, so
+    one shard (and one aggregator) writes each campaign's items and no item has two
+    writers; a campaign this container sees arriving faster than `threshold` events/s
+    is *hot* and its records are spread over `salts` keys (each salt its own minute
+    items, `tables.counter_sk`), so a big send is not capped by one shard's throughput."""
+
+    def __init__(self, threshold: float = 500.0, salts: int = 8, window: float = 10.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.threshold, self.salts, self.window, self.clock = threshold, salts, window, clock
+        self._seen: dict[tuple[str, str], list[float]] = {}  # (ws, campaign) -> [window start, events]
+
+    def salt(self, workspace: str, campaign: str, events: int) -> int:
+        now = self.clock()
+        entry = self._seen.get((workspace, campaign))
+        if entry is None or now - entry[0] > self.window:
+            if len(self._seen) > 10_000:
+                self._seen.clear()  # bounded memory: forget, the rate is re-learnt in a window
+            entry = self._seen[(workspace, campaign)] = [now, 0.0]
+        entry[1] += events
+        rate = entry[1] / max(1.0, now - entry[0])
+        return secrets.randbelow(self.salts) if rate > self.threshold and self.salts > 1 else 0
+
+
+def partition_key(workspace: str, campaign: str, salt: int) -> str:
+    return f"{workspace}#{campaign}" + (f"#{salt}" if salt else "")
+
+
 class IngestError(Exception):
     """Bad input for the whole request: status and a message the producer can act on."""
 
@@ -76,13 +104,14 @@ def batch_identity(body: bytes, idempotency_key: str | None) -> tuple[str, str]:
 class IngestService:
     def __init__(self, ledger: BatchLedger, stream: EventStream, limits: Limits = Limits(),
                  clock: Callable[[], float] = time.time, profiles: ProfileKeys | None = None,
-                 currencies: CurrencyBook | None = None) -> None:
+                 currencies: CurrencyBook | None = None, hot: HotCampaigns | None = None) -> None:
         self.ledger = ledger
         self.stream = stream
         self.limits = limits
         self.clock = clock
         self.profiles = profiles if profiles is not None else ProfileKeys()
         self.currencies = currencies
+        self.hot = hot if hot is not None else HotCampaigns(clock=clock)
 
     def ingest(self, workspace: str, body: bytes | None, idempotency_key: str | None) -> IngestOutcome:
         """POST /v1/events: the body's events, identified by the key or the body itself."""
@@ -114,10 +143,16 @@ class IngestService:
                 accepted = [(i, e) for i, e in accepted if i not in refused]
                 rejected = sorted(rejected + [Rejection(i, reason) for i, reason in refused.items()],
                                   key=lambda r: r.index)
-        records = encode(workspace, batch_id, attempt, received_at, [compact(e) for _, e in accepted]) \
-            if accepted else []
+        by_campaign: dict[str, list[dict[str, Any]]] = {}
+        for _, event in accepted:
+            by_campaign.setdefault(event.campaign_id, []).append(compact(event))
+        records: list[tuple[str, bytes]] = []
+        for campaign, events in sorted(by_campaign.items()):
+            salt = self.hot.salt(workspace, campaign, len(events))
+            key = partition_key(workspace, campaign, salt)
+            records.extend((key, r) for r in encode(workspace, batch_id, attempt, received_at, events, salt))
         if records:
-            self.stream.put(batch_id, records)  # durable first: the commit below makes them count
+            self.stream.put_keyed(records)  # durable first: the commit below makes them count
         body_out = {"accepted": len(accepted), "rejected": [r.as_dict() for r in rejected]}
         try:
             winner = self.ledger.commit(workspace, batch_id, body_hash, received_at, attempt, body_out,

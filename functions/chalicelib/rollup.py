@@ -31,6 +31,8 @@ from typing import Any, Callable, Iterable
 from botocore.exceptions import ClientError
 
 from . import buckets, tables
+from .fold.guards import is_counter
+from .fold.marks import marked_minutes, minute_attr
 from .frontier import FRONTIER
 from .sketches import ATTR_PREFIX, Unions, delta_bounds, is_domain_attr, sketch_attrs
 from .store import CounterStore, ReadStats, StoreConfig, item_size, put_all, with_retries
@@ -45,6 +47,9 @@ COUNTER_SKIP = {tables.PK, tables.SK, tables.TTL_ATTRIBUTE, FRONTIER}
 #: every OPEN_STEP seconds (each rewrite is billed by the whole hour item).
 OPEN_LAG = 300
 OPEN_STEP = 300
+#: a closed minute's deltas are compacted this long after it ends (a fold decides "open"
+#: with fold.marks.CLOSE_MARGIN to spare, so it never skips a mark the rollup relies on)
+COMPACT_GRACE = 30
 
 
 @dataclass
@@ -93,7 +98,7 @@ class Rollup:
                         stats.minutes_compacted += self._compact_touched(pk, entry, now, v, stats)
                         self._roll_open_hour(pk, hour, now, stats)
                     elif v > int(entry.get("rv", 0)):
-                        self._roll_hour(pk, hour, v, stats)
+                        self._roll_hour(pk, hour, v, stats, marked_minutes(entry))
                 days.add(hour[:8])
             for day in sorted(days):
                 if buckets.bucket_start(tables.DAY, day) + 86400 > now:
@@ -108,7 +113,7 @@ class Rollup:
 
     # --- hours and days ---
 
-    def _roll_hour(self, pk: str, hour: str, version: int, stats: RollupStats) -> None:
+    def _roll_hour(self, pk: str, hour: str, version: int, stats: RollupStats, marks: dict[str, int]) -> None:
         start = buckets.bucket_start(tables.HOUR, hour)
         read = ReadStats()
         puts = self._counter_sums(pk, tables.HOUR, hour, tables.MINUTE, start, start + 3600, read, start + 3600)
@@ -118,7 +123,9 @@ class Rollup:
         puts += _sketch_items(pk, tables.HOUR, {(hour, e, a): b for (e, a), b in per_hour.serialized().items()},
                               start + 3600)
         self._write(puts, stats)
-        if self._mark_rolled(tables.HOUR, hour, pk, version):
+        # rolled: rv = v and the minutes' marks go, unless a fold bumped v meanwhile (rolled again next run)
+        if self._unmark(tables.rollup_pk(tables.HOUR, hour), pk, marks, version) if marks else \
+                self._mark_rolled(tables.HOUR, hour, pk, version):
             stats.hours_rolled += 1
             self._bump(tables.rollup_pk(tables.DAY, hour[:8]), pk)
         else:
@@ -179,8 +186,8 @@ class Rollup:
         """Minute sketches of the open hour's closed minutes that folds touched since
         the last compaction (the entry's `tm` set), then those minutes leave the set
         unless a fold bumped the entry meanwhile (it will be compacted again)."""
-        closed = sorted(m for m in entry.get("tm", set())
-                        if buckets.bucket_start(tables.MINUTE, m) + 60 <= now)
+        marks = marked_minutes(entry)
+        closed = sorted(m for m in marks if buckets.bucket_start(tables.MINUTE, m) + 60 + COMPACT_GRACE <= now)
         if not closed:
             return 0
         start = buckets.bucket_start(tables.MINUTE, closed[0])
@@ -188,16 +195,35 @@ class Rollup:
         per_minute, _ = self._delta_unions(pk, start, end, ReadStats(), set(closed))
         puts = self._changed(pk, tables.MINUTE, start, end, _sketch_items(pk, tables.MINUTE, per_minute.serialized()))
         self._write(puts, stats)
+        # each minute leaves the list only if no fold marked it again meanwhile (then it is compacted
+        # again next run): other minutes' activity never keeps a compacted minute in the list
+        for minute in closed:
+            if not self._unmark(entry[tables.PK], pk, {minute: marks[minute]}):
+                stats.raced += 1
+        return len(closed)
+
+    def _unmark(self, entry_pk: str, pk: str, marks: dict[str, int], version: int | None = None) -> bool:
+        """Remove minute marks whose counts are still those read (and `v`, when given)."""
+        if not marks:
+            return True
+        names = {f"#m{i}": minute_attr(m) for i, m in enumerate(sorted(marks))}
+        values = {f":c{i}": {"N": str(marks[m])} for i, m in enumerate(sorted(marks))}
+        conditions = [f"#m{i} = :c{i}" for i in range(len(marks))]
+        update = "REMOVE " + ", ".join(names)
+        if version is not None:
+            conditions.append("v = :v")
+            values[":v"] = {"N": str(version)}
+            update = "SET rv = :v " + update
         try:
             with_retries(lambda: self.client.update_item(
-                TableName=self.config.table_name, Key=tables.key(entry[tables.PK], pk),
-                UpdateExpression="DELETE tm :done", ConditionExpression="v = :v",
-                ExpressionAttributeValues={":done": {"SS": closed}, ":v": {"N": str(version)}}), self.config)
+                TableName=self.config.table_name, Key=tables.key(entry_pk, pk), UpdateExpression=update,
+                ConditionExpression=" AND ".join(conditions), ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values), self.config)
+            return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            stats.raced += 1
-        return len(closed)
+            return False
 
     def _delta_unions(self, pk: str, start: int, end: int, read: ReadStats,
                       minutes: set[str] | None = None) -> tuple[Unions, Unions]:
@@ -232,7 +258,7 @@ class Rollup:
         try:
             with_retries(lambda: self.client.update_item(
                 TableName=self.config.table_name, Key=tables.key(tables.rollup_pk(gran, bucket), pk),
-                UpdateExpression="SET rv = :v REMOVE tm", ConditionExpression="v = :v",
+                UpdateExpression="SET rv = :v", ConditionExpression="v = :v",
                 ExpressionAttributeValues={":v": {"N": str(version)}}), self.config)
             return True
         except ClientError as exc:
@@ -280,7 +306,7 @@ def _sum_per_execution(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, i
         execution = tables.parse_counter_sk(item[tables.SK])[2]
         target = sums[execution]
         for attr, n in item.items():
-            if attr not in COUNTER_SKIP and isinstance(n, int):
+            if attr not in COUNTER_SKIP and is_counter(attr) and isinstance(n, int):
                 target[attr] += n
     return sums
 
@@ -289,7 +315,7 @@ def _numbers(item: dict[str, Any]) -> dict[str, int]:
     """The counters of an item, plain or low-level, without keys and frontier."""
     out = {}
     for name, value in item.items():
-        if name not in COUNTER_SKIP:
+        if name not in COUNTER_SKIP and is_counter(name):
             out[name] = int(value["N"]) if isinstance(value, dict) else value
     return out
 

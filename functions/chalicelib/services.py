@@ -72,6 +72,8 @@ class Services:
         return total
 
     def roll(self, now: float | None = None) -> RollupStats:
+        """The minute's schedules: parked records whose request committed, then the rollup."""
+        self.aggregator.drain_all_parked(self.stream.stream_name)
         return self.rollup.run(now, wait_seconds=60)
 
 

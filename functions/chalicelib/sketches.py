@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import datasketches as ds
 
 from . import buckets, tables
+from .fold.marks import marked_minutes
 from .frontier import read_hours
 from .store import CounterStore, ReadStats, with_retries
 
@@ -136,11 +137,11 @@ class SketchStore:
         for hour_start in range(start - start % 3600, end, 3600):
             hour = buckets.bucket_of(tables.HOUR, hour_start)
             entry = with_retries(lambda: self.store.client.get_item(
-                TableName=self.store.config.table_name, ConsistentRead=True, ProjectionExpression="tm",
+                TableName=self.store.config.table_name, ConsistentRead=True,
                 Key={tables.PK: {"S": tables.rollup_pk(tables.HOUR, hour)}, tables.SK: {"S": pk}}),
                 self.store.config).get("Item") or {}
             stats.items += 1
-            minutes = sorted(m for m in entry.get("tm", {}).get("SS", [])
+            minutes = sorted(m for m in marked_minutes(entry)
                              if start <= buckets.bucket_start(tables.MINUTE, m) < end)
             if not minutes:
                 continue

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .events import Event
 from .store import StoreUnavailable
@@ -38,6 +40,7 @@ class StreamRecord:
     events: list[dict[str, Any]]
     shard_id: str = ""
     sequence: int = 0
+    salt: int = 0  # >0: a hot campaign's records, spread over shards (`ingest.HotCampaigns`)
 
     @property
     def sequence_str(self) -> str:
@@ -58,12 +61,14 @@ def compact(event: Event) -> dict[str, Any]:
 
 
 def encode(workspace: str, batch_id: str, attempt: str, received_at: float,
-           events: Sequence[dict[str, Any]]) -> list[bytes]:
+           events: Sequence[dict[str, Any]], salt: int = 0) -> list[bytes]:
     """Records for one attempt: parts of at most EVENTS_PER_RECORD events."""
     parts = [events[i:i + EVENTS_PER_RECORD] for i in range(0, len(events), EVENTS_PER_RECORD)] or [[]]
-    return [zlib.compress(json.dumps({"v": FORMAT_VERSION, "ws": workspace, "b": batch_id, "a": attempt,
-                                      "r": received_at, "e": list(part)},
-                                     separators=(",", ":")).encode(), 6) for part in parts]
+    head: dict[str, Any] = {"v": FORMAT_VERSION, "ws": workspace, "b": batch_id, "a": attempt, "r": received_at}
+    if salt:
+        head["s"] = salt
+    return [zlib.compress(json.dumps({**head, "e": list(part)}, separators=(",", ":")).encode(), 6)
+            for part in parts]
 
 
 class PoisonRecord(ValueError):
@@ -79,7 +84,7 @@ def decode(data: bytes, shard_id: str = "", sequence: int = 0) -> StreamRecord:
         if not isinstance(events, list):
             raise PoisonRecord("events is not a list")
         return StreamRecord(str(doc["ws"]), str(doc["b"]), str(doc["a"]), float(doc["r"]), events,
-                            shard_id, sequence)
+                            shard_id, sequence, int(doc.get("s", 0)))
     except PoisonRecord:
         raise
     except (ValueError, KeyError, TypeError, zlib.error) as exc:
@@ -90,17 +95,28 @@ class EventStream:
     """Puts records on one Kinesis stream (ingest side) and reads them back
     (local mode's poller, tests, and the aggregator's recovery of a pinned fold)."""
 
-    def __init__(self, client: Any, stream_name: str, max_attempts: int = 5) -> None:
+    def __init__(self, client: Any, stream_name: str, max_attempts: int = 5, base_backoff: float = 0.05,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.stream_name = stream_name
         self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.sleep = sleep
         self.records_put = 0
         self.bytes_put = 0
 
     def put(self, partition_key: str, records: list[bytes]) -> None:
-        """Put every record or raise StoreUnavailable (the request then answers 503)."""
-        pending = [{"Data": r, "PartitionKey": partition_key} for r in records]
-        for _ in range(self.max_attempts):
+        """Put every record or raise StoreUnavailable (the request then answers 503).
+        Throttled records are retried with jittered exponential backoff: retrying at once
+        only adds load to a shard that is already over its limit."""
+        self.put_keyed([(partition_key, r) for r in records])
+
+    def put_keyed(self, keyed: list[tuple[str, bytes]]) -> None:
+        """Put (partition key, record) pairs, as `put` does."""
+        pending = [{"Data": r, "PartitionKey": k} for k, r in keyed]
+        for attempt in range(self.max_attempts):
+            if attempt:
+                self.sleep(self.base_backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
             failed = []
             for i in range(0, len(pending), PUT_BATCH):
                 chunk = pending[i:i + PUT_BATCH]
@@ -114,7 +130,7 @@ class EventStream:
                         failed.append(sent)
                     else:
                         self.records_put += 1
-                        self.bytes_put += len(sent["Data"]) + len(partition_key)
+                        self.bytes_put += len(sent["Data"]) + len(sent["PartitionKey"])
             if not failed:
                 return
             pending = failed

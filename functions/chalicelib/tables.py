@@ -55,8 +55,13 @@ def counter_pk(workspace: str, campaign: str, channel: str) -> str:
     return f"{workspace}#C#{campaign}#{channel}"
 
 
-def counter_sk(granularity: str, bucket: str, execution: str) -> str:
-    return f"{granularity}#{bucket}#{execution}"
+#: A hot campaign's minute items are one per salt (`M#minute#exec~3`), so each has one
+#: writer: the shard its salt's records land on. Readers and the rollup sum the parts.
+SALT_SEP = "~"
+
+
+def counter_sk(granularity: str, bucket: str, execution: str, salt: int = 0) -> str:
+    return f"{granularity}#{bucket}#{execution}" + (f"{SALT_SEP}{salt}" if salt else "")
 
 
 def sketch_sk(granularity: str, bucket: str, execution: str, metric: str) -> str:
@@ -90,8 +95,9 @@ def rollup_pk(granularity: str, bucket: str) -> str:
 
 
 def parse_counter_sk(sk: str) -> tuple[str, str, str]:
+    """(granularity, bucket, execution) of a counter item, whatever its salt."""
     granularity, bucket, execution = sk.split("#", 2)
-    return granularity, bucket, execution
+    return granularity, bucket, execution.split(SALT_SEP, 1)[0]
 
 
 def campaigns_pk(workspace: str) -> str:

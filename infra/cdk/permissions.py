@@ -31,6 +31,7 @@ if _FUNCTIONS not in sys.path:
     sys.path.insert(0, _FUNCTIONS)
 
 from chalicelib import rollup, tables  # noqa: E402
+from chalicelib.fold import parking  # noqa: E402
 from chalicelib.alerts import store as alerts_store  # noqa: E402
 from chalicelib.snapshots import subscriptions  # noqa: E402
 from chalicelib.webhooks import sources as webhook_sources  # noqa: E402
@@ -84,8 +85,11 @@ CAMPAIGNS = tables.campaigns_pk(ANY)
 SHARD_STATE = tables.shard_state_pk(ANY, ANY)
 ROLLUP_WORK = tables.rollup_pk(ANY, ANY)
 ROLLUP_LEASE = rollup.LEASE_PK  # one rollup at a time
-#: Undecodable stream records the aggregator sets aside (chalicelib/aggregator.py).
+#: Undecodable stream records and refused item writes the aggregator sets aside (chalicelib/aggregator.py).
 DEADLETTER = "DEADLETTER"
+#: Records whose request had not committed yet, and the index of shards holding some (chalicelib/fold/parking.py).
+PARKED = parking.parked_pk(ANY, ANY)
+PARKED_INDEX = parking.parked_index_pk(ANY)
 LEDGER = tables.batch_pk(ANY, ANY)
 KEY_LOOKUP = tables.key_lookup_pk(ANY)
 KEYS = tables.keys_pk(ANY)
@@ -192,9 +196,10 @@ ALERT_DELIVERY = Family(
 
 AGGREGATOR = Family(
     "AggregatorRole", "aggregator: reads the stream and the ledger, folds into counters, its failure queue",
-    ("FoldStream",),
+    ("FoldStream", "DrainParked"),
     (Grant("ReadTable", READ + BATCH_READ, TABLE),
-     Grant("Fold", WRITE, TABLE, (COUNTERS, CAMPAIGNS, SHARD_STATE, ROLLUP_WORK, DEADLETTER)),
+     Grant("Fold", WRITE, TABLE, (COUNTERS, CAMPAIGNS, SHARD_STATE, ROLLUP_WORK, DEADLETTER, PARKED,
+                                  PARKED_INDEX)),
      Grant("ReadEvents", STREAM_READ, STREAM),
      Grant("FailedBatches", SEND_TO_QUEUE, FAILURE_QUEUE)))
 

@@ -14,12 +14,15 @@ re-read and redo that profile). The counter deltas the changes imply ("A: one
 more person at 10:42", "B: one more clicker at 10:57") join the fold's own
 counter deltas, which the aggregator applies exactly once.
 
-Exactly once: the aggregator pins a fold before any state is written, so a
-retry re-forms the same fold under the same tag; each state write records,
-under that tag, the deltas it implied (`ap`). A retry finds them and reuses
-them instead of re-deriving from a state it already changed. Entries older
-than the stream's retention (a fold cannot be retried after it) are dropped
-on the profile's next write.
+Exactly once, without transactions: like a counter item (`fold/writing.py`),
+a state records the last sequence number of this shard whose events it holds
+(`~q<shard>`), and each write records the deltas it implied, each with the
+sequence of the record that caused it (`ap`). A retried or overlapping fold
+finds the state ahead of its first record: it reuses the recorded deltas of
+its records and derives new ones only from its records after the guard. The
+counter items then take each delta once, by their own guards. Entries older
+than the stream's retention (no fold is retried after it) are dropped on the
+profile's next write.
 
 Rules (docs/experiments.md):
 - people: the first `sent` (in-app, web: `impression`) with a variant assigns
@@ -43,6 +46,7 @@ from botocore.exceptions import ClientError
 
 from .. import catalogue, tables
 from ..buckets import bucket_of
+from ..fold.guards import INTERNAL, seq_key
 from ..store import StoreConfig, with_retries
 
 #: unique metrics' codes by event type (machine opens are no success)
@@ -53,6 +57,7 @@ PENDING_LIMIT = 20  # conversions kept while a profile awaits its assignment
 TAG_RETENTION = 25 * 3600  # > the stream's 24 h: no fold is retried after its records expire
 STATE_TTL = 400 * 86400
 MAX_ATTEMPTS = 6
+GUARD_PREFIX = INTERNAL + "q"
 
 #: (workspace, campaign, channel) -> attribution window in seconds
 WindowOf = Callable[[str, str, str], int]
@@ -61,6 +66,8 @@ AdmitVariants = Callable[[str, str, set[str]], Mapping[str, str]]
 MAX_VARIANTS = 20
 #: (minute bucket, variant, code, delta)
 Delta = tuple[str, str, str, int]
+#: (source record sequence, delta)
+SourcedDelta = tuple[int, Delta]
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ class State:
     revenue: int = 0  # credited revenue units (catalogue.REVENUE_SCALE)
     pending: tuple[tuple[int, int], ...] = ()  # (time, units) of conversions before the assignment
     version: int = 0
-    applied: Mapping[str, str] = field(default_factory=dict)  # fold tag -> "epoch;deltas"
+    applied: Mapping[str, str] = field(default_factory=dict)  # guard value -> "epoch;seq|minute|variant|code|n;..."
+    guards: Mapping[str, str] = field(default_factory=dict)  # shard tag -> last sequence applied (seq_key)
 
 
 def _minute(epoch: int) -> str:
@@ -135,16 +143,16 @@ def fold_events(state: State, events: Iterable[Mapping[str, Any]], channel: str,
 
 # --- the item -----------------------------------------------------------------------------
 
-def _encode_deltas(now: int, deltas: list[Delta]) -> str:
-    return f"{now};" + ";".join(f"{m}|{v}|{c}|{n}" for m, v, c, n in deltas)
+def _encode_deltas(now: int, deltas: list[SourcedDelta]) -> str:
+    return f"{now};" + ";".join(f"{seq}|{m}|{v}|{c}|{n}" for seq, (m, v, c, n) in deltas)
 
 
-def _decode_deltas(text: str) -> list[Delta]:
+def _decode_deltas(text: str) -> list[SourcedDelta]:
     out = []
     for part in text.split(";")[1:]:
         if part:
-            m, v, c, n = part.split("|")
-            out.append((m, v, c, int(n)))
+            seq, m, v, c, n = part.split("|")
+            out.append((int(seq), (m, v, c, int(n))))
     return out
 
 
@@ -161,7 +169,8 @@ def _parse(item: Mapping[str, Any] | None) -> State:
         revenue=num("r") or 0,
         pending=tuple((int(p["L"][0]["N"]), int(p["L"][1]["N"])) for p in item.get("pc", {}).get("L", [])),
         version=num("ver") or 0,
-        applied={k: v["S"] for k, v in item.get("ap", {}).get("M", {}).items()})
+        applied={k: v["S"] for k, v in item.get("ap", {}).get("M", {}).items()},
+        guards={k[len(GUARD_PREFIX):]: v["S"] for k, v in item.items() if k.startswith(GUARD_PREFIX)})
 
 
 def _item(pk: str, profile: str, s: State, now: int) -> dict[str, Any]:
@@ -182,28 +191,39 @@ def _item(pk: str, profile: str, s: State, now: int) -> dict[str, Any]:
         item["pc"] = {"L": [{"L": [{"N": str(a)}, {"N": str(u)}]} for a, u in s.pending]}
     if s.applied:
         item["ap"] = {"M": {k: {"S": v} for k, v in s.applied.items()}}
+    for tag, value in s.guards.items():
+        item[GUARD_PREFIX + tag] = {"S": value}
     return item
 
 
 def _changed(old: State, new: State) -> bool:
-    return replace(old, version=0, applied={}) != replace(new, version=0, applied={})
+    return replace(old, version=0, applied={}, guards={}) != replace(new, version=0, applied={}, guards={})
 
 
 @dataclass
 class Resolution:
     """What a fold's experiment events add: counter deltas per experiment counter item."""
 
-    counters: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    #: (source sequence, counter item, attribute, delta): the slow path keeps those after a guard
+    sourced: list[tuple[int, tuple[str, str], str, int]] = field(default_factory=list)
     reads: int = 0
     writes: int = 0
     conflicts: int = 0
     profiles: int = 0
 
-    def add(self, pk: str, delta: Delta) -> None:
+    def add(self, pk: str, seq: int, delta: Delta) -> None:
         minute, variant, code, n = delta
-        attrs = self.counters.setdefault((pk, tables.counter_sk(tables.MINUTE, minute, tables.NO_EXECUTION)), {})
-        attr = f"{variant}|{code}"
-        attrs[attr] = attrs.get(attr, 0) + n
+        self.sourced.append((seq, (pk, tables.counter_sk(tables.MINUTE, minute, tables.NO_EXECUTION)),
+                             f"{variant}|{code}", n))
+
+    def counters(self, after: int = -1) -> dict[tuple[str, str], dict[str, int]]:
+        """Deltas per counter item of the records after a sequence number (all by default)."""
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for seq, key, attr, n in self.sourced:
+            if seq > after:
+                row = out.setdefault(key, {})
+                row[attr] = row.get(attr, 0) + n
+        return out
 
 
 def relevant(ev: Mapping[str, Any]) -> bool:
@@ -223,20 +243,21 @@ class ProfileStates:
         self.admit = admit
         self.clock = clock
 
-    def resolve(self, tag: str, events: Iterable[tuple[str, Mapping[str, Any]]]) -> Resolution:
-        """`events`: (workspace, compact event) of the fold's committed records, in order."""
-        events = [(w, ev) for w, ev in events if relevant(ev)]
+    def resolve(self, tag: str, first: int, events: Iterable[tuple[str, Mapping[str, Any], int]]) -> Resolution:
+        """`events`: (workspace, compact event, record sequence) of the fold's committed records;
+        `tag` is the shard's guard tag and `first` the fold's first record."""
+        events = [(w, ev, seq) for w, ev, seq in events if relevant(ev)]
         if self.admit is not None:  # a producer naming thousands of variants gets "other" past the cap
             named: dict[tuple[str, str], set[str]] = {}
-            for workspace, ev in events:
+            for workspace, ev, _ in events:
                 if ev.get("variant"):
                     named.setdefault((workspace, ev["campaign_id"]), set()).add(ev["variant"])
             mapping = {k: self.admit(k[0], k[1], v) for k, v in sorted(named.items())}
             events = [(w, {**ev, "variant": mapping[(w, ev["campaign_id"])][ev["variant"]]} if ev.get("variant")
-                       else ev) for w, ev in events]
-        groups: dict[tuple[str, str, str, str], list[Mapping[str, Any]]] = {}
-        for workspace, ev in events:
-            groups.setdefault((workspace, ev["campaign_id"], ev["channel"], ev["profile_id"]), []).append(ev)
+                       else ev, seq) for w, ev, seq in events]
+        groups: dict[tuple[str, str, str, str], list[tuple[Mapping[str, Any], int]]] = {}
+        for workspace, ev, seq in events:
+            groups.setdefault((workspace, ev["campaign_id"], ev["channel"], ev["profile_id"]), []).append((ev, seq))
         out = Resolution(profiles=len(groups))
         if not groups:
             return out
@@ -246,11 +267,11 @@ class ProfileStates:
         for key in keys:
             workspace, campaign, channel, profile = key
             pk = tables.experiment_profile_pk(workspace, campaign, channel)
-            events_of = sorted(groups[key], key=lambda e: int(e["ts"]))
+            of_profile = sorted(groups[key], key=lambda e: (int(e[0]["ts"]), e[1]))
             window = self.window_of(workspace, campaign, channel)
             state = states.get(key)
             for _ in range(MAX_ATTEMPTS):
-                deltas = self._apply_one(pk, profile, state, events_of, channel, window, tag, now, out)
+                deltas = self._apply_one(pk, profile, state, of_profile, channel, window, tag, first, now, out)
                 if deltas is not None:
                     break
                 out.conflicts += 1
@@ -258,22 +279,31 @@ class ProfileStates:
             else:
                 raise RuntimeError(f"profile state of {profile!r} kept changing under this fold")
             xpk = tables.experiment_counter_pk(workspace, campaign, channel)
-            for delta in deltas:
-                out.add(xpk, delta)
+            for seq, delta in deltas:
+                out.add(xpk, seq, delta)
         return out
 
-    def _apply_one(self, pk: str, profile: str, state: State | None, events: list[Mapping[str, Any]],
-                   channel: str, window: int, tag: str, now: int, out: Resolution) -> list[Delta] | None:
-        """The deltas of one profile for this fold; None when its state moved (re-read)."""
+    def _apply_one(self, pk: str, profile: str, state: State | None, events: list[tuple[Mapping[str, Any], int]],
+                   channel: str, window: int, tag: str, first: int, now: int,
+                   out: Resolution) -> list[SourcedDelta] | None:
+        """The sourced deltas of one profile for this fold; None when its state moved (re-read)."""
         current = state or State()
-        if tag in current.applied:
-            return _decode_deltas(current.applied[tag])  # this fold already changed it: a retry
-        new, deltas = fold_events(current, events, channel, window)
+        guard = current.guards.get(tag)
+        done = int(guard) if guard is not None and int(guard) >= first else None
+        reused = [d for text in current.applied.values() for d in _decode_deltas(text)
+                  if done is not None and first <= d[0] <= done]
+        pending = [(ev, seq) for ev, seq in events if done is None or seq > done]
+        if not pending:
+            return reused  # a retry: this fold already changed the state
+        new, deltas = fold_events(current, [ev for ev, _ in pending], channel, window)
         if not _changed(current, new):
-            return []
-        kept = {t: v for t, v in current.applied.items() if int(v.split(";", 1)[0]) >= now - TAG_RETENTION}
-        kept[tag] = _encode_deltas(now, deltas)
-        new = replace(new, version=current.version + 1, applied=kept)
+            return reused
+        source = max(seq for _, seq in pending)
+        sourced = [(source, d) for d in deltas]
+        last = seq_key(source)
+        kept = {g: v for g, v in current.applied.items() if int(v.split(";", 1)[0]) >= now - TAG_RETENTION}
+        kept[last] = _encode_deltas(now, sourced)
+        new = replace(new, version=current.version + 1, applied=kept, guards={**current.guards, tag: last})
         condition = "attribute_not_exists(pk)" if state is None else "ver = :v"
         values = {} if state is None else {"ExpressionAttributeValues": {":v": {"N": str(current.version)}}}
         try:
@@ -285,7 +315,7 @@ class ProfileStates:
                 return None
             raise
         out.writes += 1
-        return deltas
+        return reused + sourced
 
     def _read(self, keys: list[tuple[str, str, str, str]], out: Resolution) -> dict[tuple, State]:
         states: dict[tuple, State] = {}

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from .. import buckets, catalogue, tables
 from ..aggregate import split_dim_attr
+from ..fold.guards import is_counter
 from ..frontier import FRONTIER, read_hours
 from ..sketches import SketchStore, summarise, union_of
 from ..store import CounterStore, ReadStats
@@ -50,7 +51,7 @@ class Fold:
         slot = (buckets.bucket_start(gran, bucket) - self.series_start) // self.step
         row = self.executions[execution]
         for attr, n in item.items():
-            if attr in RESERVED:
+            if attr in RESERVED or not is_counter(attr):
                 continue
             parsed = split_dim_attr(attr)
             if parsed:
