@@ -82,8 +82,8 @@ def assert_within_life(reads: Reads, first_day: int, now: float) -> None:
     """No request reads a bucket starting at or after the horizon, nor one ending before the first data day."""
     edge = buckets.horizon(now)
     for op, params in reads.calls:
-        if op == "Query":
-            values = params["ExpressionAttributeValues"]
+        values = params.get("ExpressionAttributeValues", {})
+        if op == "Query" and ":lo" in values:  # a bucket range (other queries list settings or campaigns)
             lo, hi = _bucket_start(values[":lo"]["S"]), _bucket_start(values[":hi"]["S"])
             if hi is not None:
                 assert hi < edge, ("read after the horizon", values[":hi"]["S"], iso(edge))
@@ -106,7 +106,7 @@ def data(module_api):
             ts = start + h * 3600 + k * 900 + 60
             p, domain, execution = f"p{h}-{k}", DOMAINS[(h + k) % 3], EXECUTIONS[(h + k) % 3]
             base = {"campaign_id": CAMPAIGN, "channel": "email", "profile_id": p, "recipient_domain": domain,
-                    **({"execution_id": execution} if execution else {})}
+                    "variant": "A" if (h + k) % 2 else "B", **({"execution_id": execution} if execution else {})}
             kinds = ["targeted", "sent", "delivered"] + (["open"] if k else []) + (["click"] if k == 2 else [])
             for n, kind in enumerate(kinds):
                 events.append({**base, "event_id": f"e{h}-{k}-{n}", "type": kind,
@@ -456,3 +456,14 @@ def test_an_experiment_series_keeps_every_recent_minute_and_thins_older_looks():
 def test_the_experiment_report_refuses_hostile_parameters(frozen):
     refused(frozen, "channel=email&metric=" + "x" * 500, "metric", "experiment")
     refused(frozen, "channel=fax", "channel", "experiment")
+
+
+def test_the_experiment_report_reads_only_the_campaigns_life(frozen):
+    data = frozen
+    r, reads = get(data, "channel=email", "experiment")
+    assert r.status_code == 200, r.body
+    doc = json.loads(r.body)
+    people = {v["variant"]: v["people"] for v in doc["variants"]}
+    assert people == {"A": HOURS * 3 // 2, "B": HOURS * 3 // 2}
+    assert 0 < len(doc["series"]) <= 2000
+    assert_within_life(reads, data.first_day, time.time())

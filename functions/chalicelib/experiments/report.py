@@ -58,7 +58,7 @@ def _points(store: CounterStore, pk: str, first: int, now: float, stats_: ReadSt
         for start, item in read_hours(store, pk, "", first - first % 3600, recent_start, now, stats_):
             hour = start - start % 3600
             add(hour, hour + 3600, item)
-    end = int(now) + 360  # events may be up to 5 minutes ahead
+    end = buckets.horizon(now)  # events may be up to 5 minutes ahead: nothing exists after this
     for item in store.query(pk, *buckets.sk_bounds("", tables.MINUTE, recent_start, end), stats_):
         minute = buckets.bucket_start(tables.MINUTE, tables.parse_counter_sk(item[tables.SK])[1])
         add(minute, minute + 60, item)

@@ -2,7 +2,8 @@
 
 Reads stay bounded: whole days come from daily roll-ups, the edges of a
 range from hourly roll-ups (ranges resolve to whole hours), so a year costs
-~365 day items per execution, never 8,760 hour items per metric.
+~365 day items per execution, never 8,760 hour items per metric; and only
+the campaign's life is read, whatever the range asked (`ranges.py`).
 """
 from __future__ import annotations
 
@@ -107,15 +108,15 @@ class GlobalReports:
         pk = tables.counter_pk(q.workspace, q.campaign_id, q.channel)
         stats = ReadStats()
         whole_life = q.start is None and q.end is None
-        r = self.resolve(q, now, stats)
-        start, end, step = r.start, r.end, r.step
+        span = self.resolve(q, now, stats)
+        start, end, step = span.start, span.end, span.step
         # Hourly charts need hour items: a short span reads ≤ 48 hours instead of day items
         # (which would pile a day's activity on its midnight); a long range reads whole days
         # inside and hours only at its edges. Stretches not rolled up yet are read finer.
-        plan = [] if r.empty else buckets.rolled_plan(
+        plan = [] if span.empty else buckets.rolled_plan(
             buckets.plan(start, end, [tables.HOUR] if step == 3600 else [tables.DAY, tables.HOUR]), now)
         items = self._items(pk, plan, now, stats, end)
-        fold = Fold(series_start=r.series_start, series_end=end, step=step, stats=stats)
+        fold = Fold(series_start=span.series_start, series_end=end, step=step, stats=stats)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
         for item in items:
             fold.add_item(item, execs)
@@ -142,16 +143,16 @@ class GlobalReports:
             ({"domain": d, "sent": c.get("sent", 0), "complaints": c.get("spam_complaint", 0),
               "opens": c.get("open", 0), "clicks": c.get("click", 0), "raw_reactivity": None}
              for d, c in domains.items()), key=lambda r: (-r["sent"], r["domain"]))
-        if not r.empty:
+        if not span.empty:
             self._raw_reactivity(pk, start, end, execs, by_domain, now, stats)
-        values = {m: fold.series.get(m, [0] * fold.slots)[:r.slots] for m in ("open", "click")}
+        values = {m: fold.series.get(m, [0] * fold.slots)[:span.slots] for m in ("open", "click")}
         return {
             "campaign_id": q.campaign_id,
             "channel": q.channel,
             "range": {"from": iso(int(q.start.timestamp())) if q.start else None,
                       "to": iso(int(q.end.timestamp())) if q.end else None,
                       "tz": q.tz, "whole_life": whole_life, "resolved_start": iso(start), "resolved_end": iso(end),
-                      "clamped": {"start": r.clamped_start, "end": r.clamped_end}},
+                      "clamped": {"start": span.clamped_start, "end": span.clamped_end}},
             "has_data": any(totals.values()),
             "totals": totals,
             "distinct": distinct,
@@ -169,7 +170,7 @@ class GlobalReports:
             "errors_by_domain": errors_by_domain,
             "by_domain": by_domain,
             "series": {"step_seconds": step,
-                       "timestamps": [iso(fold.series_start + i * step) for i in range(r.slots)],
+                       "timestamps": [iso(fold.series_start + i * step) for i in range(span.slots)],
                        "values": values},
             "read_cost": read_cost(stats),
         }
