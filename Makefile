@@ -31,10 +31,11 @@ run: setup web
 test: setup web browser
 	$(PY) -m pytest tests
 
-## Benchmarks (not tests): WRU/event of the stream design vs the previous design (git a2f11d8) and naive, CPU, report reads vs DuckDB (docs/performance.md). QUICK=1 for a short run.
+## Benchmarks (not tests): WRU/event of the stream design vs the previous design (git a2f11d8) and naive, CPU, report reads vs DuckDB, hostile report requests (docs/performance.md). QUICK=1 for a short run.
 bench: setup
 	$(PY) bench/ingest.py $(if $(QUICK),--quick)
 	$(PY) bench/report.py $(if $(QUICK),--quick)
+	$(PY) bench/hostile.py
 
 ## CloudFormation templates of a stage into infra/cdk/cdk.out: offline, no credentials (STAGE=dev|prod).
 synth: setup

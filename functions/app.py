@@ -24,7 +24,8 @@ from chalicelib.auth import Principal
 from chalicelib.catalogue import catalogue_document
 from chalicelib.config import AppConfig
 from chalicelib.csv_export import report_csv
-from chalicelib.http import ApiError, error_response, live_query, report_query
+from chalicelib.http import (ApiError, check_query_size, error_response, live_query, report_options,
+                             report_query)
 from chalicelib.ingest import IngestError
 from chalicelib.openapi import openapi_document
 from chalicelib.reports import compare
@@ -127,6 +128,17 @@ def one_error_shape(event: Any, get_response: Any) -> Response:
     return response
 
 
+@app.middleware("http")
+def bounded_query_strings(event: Any, get_response: Any) -> Response:
+    """Every route: a query string with more values or characters than any client sends is a
+    400 before a view parses it (DESIGN invariant 10, bounded work per request)."""
+    try:
+        check_query_size(event.query_params)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return get_response(event)
+
+
 def _principal(scope: str) -> Principal:
     return principal(app.current_request, scope, logger)
 
@@ -178,70 +190,61 @@ def list_campaigns() -> Response:
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
 
 
-def _report(build: Any, fmt: str | None, filename: str) -> Response:
-    """Run a report builder; answer JSON, or CSV for ?format=csv and *.csv paths."""
+def _report(build: Any, csv: bool, filename: str) -> Response:
+    """Run a report builder with (compare, now); answer JSON, or CSV for ?format=csv and *.csv paths."""
+    params = app.current_request.query_params
     try:
-        doc = build()
+        compare_previous, fmt = report_options(params)
+        doc = build(compare_previous, time.time())
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message)
     except RangeError as exc:
         return error_response(400, "invalid_request", str(exc))
     except StoreUnavailable:
         return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-    if fmt == "csv":  # the caller was authorised by build(): the file names its workspace
+    if csv or fmt == "csv":  # the caller was authorised by build(): the file names its workspace
         return Response(body=report_csv(doc, _principal("read").workspace), status_code=200, headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{filename}"'})
     return json_response(doc)
 
 
-def _compare() -> bool:
-    """`compare=previous` adds the previous equal period (it doubles the report's reads)."""
-    return (app.current_request.query_params or {}).get("compare") == "previous"
-
-
-def _live(campaign_id: str) -> dict[str, Any]:
+def _live(campaign_id: str, compare_previous: bool, now: float) -> dict[str, Any]:
     principal = _principal("read")
     query = live_query(principal.workspace, campaign_id, app.current_request.query_params)
-    now = time.time()
     doc = wired().live.report(query, now)
-    if _compare():
+    if compare_previous:  # it doubles the report's reads
         doc["previous"] = compare.previous_live(wired().live, query, now)
     return doc
 
 
-def _global(campaign_id: str) -> dict[str, Any]:
+def _global(campaign_id: str, compare_previous: bool, now: float) -> dict[str, Any]:
     principal = _principal("read")
-    query = report_query(principal.workspace, campaign_id, app.current_request.query_params)
-    now = time.time()
+    query = report_query(principal.workspace, campaign_id, app.current_request.query_params, now)
     doc = wired().globals.report(query, now)
-    if _compare():
-        doc["previous"] = compare.previous_global(wired().globals, query, now)
+    if compare_previous:
+        doc["previous"] = compare.previous_global(wired().globals, query, doc, now)
     return doc
-
-
-def _format() -> str | None:
-    return (app.current_request.query_params or {}).get("format")
 
 
 @app.route("/v1/campaigns/{campaign_id}/live", methods=["GET"], authorizer=api_key, cors=cors)
 def live_report(campaign_id: str) -> Response:
-    return _report(lambda: _live(campaign_id), _format(), "live.csv")
+    return _report(lambda cmp, now: _live(campaign_id, cmp, now), False, "live.csv")
 
 
 @app.route("/v1/campaigns/{campaign_id}/live.csv", methods=["GET"], authorizer=api_key, cors=cors)
 def live_report_csv(campaign_id: str) -> Response:
-    return _report(lambda: _live(campaign_id), "csv", "live.csv")
+    return _report(lambda cmp, now: _live(campaign_id, cmp, now), True, "live.csv")
 
 
 @app.route("/v1/campaigns/{campaign_id}/report", methods=["GET"], authorizer=api_key, cors=cors)
 def global_report(campaign_id: str) -> Response:
-    return _report(lambda: _global(campaign_id), _format(), "report.csv")
+    return _report(lambda cmp, now: _global(campaign_id, cmp, now), False, "report.csv")
 
 
 @app.route("/v1/campaigns/{campaign_id}/report.csv", methods=["GET"], authorizer=api_key, cors=cors)
 def global_report_csv(campaign_id: str) -> Response:
-    return _report(lambda: _global(campaign_id), "csv", "report.csv")
+    return _report(lambda cmp, now: _global(campaign_id, cmp, now), True, "report.csv")
 
 
 @app.route("/v1/campaigns/{campaign_id}/stamp", methods=["GET"], authorizer=api_key, cors=cors)

@@ -52,6 +52,16 @@ def sk_bounds(prefix: str, granularity: str, start: int, end: int) -> tuple[str,
         f"{prefix}{granularity}#{bucket_of(granularity, end - 1)}#\uffff"
 
 
+#: Events are accepted up to this far ahead of the time they are received (events.Limits.max_future).
+FUTURE_TOLERANCE = 300
+
+
+def horizon(now: float) -> int:
+    """The end of the last minute that can hold data (now + FUTURE_TOLERANCE): no
+    read plan needs anything after it."""
+    return (int(now) + FUTURE_TOLERANCE) // 60 * 60 + 60
+
+
 #: A closed day is read from its roll-up this long after it ends (the rollup runs
 #: every minute); before that, from its hours. An hour with no roll-up item is
 #: read from its minutes for this long after it ends (see `frontier.py`).
@@ -60,15 +70,22 @@ ROLLED_AFTER = 180
 
 def rolled_plan(ranges: list[Range], now: float) -> list[Range]:
     """The plan with the days not rolled up yet read as hours (hours carry their
-    own frontier, see `frontier.py`)."""
+    own frontier, see `frontier.py`), cut at the horizon (whole buckets): an hour
+    with no roll-up is read as minutes while it may not be rolled yet, so a future
+    hour left in a plan would cost minute reads and a pending-delta read for nothing."""
+    edge = horizon(now)
+    cut = {gran: edge + (-edge) % size for gran, size in UNIT_SECONDS.items()}
     out: list[Range] = []
     for gran, start, end in ranges:
+        end = min(end, cut[gran])
+        if end <= start:
+            continue
         if gran != tables.DAY:
             out.append((gran, start, end))
             continue
         boundary = (int(now) - ROLLED_AFTER) // 86400 * 86400  # days ending by here are rolled
         if start < min(end, boundary):
             out.append((gran, start, min(end, boundary)))
-        if max(start, boundary) < end:
-            out.append((tables.HOUR, max(start, boundary), end))
+        if max(start, boundary) < min(end, cut[tables.HOUR]):
+            out.append((tables.HOUR, max(start, boundary), min(end, cut[tables.HOUR])))
     return out

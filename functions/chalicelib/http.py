@@ -17,7 +17,24 @@ from .reports.live import DAY_SECONDS, TABS, LiveQuery
 _ID = re.compile(ID_PATTERN)
 _WINDOW = re.compile(r"^(\d{1,5})([mh]?)$")
 
+#: Executions one report can filter on: a page's filter lists the executions of its data,
+#: and 100 ids of 128 characters stay within API Gateway's URL limit.
+MAX_EXECUTIONS = 100
+#: A query string this long is no request a client of this API makes (API Gateway itself
+#: stops URLs near 8 KB); refusing it early bounds the parsing and echoing of values.
+MAX_QUERY_CHARS = 8192
+MAX_QUERY_VALUES = 200
 
+
+def check_query_size(params: Any) -> None:
+    """400 for a query string with more values or characters than any client of this API sends."""
+    if not params:
+        return
+    names = list(params.keys()) if hasattr(params, "keys") else []
+    values = [v for n in names for v in _multi(params, n)]
+    if len(values) > MAX_QUERY_VALUES or sum(len(n) for n in names) + sum(len(v) for v in values) > MAX_QUERY_CHARS:
+        raise ApiError(400, "invalid_request", f"query string: at most {MAX_QUERY_VALUES} values and "
+                                               f"{MAX_QUERY_CHARS} characters")
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -108,15 +125,30 @@ def live_query(workspace: str, campaign_id: str, params: Any) -> LiveQuery:
 def _check_ids(campaign_id: str, executions: list[str]) -> None:
     if not _ID.match(campaign_id):
         raise ApiError(400, "invalid_request", "campaign_id: 1-128 letters, digits or ._:@+-")
+    if len(executions) > MAX_EXECUTIONS:
+        raise ApiError(400, "invalid_request", f"execution: at most {MAX_EXECUTIONS} values in one request "
+                                               "(leave it out for every execution)")
     for e in executions:
         if e and not _ID.match(e):
             raise ApiError(400, "invalid_request", "execution: 1-128 letters, digits or ._:@+-")
 
 
-def report_query(workspace: str, campaign_id: str, params: Any) -> GlobalQuery:
-    """Global report parameters; RangeError (400) for bad channel/from/to/tz."""
+def report_query(workspace: str, campaign_id: str, params: Any, now: float) -> GlobalQuery:
+    """Global report parameters; RangeError (400) for bad channel/from/to/tz (reports/ranges.py)."""
     executions = _multi(params, "execution")
     _check_ids(campaign_id, executions)
     p = params or {}
     return global_query(workspace, campaign_id, p.get("channel") or "", p.get("from"), p.get("to"), p.get("tz"),
-                        frozenset(executions) if executions else None)
+                        frozenset(executions) if executions else None, now)
+
+
+def report_options(params: Any) -> tuple[bool, str | None]:
+    """(compare with the previous period, "csv" or None) of `compare=previous` and `format=csv|json`;
+    any other value is a 400 rather than a silently different answer."""
+    p = params or {}
+    compare, fmt = p.get("compare") or None, p.get("format") or None
+    if compare not in (None, "previous"):
+        raise ApiError(400, "invalid_request", "compare: previous, or leave it out")
+    if fmt not in (None, "csv", "json"):
+        raise ApiError(400, "invalid_request", "format: csv or json")
+    return compare == "previous", "csv" if fmt == "csv" else None

@@ -12,6 +12,8 @@ from .events import Event
 from .ingest import MAX_BODY_BYTES, MAX_EVENTS
 from .reports.global_ import CHANNELS as GLOBAL_CHANNELS
 from .reports.live import TABS
+from .reports.ranges import EARLIEST_YEAR, MAX_RANGE_DAYS, MAX_RAW_BOUND, MAX_SERIES_SLOTS
+from .http import MAX_EXECUTIONS, MAX_QUERY_CHARS, MAX_QUERY_VALUES
 from .alerts.rules import AlertRequest, Notify
 from .snapshots.subscriptions import Subscription, SubscriptionRequest
 from .webhooks.api_doc import webhook_paths
@@ -33,7 +35,9 @@ def _breakdown_row() -> dict[str, Any]:
 
 def _series() -> dict[str, Any]:
     return {"type": "object", "properties": {
-        "step_seconds": {"type": "integer", "description": "60 for windows of an hour or less, else 3600"},
+        "step_seconds": {"type": "integer", "description": "60 for windows of an hour or less, else 3600 "
+                                                           "(global report: 3600 up to 2 days, 86400 up to 366 days, "
+                                                           f"604800 beyond; at most {MAX_SERIES_SLOTS} slots)"},
         "timestamps": {"type": "array", "items": {"type": "string", "format": "date-time"}},
         "values": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}}}
 
@@ -62,8 +66,10 @@ def _global_report() -> dict[str, Any]:
     return {"type": "object", "required": ["totals", "distinct", "rates", "top_links", "errors_by_type",
                                            "errors_by_domain", "by_domain", "series"], "properties": {
         "campaign_id": {"type": "string"}, "channel": {"type": "string", "enum": list(GLOBAL_CHANNELS)},
-        "range": {"type": "object", "description": "from/to as asked (null: whole life), tz, whole_life, "
-                                                   "resolved_start/resolved_end (whole hours actually read)"},
+        "range": {"type": "object", "description": "from/to as asked (UTC; null when absent), tz, whole_life, "
+                  "resolved_start/resolved_end (what was read: whole hours within the campaign's life, up to now + "
+                  "5 minutes; equal when the range holds none of it), clamped: {start: null|first_data|max_range, "
+                  "end: null|now} (why they differ from what was asked)"},
         "has_data": {"type": "boolean"},
         "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
         "distinct": {"type": "object", "description": "distinct profiles: open (human), open_machine, click, "
@@ -94,13 +100,19 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
     range_params = [
         campaign,
         {"name": "channel", "in": "query", "required": True, "schema": {"type": "string", "enum": list(GLOBAL_CHANNELS)}},
-        {"name": "from", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "ISO date (whole day in tz) or datetime; absent: the whole life"},
-        {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "ISO date (inclusive, whole day in tz) or datetime (exclusive)"},
+        {"name": "from", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_RAW_BOUND},
+         "description": f"ISO date (whole day in tz) or datetime; absent: the whole life. Years before {EARLIEST_YEAR} "
+                        "and more than a year ahead are a 400; a start before the campaign's first data reads "
+                        "from it (range.clamped.start)"},
+        {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "maxLength": MAX_RAW_BOUND},
+         "description": "ISO date (inclusive, whole day in tz) or datetime (exclusive); after from. An end after "
+                        "now reads up to now + 5 minutes (range.clamped.end). A range holding more than "
+                        f"{MAX_RANGE_DAYS} days of the campaign's life is a 400 (the whole life reads the last "
+                        f"{MAX_RANGE_DAYS} days)"},
         {"name": "tz", "in": "query", "required": False, "schema": {"type": "string", "default": "UTC"},
-         "description": "IANA time zone of date bounds and of day buckets shown"}, COMPARE]
-    errors = {"400": _error("Bad range, time zone or channel"), "401": _error("Unauthorized"),
+         "description": "IANA time zone of date bounds (others are a 400)"}, EXECUTION, COMPARE, FORMAT]
+    errors = {"400": _error("Bad range, time zone, channel or option (docs/api-contract.md, Limits and clamping)"),
+              "401": _error("Unauthorized"),
               "403": _error("No read scope")}
     subscription = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}}}
     return {
@@ -204,6 +216,13 @@ def _alert_schema() -> dict[str, Any]:
             "evaluated_at": {"type": ["integer", "null"]}}}}}}
 
 
+EXECUTION = {"name": "execution", "in": "query", "required": False,
+             "schema": {"type": "array", "maxItems": MAX_EXECUTIONS, "items": {"type": "string", "maxLength": 128}},
+             "style": "form", "explode": True,
+             "description": f"One or several executions (at most {MAX_EXECUTIONS}; an empty value: events without "
+                            "one); all when absent"}
+FORMAT = {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["csv", "json"]},
+          "description": "csv: the CSV export (as the .csv path)"}
 COMPARE = {"name": "compare", "in": "query", "required": False, "schema": {"type": "string", "enum": ["previous"]},
            "description": "previous: add `previous` (totals, distinct, rates, kpis/blocks of the previous equal "
                           "period; null for a whole-life global report). Doubles the report's reads."}
@@ -225,7 +244,9 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Campaign live reports API", "version": "1.0.0",
                  "description": "Ingest delivery and engagement events; read live and global campaign reports. "
-                                "Counts are exact: each accepted event is counted once."},
+                                "Counts are exact: each accepted event is counted once. Every route refuses a "
+                                f"query string of more than {MAX_QUERY_VALUES} values or {MAX_QUERY_CHARS} "
+                                "characters (400)."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A workspace API key (scopes ingest, read, manage, admin), or a "
@@ -302,10 +323,10 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [
                     {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "channel", "in": "query", "required": True, "schema": {"type": "string", "enum": list(TABS)}},
-                    {"name": "execution", "in": "query", "required": False, "schema": {"type": "array", "items": {"type": "string"}},
-                     "style": "form", "explode": True, "description": "One or several executions; all when absent"},
+                    EXECUTION,
                     {"name": "window", "in": "query", "required": False, "schema": {"type": "string", "default": "24h"},
-                     "description": "1m..24h; charts use minute steps up to 1h, hour steps beyond"}, COMPARE],
+                     "description": "1m..24h in whole minutes; charts use minute steps up to 1h, hour steps beyond"},
+                    COMPARE, FORMAT],
                 "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveReport"}}}},
                               "400": _error("Bad parameters"), "401": _error("Unauthorized"), "403": _error("No read scope")}}},
             "/v1/campaigns/{campaign_id}/stamp": {"get": {

@@ -173,10 +173,10 @@ class SketchStore:
         return {m: u.get_result() for m, u in unions.items()}
 
     def domain_union(self, pk: str, ranges: list[buckets.Range], executions: set[str] | None, now: float,
-                     stats: ReadStats) -> dict[tuple[str, str], ds.hll_sketch]:
+                     stats: ReadStats, minute_limit: int | None = None) -> dict[tuple[str, str], ds.hll_sketch]:
         """(metric, domain) -> union over the plan (callers pass whole days)."""
         unions = Unions()
-        for _, item in self._items(pk, PER_DOMAIN, ranges, now, stats):
+        for _, item in self._items(pk, PER_DOMAIN, ranges, now, stats, minute_limit):
             if executions is not None and _execution_of(item[tables.SK]) not in executions:
                 continue
             for attr, blob in sketch_attrs(item):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import catalogue
+from .report import MAX_SERIES_POINTS
 from .settings import SettingsBody
 
 _VARIANT = {"type": "object", "properties": {
@@ -29,8 +30,10 @@ EXPERIMENT = {"type": "object", "required": ["campaign_id", "channel", "metric",
     "sample_ratio": {"type": ["object", "null"], "description": "planned vs observed shares, anytime-valid p_value, "
                                                               "mismatch (p < 0.001); null without planned shares"},
     "method": {"type": "string"}, "variants": {"type": "array", "items": _VARIANT},
-    "series": {"type": "array", "description": "a point per minute with data in the last 24 h, per hour before: "
-                                               "what the report said at the end of it",
+    "series": {"type": "array", "maxItems": MAX_SERIES_POINTS,
+               "description": "a point per minute with data in the last 24 h, per hour before: what the report said "
+                              f"at the end of it; at most {MAX_SERIES_POINTS} points (older looks thin to the last of each day, "
+                              "then of each week; every look still counts in the statistics)",
                "items": {"type": "object", "properties": {"t": {"type": "string", "format": "date-time"},
                                                           "variants": {"type": "array", "items": _VARIANT}}}}}}
 

@@ -3,7 +3,8 @@ variant wins, computed from the exact per-variant counters (`profiles.py`) with
 the anytime-valid statistics of `stats.py` (docs/api-contract.md, docs/experiments.md).
 
 The series has a point for every minute that received data in the last 24
-hours and one per hour before: each point is what the report said at the end
+hours and one per hour before (at most MAX_SERIES_POINTS: older looks thin to
+one a day, then a week...): each point is what the report said at the end
 of that minute, so anyone can see whether a winner was ever shown. Reads are
 the experiment's counter items only (small: a few attributes per variant):
 hour roll-ups before the last 24 hours, minutes within them.
@@ -24,6 +25,9 @@ from .profiles import CONTAMINATED, PEOPLE, REVENUE, SQUARES
 from .settings import Settings, SettingsStore
 
 RECENT = 86400
+#: The series' most points (DESIGN invariant 10): every minute of the last 24 hours with data
+#: (at most 1,440), then as many earlier looks as fit (`shown_looks`).
+MAX_SERIES_POINTS = 2000
 METHOD = ("Asymptotic confidence sequence (Waudby-Smith et al., Annals of Statistics 2024) with the normal-mixture "
           "boundary (Howard et al. 2021) on the difference in means; Bonferroni over the treatments; "
           "sample ratio by the Dirichlet-multinomial test martingale (Lindon and Malek 2022)")
@@ -54,11 +58,32 @@ def _points(store: CounterStore, pk: str, first: int, now: float, stats_: ReadSt
         for start, item in read_hours(store, pk, "", first - first % 3600, recent_start, now, stats_):
             hour = start - start % 3600
             add(hour, hour + 3600, item)
-    end = int(now) + 360  # events may be up to 5 minutes ahead
+    end = buckets.horizon(now)  # events may be up to 5 minutes ahead: nothing exists after this
     for item in store.query(pk, *buckets.sk_bounds("", tables.MINUTE, recent_start, end), stats_):
         minute = buckets.bucket_start(tables.MINUTE, tables.parse_counter_sk(item[tables.SK])[1])
         add(minute, minute + 60, item)
     return [(s, e, per_point[(s, e)]) for s, e in sorted(per_point)]
+
+
+def shown_looks(points: list[tuple[int, int, dict]], limit: int = MAX_SERIES_POINTS) -> set[int]:
+    """Indices of the looks the series shows: all of them when they fit in `limit`; else every
+    minute look and, before them, the last look of each day (each week, each 4 weeks... until
+    they fit). Every look still counts in the statistics: a shown point is exactly what the
+    report said at that moment, and bounds only narrow over time, so a winner once shown
+    stays visible in the points kept."""
+    if len(points) <= limit:
+        return set(range(len(points)))
+    minutes = {i for i, (start, end, _) in enumerate(points) if end - start == 60}
+    budget = max(1, limit - len(minutes))
+    earlier = [i for i in range(len(points)) if i not in minutes]
+    period = 86400
+    while True:
+        last_of: dict[int, int] = {}
+        for i in earlier:
+            last_of[points[i][1] // period] = i  # points are in time order: the last one wins
+        if len(last_of) <= budget:
+            return minutes | set(last_of.values())
+        period *= 7 if period == 86400 else 4
 
 
 def _first(store: CounterStore, pk: str, stats_: ReadStats) -> int | None:
@@ -112,13 +137,16 @@ class ExperimentReports:
                now: float) -> dict[str, Any]:
         if channel not in catalogue.CHANNELS:
             raise ApiError(400, "invalid_request", f"channel: one of {', '.join(catalogue.CHANNELS)}")
+        metrics = catalogue.experiment_metrics_for(channel)
+        wrong_metric = ApiError(400, "invalid_request", f"metric: one of {', '.join(metrics)} on the {channel} channel")
+        if metric_name and metric_name not in metrics:
+            raise wrong_metric  # before any read
         if not self.campaign_exists(workspace, campaign):
             raise ApiError(404, "not_found", f"no campaign '{campaign[:128]}' has events in this workspace")
         settings = self.settings.get(workspace, campaign, channel, consistent=False)
         metric_name = metric_name or settings.effective_metric()
-        if metric_name not in catalogue.experiment_metrics_for(channel):
-            raise ApiError(400, "invalid_request", f"metric: one of {', '.join(catalogue.experiment_metrics_for(channel))}"
-                                                   f" on the {channel} channel")
+        if metric_name not in metrics:
+            raise wrong_metric
         metric = catalogue.EXPERIMENT_METRICS[metric_name]
         read = ReadStats()
         pk = tables.experiment_counter_pk(workspace, campaign, channel)
@@ -147,7 +175,8 @@ class ExperimentReports:
         srm = stats.SampleRatio(settings.planned_shares) if settings.planned_shares else None
         cumulative: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         series, comparisons, arms, sample_ratio = [], [], {}, None
-        for _, end, per in points:
+        shown = shown_looks(points)
+        for index, (_, end, per) in enumerate(points):
             for variant, counts in per.items():
                 for code, n in counts.items():
                     cumulative[variant][code] += n
@@ -155,7 +184,8 @@ class ExperimentReports:
             comparisons = analysis.update(arms)
             if srm is not None:
                 sample_ratio = srm.update({v: a.people for v, a in arms.items()})
-            series.append({"t": iso(end), "variants": _variant_rows(arms, baseline, comparisons, metric)})
+            if index in shown:
+                series.append({"t": iso(end), "variants": _variant_rows(arms, baseline, comparisons, metric)})
         winner = stats.winner(baseline, comparisons, metric.higher_is_better) if comparisons else None
         status = "winner" if winner else ("inconclusive" if settings.ended else "running")
         return {**doc, "baseline": baseline, "status": status, "winner": winner,

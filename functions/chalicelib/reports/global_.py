@@ -2,28 +2,26 @@
 
 Reads stay bounded: whole days come from daily roll-ups, the edges of a
 range from hourly roll-ups (ranges resolve to whole hours), so a year costs
-~365 day items per execution, never 8,760 hour items per metric.
+~365 day items per execution, never 8,760 hour items per metric; and only
+the campaign's life is read, whatever the range asked (`ranges.py`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import buckets, catalogue, tables
 from ..frontier import read_hours
 from ..sketches import SketchStore, summarise, union_of
 from ..store import CounterStore, ReadStats
 from .fold import Fold, breakdown_rows, combined_distinct, iso, read_cost, revenue_block, with_derived
+from .ranges import RangeError, Resolved, parse_bound, resolve, zone
+
+__all__ = ["CHANNELS", "GlobalQuery", "GlobalReports", "RangeError", "global_query", "parse_bound", "zone"]
 
 CHANNELS = ("email", "sms", "push")
 TOP_LINKS = 10
-SHORT_SPAN = 2 * 86400  # up to two days, charts are hourly
-
-
-class RangeError(ValueError):
-    """A from/to/tz the caller must fix (400)."""
 
 
 @dataclass(frozen=True)
@@ -31,43 +29,23 @@ class GlobalQuery:
     workspace: str
     campaign_id: str
     channel: str
-    start: datetime | None = None  # None: whole life
-    end: datetime | None = None
+    start: datetime | None = None  # None: from the first data (whole life when end is None too)
+    end: datetime | None = None  # None: up to now
     tz: str = "UTC"
     executions: frozenset[str] | None = None
 
 
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RangeError(f"tz: unknown time zone '{name[:60]}'") from None
-
-
-def parse_bound(raw: str | None, tz: ZoneInfo, is_end: bool) -> datetime | None:
-    """A date means whole days in tz (an end date is inclusive); a datetime is exact."""
-    if not raw:
-        return None
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            local = datetime.combine(day + timedelta(days=1) if is_end else day, time(0), tzinfo=tz)
-            return local.astimezone(timezone.utc)
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise RangeError(f"{'to' if is_end else 'from'}: an ISO date (2026-11-20) or datetime") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(timezone.utc)
-
-
 def global_query(workspace: str, campaign_id: str, channel: str, raw_from: str | None, raw_to: str | None,
-                 tz_name: str | None, executions: frozenset[str] | None = None) -> GlobalQuery:
+                 tz_name: str | None, executions: frozenset[str] | None = None,
+                 now: float | None = None) -> GlobalQuery:
+    """The asked range, checked for sense (ranges.parse_bound); what is read is resolved with the data."""
     if channel not in CHANNELS:
         raise RangeError(f"channel: one of {', '.join(CHANNELS)}")
     tz = zone(tz_name or "UTC")
-    start, end = parse_bound(raw_from, tz, False), parse_bound(raw_to, tz, True)
+    start, end = parse_bound(raw_from, tz, False, now), parse_bound(raw_to, tz, True, now)
     if start and end and end <= start:
+        if raw_from and raw_to and len(raw_from) == len(raw_to) == 10 and raw_from <= raw_to:
+            raise RangeError(f"from/to: these days hold no time in {tz_name} (the zone skipped them)")
         raise RangeError("to: must be after from")
     return GlobalQuery(workspace, campaign_id, channel, start, end, tz_name or "UTC", executions)
 
@@ -110,42 +88,41 @@ class GlobalReports:
         self.sketches = sketches
         self.currency_of = currency_of
 
-    def _items(self, pk: str, plan: list[buckets.Range], now: float, stats: ReadStats) -> list[dict[str, Any]]:
+    def _items(self, pk: str, plan: list[buckets.Range], now: float, stats: ReadStats,
+               minute_limit: int) -> list[dict[str, Any]]:
         items = []
         for gran, start, end in plan:
             if gran == tables.HOUR:
-                items.extend(item for _, item in read_hours(self.store, pk, "", start, end, now, stats))
+                items.extend(item for _, item in read_hours(self.store, pk, "", start, end, now, stats, minute_limit))
                 continue
             lo, hi = buckets.sk_bounds("", gran, start, end)
             items.extend(self.store.query(pk, lo, hi, stats))
         return items
 
+    def resolve(self, q: GlobalQuery, now: float, stats: ReadStats | None = None) -> Resolved:
+        """What `q` reads (ranges.resolve): three one-item reads find the campaign's first data."""
+        pk = tables.counter_pk(q.workspace, q.campaign_id, q.channel)
+        return resolve(q.start, q.end, self._first_data(pk, stats or ReadStats()), now)
+
     def report(self, q: GlobalQuery, now: float) -> dict[str, Any]:
         pk = tables.counter_pk(q.workspace, q.campaign_id, q.channel)
         stats = ReadStats()
         whole_life = q.start is None and q.end is None
-        end = int(q.end.timestamp()) if q.end else int(now) + 360  # events may be 5 minutes ahead
-        if q.start is None:  # whole life or open start: from the first day with data
-            first = self._first_day(pk, stats)
-            start = first if first is not None else int(now) - int(now) % 86400
-            if whole_life:
-                end = max(end, start + 86400)
-        else:
-            start = int(q.start.timestamp())
-        step = 3600 if end - start <= SHORT_SPAN else 86400
+        span = self.resolve(q, now, stats)
+        start, end, step = span.start, span.end, span.step
         # Hourly charts need hour items: a short span reads ≤ 48 hours instead of day items
         # (which would pile a day's activity on its midnight); a long range reads whole days
         # inside and hours only at its edges. Stretches not rolled up yet are read finer.
-        plan = buckets.rolled_plan(buckets.plan(start, end, [tables.HOUR] if step == 3600 else
-                                                [tables.DAY, tables.HOUR]), now)
-        items = self._items(pk, plan, now, stats)
-        fold = Fold(series_start=start - start % step, series_end=end, step=step, stats=stats)
+        plan = [] if span.empty else buckets.rolled_plan(
+            buckets.plan(start, end, [tables.HOUR] if step == 3600 else [tables.DAY, tables.HOUR]), now)
+        items = self._items(pk, plan, now, stats, end)
+        fold = Fold(series_start=span.series_start, series_end=end, step=step, stats=stats)
         execs = None if q.executions is None else {e or tables.NO_EXECUTION for e in q.executions}
         for item in items:
             fold.add_item(item, execs)
 
         metrics = catalogue.distinct_metrics_for(q.channel)
-        unions = self.sketches.union(pk, plan, metrics, execs, now, stats)
+        unions = self.sketches.union(pk, plan, metrics, execs, now, stats, minute_limit=end)
         summaries = {m: summarise(u) for m, u in unions.items()}
         distinct = {m: s.estimate for m, s in summaries.items()}
         combined = combined_distinct(q.channel, unions)
@@ -166,13 +143,16 @@ class GlobalReports:
             ({"domain": d, "sent": c.get("sent", 0), "complaints": c.get("spam_complaint", 0),
               "opens": c.get("open", 0), "clicks": c.get("click", 0), "raw_reactivity": None}
              for d, c in domains.items()), key=lambda r: (-r["sent"], r["domain"]))
-        self._raw_reactivity(pk, start, end, execs, by_domain, now, stats)
-        values = {m: fold.series.get(m, [0] * fold.slots) for m in ("open", "click")}
+        if not span.empty:
+            self._raw_reactivity(pk, start, end, execs, by_domain, now, stats)
+        values = {m: fold.series.get(m, [0] * fold.slots)[:span.slots] for m in ("open", "click")}
         return {
             "campaign_id": q.campaign_id,
             "channel": q.channel,
-            "range": {"from": iso(start) if not whole_life else None, "to": iso(end) if not whole_life else None,
-                      "tz": q.tz, "whole_life": whole_life, "resolved_start": iso(start), "resolved_end": iso(end)},
+            "range": {"from": iso(int(q.start.timestamp())) if q.start else None,
+                      "to": iso(int(q.end.timestamp())) if q.end else None,
+                      "tz": q.tz, "whole_life": whole_life, "resolved_start": iso(start), "resolved_end": iso(end),
+                      "clamped": {"start": span.clamped_start, "end": span.clamped_end}},
             "has_data": any(totals.values()),
             "totals": totals,
             "distinct": distinct,
@@ -190,26 +170,26 @@ class GlobalReports:
             "errors_by_domain": errors_by_domain,
             "by_domain": by_domain,
             "series": {"step_seconds": step,
-                       "timestamps": [iso(fold.series_start + i * step) for i in range(fold.slots)],
+                       "timestamps": [iso(fold.series_start + i * step) for i in range(span.slots)],
                        "values": values},
             "read_cost": read_cost(stats),
         }
 
-    def _first_day(self, pk: str, stats: ReadStats) -> int | None:
-        """Start of the first UTC day with data: the earliest of the first day,
-        hour and minute items (the newest data is not rolled up yet)."""
+    def _first_data(self, pk: str, stats: ReadStats) -> int | None:
+        """Start of the campaign's first bucket with data: the earliest of the first day,
+        hour and minute items (the newest data is not rolled up yet). Three one-item reads."""
         starts = []
         for gran in (tables.DAY, tables.HOUR, tables.MINUTE):
             first = next(iter(self.store.query(pk, f"{gran}#", f"{gran}#\uffff", stats, limit=1)), None)
             if first is not None:
                 starts.append(buckets.bucket_start(gran, tables.parse_counter_sk(first[tables.SK])[1]))
-        return min(starts) - min(starts) % 86400 if starts else None
+        return min(starts) if starts else None
 
     def _raw_reactivity(self, pk: str, start: int, end: int, execs: set[str] | None,
                         rows: list[dict[str, Any]], now: float, stats: ReadStats) -> None:
         """Distinct clickers / distinct openers per domain over the whole UTC days of the range."""
         days = buckets.rolled_plan([(tables.DAY, start - start % 86400, end + (-end) % 86400)], now)
-        per_domain = self.sketches.domain_union(pk, days, execs, now, stats)
+        per_domain = self.sketches.domain_union(pk, days, execs, now, stats, minute_limit=buckets.horizon(now))
         for row in rows:
             openers = per_domain.get(("open", row["domain"]))
             clickers = per_domain.get(("click", row["domain"]))
