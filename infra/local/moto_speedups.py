@@ -1,23 +1,42 @@
-"""Make moto's TransactWriteItems copy each table once instead of once per operation.
+"""moto, made to hold a day of traffic: same semantics, bounded cost per request.
 
-moto (5.x) backs up a table before a transaction by deep-copying it inside the
-loop over the transaction's operations, so a 100-operation transaction copies
-the whole table 100 times: loading a few thousand counter items takes
-minutes and gigabytes. The backup is taken before any operation runs, so
-every copy is the same state; copying once is equivalent. Only that backup
-copy is cached, only for the duration of one transaction. Used by local
-mode and the tests; it has nothing to do with AWS.
+Local mode, the tests and the benchmarks call `apply()`; it has nothing to do
+with AWS. Each patch keeps what the service does (and the tests rely on) and
+removes a cost that grows with everything stored so far:
+
+- DynamoDB TransactWriteItems: moto (5.x) deep-copies every table a
+  transaction names, to restore it if the transaction is cancelled: a copy of
+  the whole table per transaction (per operation before 5.2), so the cost of a
+  fold grew with the table. Here the items the transaction names are
+  snapshotted instead and put back if it is cancelled: all or nothing, as
+  before. (A table with a DynamoDB stream keeps moto's copy: restoring items
+  by hand would leave the cancelled writes' stream records.)
+- DynamoDB GetItem of a missing partition left an empty partition behind
+  (moto's items are a defaultdict): one per unknown key ever looked up.
+- Kinesis: moto appends records forever, finds the last sequence number by
+  listing every key (each put) and reads a shard from its first record (each
+  GetRecords), so puts and polls slowed down with the stream's age. Here
+  records older than the stream's retention period (24 h unless increased)
+  are dropped, as Kinesis does; sequence numbers keep increasing when a shard
+  empties; reads start at the iterator's position. `trim_shard` lets local
+  mode drop the records its consumer no longer needs sooner (streaming.py).
+- DynamoDB TTL: moto stores the setting and never deletes an expired item;
+  `sweep_expired` does what DynamoDB's TTL does (local mode runs it).
+- Kinesis put_records also wrote two CloudWatch data points per call into
+  moto's CloudWatch backend, which keeps them forever; nothing reads them
+  locally, so they are not recorded.
 """
 from __future__ import annotations
 
 import copy as _copy
 import threading
+import time
 from typing import Any
 
 _state = threading.local()
 
 
-class _CopyOncePerTransaction:
+class _NoTableCopy:
     """Stands in for the `copy` module inside moto's DynamoDB backend."""
 
     def __getattr__(self, name: str) -> Any:
@@ -26,30 +45,232 @@ class _CopyOncePerTransaction:
     @staticmethod
     def deepcopy(obj: Any, memo: Any = None) -> Any:
         from moto.dynamodb.models.table import Table
-        backups = getattr(_state, "backups", None)
-        if backups is None or not isinstance(obj, Table):
-            return _copy.deepcopy(obj, memo)
-        if id(obj) not in backups:
-            backups[id(obj)] = _copy.deepcopy(obj, memo)
-        return backups[id(obj)]
+        if getattr(_state, "item_backups", False) and isinstance(obj, Table):
+            return obj  # moto's "backup" is the live table; the item snapshots below restore it
+        return _copy.deepcopy(obj, memo)
+
+
+def _named_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]] | None:
+    """(table, hash key, range key) of each operation, or None when a table streams."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    named = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue  # moto rejects it before writing anything
+        (op_type, op), = entry.items()
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        if table is None:
+            continue
+        if table.stream_shard is not None:
+            return None
+        attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+        if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+            continue  # moto rejects it (validation) and rolls back what ran before it
+        try:
+            hash_key = DynamoType(attrs[table.hash_key_attr])
+            range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+        except (KeyError, TypeError, AttributeError):
+            continue
+        named.append((table, hash_key, range_key))
+    return named
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    partition = table.items.get(hash_key)
+    if item is not None:
+        table.items[hash_key][range_key] = item
+    elif partition is not None:
+        partition.pop(range_key, None)
+        if not partition:
+            del table.items[hash_key]
+
+
+def _patch_transactions() -> None:
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    original = backend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        named = _named_items(self, transact_items) if len(transact_items) <= 100 else []
+        if named is None:
+            return original(self, transact_items)  # a streamed table: moto's own backup
+        snapshots = [(table, h, r, _copy.deepcopy(table.get_item(h, r))) for table, h, r in named]
+        _state.item_backups = True
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, h, r, item in reversed(snapshots):
+                _restore(table, h, r, item)
+            raise
+        finally:
+            _state.item_backups = False
+
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models.copy = _NoTableCopy()  # type: ignore[attr-defined]
+
+
+def _patch_get_item() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original = Table.get_item
+
+    def get_item(self: Any, hash_key: Any, range_key: Any = None, projection_expression: Any = None) -> Any:
+        if self.has_range_key and range_key and hash_key not in self.items:
+            return None  # do not let the defaultdict create an empty partition
+        return original(self, hash_key, range_key, projection_expression)
+
+    Table.get_item = get_item  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- Kinesis
+def _last_sequence(shard: Any) -> int:
+    last = getattr(shard, "_last_sequence", None)
+    if last is None:
+        last = next(reversed(shard.records), 0)
+    return last
+
+
+def _expire(shard: Any, retention_hours: int, now: float) -> None:
+    """Drop the records older than the stream's retention, as Kinesis does."""
+    horizon = now - retention_hours * 3600
+    records = shard.records
+    while records:
+        first = next(iter(records))
+        if records[first].created_at >= horizon:
+            return
+        shard._last_sequence = _last_sequence(shard)
+        del records[first]
+
+
+def trim_shard(stream: Any, shard_id: str, upto: int, put_before: float | None = None) -> int:
+    """Drop a shard's oldest records up to sequence `upto` (and, with `put_before`,
+    only those put before that time). Local mode drops what its consumer has
+    folded (streaming.py). Returns how many were dropped."""
+    shard = stream.shards[shard_id]
+    shard._last_sequence = _last_sequence(shard)
+    records, dropped = shard.records, 0
+    while records:
+        first = next(iter(records))
+        if first > upto or (put_before is not None and records[first].created_at >= put_before):
+            break
+        del records[first]
+        dropped += 1
+    return dropped
+
+
+def sweep_expired(now: float, lock: Any, partitions_per_lock: int = 500) -> int:
+    """Delete the DynamoDB items whose TTL attribute is in the past, as DynamoDB's
+    TTL does (moto never does). Holds `lock` (the server's request lock) for
+    `partitions_per_lock` partitions at a time, so requests keep flowing.
+    Returns how many items were deleted."""
+    from moto.backends import get_backend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    deleted = 0
+    for account in list(get_backend("dynamodb").values()):
+        for backend in list(account.values()):
+            for table in list(backend.tables.values()):
+                ttl = table.ttl or {}
+                attr = ttl.get("AttributeName")
+                if ttl.get("TimeToLiveStatus") != "ENABLED" or not attr:
+                    continue
+                with lock:
+                    partitions = list(table.items.keys())
+                for i in range(0, len(partitions), partitions_per_lock):
+                    with lock:
+                        for hash_key in partitions[i:i + partitions_per_lock]:
+                            held = table.items.get(hash_key)
+                            if not held:
+                                continue
+                            items = list(held.items()) if table.has_range_key else [(None, held)]
+                            for range_key, item in items:
+                                value: DynamoType | None = item.attrs.get(attr)
+                                if value is None or value.type != "N":
+                                    continue
+                                try:
+                                    expired = float(value.value) < now
+                                except ValueError:
+                                    continue
+                                if expired:
+                                    table.delete_item(hash_key, range_key)
+                                    deleted += 1
+                            if table.has_range_key and hash_key in table.items and not table.items[hash_key]:
+                                del table.items[hash_key]
+    return deleted
+
+
+def _patch_kinesis() -> None:
+    from moto.kinesis import models
+    from moto.kinesis.models import KinesisBackend, Record, Shard, Stream
+
+    def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+        sequence_number = _last_sequence(self) + 1
+        self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
+        self._last_sequence = sequence_number
+        return str(sequence_number)
+
+    def get_min_sequence_number(self: Any) -> int:
+        return next(iter(self.records), 0)
+
+    def get_max_sequence_number(self: Any) -> int:
+        return next(reversed(self.records), 0) if self.records else 0
+
+    def get_records(self: Any, last_sequence_id: str, limit: int | None) -> tuple[list[Any], int, int]:
+        last = int(last_sequence_id)
+        records = self.records
+        if not records:
+            return [], last, 0
+        first, newest = next(iter(records)), next(reversed(records))
+        results = []
+        # sequence numbers are consecutive integers (put_record above): start at the position
+        for number in range(max(last + 1, first), newest + 1):
+            record = records.get(number)
+            if record is None:
+                continue
+            results.append(record)
+            last = number
+            if limit and len(results) == limit:
+                break
+        behind = records[newest].created_at - results[-1].created_at if results else 0.0
+        return results, last, int(behind * 1000)
+
+    original_stream_put = Stream.put_record
+
+    def stream_put_record(self: Any, partition_key: str, explicit_hash_key: str, data: str) -> tuple[str, str]:
+        out = original_stream_put(self, partition_key, explicit_hash_key, data)
+        now = time.time()
+        if now >= getattr(self, "_next_expiry", 0.0):  # at most once a minute
+            self._next_expiry = now + 60
+            for shard in self.shards.values():
+                _expire(shard, self.retention_period_hours, now)
+        return out
+
+    Shard.put_record = put_record  # type: ignore[method-assign]
+    Shard.get_min_sequence_number = get_min_sequence_number  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = get_max_sequence_number  # type: ignore[method-assign]
+    Shard.get_records = get_records  # type: ignore[method-assign]
+    Stream.put_record = stream_put_record  # type: ignore[method-assign]
+    KinesisBackend._send_stream_metrics = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    del models  # imported for its side effect of registering the backend
+
+
+_lock = threading.Lock()
+_applied = False
 
 
 def apply() -> None:
     """Idempotent; safe to call from every entry point."""
-    from moto.dynamodb import models
-
-    backend = models.DynamoDBBackend
-    if getattr(backend, "_copy_once_per_transaction", False):
-        return
-    original = backend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        _state.backups = {}
-        try:
-            return original(self, transact_items)
-        finally:
-            _state.backups = None
-
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    backend._copy_once_per_transaction = True  # type: ignore[attr-defined]
-    models.copy = _CopyOncePerTransaction()  # type: ignore[attr-defined]
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        _patch_transactions()
+        _patch_get_item()
+        _patch_kinesis()
+        _applied = True

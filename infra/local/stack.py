@@ -43,6 +43,8 @@ class AtomicMotoServer:
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self._server: Any = None
+        #: held while a request is served; local mode's housekeeping holds it too (streaming.py)
+        self.lock = threading.Lock()
 
     def start(self) -> str:
         from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
@@ -53,7 +55,7 @@ class AtomicMotoServer:
         from werkzeug.serving import make_server
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
+        lock = self.lock
 
         def atomic(environ: dict[str, Any], start_response: Any) -> Any:
             with lock:
@@ -112,6 +114,9 @@ class LocalStack:
     moto_url: str = ""
     services: Any = None
     streaming_lines: list[str] = field(default_factory=list)
+    #: the in-process moto server's request lock (None until start_moto)
+    moto_lock: Any = None
+    poller: Any = None
 
     @property
     def api_url(self) -> str:
@@ -124,6 +129,7 @@ class LocalStack:
     def start_moto(self) -> None:
         server = AtomicMotoServer(self.moto_port)
         self.moto_url = server.start()
+        self.moto_lock = server.lock
         self._stops.append(server.stop)
         os.environ.update(FAKE_AWS)
         os.environ.setdefault("LIVEREPORT_ENV", "local")  # development secrets (profile keys, links)
@@ -141,7 +147,8 @@ class LocalStack:
         from chalicelib.stream import create_stream
         kinesis = boto3.client("kinesis", region_name=FAKE_AWS["AWS_REGION"])
         if self.stream_name not in kinesis.list_streams()["StreamNames"]:
-            create_stream(kinesis, self.stream_name, shards=2)
+            from .streaming import STAGE
+            create_stream(kinesis, self.stream_name, shards=STAGE.stream_shards)  # the dev stage's stream
 
     def start_api(self) -> None:
         sys.path.insert(0, str(FUNCTIONS))

@@ -1,0 +1,130 @@
+"""infra/local/moto_speedups.py keeps moto's semantics while bounding its cost:
+transactions stay all-or-nothing without copying tables, Kinesis keeps its
+sequence numbers and positions while old records go."""
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib import tables
+from infra.local import moto_speedups
+
+TABLE = "livereport-test"
+
+
+def item(client, pk, sk="A"):
+    return client.get_item(TableName=TABLE, Key=tables.key(pk, sk), ConsistentRead=True).get("Item")
+
+
+def seed(client):
+    client.put_item(TableName=TABLE, Item={**tables.key("p#1", "A"), "n": {"N": "1"}})
+    client.put_item(TableName=TABLE, Item={**tables.key("p#2", "A"), "n": {"N": "2"}})
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(aws):
+    seed(aws)
+    with pytest.raises(ClientError) as raised:
+        aws.transact_write_items(TransactItems=[
+            {"Update": {"TableName": TABLE, "Key": tables.key("p#1", "A"), "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Put": {"TableName": TABLE, "Item": {**tables.key("p#new", "A"), "n": {"N": "9"}}}},
+            {"Delete": {"TableName": TABLE, "Key": tables.key("p#2", "A")}},
+            {"Put": {"TableName": TABLE, "Item": {**tables.key("p#marker", "M")},
+                     "ConditionExpression": "attribute_exists(pk)"}},  # fails: the whole transaction goes
+        ])
+    reasons = [r["Code"] for r in raised.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert item(aws, "p#1")["n"] == {"N": "1"}
+    assert item(aws, "p#new") is None
+    assert item(aws, "p#2")["n"] == {"N": "2"}
+    assert item(aws, "p#marker", "M") is None
+    count = aws.scan(TableName=TABLE, Select="COUNT")["Count"]
+    assert count == 2
+
+
+def test_a_transaction_naming_one_item_twice_is_refused_whole(aws):
+    seed(aws)
+    with pytest.raises(ClientError):
+        aws.transact_write_items(TransactItems=[
+            {"Update": {"TableName": TABLE, "Key": tables.key("p#1", "A"), "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "5"}}}},
+            {"Update": {"TableName": TABLE, "Key": tables.key("p#1", "A"), "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "5"}}}},
+        ])
+    assert item(aws, "p#1")["n"] == {"N": "1"}
+
+
+def test_a_committed_transaction_applies_every_operation_and_copies_no_table(aws, monkeypatch):
+    seed(aws)
+    from moto.dynamodb.models.table import Table
+    copied = []
+    monkeypatch.setattr(Table, "__deepcopy__", lambda self, memo: copied.append(self), raising=False)
+    aws.transact_write_items(TransactItems=[
+        {"Update": {"TableName": TABLE, "Key": tables.key("p#1", "A"), "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": TABLE, "Item": {**tables.key("p#3", "A"), "n": {"N": "3"}}}},
+        {"Delete": {"TableName": TABLE, "Key": tables.key("p#2", "A")}},
+    ])
+    assert copied == []
+    assert item(aws, "p#1")["n"] == {"N": "2"} and item(aws, "p#3")["n"] == {"N": "3"} and item(aws, "p#2") is None
+
+
+def test_looking_up_missing_keys_leaves_no_partition_behind(aws):
+    from moto.backends import get_backend
+    table = get_backend("dynamodb")["123456789012"]["eu-west-1"].tables[TABLE]
+    before = len(table.items)
+    for i in range(50):
+        assert item(aws, f"nobody#{i}") is None
+    assert len(table.items) == before
+
+
+def kinesis_stream(name="speedups", shards=1):
+    from chalicelib.stream import create_stream
+    client = boto3.client("kinesis", region_name="eu-west-1")
+    create_stream(client, name, shards)
+    shard = client.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+    return client, shard
+
+
+def put(client, name, n, start=0):
+    return [client.put_record(StreamName=name, Data=f"r{start + i}".encode(), PartitionKey="k")["SequenceNumber"]
+            for i in range(n)]
+
+
+def read_after(client, name, shard, after):
+    it = client.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                   StartingSequenceNumber=str(after))["ShardIterator"]
+    return client.get_records(ShardIterator=it, Limit=1000)
+
+
+def test_kinesis_reads_from_the_position_and_sequence_numbers_survive_a_trim(aws):
+    client, shard = kinesis_stream()
+    seqs = [int(s) for s in put(client, "speedups", 10)]
+    assert seqs == list(range(seqs[0], seqs[0] + 10))
+    page = read_after(client, "speedups", shard, seqs[6])
+    assert [r["Data"] for r in page["Records"]] == [b"r7", b"r8", b"r9"]
+    from moto.backends import get_backend
+    stream = get_backend("kinesis")["123456789012"]["eu-west-1"].streams["speedups"]
+    assert moto_speedups.trim_shard(stream, shard, seqs[-1]) == 10  # everything folded: the shard empties
+    later = [int(s) for s in put(client, "speedups", 2, start=10)]
+    assert later == [seqs[-1] + 1, seqs[-1] + 2]  # never restarts at 1: a consumer's watermark stays valid
+    page = read_after(client, "speedups", shard, seqs[-1])
+    assert [r["Data"] for r in page["Records"]] == [b"r10", b"r11"]
+    trim_horizon = client.get_shard_iterator(StreamName="speedups", ShardId=shard,
+                                             ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in client.get_records(ShardIterator=trim_horizon)["Records"]] == [b"r10", b"r11"]
+
+
+def test_kinesis_drops_records_older_than_the_retention_period(aws):
+    client, shard = kinesis_stream("retained")
+    put(client, "retained", 3)
+    from moto.backends import get_backend
+    stream = get_backend("kinesis")["123456789012"]["eu-west-1"].streams["retained"]
+    for record in stream.shards[shard].records.values():
+        record.created_at -= 24 * 3600 + 5  # put a day and 5 seconds ago
+    stream._next_expiry = 0.0
+    put(client, "retained", 1, start=3)
+    records = client.get_records(ShardIterator=client.get_shard_iterator(
+        StreamName="retained", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
+    assert [r["Data"] for r in records] == [b"r3"]
