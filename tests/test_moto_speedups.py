@@ -128,3 +128,71 @@ def test_kinesis_drops_records_older_than_the_retention_period(aws):
     records = client.get_records(ShardIterator=client.get_shard_iterator(
         StreamName="retained", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
     assert [r["Data"] for r in records] == [b"r3"]
+
+
+def test_query_reads_its_partition_in_order_with_pages_and_conditions(aws):
+    for pk in ("a#1", "a#2", "a#10"):
+        for minute in range(30):
+            aws.put_item(TableName=TABLE, Item={**tables.key(pk, f"M#{minute:04d}"), "n": {"N": str(minute)}})
+        aws.put_item(TableName=TABLE, Item={**tables.key(pk, "SX#0001"), "n": {"N": "99"}})
+
+    def query(**kwargs):
+        out, page = [], {}
+        while True:
+            response = aws.query(TableName=TABLE, **kwargs, **page)
+            out += [i["sk"]["S"] for i in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return out
+            page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    between = {"KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+               "ExpressionAttributeValues": {":p": {"S": "a#2"}, ":lo": {"S": "M#0005"}, ":hi": {"S": "M#0012"}}}
+    assert query(**between) == [f"M#{m:04d}" for m in range(5, 13)]
+    assert query(**between, Limit=3) == [f"M#{m:04d}" for m in range(5, 13)]
+    assert query(**between, Limit=3, ScanIndexForward=False) == [f"M#{m:04d}" for m in range(12, 4, -1)]
+    prefix = {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+              "ExpressionAttributeValues": {":p": {"S": "a#1"}, ":s": {"S": "SX#"}}}
+    assert query(**prefix) == ["SX#0001"]
+    whole = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a#10"}}}
+    assert query(**whole, Limit=7) == [f"M#{m:04d}" for m in range(30)] + ["SX#0001"]
+    assert query(**{**whole, "ExpressionAttributeValues": {":p": {"S": "a#3"}}}) == []
+
+
+def test_moto_keeps_no_copy_of_what_it_no_longer_holds(aws):
+    """moto tracked every model instance ever made (items, their copies, Query answers);
+    the dashboard's list now shows only those that still exist."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    seed(aws)
+    gc.collect()
+    before = len(list(Item.instances_tracked))  # other tests' live stacks may hold items too
+    for _ in range(200):  # each update and each query answer made copies of items
+        aws.update_item(TableName=TABLE, Key=tables.key("p#1", "A"), UpdateExpression="ADD n :one",
+                        ExpressionAttributeValues={":one": {"N": "1"}})
+        aws.query(TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p#1"}})
+    gc.collect()
+    tracked = list(Item.instances_tracked)
+    assert len(tracked) - before < 20  # not 600 copies
+    assert item(aws, "p#1")["n"] == {"N": "201"}
+    from moto.backends import get_backend
+    table = get_backend("dynamodb")["123456789012"]["eu-west-1"].tables[TABLE]
+    stored = [i for partition in table.items.values() for i in partition.values()]
+    assert all(any(t is s for t in tracked) for s in stored)  # what the table holds is still listed
+
+
+def test_items_whose_ttl_passed_are_swept_as_dynamodb_does(aws):
+    import threading
+
+    now = 1_800_000_000
+    aws.put_item(TableName=TABLE, Item={**tables.key("t#1", "old"), tables.TTL_ATTRIBUTE: {"N": str(now - 1)}})
+    aws.put_item(TableName=TABLE, Item={**tables.key("t#1", "new"), tables.TTL_ATTRIBUTE: {"N": str(now + 60)}})
+    aws.put_item(TableName=TABLE, Item={**tables.key("t#2", "old"), tables.TTL_ATTRIBUTE: {"N": str(now - 3600)}})
+    aws.put_item(TableName=TABLE, Item={**tables.key("t#3", "none"), "n": {"N": "1"}})
+    aws.put_item(TableName=TABLE, Item={**tables.key("t#3", "text"), tables.TTL_ATTRIBUTE: {"S": "soon"}})
+    assert moto_speedups.sweep_expired(now, threading.Lock(), partitions_per_lock=1) == 2
+    assert item(aws, "t#1", "old") is None and item(aws, "t#2", "old") is None
+    assert item(aws, "t#1", "new") and item(aws, "t#3", "none") and item(aws, "t#3", "text")
+    from moto.backends import get_backend
+    table = get_backend("dynamodb")["123456789012"]["eu-west-1"].tables[TABLE]
+    assert all(table.items.values())  # no empty partition left behind

@@ -61,6 +61,8 @@ def _patch_chalice_local(quiet: bool) -> None:
     handler._send_error_response = send_error_response
     if quiet:
         handler.log_message = lambda self, *args: None
+        # "Serving on http://…": the API's URL is in the lines local mode prints itself
+        local.LocalDevServer.serve_forever = lambda self: self.server.serve_forever()
     server: Any = local.ThreadedHTTPServer
     original_handle_error = server.handle_error
 

@@ -4,6 +4,14 @@ Local mode, the tests and the benchmarks call `apply()`; it has nothing to do
 with AWS. Each patch keeps what the service does (and the tests rely on) and
 removes a cost that grows with everything stored so far:
 
+- Every moto model instance ever created was kept in its class's
+  `instances_tracked` list (for the /moto-api/data.json dashboard and S3's
+  reset): each DynamoDB item written, each copy of one made by an update, a
+  transaction or a Query's answer, each Kinesis record, for ever. That was
+  most of local mode's memory (6 GB after 40 minutes of demo traffic). The
+  lists now hold weak references: the dashboard and S3's reset still see
+  every instance that exists, and the others are freed.
+
 - DynamoDB TransactWriteItems: moto (5.x) deep-copies every table a
   transaction names, to restore it if the transaction is cancelled: a copy of
   the whole table per transaction (per operation before 5.2), so the cost of a
@@ -11,6 +19,8 @@ removes a cost that grows with everything stored so far:
   snapshotted instead and put back if it is cancelled: all or nothing, as
   before. (A table with a DynamoDB stream keeps moto's copy: restoring items
   by hand would leave the cancelled writes' stream records.)
+- DynamoDB Query walked every item of the table to find its partition's
+  (`_patch_query`): a read's cost grew with the table, not the partition.
 - DynamoDB GetItem of a missing partition left an empty partition behind
   (moto's items are a defaultdict): one per unknown key ever looked up.
 - Kinesis: moto appends records forever, finds the last sequence number by
@@ -31,6 +41,7 @@ from __future__ import annotations
 import copy as _copy
 import threading
 import time
+import weakref
 from typing import Any
 
 _state = threading.local()
@@ -91,6 +102,45 @@ def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
             del table.items[hash_key]
 
 
+class _LiveInstances:
+    """A model class's `instances_tracked`, holding weak references (by id, since
+    moto models define __eq__ without __hash__). Instances that cannot be
+    weakly referenced are kept, as before."""
+
+    def __init__(self, existing: Any = ()) -> None:
+        self._weak: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._strong: list[Any] = []
+        for instance in existing:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        try:
+            self._weak[id(instance)] = instance
+        except TypeError:
+            self._strong.append(instance)
+
+    def __iter__(self) -> Any:
+        return iter([*self._weak.values(), *self._strong])
+
+    def __len__(self) -> int:
+        return len(self._weak) + len(self._strong)
+
+
+def _patch_instance_tracking() -> None:
+    from moto.core.common_models import BaseModel
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N807 - replaces BaseModel.__new__
+        instance = object.__new__(cls)
+        tracked = cls.__dict__.get("instances_tracked")
+        if not isinstance(tracked, _LiveInstances):  # first instance, or the list moto's reset put back
+            tracked = _LiveInstances(tracked or ())
+            cls.instances_tracked = tracked
+        tracked.append(instance)
+        return instance
+
+    BaseModel.__new__ = __new__  # type: ignore[method-assign]
+
+
 def _patch_transactions() -> None:
     from moto.dynamodb import models
 
@@ -114,6 +164,44 @@ def _patch_transactions() -> None:
 
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     models.copy = _NoTableCopy()  # type: ignore[attr-defined]
+
+
+def _patch_query() -> None:
+    """Query reads its partition, not the table: moto gathered the candidates of
+    every Query by walking all the table's items, then sorted the partition, so
+    each report, rollup and alert read slowed down with everything stored. The
+    candidates are now the partition's items within the key condition (moto's
+    own comparison); moto's query does the rest (order, pages, limits, filters,
+    projections) as before."""
+    from moto.dynamodb.comparisons import get_comparison_func
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def all_items(self: Any) -> Any:
+        candidates = getattr(_state, "candidates", None)
+        if candidates is not None and candidates[0] is self:
+            return candidates[1]
+        return original_all_items(self)
+
+    def query(self: Any, hash_key: Any, range_comparison: Any, range_objs: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[4] if len(args) > 4 else None)
+        if index_name or not self.has_range_key or hash_key is None:
+            return original_query(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())
+        if range_comparison:
+            compare = get_comparison_func(range_comparison)
+            values = [o.cast_value for o in range_objs]
+            if compare is not None:
+                partition = [i for i in partition if compare(i.range_key.cast_value, *values)]
+        _state.candidates = (self, partition)
+        try:
+            return original_query(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        finally:
+            _state.candidates = None
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
 
 
 def _patch_get_item() -> None:
@@ -270,7 +358,9 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
+        _patch_instance_tracking()
         _patch_transactions()
+        _patch_query()
         _patch_get_item()
         _patch_kinesis()
         _applied = True

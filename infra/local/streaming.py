@@ -19,8 +19,9 @@
   stream records the aggregator has folded are dropped after
   FOLDED_RECORDS_KEPT_SECONDS (Kinesis would keep them 24 h, but nothing reads
   them again: a retried fold re-reads only records above its shard's
-  watermark), and items whose TTL has passed are deleted, as DynamoDB's TTL
-  does (moto never does; infra/local/moto_speedups.py).
+  watermark), a settled minute's sketch deltas are merged into one
+  (compaction.py), and items whose TTL has passed are deleted, as DynamoDB's
+  TTL does (moto never does; infra/local/moto_speedups.py).
 """
 from __future__ import annotations
 
@@ -107,7 +108,9 @@ class Housekeeping:
     """Drops what local mode no longer needs from the in-process moto server."""
 
     def __init__(self, services: Any, stream_name: str, lock: Any) -> None:
+        from .compaction import DeltaMerger
         self.services, self.stream_name, self.lock = services, stream_name, lock
+        self.merger = DeltaMerger(services.client, services.config.table_name)
         self.records_dropped = 0
         self.items_expired = 0
         self._next_sweep = 0.0
@@ -122,6 +125,7 @@ class Housekeeping:
                     if shard in stream.shards:
                         self.records_dropped += trim_shard(stream, shard, position,
                                                            now - FOLDED_RECORDS_KEPT_SECONDS)
+        self.merger(now)  # through the moto server's API: never while holding its lock
         if now >= self._next_sweep:
             self._next_sweep = now + TTL_SWEEP_SECONDS
             self.items_expired += sweep_expired(now, self.lock)
