@@ -76,6 +76,10 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
@@ -108,6 +112,7 @@ class Sample:
     p50: float = float("nan")
     max: float = float("nan")
     phases: str = ""
+    load: float = float("nan")  # the machine's 1-minute load average (other work shares the CPU)
 
 
 @dataclass
@@ -219,15 +224,17 @@ def summarise(run: Run, timeout: float) -> dict:
     cpu = [s.cpu_percent for s in run.samples if s.minute >= 1]
     out["cpu_percent"] = {"mean": statistics.fmean(cpu) if cpu else float("nan"), "max": max(cpu, default=float("nan"))}
     out["console_noise_lines"] = len(run.noise)
+    loads = [s.load for s in run.samples]
+    out["load_average"] = {"mean": statistics.fmean(loads) if loads else float("nan"), "max": max(loads, default=float("nan"))}
     return out
 
 
 def print_table(run: Run) -> None:
-    print("| minute | RSS MB | CPU % | probes | latency p50 s | latency max s | phases | console lines |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| minute | RSS MB | CPU % | probes | latency p50 s | latency max s | phases | console lines | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for s in run.samples:
         print(f"| {s.minute} | {s.rss_mb:.0f} | {s.cpu_percent:.0f} | {s.probes} | {s.p50:.2f} | {s.max:.2f} | "
-              f"{s.phases} | {s.console_lines} |")
+              f"{s.phases} | {s.console_lines} | {s.load:.1f} |")
 
 
 def main() -> int:
@@ -293,11 +300,11 @@ def main() -> int:
             values = [p.latency if p.latency is not None else args.timeout for p in done]
             sample = Sample(minute, rss_mb(pid), 100 * (cpu - last_cpu) / (now - last_at), len(lines),
                             len(done), percentile(values, 50), max(values, default=float("nan")),
-                            ",".join(sorted({p.phase for p in done})))
+                            ",".join(sorted({p.phase for p in done})), load_average())
             run.samples.append(sample)
             print(f"min {minute:>4}: RSS {sample.rss_mb:7.0f} MB  CPU {sample.cpu_percent:5.1f} %  "
                   f"latency p50 {sample.p50:6.2f} s max {sample.max:6.2f} s ({sample.phases})  "
-                  f"console +{sample.console_lines}", flush=True)
+                  f"console +{sample.console_lines}  load {sample.load:.1f}", flush=True)
             last_cpu, last_at, last_lines = cpu, now, len(stack.lines)
         stopping.set()
         if stack.proc.poll() is not None:

@@ -29,7 +29,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from infra.cdk.config import DEFAULTS
 
@@ -44,7 +44,7 @@ FOLDED_RECORDS_KEPT_SECONDS = 600
 TTL_SWEEP_SECONDS = 900
 
 
-def batch_window(env: dict[str, str] | os._Environ[str] = os.environ) -> float:
+def batch_window(env: Mapping[str, str] = os.environ) -> float:
     """LIVEREPORT_BATCH_WINDOW_SECONDS, or the stage's window; a clear error otherwise."""
     raw = env.get(WINDOW_ENV, "").strip()
     if not raw:
