@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import tables
-from infra.local import moto_speedups
+from infra.local import moto_kinesis, moto_speedups
 
 TABLE = "livereport-test"
 
@@ -106,7 +106,7 @@ def test_kinesis_reads_from_the_position_and_sequence_numbers_survive_a_trim(aws
     assert [r["Data"] for r in page["Records"]] == [b"r7", b"r8", b"r9"]
     from moto.backends import get_backend
     stream = get_backend("kinesis")["123456789012"]["eu-west-1"].streams["speedups"]
-    assert moto_speedups.trim_shard(stream, shard, seqs[-1]) == 10  # everything folded: the shard empties
+    assert moto_kinesis.trim_shard(stream, shard, seqs[-1]) == 10  # everything folded: the shard empties
     later = [int(s) for s in put(client, "speedups", 2, start=10)]
     assert later == [seqs[-1] + 1, seqs[-1] + 2]  # never restarts at 1: a consumer's watermark stays valid
     page = read_after(client, "speedups", shard, seqs[-1])

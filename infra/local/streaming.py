@@ -116,7 +116,8 @@ class Housekeeping:
         self._next_sweep = 0.0
 
     def __call__(self, now: float | None = None) -> None:
-        from .moto_speedups import sweep_expired, trim_shard
+        from .moto_kinesis import trim_shard
+        from .moto_speedups import sweep_expired
         now = time.time() if now is None else now
         with self.lock:
             stream = _moto_stream(self.stream_name)
