@@ -196,3 +196,45 @@ def test_items_whose_ttl_passed_are_swept_as_dynamodb_does(aws):
     from moto.backends import get_backend
     table = get_backend("dynamodb")["123456789012"]["eu-west-1"].tables[TABLE]
     assert all(table.items.values())  # no empty partition left behind
+
+
+def test_the_local_moto_server_serialises_requests_but_sqs_long_polls():
+    """A long poll waits inside its request: under the server's lock it would stop every
+    DynamoDB request (and the message's sender) for the wait."""
+    from infra.local.stack import UNLOCKED_SERVICES, request_service
+
+    def signed(service):
+        return {"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=testing/20261204/eu-west-1/"
+                                      f"{service}/aws4_request, SignedHeaders=host, Signature=abc"}
+
+    assert request_service(signed("dynamodb")) == "dynamodb" and "dynamodb" not in UNLOCKED_SERVICES
+    assert request_service(signed("kinesis")) == "kinesis" and "kinesis" not in UNLOCKED_SERVICES
+    assert request_service(signed("sqs")) in UNLOCKED_SERVICES
+    assert request_service({"HTTP_X_AMZ_TARGET": "AmazonSQS.ReceiveMessage"}) in UNLOCKED_SERVICES
+    assert request_service({}) == "" and request_service({"HTTP_AUTHORIZATION": "Bearer x"}) == ""
+
+
+def test_a_long_poll_returns_the_message_sent_while_it_waits():
+    import threading
+
+    import boto3
+
+    from infra.local.stack import AtomicMotoServer
+    server = AtomicMotoServer()
+    url = server.start()
+    try:
+        sqs = boto3.client("sqs", region_name="eu-west-1", endpoint_url=url)
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url)
+        queue = sqs.create_queue(QueueName="long-poll")["QueueUrl"]
+        got = []
+        waiting = threading.Thread(target=lambda: got.extend(
+            sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10).get("Messages", [])))
+        waiting.start()
+        dynamodb.list_tables()  # served while the poll waits
+        sqs.send_message(QueueUrl=queue, MessageBody="hello")
+        waiting.join(30)
+        if not got:  # the poll began after the send had landed: the message waits in the queue
+            got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        assert [m["Body"] for m in got] == ["hello"]
+    finally:
+        server.stop()

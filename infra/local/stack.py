@@ -30,6 +30,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Services served outside the request lock: moto's SQS guards its queues itself, and a
+#: long poll (ReceiveMessage with WaitTimeSeconds) waits inside the request for a message,
+#: which under the lock would stop every other request, and the sender, for the wait.
+UNLOCKED_SERVICES = frozenset({"sqs"})
+
+
+def request_service(environ: dict[str, Any]) -> str:
+    """The AWS service a signed request is for (its SigV4 credential scope), or ""."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target.startswith("AmazonSQS."):
+        return "sqs"
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    scope = authorization.partition("Credential=")[2].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) >= 5 else ""
+
+
 class AtomicMotoServer:
     """A moto server that serves one AWS request at a time.
 
@@ -37,7 +53,8 @@ class AtomicMotoServer:
     TransactWriteItems deep-copies the table and, on any error, restores that
     copy, dropping writes other threads made meanwhile). Serialising requests
     restores the real service's per-request atomicity while callers still
-    interleave freely between requests.
+    interleave freely between requests. SQS requests are not serialised
+    (UNLOCKED_SERVICES).
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -58,6 +75,8 @@ class AtomicMotoServer:
         lock = self.lock
 
         def atomic(environ: dict[str, Any], start_response: Any) -> Any:
+            if request_service(environ) in UNLOCKED_SERVICES:
+                return list(moto_app(environ, start_response))
             with lock:
                 return list(moto_app(environ, start_response))
 
