@@ -298,12 +298,10 @@ class Recorder:
 
 
 def speed_up_moto() -> None:
-    """moto copies a whole table per TransactWriteItems operation; local mode and the
-    tests patch that (infra/local/moto_speedups.py), and so do the benchmarks."""
+    """moto copies a whole table per TransactWriteItems; local mode, the tests and the
+    benchmarks snapshot the transaction's items instead (infra/local/moto_speedups.py)."""
     from infra.local import moto_speedups
     moto_speedups.apply()
-    import _moto_fast  # bench/: per-item rollback instead of one table copy per transaction
-    _moto_fast.apply()
 
 
 def load_old_package(commit: str = "a2f11d8", name: str = "oldchalicelib") -> Any:

@@ -6,6 +6,8 @@ import threading
 import urllib.error
 import urllib.request
 
+import pytest
+
 from infra.local import console
 from infra.local.stack import FUNCTIONS, free_port
 
@@ -40,3 +42,48 @@ def test_chalice_local_missing_authorization_has_the_api_error_shape(capsys):
     finally:
         server.shutdown()
     assert "GET /v1/campaigns" not in capsys.readouterr().err  # no access log line by default
+
+
+@pytest.fixture
+def quiet():
+    """console.configure({}) for one test: the logger levels and warning filters it sets are put back."""
+    import logging
+    import warnings
+    levels = {name: logging.getLogger(name).level for name in ("livereport", "chalicelib", "werkzeug")}
+    filters = list(warnings.filters)
+    console.configure({})
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    warnings.filters[:] = filters
+
+
+def test_quiet_console_prints_no_metric_line_however_many_requests(quiet, capsys, monkeypatch):
+    """Powertools with metrics disabled kept every value and printed a ~5 KB EMF line per
+    100 values; quiet local mode clears them on each flush instead."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    import app as app_module
+    from aws_lambda_powertools.metrics import MetricUnit
+    for _ in range(250):
+        app_module.metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=1)
+        app_module.metrics.add_metric(name="StreamRecordsPut", unit=MetricUnit.Count, value=1)
+        app_module.metrics.flush_metrics()
+    app_module.metrics.flush_metrics()  # an empty flush: no "No application metrics" warning either
+    out = capsys.readouterr()
+    assert "_aws" not in out.out and "CloudWatchMetrics" not in out.out
+    assert "No application metrics" not in out.err
+    assert app_module.metrics.metric_set == {}
+
+
+def test_quiet_console_keeps_errors_and_drops_warnings(quiet, capsys):
+    """A refused webhook or a retried send is the caller's news (a warning); an error is printed."""
+    import logging
+
+    import app as app_module
+    app_module.logger.warning("webhook refused", extra={"platform": "twilio"})
+    logging.getLogger("chalicelib.aggregator").warning("dropping records of an attempt never committed")
+    app_module.logger.error("snapshot build failed")
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    assert "webhook refused" not in printed and "dropping records" not in printed
+    assert "snapshot build failed" in printed

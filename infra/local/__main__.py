@@ -6,7 +6,12 @@ Environment:
   LIVEREPORT_DEV_KEY   a development key with scopes ingest, read and manage in workspace `default`
                        (a random one is printed when unset)
   LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
-  LIVEREPORT_VERBOSE   1 prints access logs, app logs and metric lines (default: quiet)
+  LIVEREPORT_BATCH_WINDOW_SECONDS  the aggregator's batching window (default 1, the stage's
+                       MaximumBatchingWindowInSeconds, infra/cdk/config.py): as on a stage, the poller
+                       folds what arrived during the window, the next window starting when a fold ends
+  LIVEREPORT_ROLLUP_SECONDS  the rollup schedule's period (default 60), in a thread of its own
+  LIVEREPORT_VERBOSE   1 prints access logs, app logs (warnings too) and metric lines (default: quiet,
+                       only the lines below, emails written and real errors)
   LIVEREPORT_ADMIN_EMAIL / LIVEREPORT_ADMIN_PASSWORD  the local admin user (infra/local/accounts.py)
 """
 from __future__ import annotations

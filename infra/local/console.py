@@ -3,8 +3,16 @@
 `make run` used to print ~1,200 lines in ten minutes (one access-log line per
 request, one metric JSON per batch, a traceback per closed browser
 connection), which buried the lines a newcomer needs (URLs, keys, `ready:`,
-emails written). This module only configures; call `configure()` before the
-stack starts (the app's Logger reads its level at import).
+emails written). Quiet means: no access log, no metric (EMF) line, no
+Powertools warning, and app logs at ERROR only (a refused webhook or a retried
+send is the caller's news, not the console's). This module only configures;
+call `configure()` before the stack starts (the app's Logger reads its level
+at import).
+
+Powertools (3.x) with POWERTOOLS_METRICS_DISABLED neither prints nor clears
+the metrics on flush, and prints them anyway once a metric holds 100 values:
+a ~5 KB EMF line every hundred requests, and a metric set that only grows in
+between. `_clear_disabled_metrics` makes a disabled flush clear them.
 
 It also gives chalice local's own gateway errors (a request without an
 Authorization header) the API's one error shape, as the API Gateway gateway
@@ -15,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from typing import Any, Mapping
 
 VERBOSE_ENV = "LIVEREPORT_VERBOSE"
@@ -52,6 +61,8 @@ def _patch_chalice_local(quiet: bool) -> None:
     handler._send_error_response = send_error_response
     if quiet:
         handler.log_message = lambda self, *args: None
+        # "Serving on http://…": the API's URL is in the lines local mode prints itself
+        local.LocalDevServer.serve_forever = lambda self: self.server.serve_forever()
     server: Any = local.ThreadedHTTPServer
     original_handle_error = server.handle_error
 
@@ -65,14 +76,37 @@ def _patch_chalice_local(quiet: bool) -> None:
     handler._livereport_patched = True
 
 
+def _clear_disabled_metrics() -> None:
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    provider: Any = AmazonCloudWatchEMFProvider
+    if getattr(provider, "_livereport_clears", False):
+        return
+    original = provider.flush_metrics
+
+    def flush_metrics(self: Any, raise_on_empty_metrics: bool = False) -> None:
+        if is_metrics_disabled():
+            self.clear_metrics()  # what an enabled flush does after printing
+            return
+        original(self, raise_on_empty_metrics)
+
+    provider.flush_metrics = flush_metrics
+    provider._livereport_clears = True
+
+
 def configure(env: Mapping[str, str] | None = None) -> bool:
     """Quiet console unless LIVEREPORT_VERBOSE=1; returns whether it is verbose."""
     env = os.environ if env is None else env
     loud = verbose(env)
     if not loud:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF JSON line per batch
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # no "batch ingested" line per batch
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # no "batch ingested" or "webhook refused" lines
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        logging.getLogger("livereport").setLevel(logging.WARNING)
+        for name in ("livereport", "chalicelib"):  # the app's Powertools logger, chalicelib's module loggers
+            logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module="aws_lambda_powertools")
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        _clear_disabled_metrics()
     _patch_chalice_local(quiet=not loud)
     return loud

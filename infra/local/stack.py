@@ -30,6 +30,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Services served outside the request lock: moto's SQS guards its queues itself, and a
+#: long poll (ReceiveMessage with WaitTimeSeconds) waits inside the request for a message,
+#: which under the lock would stop every other request, and the sender, for the wait.
+UNLOCKED_SERVICES = frozenset({"sqs"})
+
+
+def request_service(environ: dict[str, Any]) -> str:
+    """The AWS service a signed request is for (its SigV4 credential scope), or ""."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target.startswith("AmazonSQS."):
+        return "sqs"
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    scope = authorization.partition("Credential=")[2].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) >= 5 else ""
+
+
 class AtomicMotoServer:
     """A moto server that serves one AWS request at a time.
 
@@ -37,12 +53,15 @@ class AtomicMotoServer:
     TransactWriteItems deep-copies the table and, on any error, restores that
     copy, dropping writes other threads made meanwhile). Serialising requests
     restores the real service's per-request atomicity while callers still
-    interleave freely between requests.
+    interleave freely between requests. SQS requests are not serialised
+    (UNLOCKED_SERVICES).
     """
 
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self._server: Any = None
+        #: held while a request is served; local mode's housekeeping holds it too (streaming.py)
+        self.lock = threading.Lock()
 
     def start(self) -> str:
         from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
@@ -53,9 +72,11 @@ class AtomicMotoServer:
         from werkzeug.serving import make_server
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
+        lock = self.lock
 
         def atomic(environ: dict[str, Any], start_response: Any) -> Any:
+            if request_service(environ) in UNLOCKED_SERVICES:
+                return list(moto_app(environ, start_response))
             with lock:
                 return list(moto_app(environ, start_response))
 
@@ -112,6 +133,9 @@ class LocalStack:
     moto_url: str = ""
     services: Any = None
     streaming_lines: list[str] = field(default_factory=list)
+    #: the in-process moto server's request lock (None until start_moto)
+    moto_lock: Any = None
+    poller: Any = None
 
     @property
     def api_url(self) -> str:
@@ -124,6 +148,7 @@ class LocalStack:
     def start_moto(self) -> None:
         server = AtomicMotoServer(self.moto_port)
         self.moto_url = server.start()
+        self.moto_lock = server.lock
         self._stops.append(server.stop)
         os.environ.update(FAKE_AWS)
         os.environ.setdefault("LIVEREPORT_ENV", "local")  # development secrets (profile keys, links)
@@ -141,7 +166,8 @@ class LocalStack:
         from chalicelib.stream import create_stream
         kinesis = boto3.client("kinesis", region_name=FAKE_AWS["AWS_REGION"])
         if self.stream_name not in kinesis.list_streams()["StreamNames"]:
-            create_stream(kinesis, self.stream_name, shards=2)
+            from .streaming import STAGE
+            create_stream(kinesis, self.stream_name, shards=STAGE.stream_shards)  # the dev stage's stream
 
     def start_api(self) -> None:
         sys.path.insert(0, str(FUNCTIONS))

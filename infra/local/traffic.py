@@ -14,14 +14,66 @@ from typing import Iterator
 
 DOMAINS = ["gmail.com", "yahoo.fr", "orange.fr", "outlook.com", "free.fr", "hotmail.com", "laposte.net",
            "icloud.com", "sfr.fr", "proton.me"]
-BOUNCE_REASONS = {"hard": ["550 5.1.1 user unknown", "550 5.4.1 recipient address rejected", "invalid domain"],
-                  "soft": ["452 4.2.2 mailbox full", "421 4.7.0 try again later", "connection timed out"],
-                  "ignored": ["greylisted", "auto-reply"]}
-ERRORS = [("user_unknown", "Unknown user"), ("invalid_domain", "Invalid domain"), ("mailbox_full", "Mailbox full"),
-          ("refused", "Refused by provider"), ("unreachable", "Unreachable"), ("account_disabled", "Account disabled"),
-          ("not_connected", "Device not connected")]
-EXCLUSIONS = ["Address on denylist", "Duplicate address", "Quarantined address", "Typology rule: frequency cap",
-              "Missing consent"]
+
+
+@dataclass(frozen=True)
+class ChannelReasons:
+    """What a sending platform says when a message of this channel does not get through.
+
+    `bounces` per bounce type (hard, soft, ignored; empty for channels without
+    bounces), `errors` as (error_type, reason) with error_type one of the
+    catalogue's ERROR_TYPES or None (the platform gives no category),
+    `exclusions` the reasons a profile is left out before sending."""
+
+    bounces: dict[str, tuple[str, ...]]
+    errors: tuple[tuple[str | None, str], ...]
+    exclusions: tuple[str, ...]
+
+
+#: Per channel, in the words of the platforms that send it: SMTP replies for
+#: email, FCM/APNs error names for push, SMS gateway (carrier) statuses, postal
+#: returns for direct mail. Add a channel or a reason here.
+REASONS = {
+    "email": ChannelReasons(
+        bounces={"hard": ("550 5.1.1 user unknown", "550 5.4.1 recipient address rejected",
+                          "550 5.1.2 invalid domain"),
+                 "soft": ("452 4.2.2 mailbox full", "421 4.7.0 try again later", "connection timed out"),
+                 "ignored": ("451 4.7.1 greylisted", "auto-reply")},
+        errors=(("user_unknown", "Unknown user"), ("invalid_domain", "Invalid domain"),
+                ("mailbox_full", "Mailbox full"), ("refused", "Refused by provider"), ("unreachable", "Unreachable"),
+                ("account_disabled", "Account disabled")),
+        exclusions=("Address on denylist", "Duplicate address", "Quarantined address",
+                    "Typology rule: frequency cap", "Missing consent")),
+    "push": ChannelReasons(
+        bounces={"hard": ("Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"),
+                 "soft": ("Unavailable", "DeviceMessageRateExceeded", "TooManyProviderTokenUpdates"),
+                 "ignored": ("Expired before delivery (TTL)", "Collapsed by a newer notification")},
+        errors=(("user_unknown", "InvalidRegistration"), ("account_disabled", "Unregistered"),
+                ("refused", "MismatchSenderId"), ("not_connected", "Device not connected"),
+                ("unreachable", "Unavailable")),
+        exclusions=("No push token", "Push notifications turned off", "Typology rule: frequency cap",
+                    "Duplicate device", "Missing consent")),
+    "sms": ChannelReasons(
+        bounces={"hard": ("Unknown destination handset", "Landline or unreachable carrier",
+                          "Number no longer in service"),
+                 "soft": ("Unreachable destination handset", "Carrier network congestion",
+                          "Handset memory full"),
+                 "ignored": ("Carrier violation", "Duplicate message suppressed")},
+        errors=(("user_unknown", "Unknown destination handset"), ("invalid_domain", "Invalid number format"),
+                ("refused", "Carrier violation"), ("unreachable", "Landline or unreachable carrier"),
+                ("not_connected", "Handset switched off"), ("account_disabled", "Number opted out at the carrier")),
+        exclusions=("No mobile number", "STOP received (opt-out)", "Quiet hours", "Typology rule: frequency cap",
+                    "Missing consent")),
+    "directmail": ChannelReasons(
+        bounces={},
+        errors=((None, "Address incomplete"), ("unreachable", "Undeliverable as addressed"),
+                ("user_unknown", "Moved, left no address"), ("user_unknown", "Addressee unknown"),
+                ("refused", "Refused by addressee"), (None, "Insufficient postage")),
+        exclusions=("No postal address", "Address on the Robinson list", "Duplicate household",
+                    "Outside the delivery area", "Missing consent")),
+}
+#: Bounce types drawn in this proportion (hard : soft : ignored).
+BOUNCE_WEIGHTS = {"hard": 5, "soft": 4, "ignored": 1}
 URLS = ["https://shop.example.com/black-friday", "https://shop.example.com/new", "https://shop.example.com/sale?cat=shoes",
         "https://blog.example.com/guide", "https://shop.example.com/account", "https://example.com/stores"]
 PLATFORMS = ["ios", "android", "web"]
@@ -93,21 +145,23 @@ class TrafficGenerator:
                     else {"element": r.choice(ELEMENTS)}
                 out.append(e("interaction", **common, **extra))
             return out
+        reasons = REASONS[channel]
         if r.random() < 0.04:
-            return out + [e("excluded", reason=r.choice(EXCLUSIONS), **common)]
+            return out + [e("excluded", reason=r.choice(reasons.exclusions), **common)]
         if channel == "email" and r.random() < 0.05:
             out.append(e("action_executed"))
         if r.random() < 0.02:
-            error_type, reason = r.choice(ERRORS)
-            return out + [e("error", reason=reason, error_type=error_type, **common)]
+            error_type, reason = r.choice(reasons.errors)
+            typed = {"error_type": error_type} if error_type else {}
+            return out + [e("error", reason=reason, **typed, **common)]
         out.append(e("sent", **common))
         if channel == "directmail":
             return out
         spiking = campaign.spike_bounce and 8 <= ts.minute % 20 < 11
-        if r.random() < (campaign.spike_bounce if spiking else 0.04):
-            kind = r.choices(["hard", "soft", "ignored"], [5, 4, 1])[0]
-            out.append(e("bounce", bounce_type=kind, reason=r.choice(BOUNCE_REASONS[kind]), **common))
-            if kind == "hard" and channel != "directmail":
+        if reasons.bounces and r.random() < (campaign.spike_bounce if spiking else 0.04):
+            kind = r.choices(list(BOUNCE_WEIGHTS), list(BOUNCE_WEIGHTS.values()))[0]
+            out.append(e("bounce", bounce_type=kind, reason=r.choice(reasons.bounces[kind]), **common))
+            if kind == "hard":
                 out.append(e("quarantine", **common))
             return out
         if channel == "email" and r.random() < 0.03:
