@@ -3,6 +3,7 @@ import * as echarts from "echarts/core";
 import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
+import { bandOption } from "./bandChart";
 import { escapeHtml } from "./dom";
 import { fmtInt, fmtPct } from "./i18n";
 import type { ChartData } from "./widgets/model";
@@ -72,6 +73,7 @@ export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOpti
       series: data.series.map((s) => ({ type: "bar", name: s.label, data: s.values, barMaxWidth: 28 })),
     };
   }
+  if (data.type === "band") return bandOption(data, base, PALETTE, legendTop(data.series.map((x) => x.label), width));
   return {
     ...base,
     // A plain legend wraps instead of paging ("1/2" hid series); the plot starts below it.
@@ -95,7 +97,7 @@ export class Chart {
     this.observer = new ResizeObserver(() => {
       this.chart.resize();
       // A narrower chart wraps its legend onto more rows: move the plot down with it.
-      if (this.data?.type === "time" && legendTop(this.data.series.map((x) => x.label), this.el.clientWidth) !== this.top) {
+      if ((this.data?.type === "time" || this.data?.type === "band") && legendTop(this.data.series.map((x) => x.label), this.el.clientWidth) !== this.top) {
         this.lastSig = "";
         this.set(this.data);
       }
