@@ -138,6 +138,7 @@ WINNER = "subject-line"  # email: B clearly beats A on unique clicks (and on uns
 SPLIT = "split-check"  # email: people split 150/50 while the test plans 50/50; three profiles sent both variants
 SETTINGS = "settings-check"  # email: settings changed through the page's dialog
 PLAIN = "no-variants"  # no variant at all: no Experimentation tab
+LIVE_EXP = "live-check"  # email: people arrive while the page is open
 
 
 def experiment_events() -> list[dict]:
@@ -168,5 +169,7 @@ def experiment_events() -> list[dict]:
         add(_ev("email", "sent", f"{SPLIT}-email-A-{i}", 2, campaign=SPLIT, variant="B"))
     arm(SETTINGS, "email", "A", 60, clicks=6)
     arm(SETTINGS, "email", "B", 60, clicks=8)
+    arm(LIVE_EXP, "email", "A", 40, clicks=4)
+    arm(LIVE_EXP, "email", "B", 40, clicks=4)
     add(_ev("email", "sent", "plain-0", 5, campaign=PLAIN))
     return out

@@ -135,6 +135,8 @@ export class ExperimentTab {
     this.fillMetrics(doc);
     this.head.hidden = false;
     this.head.dataset.status = doc.status;
+    this.head.dataset.channel = doc.channel; // for tests and tools: which experiment is drawn
+    this.head.dataset.metric = doc.metric;
     setText(this.els.summary, summary(doc));
     this.els.summary.dataset.status = doc.status;
     this.els.summary.dataset.winner = doc.winner ?? "";
