@@ -27,7 +27,8 @@ export function bandOption(data: ChartData, base: Record<string, unknown>, palet
       const common = { type: "line", stack: `band-${i}`, stackStrategy: "all", symbol: "none", silent: true,
         lineStyle: { opacity: 0 }, tooltip: { show: false }, emphasis: { disabled: true }, connectNulls: false };
       series.push({ ...common, name: `${s.label}·lo`, data: at(band.lower) });
-      series.push({ ...common, name: `${s.label}·band`, data: at(width), areaStyle: { color, opacity: 0.18 } });
+      series.push({ ...common, name: band.label ?? `${s.label}·band`, data: at(width), areaStyle: { color, opacity: 0.18 },
+        itemStyle: { color, opacity: 0.35 } });
     }
     series.push({ type: "line", name: s.label, data: at(s.values), showSymbol: times.length < 3, symbolSize: 5,
       lineStyle: { width: 2, color }, itemStyle: { color }, connectNulls: false,
@@ -51,7 +52,8 @@ export function bandOption(data: ChartData, base: Record<string, unknown>, palet
   return {
     ...base,
     tooltip: { trigger: "axis", confine: true, formatter: tooltip },
-    legend: { top: 0, type: "plain", itemGap: 8, data: data.series.map((s) => s.label) },
+    legend: { top: 0, type: "plain", itemGap: 8,
+      data: data.series.flatMap((s, i) => [s.label, ...(data.bands?.[i]?.label ? [data.bands[i].label as string] : [])]) },
     grid: { left: 8, right: 16, top: legendTop, bottom: 8, containLabel: true },
     xAxis: { type: "time", axisLabel: { color: "#374151", hideOverlap: true, formatter: (v: number) => fmtDateTime(v) } },
     yAxis: { type: "value", scale: false, axisLabel: { color: "#374151", formatter: (v: number) => fmt(v) },

@@ -113,7 +113,8 @@ export function differenceChart(x: ExperimentDoc): WidgetData {
   const pick = (name: string, field: "difference" | "lower" | "upper") =>
     x.series.map((p) => p.variants.find((v) => v.variant === name)?.[field] ?? null);
   const series = treatments.map((v) => ({ key: v, label: t("x_diffOf", { v, base }), values: pick(v, "difference") as number[] }));
-  const bands = treatments.map((v) => ({ lower: pick(v, "lower"), upper: pick(v, "upper") }));
+  const bands = treatments.map((v) => ({ lower: pick(v, "lower"), upper: pick(v, "upper"),
+    label: t("x_boundsOf", { v, level: fmtPct(x.confidence_level) }) }));
   const type = isValue(x) ? "sdec" as const : "pt" as const;
   const columns: Column[] = [{ key: "time", label: t("time"), type: "time" }];
   for (const v of treatments) {

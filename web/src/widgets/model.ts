@@ -34,7 +34,7 @@ export interface TableData {
 export interface Series { key: string; label: string; values: number[] }
 
 /** A confidence band around a series of a "band" chart (same length as its values; null: no bound yet). */
-export interface Band { lower: (number | null)[]; upper: (number | null)[] }
+export interface Band { lower: (number | null)[]; upper: (number | null)[]; label?: string }
 
 export interface ChartData {
   type: "time" | "bar" | "donut" | "band";
