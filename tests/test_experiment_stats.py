@@ -81,6 +81,18 @@ def test_nothing_is_concluded_before_each_arm_has_people():
     assert c.lower is None and c.confidence is None and c.lift is None  # baseline rate 0: no lift
 
 
+def test_looks_before_any_outcome_varies_conclude_nothing():
+    """Sends first, clicks minutes later: the looks without a single success say nothing, so the
+    bounds that follow are the data's, not pinned to [0, 0] by an interval of zero width."""
+    analysis = stats.Analysis("A", 0.05, 1)
+    (early,) = analysis.update({"A": stats.Arm("A", 100, 0, 0), "B": stats.Arm("B", 100, 0, 0)})
+    assert early.lower is None and early.confidence is None
+    (later,) = analysis.update({"A": stats.Arm("A", 100, 15, 15), "B": stats.Arm("B", 100, 15, 15)})
+    assert later.lower < 0 < later.upper and later.upper - later.lower > 0.1
+    (c,) = stats.Analysis("A", 0.05, 1).update({"A": stats.Arm("A", 100, 15, 15), "B": stats.Arm("B", 100, 15, 15)})
+    assert (later.lower, later.upper) == (c.lower, c.upper)
+
+
 def test_sample_ratio_mismatch_is_flagged_only_when_clear():
     check = stats.SampleRatio({"A": 50, "B": 50})
     assert check.update({"A": 1000, "B": 1010})["mismatch"] is False

@@ -184,6 +184,8 @@ def test_conversions_are_credited_by_assignment_within_the_window(api):
     r = rows(revenue)
     assert r["A"]["successes"] == 15.5 and r["B"]["successes"] == 20.0
     assert r["A"]["value"] == round(15.5 / 4, 4) and r["A"]["rate"] is None
+    assert revenue["currency"] == "EUR"  # named for revenue (the page and emails show it), not for 0/1 metrics
+    assert experiment(api, "conv", metric="conversions")["currency"] is None
     # a short window leaves out a conversion 9 hours after its send
     put = api.client.http.put("/v1/campaigns/conv/experiments/email",
                               headers={"Authorization": f"Bearer {api.key('acme', ('manage',))}",

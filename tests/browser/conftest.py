@@ -151,3 +151,15 @@ def enter(page, stack, key, lang="en", tz="Europe/Paris") -> None:
     page.goto(stack.web_url)
     page.evaluate("([l, z]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: z}))", [lang, tz])
     page.evaluate("([k]) => sessionStorage.setItem('clr.readKey', k)", [key])
+
+
+@pytest.fixture(scope="package")
+def exp_keys(stack):
+    """(manage key, read key) of a workspace of its own holding the seeded experiments (seed.experiment_events)."""
+    _, manage = stack.services.keys.create(seed.EXP_WORKSPACE, ["ingest", "read", "manage"], "experiments: editor")
+    _, read = stack.services.keys.create(seed.EXP_WORKSPACE, ["read"], "experiments: read only")
+    events = seed.experiment_events()
+    for i in range(0, len(events), 500):
+        seed.post(stack.api_url, manage, events[i:i + 500], timeout=300)
+    stack.services.pump()  # fold now rather than at the poller's next tick
+    return manage, read

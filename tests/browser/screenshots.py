@@ -1,6 +1,7 @@
 """Full-page screenshots of every tab (desktop 1440 px and phone 390 px) into docs/screenshots/.
 
     .venv/bin/python -m tests.browser.screenshots
+    .venv/bin/python -m tests.browser.screenshots experiments   # the Experimentation tab and its email only
 
 Starts its own local stack, streams a day of realistic traffic for one campaign on every channel
 (infra/local/traffic.py), signs in and captures each tab, the global email report and the
@@ -102,5 +103,71 @@ def _email_pngs(browser, stack: LocalStack) -> None:
         render_png(browser, raws[0], OUT / f"email-snapshot-{name}.png", width)
 
 
+def experiments_main() -> None:
+    """The Experimentation tab (desktop and phone, English and French) on the browser tests' seeded experiments,
+    and the snapshot email of the email channel with its experiment block (experiment-snapshot-*.png)."""
+    import os
+    os.environ.update(FAKE_AWS)
+    from infra.local import console
+    console.configure()
+    build_web()
+    stack = LocalStack(table_name="livereport-screens-x")
+    stack.start_moto()
+    stack.create_table()
+    stack.start_api()
+    stack.start_web()
+    _, stack.key = stack.services.keys.create(seed.EXP_WORKSPACE, ["ingest", "read", "manage"])
+    seed.post(stack.api_url, stack.key, seed.experiment_events(), timeout=300)
+    stack.services.pump()
+    OUT.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for lang in ("en", "fr"):
+                for name, width in (("desktop", 1440), ("phone", 390)):
+                    ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB", timezone_id="Europe/Paris")
+                    page = ctx.new_page()
+                    page.goto(stack.web_url)
+                    page.evaluate("([l]) => localStorage.setItem('clr.prefs.v1', JSON.stringify({lang: l, tz: 'Europe/Paris'}))", [lang])
+                    page.evaluate("([k]) => sessionStorage.setItem('clr.readKey', k)", [stack.key])
+                    page.goto(f"{stack.web_url}?campaign={seed.WINNER}&tab=experiments&channel=email&metric=unique_clicks")
+                    page.wait_for_selector("section.x-head:not([hidden]) .x-summary:not(:empty)")
+                    page.wait_for_selector(".widget[data-widget='x-chart'] .chart canvas")
+                    time.sleep(0.8)  # let chart animations settle
+                    suffix = "" if lang == "en" else "-fr"
+                    page.screenshot(path=str(OUT / f"experiments-{name}{suffix}.png"), full_page=True)
+                    if name == "desktop" and lang == "en":
+                        page.click(".x-settings")
+                        page.wait_for_selector(".x-form")
+                        time.sleep(0.3)
+                        page.screenshot(path=str(OUT / "experiments-settings-desktop.png"))
+                    ctx.close()
+            _experiment_email_pngs(browser, stack)
+            browser.close()
+    finally:
+        stack.stop()
+    print(f"screenshots in {OUT}")
+
+
+def _experiment_email_pngs(browser, stack: LocalStack) -> None:
+    import os
+    import app as app_module
+    from infra.local.schedules import verify_sender
+    from tests.browser.email_png import render_png
+    os.environ.setdefault("LIVEREPORT_ENV", "local")
+    os.environ["DASHBOARD_URL"] = stack.web_url
+    verify_sender(app_module._ses_client(), "reports@example.com")
+    from chalicelib.snapshots.subscriptions import SubscriptionStore
+    SubscriptionStore(stack.services.client, stack.services.config.table_name).create(
+        seed.EXP_WORKSPACE, {"campaign_id": seed.WINNER, "report": "live", "channel": "email", "language": "en",
+                             "recipients": ["ann@example.com"], "frequency": {"type": "hourly", "tz": "Europe/Paris"}},
+        time.time() - 7200)
+    raws: list[bytes] = []
+    app_module.snapshot_runner_for(lambda sub, rcpt, period, raw: raws.append(raw)).run()
+    for name, width in (("desktop", 680), ("phone", 390)):
+        render_png(browser, raws[0], OUT / f"experiment-snapshot-{name}.png", width)
+
+
 if __name__ == "__main__":
-    main()
+    experiments_main() if sys.argv[1:] == ["experiments"] else main()

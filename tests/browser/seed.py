@@ -130,3 +130,46 @@ def get(api_url: str, key: str, path: str) -> dict:
     req = urllib.request.Request(f"{api_url}{path}", headers={"Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
+
+
+# ---------- experiments (their own workspace, so the campaigns above keep their numbers) ----------
+EXP_WORKSPACE = "browser-exp"
+WINNER = "subject-line"  # email: B clearly beats A on unique clicks (and on unsubscribes, lower is better); sms: A/A
+SPLIT = "split-check"  # email: people split 150/50 while the test plans 50/50; three profiles sent both variants
+SETTINGS = "settings-check"  # email: settings changed through the page's dialog
+PLAIN = "no-variants"  # no variant at all: no Experimentation tab
+LIVE_EXP = "live-check"  # email: people arrive while the page is open
+
+
+def experiment_events() -> list[dict]:
+    """Sends spread over the last hour, outcomes after them: every number is fixed, whatever the time of day."""
+    out: list[dict] = []
+    add = out.append
+
+    def arm(campaign: str, channel: str, variant: str, people: int, clicks: int = 0, unsubs: int = 0,
+            converted: int = 0, value: float = 0.0, prefix: str = "") -> None:
+        for i in range(people):
+            p = f"{prefix or campaign}-{channel}-{variant}-{i}"
+            sent = 60 - (i % 40)  # 40 different minutes
+            add(_ev(channel, "sent", p, sent, campaign=campaign, variant=variant))
+            if i < clicks:
+                add(_ev(channel, "click", p, sent - 3, campaign=campaign, variant=variant, url=GOOD_URL))
+            if i < unsubs:
+                add(_ev(channel, "unsubscribe", p, sent - 4, campaign=campaign, variant=variant))
+            if i < converted:
+                add(_ev(channel, "conversion", p, sent - 5, campaign=campaign, value=value, currency="EUR"))
+
+    arm(WINNER, "email", "A", 200, clicks=20, unsubs=24, converted=10, value=30.0)
+    arm(WINNER, "email", "B", 200, clicks=60, unsubs=2, converted=20, value=30.0)
+    arm(WINNER, "sms", "A", 100, clicks=15)
+    arm(WINNER, "sms", "B", 100, clicks=15)
+    arm(SPLIT, "email", "A", 150, clicks=15)
+    arm(SPLIT, "email", "B", 50, clicks=5)
+    for i in range(3):  # sent A first, then B: counted in A, and said
+        add(_ev("email", "sent", f"{SPLIT}-email-A-{i}", 2, campaign=SPLIT, variant="B"))
+    arm(SETTINGS, "email", "A", 60, clicks=6)
+    arm(SETTINGS, "email", "B", 60, clicks=8)
+    arm(LIVE_EXP, "email", "A", 40, clicks=4)
+    arm(LIVE_EXP, "email", "B", 40, clicks=4)
+    add(_ev("email", "sent", "plain-0", 5, campaign=PLAIN))
+    return out

@@ -83,7 +83,10 @@ function request<T>(path: string, auth = true, timeoutMs = 15000, method = "GET"
   return call<T>(method, path, payload, auth, timeoutMs);
 }
 
-export interface CampaignSummary { campaign_id: string; channels: string[]; last_event: number | null }
+export interface CampaignSummary {
+  campaign_id: string; channels: string[]; last_event: number | null;
+  experiments?: string[]; // channels whose events carried variants (the Experimentation tab)
+}
 export interface Frequency { type: "hourly" | "daily" | "weekly"; minute?: number; time?: string; day?: string; tz?: string }
 export interface Subscription {
   subscription_id?: string; campaign_id: string; report: "live" | "global"; channel: string; recipients: string[];

@@ -16,6 +16,8 @@ import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type
 import { SignIn } from "./signin";
 import { renderToolbar } from "./toolbar";
 import { widgetsFor } from "./widgets/defs";
+import { ExperimentTab, experimentChannels } from "./experiment";
+import { EXPERIMENT_WIDGETS, type ExperimentDoc } from "./widgets/experiment";
 
 const PANEL_ID = "tab-panel";
 
@@ -38,6 +40,12 @@ export class App {
   private urlNamedTab = false;
   private links: LinkContext; // the person's own zone, what the address named, a workspace switch under way
   private els: Record<string, HTMLElement> = {};
+  private exp = new ExperimentTab({
+    state: () => this.state, campaign: () => this.current(), board: () => this.board,
+    canManage: () => !!this.workspace?.scopes.includes("manage"),
+    changed: (push) => { this.navigated(push); this.poller.now(); },
+    announce: (m) => { this.els.announcer.textContent = m; },
+  });
   private alerts = new AlertsUi(() => ({ campaign: this.state.campaign, tab: this.state.tab,
     channels: this.campaigns.find((c) => c.campaign_id === this.state.campaign)?.channels ?? [] }));
 
@@ -205,13 +213,15 @@ export class App {
     this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
     this.els.status = h("span", { class: "status", "aria-live": "off" });
     this.withData = this.dataTabs();
-    this.els.tabs = tabList(this.state.tab, this.withData, PANEL_ID, (tab) => this.selectTab(tab));
+    this.els.tabs = tabList(this.state.tab, this.withData, PANEL_ID, (tab) => this.selectTab(tab),
+      (tab) => tab !== "experiments" || this.withData.has(tab));
     this.els.empty = h("p", { class: "empty-tab", hidden: true });
     this.els.boardSlot = h("div", { class: "board-slot" });
     this.els.period = h("p", { class: "period muted", "aria-live": "off" });
     const zone = tzNote(this.state.tz, this.links.ownTz, this.links.badTz, () => this.useZone(this.links.ownTz));
     this.els.main = h("main", { id: "main", class: "main", "data-ws": this.state.ws ?? "" },
-      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, zone, this.els.period, this.els.empty, this.els.boardSlot));
+      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, zone, this.els.period,
+        this.exp.mount(), this.els.empty, this.els.boardSlot));
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
     const tabsScroll = scrollCue(this.els.tabs);
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
@@ -282,7 +292,8 @@ export class App {
   /** Tabs with data, known as soon as a campaign is chosen: its channel list (plus the campaign tab). */
   private dataTabs(): Set<string> {
     const channels = this.current()?.channels ?? [];
-    return new Set(channels.length ? ["campaign", ...channels] : []);
+    const experiments = experimentChannels(this.current()).length ? ["experiments"] : [];
+    return new Set(channels.length ? ["campaign", ...channels, ...experiments] : []);
   }
 
   /** Stay on the tab if it has data, else the first tab that has (a web-only campaign lands on Web). */
@@ -306,6 +317,8 @@ export class App {
       this.state.campaign = id;
       this.links.chosen();
       this.state.executions = null;
+      Object.assign(this.state, { xchannel: null, xmetric: null }); // another campaign's experiments
+      this.exp.reset();
       this.available = [];
       this.landOnData();
       this.navigated();
@@ -316,6 +329,12 @@ export class App {
   }
 
   private renderControls(): void {
+    if (this.state.tab === "experiments") { // its own toolbar: channel, metric, settings (no report kind or window)
+      this.els.latest = this.exp.toolbar(this.els.controls, this.els.status);
+      this.renderLatest();
+      this.tickStatus();
+      return;
+    }
     this.els.latest = renderToolbar(this.els.controls, this.state, {
       setMode: (m) => this.setMode(m),
       changed: (push) => { this.navigated(push); this.poller.now(); },
@@ -338,20 +357,26 @@ export class App {
   }
 
   private mountBoard(): void {
-    const { tab, mode } = this.state;
-    const defs = mode === "global" && !GLOBAL_TABS.includes(tab) ? [] : widgetsFor(tab, mode);
+    const { tab } = this.state;
+    const experiments = tab === "experiments";
+    const mode = experiments ? "live" : this.state.mode; // an experiment reads from its start, whatever the report kind
+    const defs = experiments ? EXPERIMENT_WIDGETS : mode === "global" && !GLOBAL_TABS.includes(tab) ? [] : widgetsFor(tab, mode);
     this.board = new Board(this.els.boardSlot, layoutKey(tab, mode), defs, { tab, mode }, {
       announce: (m) => { this.els.announcer.textContent = m; },
-      csvName: (id) => `${this.state.campaign}-${tab}-${mode}-${id}.csv`,
+      csvName: (id) => (experiments ? `${this.state.campaign}-experiment-${this.state.xchannel}-${this.state.xmetric}-${id}.csv`
+        : `${this.state.campaign}-${tab}-${mode}-${id}.csv`),
       csvContext: () => ({ workspace: this.state.ws ?? "", campaign: this.state.campaign ?? "", tab: t(`tab_${tab}` as never),
         period: this.els.period.textContent ?? "", timeZone: this.state.tz,
-        executions: this.state.executions ? this.state.executions.map((e) => e ?? t("noExecution")).join(", ") : t("allExecutions") }),
+        executions: this.state.executions && !experiments ? this.state.executions.map((e) => e ?? t("noExecution")).join(", ") : t("allExecutions"),
+        extra: experiments ? this.exp.csvExtra() : undefined }),
     });
   }
 
   private selectTab(tab: Tab): void {
     if (tab === this.state.tab) return;
     this.state.tab = tab;
+    this.exp.reset();
+    if (tab === "experiments") this.exp.resolve();
     this.navigated();
     this.doc = null;
     for (const b of this.els.tabs.querySelectorAll<HTMLButtonElement>("[role=tab]")) {
@@ -375,6 +400,7 @@ export class App {
     const { campaign, tab, mode, executions, ws } = this.state;
     void this.alerts.poll();
     if (!campaign || !this.current()) { await this.noReport(gen); return; }
+    if (tab === "experiments") { await this.refreshExperiment(gen); return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
     // The previous equal period doubles a report's reads: asked for at most once a minute per view.
     const view = `${campaign}|${tab}|${mode}|${this.state.window}|${this.state.from}|${this.state.to}|${JSON.stringify(executions)}`;
@@ -385,13 +411,45 @@ export class App {
     if (gen !== this.generation || ws !== this.state.ws || tab !== this.state.tab || campaign !== this.state.campaign || mode !== this.state.mode) return;
     if (compare) this.previous = { view, at: Date.now(), doc: (doc.previous as Doc | null) ?? null };
     else doc.previous = this.previous.doc;
+    this.drawn(doc);
+  }
+
+  private drawn(doc: Doc): void {
+    const ws = this.state.ws;
     this.doc = doc;
     this.refreshes += 1;
     this.show(doc);
     this.markUpdated();
     if (this.refreshes % 3 === 0) {
-      void api.campaigns().then((list) => { if (ws === this.state.ws) { this.campaigns = list; this.renderLatest(); } }).catch(() => undefined);
+      void api.campaigns().then((list) => {
+        if (ws !== this.state.ws) return;
+        this.campaigns = list;
+        this.renderLatest();
+        this.syncExperimentTab();
+      }).catch(() => undefined);
     }
+  }
+
+  /** The Experimentation tab: the experiment of the channel shown (its success metric, else the one set). */
+  private async refreshExperiment(gen: number): Promise<void> {
+    this.exp.resolve();
+    if (!experimentChannels(this.current()).length) { this.showNote(t("x_none"), "no-experiment"); this.markUpdated(); return; }
+    const { campaign, ws, xchannel, xmetric } = this.state;
+    const doc = await this.exp.load();
+    const s = this.state;
+    if (gen !== this.generation || ws !== s.ws || s.tab !== "experiments" || campaign !== s.campaign
+        || xchannel !== s.xchannel || xmetric !== s.xmetric) return; // the view changed meanwhile: its own request follows
+    this.drawn(doc as unknown as Doc);
+  }
+
+  /** A campaign whose first variants arrive gets its Experimentation tab without a reload (and loses it never). */
+  private syncExperimentTab(): void {
+    const has = experimentChannels(this.current()).length > 0;
+    const tab = this.els.tabs?.querySelector<HTMLElement>("[data-tab=experiments]");
+    if (!tab) return;
+    if (has) this.withData.add("experiments");
+    tab.hidden = !has && this.state.tab !== "experiments";
+    tab.classList.toggle("has-data", has);
   }
 
   /** No report to draw: the campaign named has no events in this workspace, none is chosen, or the workspace
@@ -427,6 +485,7 @@ export class App {
   }
 
   private show(doc: Doc): void {
+    if (this.state.tab === "experiments") { this.showExperiment(doc as unknown as ExperimentDoc); return; }
     const avail = (doc.available_executions ?? []) as (string | null)[];
     if (JSON.stringify(avail) !== JSON.stringify(this.available)) {
       const open = (this.els.controls.querySelector(".exec-filter") as HTMLDetailsElement | null)?.open;
@@ -445,6 +504,18 @@ export class App {
     this.els.empty.hidden = true;
     this.els.boardSlot.hidden = false;
     this.board?.sync(doc);
+  }
+
+  private showExperiment(x: ExperimentDoc): void {
+    this.exp.show(x);
+    writeUrl(this.state, false); // the address names the channel and metric shown
+    this.els.tabs.querySelector("[data-tab=experiments]")?.classList.toggle("has-data", x.variants.length > 0);
+    this.els.boardSlot.classList.remove("loading");
+    const period = this.exp.period(this.state.tz);
+    if (this.els.period.textContent !== period) this.els.period.textContent = period;
+    this.els.empty.hidden = true;
+    this.els.boardSlot.hidden = !x.variants.length; // the summary says no one was sent a variant yet
+    this.board?.sync(x as unknown as Doc);
   }
 
   private renderPeriod(doc: Doc): void {

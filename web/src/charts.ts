@@ -3,6 +3,7 @@ import * as echarts from "echarts/core";
 import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
+import { bandOption } from "./bandChart";
 import { escapeHtml } from "./dom";
 import { fmtInt, fmtPct } from "./i18n";
 import type { ChartData } from "./widgets/model";
@@ -39,6 +40,11 @@ export function legendTop(labels: string[], width: number): number {
   return 10 + 22 * Math.max(1, Math.ceil(total / Math.max(160, width - 40)));
 }
 
+/** What a chart's legend lists (a band chart lists each band beside its line). */
+function legendLabels(data: ChartData): string[] {
+  return [...data.series.map((x) => x.label), ...(data.bands ?? []).map((b) => b.label ?? "")].filter(Boolean);
+}
+
 export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOption {
   const base = {
     color: PALETTE,
@@ -72,6 +78,7 @@ export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOpti
       series: data.series.map((s) => ({ type: "bar", name: s.label, data: s.values, barMaxWidth: 28 })),
     };
   }
+  if (data.type === "band") return bandOption(data, base, PALETTE, legendTop(legendLabels(data), width));
   return {
     ...base,
     // A plain legend wraps instead of paging ("1/2" hid series); the plot starts below it.
@@ -95,7 +102,7 @@ export class Chart {
     this.observer = new ResizeObserver(() => {
       this.chart.resize();
       // A narrower chart wraps its legend onto more rows: move the plot down with it.
-      if (this.data?.type === "time" && legendTop(this.data.series.map((x) => x.label), this.el.clientWidth) !== this.top) {
+      if ((this.data?.type === "time" || this.data?.type === "band") && legendTop(legendLabels(this.data), this.el.clientWidth) !== this.top) {
         this.lastSig = "";
         this.set(this.data);
       }
@@ -109,7 +116,7 @@ export class Chart {
     if (sig === this.lastSig) return;
     this.lastSig = sig;
     this.data = data;
-    this.top = legendTop(data.series.map((x) => x.label), this.el.clientWidth);
+    this.top = legendTop(legendLabels(data), this.el.clientWidth);
     this.chart.setOption(optionFor(data, this.el.clientWidth), { replaceMerge: ["series", "xAxis", "yAxis", "legend", "grid"], lazyUpdate: true });
   }
 

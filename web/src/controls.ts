@@ -70,25 +70,29 @@ export function executionFilter(available: (string | null)[], selected: (string 
 }
 
 /** WAI-ARIA tabs: arrow keys / Home / End move between tabs, the selected tab is the only tab stop. */
-export function tabList(current: Tab, withData: Set<string>, panelId: string, select: (tab: Tab) => void): HTMLElement {
+/** `shown`: tabs offered (Experimentation only when the campaign has variants); others are hidden, never reached by keys. */
+export function tabList(current: Tab, withData: Set<string>, panelId: string, select: (tab: Tab) => void,
+                        shown: (tab: Tab) => boolean = () => true): HTMLElement {
   const list = h("div", { role: "tablist", class: "tabs", "aria-label": t("tabsLabel") });
   const buttons = TABS.map((tab) => {
     const b = h("button", {
       type: "button", role: "tab", id: `tab-${tab}`, "aria-selected": tab === current ? "true" : "false",
       "aria-controls": panelId, tabindex: tab === current ? "0" : "-1", "data-tab": tab, class: withData.has(tab) ? "has-data" : "",
+      hidden: !shown(tab) && tab !== current,
     }, t(`tab_${tab}` as never));
     b.addEventListener("click", () => select(tab));
     return b;
   });
   list.addEventListener("keydown", (e) => {
-    const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    const open = buttons.filter((b) => !b.hidden);
+    const i = open.indexOf(document.activeElement as HTMLButtonElement);
     if (i < 0) return;
     let j = -1;
-    if (e.key === "ArrowRight") j = (i + 1) % buttons.length;
-    if (e.key === "ArrowLeft") j = (i - 1 + buttons.length) % buttons.length;
+    if (e.key === "ArrowRight") j = (i + 1) % open.length;
+    if (e.key === "ArrowLeft") j = (i - 1 + open.length) % open.length;
     if (e.key === "Home") j = 0;
-    if (e.key === "End") j = buttons.length - 1;
-    if (j >= 0) { e.preventDefault(); buttons[j].focus(); select(TABS[j]); }
+    if (e.key === "End") j = open.length - 1;
+    if (j >= 0) { e.preventDefault(); open[j].focus(); select(open[j].dataset.tab as Tab); }
   });
   list.append(...buttons);
   return list;

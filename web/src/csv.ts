@@ -8,7 +8,10 @@ import type { TableData } from "./widgets/model";
 const FORMULA = /^[=+\-@\t\r]/;
 
 /** What the file covers, written as its first lines. */
-export interface CsvContext { workspace: string; campaign: string; tab: string; period: string; timeZone: string; executions: string }
+export interface CsvContext {
+  workspace: string; campaign: string; tab: string; period: string; timeZone: string; executions: string;
+  extra?: [string, string][]; // lines a tab adds (the experiment's channel, metric, baseline…)
+}
 
 function separator(): string { return getLang() === "fr" ? ";" : ","; }
 
@@ -43,6 +46,7 @@ export function toCsv(tables: TableData[], kpiRows: [string, number | null, bool
   if (context) {
     lines.push(line([t("csvWorkspace"), context.workspace]), line([t("csvCampaign"), context.campaign]),
       line([t("csvTab"), context.tab]), line([t("csvPeriod"), context.period]), line([t("csvTimeZone"), context.timeZone]),
+      ...(context.extra ?? []).map(([k, v]) => line([k, v])),
       line([t("csvExecutions"), context.executions]),
       line([t("csvGenerated"), `${fmtDateTime(Date.now())} (${getTimeZone()})`]), "");
   }
@@ -52,12 +56,15 @@ export function toCsv(tables: TableData[], kpiRows: [string, number | null, bool
   }
   for (const table of tables) {
     if (lines.length && lines[lines.length - 1] !== "") lines.push("");
-    lines.push(line(table.columns.map((c) => (c.type === "time" ? `${c.label} (${getTimeZone()})` : c.label))));
+    lines.push(line(table.columns.map((c) => (c.type === "time" ? `${c.label} (${getTimeZone()})`
+      : c.type === "pt" ? `${c.label} (pt)` : (c.type === "dec" || c.type === "sdec") && c.currency ? `${c.label} (${c.currency})` : c.label))));
     for (const row of table.rows) {
       lines.push(line(table.columns.map((c) => {
         const v = row[c.key];
         if (v === null || v === undefined) return "";
-        if (c.type === "pct") return typeof v === "number" ? pct(v) : "";
+        if (c.type === "pct" || c.type === "spct" || c.type === "conf") return typeof v === "number" ? pct(v) : "";
+        if (c.type === "pt") return typeof v === "number" ? number(v * 100, 4) : "";
+        if (c.type === "dec" || c.type === "sdec") return typeof v === "number" ? number(v, 4) : "";
         if (c.type === "int") return typeof v === "number" ? number(v, 0) : v;
         if (c.type === "time") return time(String(v));
         return v;

@@ -96,6 +96,37 @@ export function fmtPct(r: number | null | undefined): string {
   return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(r);
 }
 
+/** A signed ratio: "+30%", "−4.2%" ("+30 %" in French); "—" when unknown. */
+export function fmtSignedPct(r: number | null | undefined): string {
+  if (r === null || r === undefined || !Number.isFinite(r)) return t("dash");
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(r);
+}
+
+/** A confidence: one decimal ("99.3%"), two from 99.5 % ("99.96%"), and never a rounded "100%" (it is not certainty). */
+export function fmtConfidence(c: number | null | undefined): string {
+  if (c === null || c === undefined || !Number.isFinite(c)) return t("dash");
+  const digits = c >= 0.995 ? 2 : 1;
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: digits, minimumFractionDigits: 1 })
+    .format(Math.min(c, 0.9999));
+}
+
+/** A difference of two rates in percentage points: "+5.2 pt". */
+export function fmtPt(d: number | null | undefined): string {
+  if (d === null || d === undefined || !Number.isFinite(d)) return t("dash");
+  const n = new Intl.NumberFormat(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1, signDisplay: "exceptZero" }).format(d * 100);
+  return `${n}\u00a0pt`;
+}
+
+/** A decimal amount, in `currency` when known ("€3.25"); `signed` shows "+" on gains. */
+export function fmtDec(v: number | null | undefined, currency?: string | null, signed = false): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return t("dash");
+  const opts: Intl.NumberFormatOptions = { maximumFractionDigits: 2, minimumFractionDigits: 2, signDisplay: signed ? "exceptZero" : "auto" };
+  try {
+    if (currency) return new Intl.NumberFormat(locale(), { ...opts, style: "currency", currency }).format(v);
+  } catch { /* an unknown code: the plain number */ }
+  return new Intl.NumberFormat(locale(), opts).format(v);
+}
+
 export function fmtDateTime(iso: string | number, withDate = true): string {
   const d = typeof iso === "number" ? new Date(iso) : new Date(iso);
   const opts: Intl.DateTimeFormatOptions = withDate

@@ -1,7 +1,7 @@
 // What the marketer chose. Preferences (language, time zone) persist in local storage; the key does not.
 import type { Lang } from "./messages";
 
-export const TABS = ["campaign", "email", "inapp", "push", "sms", "web", "directmail"] as const;
+export const TABS = ["campaign", "email", "inapp", "push", "sms", "web", "directmail", "experiments"] as const;
 export type Tab = (typeof TABS)[number];
 export const GLOBAL_TABS: readonly string[] = ["email", "sms", "push"];
 
@@ -16,6 +16,9 @@ export interface State {
   to: string;
   lang: Lang;
   tz: string;
+  // the Experimentation tab: the channel whose experiment is shown and its success metric (null: the experiment's own)
+  xchannel?: string | null;
+  xmetric?: string | null;
   view?: "reports" | "admin"; // ?view=admin: the workspace's admin page instead of the reports
 }
 
@@ -40,6 +43,7 @@ export function savePrefs(s: State): void {
 // in the same zone, whatever the viewer's own workspace and zone. Never the key: that stays in session storage.
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const NAME = /^[a-z_]{1,40}$/;
 
 /** Is `tz` an IANA zone this browser knows? */
 export function knownZone(tz: string): boolean {
@@ -76,6 +80,9 @@ export function viewFromUrl(search: string = location.search): Partial<State> & 
   const from = q.get("from"), to = q.get("to");
   if (from && DATE.test(from)) out.from = from;
   if (to && DATE.test(to)) out.to = to;
+  // the experiment's channel and metric: names only (the page checks them against the campaign's experiments)
+  out.xchannel = NAME.test(q.get("channel") ?? "") ? q.get("channel") : null;
+  out.xmetric = NAME.test(q.get("metric") ?? "") ? q.get("metric") : null;
   return out;
 }
 
@@ -86,6 +93,12 @@ export function viewQuery(s: State): string {
   if (s.view === "admin") return `?${q}`;
   if (s.campaign) q.set("campaign", s.campaign);
   q.set("tab", s.tab);
+  if (s.tab === "experiments") { // an experiment reads from its start: no report kind, window, range or executions
+    if (s.xchannel) q.set("channel", s.xchannel);
+    if (s.xmetric) q.set("metric", s.xmetric);
+    q.set("tz", s.tz);
+    return `?${q}`;
+  }
   q.set("mode", s.mode);
   if (s.mode === "live") q.set("window", s.window);
   else {

@@ -1,6 +1,6 @@
 // Sortable tables. Producer strings go in as text; URLs become links only when http(s).
 import { clear, h, safeLink } from "./dom";
-import { fmtDateTime, fmtInt, fmtPct, t } from "./i18n";
+import { fmtConfidence, fmtDateTime, fmtDec, fmtInt, fmtPct, fmtPt, fmtSignedPct, t } from "./i18n";
 import type { Column, TableData } from "./widgets/model";
 
 type Cell = string | number | null;
@@ -8,10 +8,16 @@ type Cell = string | number | null;
 function formatCell(col: Column, v: Cell): Node | string {
   if (col.type === "int") return typeof v === "number" ? fmtInt(v) : t("dash");
   if (col.type === "pct") return typeof v === "number" ? fmtPct(v) : t("dash");
+  if (col.type === "conf") return typeof v === "number" ? fmtConfidence(v) : t("dash");
+  if (col.type === "spct") return typeof v === "number" ? fmtSignedPct(v) : t("dash");
+  if (col.type === "pt") return typeof v === "number" ? fmtPt(v) : t("dash");
+  if (col.type === "dec" || col.type === "sdec") return typeof v === "number" ? fmtDec(v, col.currency, col.type === "sdec") : t("dash");
   if (col.type === "time") return typeof v === "string" ? fmtDateTime(v) : "";
   if (col.type === "url") return safeLink(String(v ?? ""));
   return String(v ?? "");
 }
+
+const numeric = (col: Column) => !["text", "url", "time"].includes(col.type);
 
 export class SortableTable {
   readonly el: HTMLTableElement;
@@ -58,14 +64,15 @@ export class SortableTable {
     for (const col of data.columns) {
       const sorted = this.sort?.key === col.key;
       const ariaSort = sorted ? (this.sort!.dir === 1 ? "ascending" : "descending") : "none";
-      const btn = h("button", { type: "button", class: "sort", "aria-label": t("sortBy", { col: col.label }) },
+      const btn = h("button", { type: "button", class: col.def ? "sort has-def" : "sort",
+        "aria-label": t("sortBy", { col: col.label }), title: col.def || null },
         col.label, h("span", { class: "sort-mark", "aria-hidden": "true", text: sorted ? (this.sort!.dir === 1 ? " ▲" : " ▼") : "" }));
       btn.addEventListener("click", () => {
         this.sort = sorted ? { key: col.key, dir: this.sort!.dir === 1 ? -1 : 1 } : { key: col.key, dir: col.type === "text" || col.type === "url" ? 1 : -1 };
         this.render();
         (this.el.querySelector(`th[data-col="${CSS.escape(col.key)}"] button`) as HTMLButtonElement | null)?.focus();
       });
-      head.append(h("th", { scope: "col", "aria-sort": ariaSort, "data-col": col.key, class: col.type === "int" || col.type === "pct" ? "num" : "" }, btn));
+      head.append(h("th", { scope: "col", "aria-sort": ariaSort, "data-col": col.key, class: numeric(col) ? "num" : "" }, btn));
     }
     const body = h("tbody");
     const rows = this.sortedRows();
@@ -78,7 +85,7 @@ export class SortableTable {
         const v = row[col.key] ?? null;
         const cell = h(i === 0 ? "th" : "td", {
           "data-col": col.key, "data-value": v === null ? "" : String(v),
-          class: col.type === "int" || col.type === "pct" ? "num" : "", scope: i === 0 ? "row" : null,
+          class: numeric(col) ? "num" : "", scope: i === 0 ? "row" : null,
         });
         const content = formatCell(col, v);
         cell.append(content);

@@ -22,6 +22,22 @@ export interface ToolbarHooks {
   status: HTMLElement;
 }
 
+/** "Add widget" (the widgets the marketer removed) and "Reset layout", for every tab's toolbar. */
+export function layoutTools(board: () => Board | null): HTMLElement[] {
+  const addBack = menuButton({
+    label: t("addWidget"), text: `+ ${t("addWidget")}`, className: "menu-btn secondary",
+    items: () => {
+      const removed = board()?.removedWidgets() ?? [];
+      return removed.length ? removed.map((d) => ({ label: t(d.title), action: () => board()?.addBack(d.id) }))
+        : [{ label: t("nothingToAdd"), action: () => undefined, disabled: true }];
+    },
+  });
+  addBack.classList.add("add-widget");
+  const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
+  reset.addEventListener("click", () => board()?.reset());
+  return [addBack, reset];
+}
+
 /** Draws the toolbar into `c`; returns the "latest event" element the page keeps up to date. */
 export function renderToolbar(c: HTMLElement, state: State, hooks: ToolbarHooks): HTMLElement {
   clear(c);
@@ -72,19 +88,8 @@ export function renderToolbar(c: HTMLElement, state: State, hooks: ToolbarHooks)
     (c.querySelector(".exec-filter") as HTMLDetailsElement).open = true;
     hooks.changed(false);
   }));
-  const addBack = menuButton({
-    label: t("addWidget"), text: `+ ${t("addWidget")}`, className: "menu-btn secondary",
-    items: () => {
-      const removed = hooks.board()?.removedWidgets() ?? [];
-      return removed.length ? removed.map((d) => ({ label: t(d.title), action: () => hooks.board()?.addBack(d.id) }))
-        : [{ label: t("nothingToAdd"), action: () => undefined, disabled: true }];
-    },
-  });
-  addBack.classList.add("add-widget");
-  const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
-  reset.addEventListener("click", () => hooks.board()?.reset());
   const latest = h("span", { class: "latest-event status" });
-  const tools: HTMLElement[] = [addBack, reset];
+  const tools: HTMLElement[] = layoutTools(hooks.board);
   if (hooks.canSubscribe && state.campaign) {
     const emailMe = h("button", { type: "button", class: "secondary email-me", text: `✉ ${t("emailMe")}` });
     emailMe.addEventListener("click", () => openSubscribeDialog(state, hooks.announce));

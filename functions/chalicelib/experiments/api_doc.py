@@ -29,6 +29,8 @@ EXPERIMENT = {"type": "object", "required": ["campaign_id", "channel", "metric",
     "contaminated_profiles": {"type": "integer", "description": "profiles sent two variants (counted in the first)"},
     "sample_ratio": {"type": ["object", "null"], "description": "planned vs observed shares, anytime-valid p_value, "
                                                               "mismatch (p < 0.001); null without planned shares"},
+    "currency": {"type": ["string", "null"], "description": "the campaign's currency (ISO 4217) for revenue; "
+                                                           "null for other metrics"},
     "method": {"type": "string"}, "variants": {"type": "array", "items": _VARIANT},
     "series": {"type": "array", "maxItems": MAX_SERIES_POINTS,
                "description": "a point per minute with data in the last 24 h, per hour before: what the report said "

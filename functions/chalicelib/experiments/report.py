@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .. import buckets, catalogue, tables
 from ..frontier import read_hours
@@ -128,10 +128,12 @@ def _variant_rows(arms: dict[str, stats.Arm], baseline: str, comparisons: list[s
 
 
 class ExperimentReports:
-    def __init__(self, store: CounterStore, settings: SettingsStore, campaign_exists: Any) -> None:
+    def __init__(self, store: CounterStore, settings: SettingsStore, campaign_exists: Any,
+                 currency_of: Callable[[str, str], str | None] = lambda ws, campaign: None) -> None:
         self.store = store
         self.settings = settings
         self.campaign_exists = campaign_exists
+        self.currency_of = currency_of  # revenue is in the campaign's currency (the page and emails name it)
 
     def report(self, workspace: str, campaign: str, channel: str, metric_name: str | None,
                now: float) -> dict[str, Any]:
@@ -154,7 +156,9 @@ class ExperimentReports:
         points = _points(self.store, pk, first, now, read) if first is not None else []
         if settings.ended and settings.ended_at:
             points = [p for p in points if p[0] < settings.ended_at]
-        return self._document(workspace, campaign, channel, settings, metric, points, read)
+        doc = self._document(workspace, campaign, channel, settings, metric, points, read)
+        doc["currency"] = self.currency_of(workspace, campaign) if metric.kind == "value" else None
+        return doc
 
     def _document(self, workspace: str, campaign: str, channel: str, settings: Settings,
                   metric: catalogue.ExperimentMetric, points: list[tuple[int, int, dict]],

@@ -120,12 +120,16 @@ def p_value(diff: float, t: float, sd: float, rho: float) -> float:
 
 def look(baseline: Arm, treatment: Arm, alpha: float, rho: float) -> tuple[float, float, float, float] | None:
     """(diff, lower, upper, p) of one comparison at one look, before intersecting; None
-    while an arm has fewer than MIN_PEOPLE people."""
+    while an arm has fewer than MIN_PEOPLE people, or while no outcome varies yet (sends
+    go out minutes before the first click: a zero-width interval at 0 would then be
+    intersected into every later look, pinning an A/A's bounds to [0, 0] for good)."""
     if baseline.people < MIN_PEOPLE or treatment.people < MIN_PEOPLE:
         return None
     t = baseline.people + treatment.people
     diff = (treatment.mean or 0.0) - (baseline.mean or 0.0)
     sd = math.sqrt(t * (treatment.variance / treatment.people + baseline.variance / baseline.people))
+    if sd <= 0:
+        return None
     r = radius(t, sd, alpha, rho)
     return diff, diff - r, diff + r, p_value(diff, t, sd, rho)
 

@@ -32,7 +32,8 @@ def experiment_routes(deps: RouteDeps) -> Blueprint:
         try:
             caller = principal(bp.current_request, "read", logger)
             query = bp.current_request.query_params or {}
-            reports = ExperimentReports(deps.services().store, settings_store(deps), exists)
+            services = deps.services()
+            reports = ExperimentReports(services.store, settings_store(deps), exists, services.live.currency_of)
             doc = reports.report(caller.workspace, campaign_id, query.get("channel") or "email",
                                  query.get("metric") or None, time.time())
         except ApiError as exc:

@@ -21,6 +21,7 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from .. import catalogue
+from . import experiment
 from .subscriptions import Subscription
 
 TOP_ROWS = 3
@@ -72,6 +73,7 @@ class Section:
     doc: dict[str, Any]
     chart_cid: Optional[str] = None
     link: str = ""  # the same view on the dashboard
+    experiment: Optional[dict[str, Any]] = None  # the channel's experiment (GET …/experiment), when it has variants
 
 
 @dataclass
@@ -291,6 +293,11 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         parts.append(figures)
         text += lines
         glossary += [n for n in shown if n not in glossary]
+        if s.experiment:
+            block, lines = experiment.block(s.experiment, lang)
+            parts.append(block)
+            text += [""] + lines
+            glossary += [n for n in experiment.GLOSSARY if n not in glossary]
         if s.chart_cid:
             parts.append(f'<img src="cid:{escape(s.chart_cid)}" width="600" alt="{escape(name)}" '
                          'style="display:block;width:100%;max-width:600px;height:auto;margin:10px 0">')
@@ -299,7 +306,8 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         text += lines + [""]
     defs, labels = catalogue.definitions(lang), catalogue.labels(lang)
     names = {**labels, **{n: t.en if lang == "en" else t.fr for n, t in catalogue.EVENT_TYPES.items()},
-             "audience": ui["audience"], "distinct": ui["distinct"].format(label="…")}
+             "audience": ui["audience"], "distinct": ui["distinct"].format(label="…"),
+             "bounds": experiment.UI[lang]["bounds"]}
     entries = [(names.get(n, n), defs[n])
                for n in glossary if n in defs]
     if entries:

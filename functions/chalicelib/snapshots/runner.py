@@ -18,9 +18,12 @@ from urllib.parse import quote, urlencode
 from aws_lambda_powertools import Logger
 
 from ..csv_export import report_csv
+from ..experiments.report import ExperimentReports
+from ..experiments.settings import SettingsStore
 from ..reports.global_ import CHANNELS as GLOBAL_CHANNELS, GlobalQuery
 from ..reports.live import LiveQuery
 from ..catalogue import CHANNELS
+from ..store import StoreConfig
 from . import chart, mail, render, schedule
 from .subscriptions import Daily, Subscription, Weekly
 from .tokens import TokenSigner
@@ -82,17 +85,29 @@ class SnapshotRunner:
 
     def sections(self, sub: Subscription, now: float) -> list[render.Section]:
         """The report documents of a subscription, exactly as the API builds them."""
-        known = next((c["channels"] for c in self.services.directory.list(sub.workspace)
-                      if c["campaign_id"] == sub.campaign_id), [])
+        summary = next((c for c in self.services.directory.list(sub.workspace)
+                        if c["campaign_id"] == sub.campaign_id), {})
+        known = summary.get("channels", [])
         if sub.report == "live":
             tabs = [sub.channel] if sub.channel != "all" else ["campaign", *[c for c in CHANNELS if c in known]]
-            return [render.Section(f"live:{tab}", tab,
-                                   self.services.live.report(LiveQuery(sub.workspace, sub.campaign_id, tab), now))
-                    for tab in tabs]
-        tz = sub.frequency.tz if isinstance(sub.frequency, (Daily, Weekly)) else "UTC"
-        channels = [sub.channel] if sub.channel != "all" else [c for c in GLOBAL_CHANNELS if c in known] or ["email"]
-        return [render.Section(f"global:{c}", c, self.services.globals.report(
-            GlobalQuery(sub.workspace, sub.campaign_id, c, tz=tz), now)) for c in channels]
+            sections = [render.Section(f"live:{tab}", tab,
+                                       self.services.live.report(LiveQuery(sub.workspace, sub.campaign_id, tab), now))
+                        for tab in tabs]
+        else:
+            tz = sub.frequency.tz if isinstance(sub.frequency, (Daily, Weekly)) else "UTC"
+            channels = [sub.channel] if sub.channel != "all" else [c for c in GLOBAL_CHANNELS if c in known] or ["email"]
+            sections = [render.Section(f"global:{c}", c, self.services.globals.report(
+                GlobalQuery(sub.workspace, sub.campaign_id, c, tz=tz), now)) for c in channels]
+        for s in sections:  # a channel whose events carried variants: its experiment (from its start, either report)
+            if s.channel in summary.get("experiments", []):
+                s.experiment = self.experiments().report(sub.workspace, sub.campaign_id, s.channel, None, now)
+        return sections
+
+    def experiments(self) -> ExperimentReports:
+        """The reports GET /v1/campaigns/{id}/experiment serves (its success metric: the experiment's setting)."""
+        services = self.services
+        return ExperimentReports(services.store, SettingsStore(services.client, StoreConfig(services.config.table_name)),
+                                 lambda workspace, campaign: True, services.live.currency_of)
 
     def unsubscribe_url(self, sub: Subscription, recipient: str) -> str:
         token = self.signer.sign(sub.workspace, sub.subscription_id, recipient)

@@ -2,7 +2,10 @@
 import type { Doc } from "../api";
 import type { MessageKey } from "../messages";
 
-export type ColType = "text" | "int" | "pct" | "url" | "time";
+// spct: a signed ratio (a lift, "+30 %"); pt: a signed difference of rates in percentage points;
+// dec / sdec: a decimal number (money per person), signed or not.
+// conf: a confidence (never a rounded 100 %).
+export type ColType = "text" | "int" | "pct" | "url" | "time" | "spct" | "pt" | "dec" | "sdec" | "conf";
 
 export interface Kpi {
   key: string;          // metric name (data-metric)
@@ -10,11 +13,16 @@ export interface Kpi {
   value: number | null;
   src: string;          // where the number is in the API document, e.g. "totals.sent"
   percent?: boolean;    // the value is a ratio (shown as a percentage, "—" when null)
+  text?: string;        // the value as shown, when neither a count nor a percentage (a signed lift, a status)
   previous?: number | null; // the same figure over the previous equal period (undefined: not compared)
   rate?: { name: string; label: string; value: number | null; previous?: number | null };
 }
 
-export interface Column { key: string; label: string; type: ColType }
+export interface Column {
+  key: string; label: string; type: ColType;
+  def?: string;         // its definition, on hover and focus of the header
+  currency?: string | null; // dec/sdec columns: an ISO 4217 currency the numbers are in
+}
 
 export interface TableData {
   columns: Column[];
@@ -25,11 +33,19 @@ export interface TableData {
 
 export interface Series { key: string; label: string; values: number[] }
 
+/** A confidence band around a series of a "band" chart (same length as its values; null: no bound yet). */
+export interface Band { lower: (number | null)[]; upper: (number | null)[]; label?: string }
+
 export interface ChartData {
-  type: "time" | "bar" | "donut";
+  type: "time" | "bar" | "donut" | "band";
   categories: string[];  // x values (time labels) or category labels (producer strings: rendered as text)
   series: Series[];
   percent?: boolean;
+  /** "band" charts: one band per series, the x values as ISO times (categories are then their labels),
+   *  and the unit of the values (pt: differences of rates; dec: money per person). */
+  bands?: Band[];
+  times?: string[];
+  unit?: "pt" | "dec";
 }
 
 export interface WidgetData {

@@ -58,7 +58,7 @@ export class WidgetView {
     const alt = !!this.data.table?.alternative;
     const c = this.data.chart;
     // A bar or donut with nothing to draw is left out: the table says "nothing in this period".
-    const empty = !!c && c.type !== "time" && !c.series.some((s) => s.values.some((v) => v > 0));
+    const empty = !!c && c.type !== "time" && c.type !== "band" && !c.series.some((s) => s.values.some((v) => v > 0));
     this.chartEl?.classList.toggle("hidden", this.showTable || empty);
     this.chartEl?.setAttribute("aria-hidden", alt && !this.showTable ? "true" : "false");
     this.tableWrap.classList.toggle("sr-only", alt && !this.showTable);
@@ -89,7 +89,7 @@ export class WidgetView {
         labelEl.tabIndex = 0;
         labelEl.classList.add("has-def");
       }
-      const text = k.percent ? fmtPct(k.value) : fmtInt(k.value);
+      const text = k.text ?? (k.percent ? fmtPct(k.value) : fmtInt(k.value));
       setText(valueEl, text);
       valueEl.dataset.src = k.src;
       valueEl.dataset.value = k.value === null ? "" : String(k.value);
