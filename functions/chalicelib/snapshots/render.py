@@ -33,7 +33,10 @@ UI = {
            "footer": "You receive this because {who} is subscribed to this report.", "unsubscribe": "Unsubscribe",
            "nodata": "No events for {what} in this period.", "chart": "{title}, {period} ({tz})",
            "glossary": "Definitions", "top_links": "Top links", "errors_by_type": "Errors by type",
-           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens"},
+           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens",
+           "test": "Test", "test_note": "A test sent at your request: the scheduled emails go to the report's "
+           "recipients, with the change since the previous email.",
+           "test_footer": "You receive this test because you asked for it on the dashboard."},
     "fr": {"live": "Rapport en direct", "global": "Rapport de campagne", "all": "tous les canaux",
            "last": "{h} dernières heures, jusqu'au {end}", "whole": "Toute la vie de la campagne, jusqu'au {end}",
            "range": "Du {start} au {end}", "rates": "Taux", "change": "depuis le dernier envoi", "first":
@@ -43,7 +46,10 @@ UI = {
            "nodata": "Aucun événement pour {what} sur cette période.", "chart": "{title}, {period} ({tz})",
            "glossary": "Définitions", "top_links": "Liens les plus cliqués", "errors_by_type": "Erreurs par type",
            "errors_by_domain": "Erreurs par domaine", "by_domain": "Envoyés par domaine de destinataire",
-           "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures"},
+           "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures",
+           "test": "Essai", "test_note": "Un essai envoyé à votre demande : les envois programmés partent aux "
+           "destinataires du rapport, avec l'évolution depuis l'envoi précédent.",
+           "test_footer": "Vous recevez cet essai car vous l'avez demandé depuis le tableau de bord."},
 }
 CHANNEL_NAMES = {"email": ("Email", "E-mail"), "push": ("Push", "Push"), "sms": ("SMS", "SMS"),
                  "inapp": ("In-app", "In-app"), "web": ("Web", "Web"), "directmail": ("Direct mail", "Courrier"),
@@ -256,10 +262,11 @@ def _link(url: str, text: str) -> str:
 
 
 def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any], now: float,
-           recipient: str, unsubscribe_url: str, dashboard_url: str = "") -> Rendered:
+           recipient: str, unsubscribe_url: str, dashboard_url: str = "", test: bool = False) -> Rendered:
+    """The email; `test`: one sent on request to the requester (said in the subject, no unsubscribe link)."""
     lang, ui = sub.language, UI[sub.language]
     c = "\u00a0:" if lang == "fr" else ":"  # French typography: a space before the colon
-    title = subject(sub, now)
+    title = (f"[{ui['test']}] " if test else "") + subject(sub, now)
     scope = ui["all"] if sub.channel == "all" else channel_name(sub.channel, lang)
     period = period_text(sub, sections[0].doc, now) if sections else ""
     parts = [f'<h1 style="font-size:20px;margin:0">{escape(ui[sub.report])} · {escape(sub.campaign_id)}</h1>',
@@ -271,6 +278,9 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         line = ui["nodata"].format(what=sub.campaign_id)
         parts.append(f'<p data-nodata="1">{escape(line)}</p>')
         text.append(line)
+    elif test:
+        parts.append(f'<p style="{MUTED}" data-test="1">{escape(ui["test_note"])}</p>')
+        text += [ui["test_note"], ""]
     elif not baseline:
         parts.append(f'<p style="{MUTED}">{escape(ui["first"])}</p>')
         text += [ui["first"], ""]
@@ -306,10 +316,15 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         parts.append(f'<p style="margin:18px 0 0;{MUTED}"><b>{escape(ui["glossary"])}</b><br>'
                      + "<br>".join(f"<b>{escape(k)}</b>{c} {escape(v)}" for k, v in entries) + "</p>")
         text += [ui["glossary"] + c] + [f"  {k}{c} {v}" for k, v in entries] + [""]
-    footer = ui["footer"].format(who=recipient)
-    parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)} '
-                 f'{_link(unsubscribe_url, ui["unsubscribe"])}</p>')
-    text += [ui["attached"], footer, f"{ui['unsubscribe']}{c} {unsubscribe_url}"]
+    if test or not unsubscribe_url:
+        footer = ui["test_footer"]
+        parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)}</p>')
+        text += [ui["attached"], footer]
+    else:
+        footer = ui["footer"].format(who=recipient)
+        parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)} '
+                     f'{_link(unsubscribe_url, ui["unsubscribe"])}</p>')
+        text += [ui["attached"], footer, f"{ui['unsubscribe']}{c} {unsubscribe_url}"]
     html = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
             f'<title>{escape(title)}</title></head><body style="margin:0;padding:0;background:#f3f4f6">'
