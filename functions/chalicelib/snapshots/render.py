@@ -21,6 +21,7 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from .. import catalogue
+from . import chart
 from .subscriptions import Subscription
 
 TOP_ROWS = 3
@@ -154,11 +155,25 @@ def _top(rows: list[dict[str, Any]], dim: str, metric: str, lang: str) -> list[t
     return [(catalogue.value_label(dim, str(v), lang), n, n / total if total else None) for v, n in counted[:TOP_ROWS]]
 
 
+def reasons_repeat_types(breakdowns: dict[str, Any]) -> bool:
+    """Whether the error reasons are the error types again (platforms often send the code as both)."""
+    def counted(dim: str) -> dict[str, int]:  # by label: "mailbox_full" and "Mailbox full" are one reason
+        out: dict[str, int] = {}
+        for r in breakdowns.get(dim) or []:
+            label = catalogue.value_label(dim, str(r["value"]), "en")
+            out[label] = out.get(label, 0) + int(r.get("count") or 0)
+        return {k: v for k, v in out.items() if v}
+    reasons = counted("error_reason")
+    return bool(reasons) and reasons == counted("error_type")
+
+
 def tables_of(doc: dict[str, Any], lang: str) -> list[tuple[str, list[tuple[str, int, Optional[float]]]]]:
     """(title, [(label, count, share)]) of the breakdowns worth showing; values are producer data."""
     labels, ui, out = catalogue.labels(lang), UI[lang], []
     found = doc.get("breakdowns") or {}
     for dim, metric in BREAKDOWNS:
+        if dim == "error_reason" and reasons_repeat_types(found):
+            continue  # the reasons are the error types themselves: one table says it
         rows = _top(found.get(dim) or [], dim, metric, lang)
         if rows:
             out.append((ui["domains_by_open"] if dim == "recipient_domain" else labels.get(dim, dim), rows))
@@ -302,8 +317,9 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         text += lines
         glossary += [n for n in shown if n not in glossary]
         if s.chart_cid:
-            parts.append(f'<img src="cid:{escape(s.chart_cid)}" width="600" alt="{escape(name)}" '
-                         'style="display:block;width:100%;max-width:600px;height:auto;margin:10px 0">')
+            # shown at most DISPLAY_MAX_PX wide: its text is sized to read there and on a phone (chart.py)
+            parts.append(f'<img src="cid:{escape(s.chart_cid)}" width="{chart.DISPLAY_MAX_PX}" alt="{escape(name)}" '
+                         f'style="display:block;width:100%;max-width:{chart.DISPLAY_MAX_PX}px;height:auto;margin:10px 0">')
         table, lines = _breakdowns_html(s.doc, lang)
         parts.append(table)
         text += lines + [""]
