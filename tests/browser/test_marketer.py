@@ -6,6 +6,7 @@ import csv
 import email
 import io
 import json
+import re
 import time
 from datetime import datetime
 from email import policy
@@ -102,6 +103,9 @@ def test_csv_in_french(page, stack):
     rows = list(csv.reader(io.StringIO(files["email-exclusions"]), delimiter=";"))
     assert rows[0] == ["Campagne", seed.CAMPAIGN] and rows[1] == ["Onglet", "E-mail"]
     assert rows[2][0] == "Période" and "Europe/Paris" in rows[2][1] and rows[4][0] == "Généré le"
+    # the period's value is the span alone: not the page's "Période : …" line again, nor its ▲▼ comparison
+    assert not rows[2][1].startswith("Période") and "▲" not in rows[2][1] and "par rapport" not in rows[2][1]
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d – \d\d/\d\d/\d{4} \d\d:\d\d \(Europe/Paris\)", rows[2][1]), rows[2][1]
     header = rows.index(["Raison", "Exclus", "Part"])
     assert rows[header + 1] == [seed.XSS, "1", "100 %"]
     times = list(csv.reader(io.StringIO(files["email-sending"]), delimiter=";"))

@@ -14,12 +14,14 @@ export interface Kpi {
   rate?: { name: string; label: string; value: number | null; previous?: number | null };
 }
 
-export interface Column { key: string; label: string; type: ColType }
+/** `optional`: left out when the widget is narrow (a phone), the row still says what matters. */
+export interface Column { key: string; label: string; type: ColType; optional?: boolean }
 
 export interface TableData {
   columns: Column[];
   rows: Record<string, string | number | null>[];
   rowKey: string;       // column whose value names the row (data-row)
+  total?: Record<string, string | number | null>; // a Total row, kept in view under the rows (tfoot)
   alternative?: boolean; // the table is the accessible alternative of the chart (hidden while the chart shows)
 }
 
