@@ -37,16 +37,16 @@ OVERFLOWS = """(phone) => {
     if (body.scrollWidth > body.clientWidth + 2) problems.push(`${id}: content ${body.scrollWidth}px wide in ${body.clientWidth}px`);
     if (box.getBoundingClientRect().right > window.innerWidth + 1) problems.push(`${id}: beyond the screen`);
     for (const tw of body.querySelectorAll('.table-wrap:not(.sr-only)')) {
-      const foot = tw.querySelector('tfoot');
-      if (!foot && tw.scrollHeight > tw.clientHeight + 2) problems.push(`${id}: table rows cut (${tw.scrollHeight}px in ${tw.clientHeight}px)`);
-      if (foot) {  // a table of runs scrolls: whole rows only, its Total in view
-        const box = tw.getBoundingClientRect(), f = foot.getBoundingClientRect();
-        const top = tw.querySelector('thead').getBoundingClientRect().bottom;
-        if (f.bottom > box.bottom + 1 || f.top < box.top) problems.push(`${id}: Total row out of view`);
-        for (const r of tw.querySelectorAll('tbody tr')) {
-          const b = r.getBoundingClientRect();
-          if (b.bottom > top + 1 && b.top < f.top - 1 && (b.top < top - 1 || b.bottom > f.top + 1)) problems.push(`${id}: row ${r.dataset.row} cut`);
-        }
+      const foot = tw.querySelector('tfoot'), rows = tw.querySelectorAll('tbody tr');
+      // A few rows all show; a long table (runs, reasons) scrolls with whole rows only, its Total in view.
+      if (rows.length <= 5 && tw.scrollHeight > tw.clientHeight + 2) problems.push(`${id}: table rows cut (${tw.scrollHeight}px in ${tw.clientHeight}px)`);
+      const box = tw.getBoundingClientRect(), top = tw.querySelector('thead').getBoundingClientRect().bottom;
+      const f = foot ? foot.querySelector('tr > *').getBoundingClientRect() : null;  // its sticky cells
+      if (f && (f.bottom > box.bottom + 1 || f.top < box.top)) problems.push(`${id}: Total row out of view`);
+      const bottom = f ? f.top : box.bottom;
+      for (const r of rows) {
+        const b = r.getBoundingClientRect();
+        if (b.bottom > top + 1 && b.top < bottom - 1 && (b.top < top - 1 || b.bottom > bottom + 1)) problems.push(`${id}: row ${r.dataset.row} cut`);
       }
       if (!phone && tw.scrollWidth > tw.clientWidth + 2) problems.push(`${id}: table columns cut`);
     }

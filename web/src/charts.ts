@@ -80,7 +80,9 @@ export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOpti
     // A plain legend wraps instead of paging ("1/2" hid series); the plot starts below it.
     legend: { top: 0, type: "plain", itemGap: 8 },
     grid: { left: 8, right: 16, top: legendTop(data.series.map((x) => x.label), width), bottom: 8, containLabel: true },
-    xAxis: { type: "category", data: data.categories, boundaryGap: false, axisLabel: { color: "#374151", hideOverlap: true } },
+    // The first and last times align inward: centred on the ends they ran into the "0" of the value axis and off the edge.
+    xAxis: { type: "category", data: data.categories, boundaryGap: false,
+      axisLabel: { color: "#374151", hideOverlap: true, showMinLabel: true, alignMinLabel: "left", alignMaxLabel: "right", margin: 10 } },
     yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#374151", formatter: axisNumber }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
     // Series keep their id across refreshes: ECharts updates a line in place instead of drawing it anew from the left.
     series: data.series.map((s) => ({ id: s.key, type: "line", name: s.label, data: s.values, showSymbol: false, smooth: false, lineStyle: { width: 2 } })),
