@@ -8,7 +8,8 @@ import { clear, h } from "./dom";
 import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
 import type { Lang } from "./messages";
 import { Poller } from "./refresh";
-import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
+import { Loading } from "./loading";
+import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, viewKey, writeUrl } from "./state";
 import { latestText, periodSpan, periodText } from "./status";
 import { identityBlock, noWorkspaceNote } from "./identity";
 import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type Workspace } from "./session";
@@ -30,7 +31,7 @@ export class App {
   private me: Me | null = null; // who is signed in (GET /v1/me)
   private workspace: Workspace | null = null; // the workspace the page acts in, with the caller's role and scopes
   private previous: { view: string; at: number; doc: Doc | null } = { view: "", at: 0, doc: null };
-  private pending = ""; // the view asked for and not drawn yet (a new range, window or execution filter)
+  private loading = new Loading(() => this.els.main?.querySelector("[role=tabpanel]") ?? null, () => this.els.boardSlot);
   private shownRange = { from: "", to: "" }; // the global range the board shows (restored when a new one fails)
   private csvPeriod = ""; // the period the board shows, for CSV files (no label, no comparison)
   private generation = 0;
@@ -150,7 +151,7 @@ export class App {
   }
 
   private renderShell(): void {
-    this.pending = "";
+    this.loading = new Loading(() => this.els.main?.querySelector("[role=tabpanel]") ?? null, () => this.els.boardSlot);
     this.board?.destroy();
     this.board = null;
     clear(this.root);
@@ -176,9 +177,8 @@ export class App {
     this.els.empty = h("p", { class: "empty-tab", hidden: true });
     this.els.boardSlot = h("div", { class: "board-slot" });
     this.els.period = h("p", { class: "period muted", "aria-live": "off" });
-    this.els.loading = h("p", { class: "loading-note", role: "status", hidden: true, text: t("loadingView") });
     this.els.main = h("main", { id: "main", class: "main" },
-      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.els.loading, this.els.period, this.els.empty, this.els.boardSlot));
+      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, this.loading.note, this.els.period, this.els.empty, this.els.boardSlot));
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
     const tabsScroll = scrollCue(this.els.tabs);
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
@@ -269,7 +269,7 @@ export class App {
   private renderControls(): void {
     this.els.latest = renderToolbar(this.els.controls, this.state, {
       setMode: (m) => this.setMode(m),
-      changed: (push) => { this.navigated(push); this.startLoading(); this.poller.now(); },
+      changed: (push) => { this.navigated(push); this.loading.start(viewKey(this.state)); this.tickStatus(); this.poller.now(); },
       redraw: () => this.renderControls(),
       board: () => this.board,
       announce: (m) => { this.els.announcer.textContent = m; },
@@ -328,21 +328,21 @@ export class App {
     if (!campaign) { this.campaigns = await api.campaigns(); if (this.campaigns.length) { this.state.campaign = this.campaigns[0].campaign_id; this.renderShell(); } return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
     // The previous equal period doubles a report's reads: asked for at most once a minute per view.
-    const view = this.viewKey();
+    const view = viewKey(this.state);
     const compare = this.previous.view !== view || Date.now() - this.previous.at > 60000;
     const doc = mode === "global"
       ? await api.global(campaign, tab, this.state.from, this.state.to, this.state.tz, executions, compare)
       : await api.live(campaign, tab, executions, this.state.window, compare);
     // A view changed meanwhile (a new range or filter): its own request follows; this one is not drawn.
-    if (gen !== this.generation || view !== this.viewKey()) return;
+    if (gen !== this.generation || view !== viewKey(this.state)) return;
     if (compare) this.previous = { view, at: Date.now(), doc: (doc.previous as Doc | null) ?? null };
     else doc.previous = this.previous.doc;
     this.doc = doc;
     this.refreshes += 1;
     if (mode === "global") this.shownRange = { from: this.state.from, to: this.state.to };
     this.show(doc);
+    this.loading.drawn(view);
     this.markUpdated();
-    if (this.pending === view) this.stopLoading();
     if (this.refreshes % 3 === 0) void api.campaigns().then((list) => { this.campaigns = list; this.renderLatest(); }).catch(() => undefined);
   }
 
@@ -371,29 +371,6 @@ export class App {
     const text = periodText(doc, this.state.tz);
     if (this.els.period.textContent !== text) this.els.period.textContent = text;
     this.csvPeriod = periodSpan(doc, this.state.tz);
-  }
-
-  /** What the board shows: the campaign, tab, report, window or range, and executions. */
-  private viewKey(): string {
-    const s = this.state;
-    return `${s.campaign}|${s.tab}|${s.mode}|${s.window}|${s.from}|${s.to}|${JSON.stringify(s.executions)}`;
-  }
-
-  /** A new range, window or execution filter is on its way: the old numbers dimmed under "Loading…". */
-  private startLoading(): void {
-    this.pending = this.viewKey();
-    this.els.boardSlot.classList.add("loading");
-    this.els.main.querySelector("[role=tabpanel]")?.setAttribute("aria-busy", "true");
-    this.els.loading.hidden = false;
-    this.tickStatus();
-  }
-
-  private stopLoading(): void {
-    this.pending = "";
-    this.els.boardSlot?.classList.remove("loading");
-    this.els.main?.querySelector("[role=tabpanel]")?.removeAttribute("aria-busy");
-    if (this.els.loading) this.els.loading.hidden = true;
-    this.tickStatus();
   }
 
   private renderLatest(): void {
@@ -426,7 +403,7 @@ export class App {
     if (!s) return;
     let text = t("updating");
     if (document.hidden) text = t("paused");
-    else if (this.lastUpdated && !this.pending) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
+    else if (this.lastUpdated && !this.loading.pending) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
     if (s.textContent !== text) s.textContent = text;
     this.renderLatest();
     if (!this.els.banner.hidden && this.els.banner.dataset.state === "unreachable") this.renderUnreachable();
@@ -466,13 +443,15 @@ export class App {
       Object.assign(this.state, this.shownRange);
       writeUrl(this.state, false);
       showRangeError(this.els.controls, reason, this.state);
-      this.stopLoading();
+      this.loading.stop();
+      this.tickStatus();
       this.poller.now();
       return;
     }
     this.els.banner.dataset.state = "error";
     this.els.banner.hidden = false;
     this.els.banner.replaceChildren(h("span", { class: "banner-text", text: t("apiError", { message: e instanceof Error ? e.message : String(e) }) }));
-    this.stopLoading();
+    this.loading.stop();
+    this.tickStatus();
   }
 }
