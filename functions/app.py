@@ -282,7 +282,7 @@ def health() -> Response:
 sns_certificates = ses_webhooks.CertificateCache()
 # Late-bound (a lambda, not `wired` itself): tests swap app.wired for their own services.
 _routes = RouteDeps(services=lambda: wired(), authorizer=api_key, cors=cors, logger=logger, metrics=metrics)
-app.register_blueprint(subscription_routes(_routes))
+app.register_blueprint(subscription_routes(_routes, lambda: snapshot_runner_for()))
 app.register_blueprint(alert_routes(_routes))
 app.register_blueprint(webhook_routes(_routes, lambda: sns_certificates))
 app.register_blueprint(account_routes(_routes))
@@ -300,9 +300,13 @@ def _ses_client() -> Any:
     return boto3.client("sesv2", region_name=wired().config.region)
 
 
+#: Local mode writes every sent snapshot to its outbox (infra/local/schedules.py sets it); None in AWS.
+snapshot_outbox: Any = None
+
+
 def snapshot_runner_for(on_sent: Any = None) -> snapshot_runner.SnapshotRunner:
     return snapshot_runner.SnapshotRunner(wired(), _ses_client(), snapshot_runner.Settings.from_env(),
-                                          TokenSigner(secret_from_env()), on_sent)
+                                          TokenSigner(secret_from_env()), on_sent or snapshot_outbox)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

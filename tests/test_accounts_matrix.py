@@ -34,6 +34,7 @@ REQUIRED = {
     ("POST", "/v1/subscriptions"): "subscriptions",
     ("GET", "/v1/subscriptions"): "subscriptions",
     ("DELETE", "/v1/subscriptions/{subscription_id}"): "subscriptions",
+    ("POST", "/v1/subscriptions/{subscription_id}/test"): "subscriptions",
     ("POST", "/v1/sources"): "sources",
     ("GET", "/v1/sources"): "sources",
     ("DELETE", "/v1/sources/{source_id}"): "sources",

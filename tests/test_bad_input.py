@@ -108,3 +108,28 @@ def test_recipient_is_reduced_to_its_domain(api, aws):
     items = aws.scan(TableName="livereport-test")["Items"]
     dump = json.dumps(items, default=lambda b: b.decode("latin-1"))
     assert "jane" not in dump.lower() and "example.com" in dump
+
+
+def test_rejections_say_the_rule_in_words_and_list_every_value(api):
+    """A producer reads what to fix: the id rule in words (never a regex), and every channel and type
+    of the catalogue, each quoted whole (no list cut in the middle of a name)."""
+    from chalicelib import catalogue
+    events = [ev(0, campaign_id="has#hash"), ev(1, execution_id="a b"), ev(2, channel="fax"),
+              ev(3, type="teleport"), ev(4, machine="sometimes"), ev(5, event_id=""),
+              ev(6, timestamp="yesterday"), ev(7, campaign_id=123), ev(8, type="<script>alert(1)</script>" * 3)]
+    body = json.loads(api.post_events(events).body)
+    reasons = {x["index"]: x["reason"] for x in body["rejected"]}
+    assert reasons[0] == "campaign_id: 1–128 letters, digits or . _ : @ + -"
+    assert reasons[1] == "execution_id: 1–128 letters, digits or . _ : @ + -"
+    assert reasons[2] == "channel: unknown value 'fax' (expected one of " + ", ".join(catalogue.CHANNELS) + ")"
+    assert reasons[3] == "type: unknown value 'teleport' (expected one of " + ", ".join(catalogue.EVENT_TYPES) + ")"
+    assert all(t in reasons[3] for t in ("offer_sent", "offer_impression", "offer_click", "action_executed"))
+    assert reasons[4] == "machine: true or false"
+    assert reasons[5] == "event_id: must not be empty"
+    assert reasons[6] == "timestamp: an ISO 8601 time with a UTC offset, e.g. 2026-11-22T10:00:00Z"
+    assert reasons[7] == "campaign_id: must be a string"
+    assert reasons[8].startswith("type: unknown value (expected one of targeted,")  # long input not echoed
+    for reason in reasons.values():
+        assert "pattern" not in reason and "^" not in reason and "Input should" not in reason, reason
+    r = api.get("/v1/campaigns/has%23hash/live?channel=email")
+    assert r.status_code == 400 and error_of(r)["message"] == "campaign_id: 1–128 letters, digits or . _ : @ + -"

@@ -8,14 +8,18 @@ import random
 import time
 from datetime import datetime, timezone
 
+from chalicelib import buckets, tables
+from chalicelib.reports.fold import Fold, execution_rows
 from chalicelib.reports.live import LiveQuery
-from chalicelib.reports.progress import block
+from chalicelib.reports.progress import block, document
 
 
 def test_block_states():
     assert block(0, 0, 0, 0)["status"] == "idle"
     assert block(0, 5, 5, 0)["status"] == "unplanned" and block(0, 5, 5, 0)["remaining"] is None
     assert block(10, 10, 0, 0)["status"] == "finished"
+    # a finished send shows no live speed, even when its last items fell in the rate's 5 minutes
+    assert block(10, 10, 55, 0)["rate_per_minute"] is None and block(10, 10, 55, 0)["eta"] is None
     assert block(10, 12, 0, 0)["remaining"] == 0 and block(10, 12, 0, 0)["percent"] == 1.0
     stalled = block(10, 4, 0, 0)
     assert stalled["status"] == "stalled" and stalled["eta"] is None and stalled["remaining"] == 6
@@ -77,7 +81,7 @@ def expected(events: list[dict], end: int, execution) -> dict:
     status = "finished" if remaining == 0 else ("stalled" if rate == 0 else "sending")
     eta = math.ceil(remaining / rate * 60) if status == "sending" else None
     return {"planned": planned, "processed": len(done), "remaining": remaining, "status": status,
-            "rate_per_minute": round(rate, 2), "eta_seconds": eta}
+            "rate_per_minute": None if status == "finished" else round(rate, 2), "eta_seconds": eta}
 
 
 def test_progress_matches_an_independent_computation(api):
@@ -107,3 +111,41 @@ def test_progress_matches_an_independent_computation(api):
     assert {k: campaign["channels"][0][k] for k in keys} == expected(events, end, "*")
     # and the API serves it
     assert "progress" in api.live("send1", "email") and "progress" in api.live("send1", "campaign")
+
+
+def test_runs_are_listed_newest_first():
+    """The run being sent is the one a marketer looks for: execution tables and the progress table list
+    runs by their latest activity, newest first (ties: the latest id first)."""
+    base = 1_790_000_000 - 1_790_000_000 % 3600
+    fold = Fold(series_start=base, series_end=base + 3600, step=3600)
+    for execution, minute in (("run-0900", 5), ("run-1000", 50), (tables.NO_EXECUTION, 20), ("run-0930", 35),
+                              ("run-0900", 12), ("run-0945", 35)):
+        sk = tables.counter_sk(tables.MINUTE, buckets.bucket_of(tables.MINUTE, base + minute * 60), execution)
+        fold.add_item({tables.PK: "pk", tables.SK: sk, "targeted": 2, "sent": 1}, None)
+    order = ["run-1000", "run-0945", "run-0930", None, "run-0900"]
+    rows = execution_rows("email", fold)
+    assert [r["execution_id"] for r in rows] == order
+    assert rows[-1]["last_activity"] == datetime.fromtimestamp(base + 12 * 60, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert rows[-1]["totals"]["sent"] == 2
+    progress = document(fold.executions, {}, base + 3600, True, fold.last_activity)
+    assert [r["execution_id"] for r in progress["executions"]] == order
+
+
+def test_the_demo_targets_a_planned_run_once():
+    """The demo's recurring send (docs/alerts.md: 2,000 targets a run) is streamed in 2-second batches;
+    a batch straddling the end of a cycle used to target the old run once more (Planned 2,001)."""
+    from collections import Counter
+    from datetime import timedelta
+    from infra.local.traffic import Campaign, TrafficGenerator
+    campaign = Campaign("cycles", ("email",), cycle_minutes=20, planned=60)
+    gen = TrafficGenerator(seed=3, profiles=500)
+    start = datetime(2026, 11, 22, 9, 59, 1, tzinfo=timezone.utc)  # a cycle starts in the first minute
+    events = []
+    for i in range(45 * 30):  # 45 minutes of 2-second batches: three cycle boundaries crossed
+        at = start + timedelta(seconds=2 * i)
+        events += gen.events(2, at, at + timedelta(seconds=2), campaigns=(campaign,))
+    targeted = Counter(e["execution_id"] for e in events if e["type"] == "targeted")
+    processed = Counter(e["execution_id"] for e in events if e["type"] in ("sent", "excluded", "error"))
+    planned = {e: n for e, n in targeted.items() if e in ("cycles-1000", "cycles-1020", "cycles-1040")}
+    assert planned == {"cycles-1000": 60, "cycles-1020": 60, "cycles-1040": 60}, targeted
+    assert processed["cycles-1000"] == processed["cycles-1020"] == 60  # each run ends, even after its cycle

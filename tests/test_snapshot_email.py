@@ -86,3 +86,44 @@ def test_french_subject_and_times_follow_the_daily_zone(snap):
     msg, text, html, *_ = parse(sent_messages()[0].raw_data)
     assert "E-mail" in msg["Subject"] and "CET" in msg["Subject"]
     assert "Envoyés\u00a0: 6" in text and "Taux de délivrabilité" in html
+
+
+def test_chart_reads_on_a_phone_and_marks_the_running_hour():
+    """The chart's text reads ≥ 10 px on a phone's mail column (it was ~5 px), and the hour still running
+    is dashed and said so, not drawn as a collapse."""
+    from io import BytesIO
+    from PIL import Image
+    now = datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc).timestamp()
+    stamps = [f"2026-11-25T{h:02d}:00:00Z" for h in range(8, 14)]
+    times, _ = chart.cut_at(stamps, {}, now)
+    assert chart.partial_last(times, 3600, now) and not chart.partial_last(times[:2], 3600, now)
+    assert not chart.partial_last(times, 3600, datetime(2026, 11, 25, 11, 0, tzinfo=timezone.utc).timestamp())
+    doc = {"series": {"step_seconds": 3600, "timestamps": stamps, "values": {"sent": [1800, 2000, 150, 0, 0, 0]}}}
+    png = chart.render_chart(doc, "fr", "E-mail", "Europe/Paris", now)
+    with Image.open(BytesIO(png)) as im:
+        width = im.size[0]
+    assert width == round(chart.FIGURE_INCHES[0] * chart.DPI)
+    assert chart.text_px(chart.PHONE_PX) >= 10 and chart.text_px(chart.DISPLAY_MAX_PX) <= 17
+    assert chart._group(1800, "fr") == "1\u202f800" and chart._group(1800, "en") == "1,800"
+
+
+def test_error_reasons_that_repeat_the_types_make_one_table(snap):
+    now = time.time() - 60
+    errors = [("mailbox_full", "mailbox_full"), ("mailbox_full", "Mailbox full"), ("refused", "refused")]
+    events = [{"event_id": f"x{i}", "timestamp": datetime.fromtimestamp(now, timezone.utc).isoformat(), "campaign_id": "c1",
+               "channel": "email", "type": "error", "error_type": kind, "reason": reason}
+              for i, (kind, reason) in enumerate(errors)] + [
+              {"event_id": "s0", "timestamp": datetime.fromtimestamp(now, timezone.utc).isoformat(), "campaign_id": "c1",
+               "channel": "email", "type": "sent"}]
+    assert json.loads(snap.post_events(events).body)["accepted"] == 4
+    subscribe(snap)
+    run(time.time() + 3600)
+    html = parse(sent_messages()[0].raw_data)[2]
+    assert html.count("Errors by type") == 1 and "Error reasons" not in html
+    # reasons that say more than the type keep their table
+    snap.post_events([{"event_id": "x9", "timestamp": datetime.fromtimestamp(now, timezone.utc).isoformat(),
+                       "campaign_id": "c1", "channel": "email", "type": "error", "error_type": "refused",
+                       "reason": "550 blocked by policy"}])
+    run(time.time() + 7200)
+    html = parse(sent_messages()[-1].raw_data)[2]
+    assert "Errors by type" in html and "Error reasons" in html and "550 blocked by policy" in html

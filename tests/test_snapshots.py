@@ -16,6 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 import app as app_module
+from accounts_support import pool  # noqa: F401
 from chalicelib.snapshots import schedule
 from chalicelib.snapshots.subscriptions import Daily, Hourly, Weekly
 from chalicelib.snapshots.tokens import SecretMissing, TokenSigner, secret_from_env
@@ -409,6 +410,43 @@ def test_secret_needs_env_outside_local_and_test():
         secret_from_env({"UNSUBSCRIBE_SECRET": "short"})
     assert secret_from_env({"LIVEREPORT_ENV": "local"})
     assert secret_from_env({"UNSUBSCRIBE_SECRET": SECRET}) == SECRET.encode()
+
+
+# ---------------------------------------------------------------- test email on request
+
+def test_a_test_email_goes_to_the_signed_in_requester_only(snap, pool, monkeypatch):
+    """"Send a test now": one snapshot at once, to the person asking (never to the recipients, who may not
+    have confirmed them), without touching the schedule; keys have no address; one a minute."""
+    from accounts_support import call, member
+    post_sample(snap, time.time() - 60)
+    sub = json.loads(subscribe(snap, recipients=["ann@example.com", "bob@example.com"]).body)
+    member(snap.wired, "acme", pool.user("eve@example.com"), "eve@example.com", "editor")
+    token = pool.tokens("eve@example.com")["AccessToken"]
+    path = f"/v1/subscriptions/{sub['subscription_id']}/test"
+
+    r = call(snap, "POST", path, token, "acme")
+    assert r.status_code == 200, r.body
+    assert json.loads(r.body)["sent_to"] == "eve@example.com"
+    (message,) = sent_messages()
+    assert set(message.destinations) == {"eve@example.com"}  # nobody else (moto lists To and the envelope)
+    msg, text, html, cells, images, attachments = parse(message.raw_data)
+    assert msg["Subject"].startswith("[Test] ") and msg["To"] == "eve@example.com"
+    assert "List-Unsubscribe" not in msg and "/v1/unsubscribe" not in html and "A test sent at your request" in text
+    assert cells.values["sent"] == "6" and images and attachments  # the same snapshot as a scheduled one
+    # the schedule is untouched: the recipients still get their first email, as a first snapshot
+    later = time.time() - time.time() % 3600 + 7200 + 60
+    assert run(later).summary()["sent"] == 2
+    assert "First snapshot" in parse(sent_messages()[-1].raw_data)[1]
+
+    again = call(snap, "POST", path, token, "acme")
+    assert again.status_code == 429 and again.headers["Retry-After"] == "60"
+    assert json.loads(again.body)["error"]["code"] == "too_many_tests"
+    keyed = snap.client.http.post(path, headers={"Authorization": f"Bearer {manager(snap)}"})
+    assert keyed.status_code == 422 and json.loads(keyed.body)["error"]["code"] == "no_address"
+    assert call(snap, "POST", "/v1/subscriptions/sub_nope/test", token, "acme").status_code == 404
+    other = json.loads(subscribe(snap, key=manager(snap, "globex")).body)["subscription_id"]
+    assert call(snap, "POST", f"/v1/subscriptions/{other}/test", token, "acme").status_code == 404  # another workspace
+    assert len(sent_messages()) == 3
 
 
 # ---------------------------------------------------------------- local mode

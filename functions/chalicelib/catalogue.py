@@ -299,6 +299,25 @@ RATES: tuple[Rate, ...] = (
     Rate("conversion_rate", "distinct.conversion", "reached", "Conversion rate", "Taux de conversion"),
 )
 
+#: Which way is good news, for the colour and the spoken word of a trend (page and emails):
+#: "up" when more is better, "down" when more is worse (bounces, errors, unsubscribes...),
+#: "neutral" for volumes that are neither. Every metric and rate declares one (checked below),
+#: so a new metric cannot show a trend in the wrong colour.
+BETTER: dict[str, str] = {
+    "targeted": "neutral", "excluded": "down", "sent": "up", "delivered": "up", "bounce": "down",
+    "error": "down", "retry": "down", "quarantine": "down", "open": "up", "click": "up",
+    "unsubscribe": "down", "spam_complaint": "down", "mirror_page": "up", "forward": "up", "action": "up",
+    "impression": "up", "interaction": "up", "offer_sent": "neutral", "offer_impression": "up",
+    "offer_click": "up", "action_executed": "neutral", "open_machine": "neutral", "engagements": "up",
+    "delivered_rate": "up", "bounce_rate": "down", "error_rate": "down", "open_rate": "up",
+    "click_rate": "up", "reactivity": "up", "unsubscribe_rate": "down", "complaint_rate": "down",
+    "conversion": "up", "conversion_rate": "up", "open_rate_all": "up", "reactivity_all": "up",
+}
+assert set(BETTER) == (set(EVENT_TYPES) | set(EXTRA_COUNTERS) | set(DERIVED_TOTALS) | {r.name for r in RATES}), \
+    "every metric and rate declares whether up is good news (BETTER)"
+assert set(BETTER.values()) <= {"up", "down", "neutral"}
+
+
 #: What a channel's messages reach, the denominator of conversion rate and revenue per
 #: recipient: delivered messages, displayed in-app and web messages, sent direct mail.
 REACHED = {"email": "delivered", "push": "delivered", "sms": "delivered",
@@ -583,4 +602,5 @@ def catalogue_document() -> dict:
         "rates": {c: [r.name for r in RATES if c in r.channels] for c in CHANNELS},
         "labels": {"en": labels("en"), "fr": labels("fr")},
         "definitions": {"en": definitions("en"), "fr": definitions("fr")},
+        "better": dict(BETTER),
     }

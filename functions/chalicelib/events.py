@@ -91,14 +91,38 @@ def domain_of(recipient: str) -> str | None:
     return domain[:253] if at and domain else None
 
 
+#: What an id may hold, in words (the same rule as ID_PATTERN): what a producer reads in a rejection.
+ID_RULE = "1–128 letters, digits or . _ : @ + -"
+#: Closed vocabularies, listed in full from the catalogue in a rejection.
+_VOCABULARIES: dict[str, tuple[str, ...]] = {"channel": catalogue.CHANNELS, "type": tuple(catalogue.EVENT_TYPES)}
+_WORDS: dict[str, str] = {
+    "missing": "required",
+    "string_type": "must be a string",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "model_type": "each event must be a JSON object", "dict_type": "each event must be a JSON object",
+}
+
+
 def _describe(err: dict[str, Any]) -> str:
+    """One pydantic error in words a producer can act on (never a regex or a truncated list)."""
     loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int)) or "event"
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "timezone_aware":
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "timezone_aware":
         msg = "needs a UTC offset or Z"
-    elif err.get("type") == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        msg = f"unknown value (expected {expected[:160]})"
+    elif kind.startswith(("datetime_", "date_")):
+        msg = "an ISO 8601 time with a UTC offset, e.g. 2026-11-22T10:00:00Z"
+    elif kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
+        msg = ID_RULE
+    elif kind == "literal_error" and loc in _VOCABULARIES:
+        value = err.get("input")
+        shown = f"'{value}' " if isinstance(value, str) and 0 < len(value) <= 40 and value.isprintable() else ""
+        msg = f"unknown value {shown}(expected one of {', '.join(_VOCABULARIES[loc])})"
+    elif kind == "string_too_short":
+        msg = "must not be empty"
+    elif kind == "string_too_long":
+        msg = f"at most {ctx.get('max_length')} characters"
+    else:
+        msg = _WORDS.get(kind, str(err.get("msg", "invalid")))
     return f"{loc}: {msg}"
 
 

@@ -10,7 +10,7 @@ from chalice import Response
 from .accounts.roles import KEY_SCOPE_EXPANSION
 from .errors import ApiError
 from .auth import Principal
-from .events import ID_PATTERN
+from .events import ID_PATTERN, ID_RULE
 from .reports.global_ import GlobalQuery, global_query
 from .reports.live import DAY_SECONDS, TABS, LiveQuery
 
@@ -124,13 +124,13 @@ def live_query(workspace: str, campaign_id: str, params: Any) -> LiveQuery:
 
 def _check_ids(campaign_id: str, executions: list[str]) -> None:
     if not _ID.match(campaign_id):
-        raise ApiError(400, "invalid_request", "campaign_id: 1-128 letters, digits or ._:@+-")
+        raise ApiError(400, "invalid_request", f"campaign_id: {ID_RULE}")
     if len(executions) > MAX_EXECUTIONS:
         raise ApiError(400, "invalid_request", f"execution: at most {MAX_EXECUTIONS} values in one request "
                                                "(leave it out for every execution)")
     for e in executions:
         if e and not _ID.match(e):
-            raise ApiError(400, "invalid_request", "execution: 1-128 letters, digits or ._:@+-")
+            raise ApiError(400, "invalid_request", f"execution: {ID_RULE}")
 
 
 def report_query(workspace: str, campaign_id: str, params: Any, now: float) -> GlobalQuery:

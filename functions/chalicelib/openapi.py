@@ -143,6 +143,16 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
             "parameters": [{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": {"description": "Deleted"}, "403": _error("No manage scope"),
                           "404": _error("No such subscription")}}},
+        "/v1/subscriptions/{subscription_id}/test": {"post": {
+            "summary": "Send one snapshot of the subscription now to the signed-in requester's own address "
+                       "(never to its recipients); at most one a minute per subscription",
+            "security": bearer,
+            "parameters": [{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Sent: {sent_to, message_id}"}, "401": _error("Unauthorized"),
+                          "403": _error("No manage scope"), "404": _error("No such subscription"),
+                          "422": _error("no_address: an API key has no address to send a test to"),
+                          "429": _error("A test was sent less than a minute ago"),
+                          "502": _error("The email service refused the message")}}},
         "/v1/unsubscribe": {method: {
             "summary": "Remove one recipient from a subscription (signed link from the email; no key; "
                        "POST is mail clients' one-click unsubscribe)",

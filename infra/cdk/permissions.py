@@ -155,7 +155,9 @@ API = Family(
      Grant("PutEvents", STREAM_WRITE, STREAM),
      Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET),
      Grant("ProfileKeySecret", READ_SECRET, PROFILE_KEY_SECRET),
-     Grant("InviteUsers", INVITE_USERS, USER_POOL)))
+     Grant("InviteUsers", INVITE_USERS, USER_POOL),
+     # POST /v1/subscriptions/{id}/test: one snapshot to the signed-in requester's own address
+     Grant("SendTestSnapshots", SEND_EMAIL, SENDER_IDENTITY)))
 
 AUTHORIZER = Family(
     "AuthorizerRole", "key authorizer: reads API keys and users' memberships, nothing else",

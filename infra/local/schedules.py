@@ -101,6 +101,8 @@ def start_schedules(stack: Any) -> list[str]:
     scheduler = SnapshotScheduler(lambda: app_module.snapshot_runner_for(outbox).run(), every)
     scheduler.start()
     stack._stops.append(scheduler.stop)
+    app_module.snapshot_outbox = outbox  # test emails asked for on the page land there too
+    stack._stops.append(lambda: setattr(app_module, "snapshot_outbox", None))
     return [f"snapshot emails: every {every:g}s from {sender}; outbox {outbox.folder}",
             *start_alert_schedule(stack, app_module, outbox.folder)]
 

@@ -196,13 +196,15 @@ class TrafficGenerator:
                campaigns: tuple[Campaign, ...] = DEMO_CAMPAIGNS) -> Iterator[dict]:
         """About `count` events with timestamps spread over [start, end)."""
         span = (end - start).total_seconds()
-        produced = 0
-        while produced < count:
+        produced = idle = 0
+        while produced < count and idle < 1000:  # recurring sends with nothing left to send yield nothing
             campaign = self.rng.choice(campaigns)
             channel = self.rng.choice(campaign.channels)
             ts = datetime.fromtimestamp(start.timestamp() + self.rng.random() * span, tz=timezone.utc)
             if campaign.cycle_minutes:
-                for ev in self._cycle_journey(campaign, channel, ts, end):
+                journey = self._cycle_journey(campaign, channel, ts, end)
+                idle = 0 if journey else idle + 1
+                for ev in journey:
                     produced += 1
                     yield ev
                 continue
@@ -213,20 +215,30 @@ class TrafficGenerator:
     def _cycle_journey(self, campaign: Campaign, channel: str, ts: datetime, end: datetime) -> list[dict]:
         """A recurring send: the cycle still running at `end` targets its whole audience at its
         start and then sends until none is left; older cycles (a backfill), and one joined in
-        its last three quarters, look finished (targeted as they are sent)."""
+        its last three quarters, look finished (targeted as they are sent).
+
+        A planned run is never targeted again: a batch that straddles the end of its cycle
+        (events just before the boundary) or a run still sending when its cycle is over sends
+        to what is left of its audience, so a run of `planned` targets stays at `planned`
+        (it read 2,001 when those events took the unplanned path and targeted once more)."""
         size = campaign.cycle_minutes * 60
         cycle = int(ts.timestamp()) - int(ts.timestamp()) % size
+        key = f"{campaign.campaign_id}@{cycle}"  # not the id alone: ids (HHMM) repeat every day
         execution = f"{campaign.campaign_id}-{datetime.fromtimestamp(cycle, timezone.utc):%H%M}"
-        late = execution not in self.to_send and end.timestamp() - cycle > size // 4
-        if cycle + size <= end.timestamp() or late:  # past, or joined too late to plan it: no plan to track
-            return self.journey(campaign, channel, ts, execution)
-        out: list[dict] = []
-        if execution not in self.to_send:
-            self.to_send[execution] = campaign.planned
-            at = datetime.fromtimestamp(min(cycle + 1, ts.timestamp()), timezone.utc)
-            out = [self._event(campaign, channel, "targeted", at, f"p{self.rng.randrange(self.profiles)}", execution)
-                   for _ in range(campaign.planned)]
-        if self.to_send[execution] <= 0:
-            return out
-        self.to_send[execution] -= 1
+        unfinished = next((k for k, left in self.to_send.items() if left > 0 and k.startswith(f"{campaign.campaign_id}@")
+                           and int(k.rsplit("@", 1)[1]) <= cycle), None)
+        if unfinished is not None and unfinished != key:  # an earlier run still sending: it goes first
+            key, cycle = unfinished, int(unfinished.rsplit("@", 1)[1])
+            execution = f"{campaign.campaign_id}-{datetime.fromtimestamp(cycle, timezone.utc):%H%M}"
+        if key in self.to_send:  # a planned run: only what is left of its audience
+            if self.to_send[key] <= 0:
+                return []
+            self.to_send[key] -= 1
+            return self.journey(campaign, channel, ts, execution, targeted=False)
+        if cycle + size <= end.timestamp() or end.timestamp() - cycle > size // 4:
+            return self.journey(campaign, channel, ts, execution)  # past, or joined too late: no plan to track
+        self.to_send[key] = campaign.planned - 1
+        at = datetime.fromtimestamp(min(cycle + 1, ts.timestamp()), timezone.utc)
+        out = [self._event(campaign, channel, "targeted", at, f"p{self.rng.randrange(self.profiles)}", execution)
+               for _ in range(campaign.planned)]
         return out + self.journey(campaign, channel, ts, execution, targeted=False)

@@ -110,7 +110,7 @@ def choose_campaign(page, campaign: str) -> None:
 
 
 def wait_loaded(page, campaign: str, tab: str, mode: str = "live") -> None:
-    page.wait_for_selector(f"main[data-loaded='{campaign}:{tab}:{mode}']", timeout=15000)
+    page.wait_for_selector(f"main[data-loaded='{campaign}:{tab}:{mode}']", timeout=30000)  # a loaded machine is slow
 
 
 def open_tab(page, tab: str) -> None:

@@ -35,10 +35,10 @@ def kpis(page, widget: str) -> dict[str, dict]:
 
 
 def table(page, widget: str, index: int = 0) -> dict[str, dict[str, str]]:
-    """{row key: {column: data-value}} of a widget's n-th table."""
+    """{row key: {column: data-value}} of a widget's n-th table (its Total foot row too)."""
     return page.eval_on_selector_all(
         f".widget[data-widget='{widget}'] table.data-table",
-        """(tables, i) => Object.fromEntries(Array.from(tables[i].querySelectorAll('tbody tr[data-row]')).map(tr =>
+        """(tables, i) => Object.fromEntries(Array.from(tables[i].querySelectorAll('tbody tr[data-row], tfoot tr[data-row]')).map(tr =>
              [tr.dataset.row, Object.fromEntries(Array.from(tr.children).map(c => [c.dataset.col, c.dataset.value]))]))""",
         index)
 

@@ -6,6 +6,7 @@ import csv
 import email
 import io
 import json
+import re
 import time
 from datetime import datetime
 from email import policy
@@ -111,6 +112,9 @@ def test_csv_in_french(page, stack):
     assert rows[0] == ["Espace de travail", "browser"] and rows[1] == ["Campagne", seed.CAMPAIGN] and rows[2] == ["Onglet", "E-mail"]
     assert rows[3][0] == "Période" and "Europe/Paris" in rows[3][1] and rows[4] == ["Fuseau horaire", "Europe/Paris"]
     assert rows[6][0] == "Généré le"
+    # the period's value is the span alone: not the page's "Période : …" line again, nor its ▲▼ comparison
+    assert not rows[3][1].startswith("Période") and "▲" not in rows[3][1] and "par rapport" not in rows[3][1]
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d – \d\d/\d\d/\d{4} \d\d:\d\d \(Europe/Paris\)", rows[3][1]), rows[3][1]
     header = rows.index(["Raison", "Exclus", "Part"])
     assert rows[header + 1] == [seed.XSS, "1", "100 %"]
     times = list(csv.reader(io.StringIO(files["email-sending"]), delimiter=";"))

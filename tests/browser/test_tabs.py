@@ -10,12 +10,13 @@ from .helpers import (check_breakdown, check_execution_table, check_kpis_match, 
 
 EXPECTED_WIDGETS = {
     "campaign": ["campaign-stats", "campaign-progress", "campaign-channels"],
-    "email": ["email-kpis", "email-progress", "email-sending", "email-perf", "email-stats", "email-bounces",
+    "email": ["email-kpis", "email-progress", "email-more", "email-sending", "email-perf", "email-stats", "email-bounces",
               "email-domains", "email-errors", "email-exclusions", "email-offers"],
-    "inapp": ["inapp-kpis", "inapp-summary", "inapp-types"],
-    "push": ["push-summary", "push-progress", "push-sending", "push-platforms", "push-stats", "push-exclusions", "push-errors"],
-    "sms": ["sms-kpis", "sms-progress", "sms-stats", "sms-perf", "sms-errors", "sms-exclusions", "sms-bounces"],
-    "web": ["web-kpis", "web-summary", "web-elements"],
+    "inapp": ["inapp-kpis", "inapp-more", "inapp-summary", "inapp-types"],
+    "push": ["push-summary", "push-progress", "push-more", "push-sending", "push-platforms", "push-stats", "push-exclusions",
+             "push-errors"],
+    "sms": ["sms-kpis", "sms-progress", "sms-more", "sms-stats", "sms-perf", "sms-errors", "sms-exclusions", "sms-bounces"],
+    "web": ["web-kpis", "web-more", "web-summary", "web-elements"],
     "directmail": ["dm-stats", "directmail-progress", "dm-errors", "dm-exclusions"],
 }
 
@@ -71,7 +72,10 @@ def test_tab_shows_every_widget_with_api_numbers(page, stack, tab):
         assert kpis(page, "email-offers")["offer_sent"]["value"] == "2"
     elif tab == "push":
         assert doc["totals"]["engagements"] == 3
-        check_execution_table(page, "push-stats", doc, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open"])
+        check_execution_table(page, "push-stats", doc, ["targeted", "excluded", "sent", "delivered", "bounce", "error",
+                                                         "quarantine", "open", "click", "action"])
+        tiles = kpis(page, "push-summary")  # opens per distinct opener beside the open rate
+        assert tiles["distinct_open"]["rate"] == "open_rate" and "open" not in tiles
         rows = table(page, "push-platforms")
         for r in doc["breakdowns"]["platform"]:
             for m in ("targeted", "delivered", "open", "action", "bounce", "error", "excluded"):
@@ -79,7 +83,8 @@ def test_tab_shows_every_widget_with_api_numbers(page, stack, tab):
         check_breakdown(page, "push-exclusions", doc, "exclusion_reason")
         check_breakdown(page, "push-errors", doc, "error_reason")
     elif tab == "sms":
-        check_execution_table(page, "sms-stats", doc, ["targeted", "excluded", "sent", "bounce", "error", "click"])
+        check_execution_table(page, "sms-stats", doc, ["targeted", "excluded", "sent", "delivered", "bounce", "error",
+                                                       "quarantine", "click", "unsubscribe"])
         check_breakdown(page, "sms-errors", doc, "error_reason")
         check_breakdown(page, "sms-exclusions", doc, "exclusion_reason")
         check_breakdown(page, "sms-bounces", doc, "bounce_reason")
@@ -91,7 +96,7 @@ def test_tab_shows_every_widget_with_api_numbers(page, stack, tab):
         assert (int(tiles["impression"]["value"]), int(tiles["unique_impression"]["value"])) == (4, 2)
         check_breakdown(page, "web-elements", doc, "element")
     elif tab == "directmail":
-        check_execution_table(page, "dm-stats", doc, ["targeted", "sent", "error", "excluded"])
+        check_execution_table(page, "dm-stats", doc, ["targeted", "sent", "error", "excluded", "action_executed"])
         check_breakdown(page, "dm-errors", doc, "error_reason")
         check_breakdown(page, "dm-exclusions", doc, "exclusion_reason")
     # Every chart has its table alternative in the page.

@@ -5,6 +5,7 @@ import "./alerts.css";
 import { call } from "./api";
 import { clear, h, newId } from "./dom";
 import { fmtDateTime, fmtInt, fmtPct, getLang, label, t, wording } from "./i18n";
+import { isUser } from "./session";
 
 export interface AlertState { campaign_id: string; state: string; since: number | null; value: number | null; volume: number | null }
 export interface Alert {
@@ -28,12 +29,13 @@ const TEXT = {
     webhook: "Webhook URL (https)", language: "Email language", create: "Create rule", created: "Rule created.",
     secret: "Webhook signing secret, shown only now — keep it to verify the X-LiveReport-Signature header: {secret}",
     readOnly: "This key can read alerts; a key with the manage scope can create and delete them.",
+    readOnlyPerson: "You can read alerts; editors and admins of this workspace can create and delete them.",
     silence: "Silence (no events)", silenceCond: "no event for {n} min", windowShort: "{n} min window",
     minShort: "min. {n} events", above: "above", below: "below", channel: "Channel",
     toFiring: "fired", toOk: "resolved", dPending: "notification queued", dEmails: "{n} email(s) sent", dEmailsFailed: "{n} email(s) failed",
     dHookOk: "webhook delivered", dHookAfter: "webhook delivered after {n} attempts", dHookRetry: "webhook delivery failed, retrying (attempt {n}: {why})",
     dHookFailed: "webhook delivery failed after {n} attempt(s): {why}", dHookPending: "webhook queued", help: "Evaluated every minute on complete minutes; an alert resolves after a full window back to normal.",
-    spam_complaint_rate: "Spam complaint rate", unsubscribe_rate: "Unsubscribe rate" },
+    spam_complaint_rate: "Complaint rate", unsubscribe_rate: "Unsubscribe rate" },
   fr: { alerts: "Alertes", firing: "Déclenchée", ok: "OK", firingCount: "{n} déclenchée(s)", title: "Alertes — {campaign}",
     close: "Fermer", none: "Aucune règle d’alerte ne surveille cette campagne.", history: "Historique",
     hideHistory: "Masquer l’historique", del: "Supprimer", confirmDelete: "Supprimer la règle d’alerte « {name} » ?",
@@ -44,18 +46,20 @@ const TEXT = {
     webhook: "URL de webhook (https)", language: "Langue de l’e-mail", create: "Créer la règle", created: "Règle créée.",
     secret: "Secret de signature du webhook, affiché une seule fois — gardez-le pour vérifier l’en-tête X-LiveReport-Signature : {secret}",
     readOnly: "Cette clé peut lire les alertes ; une clé avec le droit manage peut en créer et en supprimer.",
+    readOnlyPerson: "Vous pouvez lire les alertes ; les éditeurs et les administrateurs de cet espace peuvent en créer et en supprimer.",
     silence: "Silence (aucun événement)", silenceCond: "aucun événement pendant {n} min", windowShort: "fenêtre de {n} min",
     minShort: "min. {n} événements", above: "au-dessus de", below: "en dessous de", channel: "Canal",
     toFiring: "déclenchée", toOk: "résolue", dPending: "notification en file d’attente", dEmails: "{n} e-mail(s) envoyé(s)", dEmailsFailed: "{n} e-mail(s) en échec",
     dHookOk: "webhook livré", dHookAfter: "webhook livré après {n} tentatives", dHookRetry: "échec de livraison du webhook, nouvel essai prévu (tentative {n} : {why})",
     dHookFailed: "échec de livraison du webhook après {n} tentative(s) : {why}", dHookPending: "webhook en file d’attente", help: "Évaluées chaque minute sur les minutes complètes ; une alerte se résout après une fenêtre entière revenue à la normale.",
-    spam_complaint_rate: "Taux de plaintes", unsubscribe_rate: "Taux de désabonnement" },
+    spam_complaint_rate: "Taux de plainte", unsubscribe_rate: "Taux de désabonnement" },
 };
 type Key = keyof typeof TEXT.en;
 const tx = wording<Key>(TEXT);
 
 const CHANNELS = ["email", "push", "sms", "inapp", "web", "directmail"];
-const EXTRA_RATES: Record<string, string[]> = { email: ["spam_complaint_rate", "unsubscribe_rate"], sms: ["unsubscribe_rate"] };
+// The form offers the catalogue's rates only (complaint and unsubscribe rates are among them); rules made with the
+// older name "spam_complaint_rate" (the same ratio) still read as the complaint rate.
 let catalogue: { metrics: Record<string, string[]>; rates: Record<string, string[]> } | null = null;
 
 const isRate = (m: string) => m.endsWith("_rate") || m === "reactivity";
@@ -204,7 +208,7 @@ export class AlertsUi {
       h("header", { class: "alerts-head" }, h("h2", { id: "alerts-title", text: tx("title", { campaign: campaign ?? "" }) }), close),
       h("p", { class: "muted small", text: tx("help") }), list];
     if (this.canManage) children.push(keep ?? this.editor());
-    else children.push(h("p", { class: "muted small alerts-readonly", text: tx("readOnly") }));
+    else children.push(h("p", { class: "muted small alerts-readonly", text: tx(isUser() ? "readOnlyPerson" : "readOnly") }));
     const secret = d.querySelector(".alert-secret");
     if (secret) children.push(secret);
     clear(d);
@@ -294,7 +298,7 @@ export class AlertsUi {
     const fillMetrics = () => {
       const ch = channel.value;
       clear(metric);
-      const rates = [...(catalogue?.rates[ch] ?? []), ...(EXTRA_RATES[ch] ?? [])];
+      const rates = catalogue?.rates[ch] ?? [];
       for (const m of [...rates, ...(catalogue?.metrics[ch] ?? []), "silence"]) metric.append(h("option", { value: m, text: metricLabel(m) }));
       if (rates.includes("bounce_rate")) metric.value = "bounce_rate";
       adapt();

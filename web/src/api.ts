@@ -117,4 +117,6 @@ export const api = {
   subscriptions: () => request<{ subscriptions: Subscription[] }>("/v1/subscriptions").then((d) => d.subscriptions),
   subscribe: (s: Subscription) => request<Subscription>("/v1/subscriptions", true, 15000, "POST", s),
   unsubscribe: (id: string) => request<null>(`/v1/subscriptions/${encodeURIComponent(id)}`, true, 15000, "DELETE"),
+  /** One snapshot now to the signed-in requester's own address (the chart is drawn server side: allow time). */
+  testSubscription: (id: string) => request<{ sent_to: string }>(`/v1/subscriptions/${encodeURIComponent(id)}/test`, true, 30000, "POST"),
 };

@@ -8,13 +8,14 @@ import { clear, h } from "./dom";
 import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
 import type { Lang } from "./messages";
 import { Poller } from "./refresh";
-import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, writeUrl } from "./state";
-import { latestText, periodText } from "./status";
+import { Loading } from "./loading";
+import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, viewKey, writeUrl } from "./state";
+import { latestText, periodSpan, periodText } from "./status";
 import { identityBlock, notMemberNote, noWorkspaceNote } from "./identity";
 import { LinkContext, noReportNote, tzNote } from "./links";
 import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type Workspace } from "./session";
 import { SignIn } from "./signin";
-import { renderToolbar } from "./toolbar";
+import { renderToolbar, showRangeError } from "./toolbar";
 import { widgetsFor } from "./widgets/defs";
 import { ExperimentTab, experimentChannels } from "./experiment";
 import { EXPERIMENT_WIDGETS, type ExperimentDoc } from "./widgets/experiment";
@@ -33,6 +34,9 @@ export class App {
   private me: Me | null = null; // who is signed in (GET /v1/me)
   private workspace: Workspace | null = null; // the workspace the page acts in, with the caller's role and scopes
   private previous: { view: string; at: number; doc: Doc | null } = { view: "", at: 0, doc: null };
+  private loading = new Loading(() => this.els.main?.querySelector("[role=tabpanel]") ?? null, () => this.els.boardSlot);
+  private shownRange = { from: "", to: "" }; // the global range the board shows (restored when a new one fails)
+  private csvPeriod = ""; // the period the board shows, for CSV files (no label, no comparison)
   private generation = 0;
   private refreshes = 0;
   private poller: Poller;
@@ -192,6 +196,7 @@ export class App {
   }
 
   private renderShell(): void {
+    this.loading = new Loading(() => this.els.main?.querySelector("[role=tabpanel]") ?? null, () => this.els.boardSlot);
     this.board?.destroy();
     this.board = null;
     clear(this.root);
@@ -220,8 +225,8 @@ export class App {
     this.els.period = h("p", { class: "period muted", "aria-live": "off" });
     const zone = tzNote(this.state.tz, this.links.ownTz, this.links.badTz, () => this.useZone(this.links.ownTz));
     this.els.main = h("main", { id: "main", class: "main", "data-ws": this.state.ws ?? "" },
-      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, zone, this.els.period,
-        this.exp.mount(), this.els.empty, this.els.boardSlot));
+      h("div", { id: PANEL_ID, role: "tabpanel", "aria-labelledby": `tab-${this.state.tab}`, tabindex: "-1" }, zone, this.loading.note,
+        this.els.period, this.exp.mount(), this.els.empty, this.els.boardSlot));
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
     const tabsScroll = scrollCue(this.els.tabs);
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
@@ -337,11 +342,12 @@ export class App {
     }
     this.els.latest = renderToolbar(this.els.controls, this.state, {
       setMode: (m) => this.setMode(m),
-      changed: (push) => { this.navigated(push); this.poller.now(); },
+      changed: (push) => { this.navigated(push); this.loading.start(viewKey(this.state)); this.tickStatus(); this.poller.now(); },
       redraw: () => this.renderControls(),
       board: () => this.board,
       announce: (m) => { this.els.announcer.textContent = m; },
       canSubscribe: this.manage, available: this.available, status: this.els.status,
+      myEmail: this.me?.kind === "user" ? this.me.email : "",
     });
     this.renderLatest();
     this.tickStatus();
@@ -366,7 +372,7 @@ export class App {
       csvName: (id) => (experiments ? `${this.state.campaign}-experiment-${this.state.xchannel}-${this.state.xmetric}-${id}.csv`
         : `${this.state.campaign}-${tab}-${mode}-${id}.csv`),
       csvContext: () => ({ workspace: this.state.ws ?? "", campaign: this.state.campaign ?? "", tab: t(`tab_${tab}` as never),
-        period: this.els.period.textContent ?? "", timeZone: this.state.tz,
+        period: this.csvPeriod, timeZone: this.state.tz,
         executions: this.state.executions && !experiments ? this.state.executions.map((e) => e ?? t("noExecution")).join(", ") : t("allExecutions"),
         extra: experiments ? this.exp.csvExtra() : undefined }),
     });
@@ -403,22 +409,25 @@ export class App {
     if (tab === "experiments") { await this.refreshExperiment(gen); return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
     // The previous equal period doubles a report's reads: asked for at most once a minute per view.
-    const view = `${campaign}|${tab}|${mode}|${this.state.window}|${this.state.from}|${this.state.to}|${JSON.stringify(executions)}`;
+    const view = viewKey(this.state);
     const compare = this.previous.view !== view || Date.now() - this.previous.at > 60000;
     const doc = mode === "global"
       ? await api.global(campaign, tab, this.state.from, this.state.to, this.state.tz, executions, compare)
       : await api.live(campaign, tab, executions, this.state.window, compare);
-    if (gen !== this.generation || ws !== this.state.ws || tab !== this.state.tab || campaign !== this.state.campaign || mode !== this.state.mode) return;
+    // A view changed meanwhile (a new range or filter): its own request follows; this one is not drawn.
+    if (gen !== this.generation || view !== viewKey(this.state)) return;
     if (compare) this.previous = { view, at: Date.now(), doc: (doc.previous as Doc | null) ?? null };
     else doc.previous = this.previous.doc;
-    this.drawn(doc);
+    this.drawn(doc, view);
   }
 
-  private drawn(doc: Doc): void {
+  private drawn(doc: Doc, view: string): void {
     const ws = this.state.ws;
     this.doc = doc;
     this.refreshes += 1;
+    if (this.state.mode === "global") this.shownRange = { from: this.state.from, to: this.state.to };
     this.show(doc);
+    this.loading.drawn(view);
     this.markUpdated();
     if (this.refreshes % 3 === 0) {
       void api.campaigns().then((list) => {
@@ -439,7 +448,7 @@ export class App {
     const s = this.state;
     if (gen !== this.generation || ws !== s.ws || s.tab !== "experiments" || campaign !== s.campaign
         || xchannel !== s.xchannel || xmetric !== s.xmetric) return; // the view changed meanwhile: its own request follows
-    this.drawn(doc as unknown as Doc);
+    this.drawn(doc as unknown as Doc, viewKey(this.state));
   }
 
   /** A campaign whose first variants arrive gets its Experimentation tab without a reload (and loses it never). */
@@ -521,6 +530,7 @@ export class App {
   private renderPeriod(doc: Doc): void {
     const text = periodText(doc, this.state.tz);
     if (this.els.period.textContent !== text) this.els.period.textContent = text;
+    this.csvPeriod = periodSpan(doc, this.state.tz);
   }
 
   private renderLatest(): void {
@@ -556,7 +566,7 @@ export class App {
     if (!s) return;
     let text = t("updating");
     if (document.hidden) text = t("paused");
-    else if (this.lastUpdated) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
+    else if (this.lastUpdated && !this.loading.pending) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
     if (s.textContent !== text) s.textContent = text;
     this.renderLatest();
     if (!this.els.banner.hidden && this.els.banner.dataset.state === "unreachable") this.renderUnreachable();
@@ -589,9 +599,22 @@ export class App {
       void endSession().then(() => this.renderSignIn(user ? t("sessionExpired") : t("badKey")));
       return;
     }
+    const newRange = this.state.from !== this.shownRange.from || this.state.to !== this.shownRange.to;
+    if (e instanceof ApiError && e.status === 400 && this.state.mode === "global" && newRange && /^(from|to|tz):/.test(e.message)) {
+      // A range the API refused: said by the fields in the page's words, and the range shown comes back.
+      const reason = /^to: must be after from/.test(e.message) ? t("rangeOrder") : t("rangeFailed", { reason: e.message });
+      Object.assign(this.state, this.shownRange);
+      writeUrl(this.state, false);
+      showRangeError(this.els.controls, reason, this.state);
+      this.loading.stop();
+      this.tickStatus();
+      this.poller.now();
+      return;
+    }
     this.els.banner.dataset.state = "error";
     this.els.banner.hidden = false;
     this.els.banner.replaceChildren(h("span", { class: "banner-text", text: t("apiError", { message: e instanceof Error ? e.message : String(e) }) }));
-    this.els.boardSlot?.classList.remove("loading");
+    this.loading.stop();
+    this.tickStatus();
   }
 }

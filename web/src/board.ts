@@ -48,7 +48,8 @@ export class Board {
     if (this.narrow.matches) this.grid.setStatic(true);
     this.narrow.addEventListener("change", this.onNarrow);
     this.grid.on("change", () => this.persist());
-    this.grid.on("resizestop", () => this.persist());
+    // A widget resized with the mouse may push its neighbour to the next row: close the holes it leaves.
+    this.grid.on("resizestop", () => { this.grid.compact(); this.persist(); });
   }
 
   private load(): Saved {
@@ -117,7 +118,11 @@ export class Board {
     const p = this.placed.get(id)!;
     const node = (p.item as GridItemHTMLElement).gridstackNode as GridStackNode;
     const resize = (dw: number, dh: number) => () => {
-      this.grid.update(p.item, { w: Math.max(2, Math.min(COLUMNS, (node.w ?? 1) + dw)), h: Math.max(2, (node.h ?? 1) + dh) });
+      this.grid.batchUpdate();
+      if (dw) this.resizeInRow(node, dw);
+      else this.grid.update(p.item, { h: Math.max(2, (node.h ?? 1) + dh) });
+      this.grid.compact();
+      this.grid.batchUpdate(false);
       this.persist();
     };
     const items = [];
@@ -138,11 +143,40 @@ export class Board {
     return items;
   }
 
+  /** One column wider or narrower without holes: the widget beside it in the row gives up (or takes) that column
+   *  when it can, so the row stays full; otherwise the grid is compacted after the change. */
+  private resizeInRow(node: GridStackNode, dw: number): void {
+    const x = node.x ?? 0, w = node.w ?? 1, y = node.y ?? 0, hgt = node.h ?? 1;
+    const w2 = Math.max(2, Math.min(COLUMNS, w + dw));
+    if (w2 === w) return;
+    const sameRow = (n: GridStackNode) => n !== node && (n.y ?? 0) < y + hgt && y < (n.y ?? 0) + (n.h ?? 1);
+    const nodes = this.grid.engine.nodes;
+    const right = nodes.find((n) => sameRow(n) && n.x === x + w);
+    const left = nodes.find((n) => sameRow(n) && (n.x ?? 0) + (n.w ?? 1) === x);
+    const neighbour = right ?? left;
+    const fits = neighbour && (dw < 0 || (neighbour.w ?? 1) > 2);
+    if (neighbour?.el && fits) {
+      if (neighbour === right) {
+        // shrink first when growing (so nothing overlaps), grow last when shrinking
+        if (dw > 0) this.grid.update(neighbour.el, { x: (neighbour.x ?? 0) + dw, w: (neighbour.w ?? 1) - dw });
+        this.grid.update(node.el!, { w: w2 });
+        if (dw < 0) this.grid.update(neighbour.el, { x: (neighbour.x ?? 0) + dw, w: (neighbour.w ?? 1) - dw });
+      } else {
+        if (dw > 0) this.grid.update(neighbour.el, { w: (neighbour.w ?? 1) - dw });
+        this.grid.update(node.el!, { x: x - dw, w: w2 });
+        if (dw < 0) this.grid.update(neighbour.el, { w: (neighbour.w ?? 1) - dw });
+      }
+      return;
+    }
+    this.grid.update(node.el!, { w: w2 });
+  }
+
   remove(id: string): void {
     const title = t(this.placed.get(id)!.def.title);
     this.persist();
     this.saved.removed = [...new Set([...this.saved.removed, id])];
     this.unplace(id);
+    this.grid.compact();
     this.persist();
     this.hooks.announce(t("widgetRemoved", { title }));
     (document.querySelector(".add-widget .menu-btn, .add-widget button") as HTMLElement | null)?.focus();

@@ -1,14 +1,14 @@
-// Apache ECharts, tree-shaken. Tooltips are HTML in ECharts, so every name in them is escaped here.
+// Apache ECharts, tree-shaken, drawn as SVG. Tooltips are HTML in ECharts, so every name in them is escaped here.
 import * as echarts from "echarts/core";
 import { BarChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
-import { CanvasRenderer } from "echarts/renderers";
+import { SVGRenderer } from "echarts/renderers";
 import { bandOption } from "./bandChart";
 import { escapeHtml } from "./dom";
 import { fmtInt, fmtPct } from "./i18n";
 import type { ChartData } from "./widgets/model";
 
-echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, SVGRenderer]);
 
 // At least 3:1 against white (WCAG 1.4.11 for graphical objects); distinguishable in pairs.
 export const PALETTE = ["#1d4ed8", "#c2410c", "#047857", "#b91c1c", "#6d28d9", "#a16207", "#0e7490", "#be185d"];
@@ -29,6 +29,9 @@ function tooltipFormatter(percent: boolean) {
     return (head ? `${escapeHtml(head)}<br/>` : "") + lines.join("<br/>");
   };
 }
+
+/** Axis numbers in the page's language (1 800 in French, 1,800 in English), never ECharts' own "1,800". */
+export function axisNumber(v: number): string { return fmtInt(v); }
 
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
@@ -68,14 +71,14 @@ export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOpti
     const horizontal = data.series.length === 1;
     const cat = { type: "category", data: data.categories, inverse: horizontal,
       axisLabel: { width: horizontal ? 170 : 90, overflow: horizontal ? "break" : "truncate", lineHeight: 14, color: "#374151" }, axisTick: { show: false } };
-    const val = { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } };
+    const val = { type: "value", minInterval: 1, axisLabel: { color: "#374151", formatter: axisNumber }, splitLine: { lineStyle: { color: "#e5e7eb" } } };
     return {
       ...base,
       legend: data.series.length > 1 ? { top: 0, type: "scroll" } : { show: false },
       grid: { left: 8, right: 16, top: data.series.length > 1 ? 28 : 8, bottom: 8, containLabel: true },
       xAxis: horizontal ? val : cat,
       yAxis: horizontal ? cat : val,
-      series: data.series.map((s) => ({ type: "bar", name: s.label, data: s.values, barMaxWidth: 28 })),
+      series: data.series.map((s) => ({ id: s.key, type: "bar", name: s.label, data: s.values, barMaxWidth: 28 })),
     };
   }
   if (data.type === "band") return bandOption(data, base, PALETTE, legendTop(legendLabels(data), width));
@@ -84,9 +87,12 @@ export function optionFor(data: ChartData, width = 600): echarts.EChartsCoreOpti
     // A plain legend wraps instead of paging ("1/2" hid series); the plot starts below it.
     legend: { top: 0, type: "plain", itemGap: 8 },
     grid: { left: 8, right: 16, top: legendTop(data.series.map((x) => x.label), width), bottom: 8, containLabel: true },
-    xAxis: { type: "category", data: data.categories, boundaryGap: false, axisLabel: { color: "#374151", hideOverlap: true } },
-    yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#374151" }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
-    series: data.series.map((s) => ({ type: "line", name: s.label, data: s.values, showSymbol: false, smooth: false, lineStyle: { width: 2 } })),
+    // The first and last times align inward: centred on the ends they ran into the "0" of the value axis and off the edge.
+    xAxis: { type: "category", data: data.categories, boundaryGap: false,
+      axisLabel: { color: "#374151", hideOverlap: true, showMinLabel: true, alignMinLabel: "left", alignMaxLabel: "right", margin: 10 } },
+    yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#374151", formatter: axisNumber }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
+    // Series keep their id across refreshes: ECharts updates a line in place instead of drawing it anew from the left.
+    series: data.series.map((s) => ({ id: s.key, type: "line", name: s.label, data: s.values, showSymbol: false, smooth: false, lineStyle: { width: 2 } })),
   };
 }
 
@@ -98,7 +104,8 @@ export class Chart {
   private top = 0;
 
   constructor(private el: HTMLElement) {
-    this.chart = echarts.init(el, undefined, { renderer: "canvas" });
+    // SVG: sharp at any zoom, and its labels are text (in the page's language, see axisNumber) tools and tests can read.
+    this.chart = echarts.init(el, undefined, { renderer: "svg" });
     this.observer = new ResizeObserver(() => {
       this.chart.resize();
       // A narrower chart wraps its legend onto more rows: move the plot down with it.

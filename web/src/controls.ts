@@ -1,7 +1,7 @@
 // Toolbar controls: campaign picker (search + last activity), execution filter, report switch, tabs.
 import type { CampaignSummary } from "./api";
 import { clear, h, newId } from "./dom";
-import { fmtDateTime, fmtRelative, t } from "./i18n";
+import { fmtDateTime, fmtRelative, locale, t } from "./i18n";
 import { TABS, type Tab } from "./state";
 
 export function campaignPicker(current: string | null, list: CampaignSummary[], choose: (id: string) => void): HTMLElement {
@@ -124,18 +124,29 @@ export function scrollCue(tabs: HTMLElement): HTMLElement {
 export function dayInput(id: string, iso: string, hint: string): HTMLInputElement {
   const shown = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : "";
   const input = h("input", { id, type: "text", inputmode: "numeric", autocomplete: "off", size: 10, value: shown,
-    placeholder: t("datePlaceholder"), pattern: "\\d{1,2}/\\d{1,2}/\\d{4}|\\d{4}-\\d{2}-\\d{2}", title: hint, "aria-describedby": "range-hint", class: "day-input" });
+    placeholder: t("datePlaceholder"), title: hint, "aria-describedby": "range-error range-hint", class: "day-input" });
   return input;
 }
 
 /** The ISO day a dayInput holds ("" when empty; null when it cannot be read). */
 export function dayValue(input: HTMLInputElement): string | null {
-  const v = input.value.trim();
-  if (!v) return "";
-  const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-  const dmy = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(v);
-  const [y, m, d] = iso ? [iso[1], iso[2], iso[3]] : dmy ? [dmy[3], dmy[2].padStart(2, "0"), dmy[1].padStart(2, "0")] : [];
-  if (!y) return null;
-  const date = new Date(`${y}-${m}-${d}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) || date.getUTCDate() !== Number(d) ? null : `${y}-${m}-${d}`;
+  const read = readDay(input.value);
+  return "error" in read ? null : read.iso;
+}
+
+/** A typed day read as ISO, or why it is not a day, in the page's words ("31/02/2026: February 2026 has 28 days"). */
+export function readDay(raw: string): { iso: string } | { error: string } {
+  const v = raw.trim();
+  if (!v) return { iso: "" };
+  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(v);
+  const dmy = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(v);
+  if (!iso && !dmy) return { error: t("dateFormat", { value: v }) };
+  const [y, m, d] = (iso ? [iso[1], iso[2], iso[3]] : [dmy![3], dmy![2], dmy![1]]).map(Number);
+  if (m < 1 || m > 12) return { error: t("dateNoMonth", { value: v, month: m }) };
+  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (d < 1 || d > days) {
+    const month = new Intl.DateTimeFormat(locale(), { month: "long", year: "numeric", timeZone: "UTC" }).format(Date.UTC(y, m - 1, 1));
+    return { error: t("dateNoDay", { value: v, month, days }) };
+  }
+  return { iso: `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}` };
 }

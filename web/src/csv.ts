@@ -58,7 +58,7 @@ export function toCsv(tables: TableData[], kpiRows: [string, number | null, bool
     if (lines.length && lines[lines.length - 1] !== "") lines.push("");
     lines.push(line(table.columns.map((c) => (c.type === "time" ? `${c.label} (${getTimeZone()})`
       : c.type === "pt" ? `${c.label} (pt)` : (c.type === "dec" || c.type === "sdec") && c.currency ? `${c.label} (${c.currency})` : c.label))));
-    for (const row of table.rows) {
+    for (const row of table.total ? [...table.rows, table.total] : table.rows) {
       lines.push(line(table.columns.map((c) => {
         const v = row[c.key];
         if (v === null || v === undefined) return "";

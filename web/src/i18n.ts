@@ -9,6 +9,8 @@ export interface Catalogue {
   rates: Record<string, string[]>;
   labels: Record<string, Record<string, string>>;
   definitions?: Record<string, Record<string, string>>;
+  /** Which way is good news per metric and rate: "up", "down" or "neutral" (catalogue.BETTER). */
+  better?: Record<string, string>;
 }
 
 let lang: Lang = "en";
@@ -16,6 +18,7 @@ let timeZone = "UTC";
 let catalogue: Catalogue | null = null;
 
 export function setCatalogue(c: Catalogue): void { catalogue = c; }
+export function getCatalogue(): Catalogue | null { return catalogue; }
 export function getLang(): Lang { return lang; }
 export function setLang(l: Lang): void { lang = l; document.documentElement.lang = l; }
 export function getTimeZone(): string { return timeZone; }
@@ -73,6 +76,26 @@ export function valueLabel(dimension: string, value: string): string {
     if (code) return catalogue?.labels?.[lang]?.[`error_type.${code}`] ?? value;
   }
   return value;
+}
+
+/** Page figures that are a catalogue metric under another name (report blocks, distinct counts). */
+const SAME_AS: Record<string, string> = { success: "delivered", unique_impression: "impression" };
+
+/** Which way is good news for a figure: the catalogue's word ("up", "down"), else "neutral". */
+export function betterWhen(name: string): "up" | "down" | "neutral" {
+  const key = SAME_AS[name] ?? name.replace(/^distinct[._]/, "");
+  const v = catalogue?.better?.[key];
+  return v === "up" || v === "down" ? v : "neutral";
+}
+
+/** The tone of a change: "better" or "worse" by the figure's direction, "same" when equal, "" when neutral or unknown. */
+export function trendTone(name: string, now: number | null, before: number | null | undefined, percent = false): "better" | "worse" | "same" | "" {
+  if (now === null || before === null || before === undefined) return "";
+  const d = now - before;
+  if (percent ? Math.abs(d) < 0.0005 : d === 0) return "same";
+  const dir = betterWhen(name);
+  if (dir === "neutral") return "";
+  return (d > 0) === (dir === "up") ? "better" : "worse";
 }
 
 /** A signed change with an arrow: "▲ +12", "▼ −3", "=" (percentage points for rates). */

@@ -110,6 +110,12 @@ export function viewQuery(s: State): string {
   return `?${q}`;
 }
 
+/** What the board shows (campaign, tab, report, window or range, executions): a report drawn for another
+ *  key is stale. */
+export function viewKey(s: State): string {
+  return `${s.ws}|${s.campaign}|${s.tab}|${s.mode}|${s.window}|${s.from}|${s.to}|${s.tz}|${JSON.stringify(s.executions)}`;
+}
+
 /** Record the view in the address: a new history entry for a new view, a replacement otherwise. */
 export function writeUrl(s: State, push: boolean): void {
   const query = viewQuery(s);

@@ -31,29 +31,35 @@ function describe(s: Subscription): string {
     : f.type === "daily" ? t("freqDailyAt", { time: f.time ?? "", tz: f.tz ?? "UTC" })
       : t("freqWeeklyAt", { day: t(`day_${f.day}` as never), time: f.time ?? "", tz: f.tz ?? "UTC" });
   const scope = s.channel === "all" ? t("allChannels") : t(`tab_${s.channel}` as never);
-  return `${s.campaign_id} · ${scope} · ${t(s.report === "live" ? "liveShort" : "global")} · ${when}`;
+  const language = s.language === "fr" ? "Français" : "English";
+  return `${s.campaign_id} · ${scope} · ${t(s.report === "live" ? "liveShort" : "global")} · ${when} · ${language}`;
 }
 
-/** The dialog for the current view; `onDone` receives a message for the polite live region. */
-export function openSubscribeDialog(state: State, onDone: (message: string) => void): void {
+/** The dialog for the current view; `onDone` receives a message for the polite live region. `myEmail`: the
+ *  signed-in person's address (prefilled as the recipient, and where "Send me a test" goes); "" for a key. */
+export function openSubscribeDialog(state: State, onDone: (message: string) => void, myEmail = ""): void {
   document.querySelector("dialog.subscribe")?.remove();
   const dialog = h("dialog", { class: "subscribe", "aria-labelledby": "sub-title" });
   const error = h("p", { class: "error", role: "alert" });
+  const status = h("p", { class: "sub-status", role: "status" });
   const recipients = h("input", { id: "sub-recipients", type: "text", autocomplete: "email", required: true,
-    placeholder: "ann@example.com, bob@example.com", spellcheck: "false" });
+    placeholder: "ann@example.com, bob@example.com", spellcheck: "false", value: myEmail });
   const tabOk = state.mode === "live" || GLOBAL_TABS.includes(state.tab);
   const scope = select("sub-scope", [...(tabOk ? [[state.tab, t(`tab_${state.tab}` as never)] as [string, string]] : []),
     ["all", t("allChannels")]], tabOk ? state.tab : "all");
   const freq = select("sub-frequency", [["daily", t("freqDaily")], ["weekly", t("freqWeekly")], ["hourly", t("freqHourly")]], "daily");
   const time = h("input", { id: "sub-time", type: "time", value: "08:00", required: true });
+  const minute = h("input", { id: "sub-minute", type: "number", min: "0", max: "59", step: "1", value: "0", required: true, class: "minute" });
   const day = select("sub-day", DAYS.map((d) => [d, t(`day_${d}` as never)] as [string, string]), "monday");
   const tz = select("sub-tz", timeZones().map((z) => [z, z] as [string, string]), getTimeZone());
   const lang = select("sub-lang", [["en", "English"], ["fr", "Français"]], getLang());
   const dayField = labelled(t("freqDay"), day);
   const timeField = labelled(t("freqTime"), time);
+  const minuteField = labelled(t("freqMinute"), minute);
   const sync = () => {
     dayField.hidden = freq.value !== "weekly";
     timeField.hidden = freq.value === "hourly";
+    minuteField.hidden = freq.value !== "hourly";
   };
   freq.addEventListener("change", sync);
   sync();
@@ -71,25 +77,42 @@ export function openSubscribeDialog(state: State, onDone: (message: string) => v
         try { await api.unsubscribe(s.subscription_id ?? ""); onDone(t("subscriptionDeleted")); } catch (e) { error.textContent = (e as Error).message; }
         void refreshList();
       });
+      const actions = h("div", { class: "sub-actions" });
+      if (myEmail) { // a test goes to the signed-in person only (a key has no address)
+        const test = h("button", { type: "button", class: "secondary small", "data-test": s.subscription_id ?? "",
+          "aria-label": t("sendTestOf", { what: describe(s), email: myEmail }), text: t("sendTest") });
+        test.addEventListener("click", async () => {
+          test.disabled = true;
+          error.textContent = "";
+          try {
+            await api.testSubscription(s.subscription_id ?? "");
+            status.textContent = t("testSent", { email: myEmail });
+          } catch (e) {
+            error.textContent = e instanceof ApiError && e.status === 429 ? t("testTooSoon") : (e as Error).message;
+          } finally { test.disabled = false; }
+        });
+        actions.append(test);
+      }
+      actions.append(del);
       list.append(h("li", { "data-subscription": s.subscription_id ?? "" },
         h("span", { class: "sub-what", text: describe(s) }),
-        h("span", { class: "sub-who muted", text: s.recipients.join(", ") }), del));
+        h("span", { class: "sub-who muted", text: s.recipients.join(", ") }), actions));
     }
   };
   const form = h("form", { method: "dialog", class: "sub-form" },
     h("h2", { id: "sub-title", text: t("emailMeTitle") }),
     h("p", { class: "muted small", text: t("emailMeHelp", { campaign: state.campaign ?? "", mode: t(state.mode === "live" ? "liveShort" : "global") }) }),
     labelled(t("recipients"), recipients),
-    h("div", { class: "row" }, labelled(t("scope"), scope), labelled(t("frequency"), freq), dayField, timeField),
+    h("div", { class: "row" }, labelled(t("scope"), scope), labelled(t("frequency"), freq), dayField, timeField, minuteField),
     h("div", { class: "row" }, labelled(t("timeZone"), tz), labelled(t("language"), lang)),
     error,
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary", value: "subscribe", text: t("subscribe") }),
       h("button", { type: "button", class: "secondary", "data-close": "1", text: t("close") })),
-    h("h3", { text: t("subscriptionsTitle") }), list);
+    h("h3", { text: t("subscriptionsTitle") }), status, list);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
-    const frequency: Frequency = freq.value === "hourly" ? { type: "hourly", minute: 0, tz: tz.value }
+    const frequency: Frequency = freq.value === "hourly" ? { type: "hourly", minute: Number(minute.value) || 0, tz: tz.value }
       : { type: freq.value as "daily" | "weekly", time: time.value, tz: tz.value, ...(freq.value === "weekly" ? { day: day.value } : {}) };
     const body: Subscription = {
       campaign_id: state.campaign ?? "", report: state.mode, channel: scope.value, language: lang.value as "en" | "fr", frequency,
@@ -97,7 +120,7 @@ export function openSubscribeDialog(state: State, onDone: (message: string) => v
     };
     try {
       await api.subscribe(body);
-      recipients.value = "";
+      recipients.value = myEmail;
       onDone(t("subscribed"));
       error.textContent = "";
       await refreshList();

@@ -1,4 +1,5 @@
-// Sortable tables. Producer strings go in as text; URLs become links only when http(s).
+// Sortable tables. Producer strings go in as text; URLs become links only when http(s). A Total row sits in the
+// table's foot, kept in view (sticky) while the rows scroll; a scrolling table shows whole rows only (fitWholeRows).
 import { clear, h, safeLink } from "./dom";
 import { fmtConfidence, fmtDateTime, fmtDec, fmtInt, fmtPct, fmtPt, fmtSignedPct, t } from "./i18n";
 import type { Column, TableData } from "./widgets/model";
@@ -24,6 +25,8 @@ export class SortableTable {
   private data: TableData | null = null;
   private sort: { key: string; dir: 1 | -1 } | null = null;
   private sig = "";
+  /** Called after each draw (a sort too): the widget fits the scrolling area to whole rows. */
+  onRender: () => void = () => undefined;
 
   constructor(private caption: string) {
     this.el = h("table", { class: "data-table" });
@@ -43,8 +46,6 @@ export class SortableTable {
     const rows = [...(this.data?.rows ?? [])];
     if (!this.sort) return rows;
     const { key, dir } = this.sort;
-    // A trailing "Total" row stays last.
-    const last = rows.length > 1 && rows[rows.length - 1][this.data!.rowKey] === t("total") ? rows.pop() : undefined;
     rows.sort((a, b) => {
       const x = a[key], y = b[key];
       if (typeof x === "number" && typeof y === "number") return (x - y) * dir;
@@ -52,8 +53,20 @@ export class SortableTable {
       if (y === null) return -1;
       return String(x).localeCompare(String(y)) * dir;
     });
-    if (last) rows.push(last);
     return rows;
+  }
+
+  private row(data: TableData, row: Record<string, Cell>): HTMLTableRowElement {
+    const tr = h("tr", { "data-row": String(row[data.rowKey] ?? "") });
+    data.columns.forEach((col, i) => {
+      const v = row[col.key] ?? null;
+      const cell = h(i === 0 ? "th" : "td", {
+        "data-col": col.key, "data-value": v === null ? "" : String(v), class: cellClass(col), scope: i === 0 ? "row" : null,
+      });
+      cell.append(formatCell(col, v));
+      tr.append(cell);
+    });
+    return tr;
   }
 
   private render(): void {
@@ -72,27 +85,37 @@ export class SortableTable {
         this.render();
         (this.el.querySelector(`th[data-col="${CSS.escape(col.key)}"] button`) as HTMLButtonElement | null)?.focus();
       });
-      head.append(h("th", { scope: "col", "aria-sort": ariaSort, "data-col": col.key, class: numeric(col) ? "num" : "" }, btn));
+      head.append(h("th", { scope: "col", "aria-sort": ariaSort, "data-col": col.key, class: cellClass(col) }, btn));
     }
     const body = h("tbody");
     const rows = this.sortedRows();
     if (!rows.length) {
       body.append(h("tr", {}, h("td", { colspan: data.columns.length, class: "empty", text: t("noRows") })));
     }
-    for (const row of rows) {
-      const tr = h("tr", { "data-row": String(row[data.rowKey] ?? "") });
-      data.columns.forEach((col, i) => {
-        const v = row[col.key] ?? null;
-        const cell = h(i === 0 ? "th" : "td", {
-          "data-col": col.key, "data-value": v === null ? "" : String(v),
-          class: numeric(col) ? "num" : "", scope: i === 0 ? "row" : null,
-        });
-        const content = formatCell(col, v);
-        cell.append(content);
-        tr.append(cell);
-      });
-      body.append(tr);
-    }
+    for (const row of rows) body.append(this.row(data, row));
     this.el.append(h("thead", {}, head), body);
+    if (data.total) this.el.append(h("tfoot", {}, this.row(data, data.total)));
+    this.onRender();
   }
+}
+
+function cellClass(col: Column): string {
+  return [numeric(col) ? "num" : "", col.optional ? "opt" : ""].filter(Boolean).join(" ");
+}
+
+/** A table that scrolls inside `wrap` shows whole rows: the visible height is cut after the last row that fits,
+ *  so no row is half shown (the header and a Total foot stay in view, sticky). Called after each draw and resize. */
+export function fitWholeRows(wrap: HTMLElement): void {
+  wrap.style.maxHeight = "";
+  const table = wrap.querySelector("table");
+  const avail = wrap.clientHeight;
+  if (!table || !avail || wrap.scrollHeight <= avail + 1) return;
+  const head = table.tHead?.offsetHeight ?? 0;
+  const foot = table.tFoot?.offsetHeight ?? 0;
+  let used = head + foot;
+  for (const tr of Array.from(table.tBodies[0]?.rows ?? [])) {
+    if (used + tr.offsetHeight > avail) break;
+    used += tr.offsetHeight;
+  }
+  if (used < avail) wrap.style.maxHeight = `${used}px`;
 }

@@ -1,6 +1,6 @@
 // The report's toolbar: live/global switch, window or day range, execution filter, status, and the layout tools.
 import type { Board } from "./board";
-import { dayInput, dayValue, executionFilter, labelled } from "./controls";
+import { dayInput, executionFilter, labelled, readDay } from "./controls";
 import { clear, h } from "./dom";
 import { t } from "./i18n";
 import { menuButton } from "./menu";
@@ -20,6 +20,18 @@ export interface ToolbarHooks {
   canSubscribe: boolean;
   available: (string | null)[];
   status: HTMLElement;
+  /** The signed-in person's address ("" for a key): the email report's first recipient and its test's. */
+  myEmail: string;
+}
+
+/** A range the API refused (the page's words for its reason): shown by the fields, which get the range shown back. */
+export function showRangeError(c: HTMLElement, message: string, state: State): void {
+  const error = c.querySelector<HTMLElement>("#range-error");
+  if (error) error.textContent = message;
+  for (const [id, iso] of [["from", state.from], ["to", state.to]] as const) {
+    const input = c.querySelector<HTMLInputElement>(`#${id}`);
+    if (input) input.value = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : "";
+  }
 }
 
 /** "Add widget" (the widgets the marketer removed) and "Reset layout", for every tab's toolbar. */
@@ -71,16 +83,26 @@ export function renderToolbar(c: HTMLElement, state: State, hooks: ToolbarHooks)
   } else if (GLOBAL_TABS.includes(state.tab)) {
     const from = dayInput("from", state.from, t("wholeLife"));
     const to = dayInput("to", state.to, t("wholeLife"));
-    const apply = h("button", { type: "button", class: "secondary", text: t("apply") });
+    const apply = h("button", { type: "button", class: "secondary apply-range", text: t("apply") });
+    // Why a range is refused, in the page's words, next to the fields; nothing is applied until it reads.
+    const error = h("p", { id: "range-error", class: "range-error error", role: "alert" });
     apply.addEventListener("click", () => {
-      const [f, u] = [dayValue(from), dayValue(to)];
-      from.setAttribute("aria-invalid", f === null ? "true" : "false");
-      to.setAttribute("aria-invalid", u === null ? "true" : "false");
-      if (f === null || u === null) return;
-      state.from = f; state.to = u;
+      const [f, u] = [readDay(from.value), readDay(to.value)];
+      const order = "iso" in f && "iso" in u && f.iso && u.iso && f.iso > u.iso;
+      from.setAttribute("aria-invalid", "error" in f || order ? "true" : "false");
+      to.setAttribute("aria-invalid", "error" in u || order ? "true" : "false");
+      error.textContent = "error" in f ? f.error : "error" in u ? u.error : order ? t("rangeOrder") : "";
+      if (error.textContent || !("iso" in f) || !("iso" in u)) {
+        (from.getAttribute("aria-invalid") === "true" ? from : to).focus();
+        return;
+      }
+      if (f.iso === state.from && u.iso === state.to) return;
+      state.from = f.iso; state.to = u.iso;
       hooks.changed(true);
     });
-    c.append(labelled(t("from"), from), labelled(t("to"), to), apply, h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
+    for (const input of [from, to]) input.addEventListener("keydown", (e) => { if (e.key === "Enter") apply.click(); });
+    c.append(labelled(t("from"), from), labelled(t("to"), to), apply, error,
+      h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
   }
   c.append(executionFilter(hooks.available, state.executions, (sel) => {
     state.executions = sel;
@@ -92,7 +114,7 @@ export function renderToolbar(c: HTMLElement, state: State, hooks: ToolbarHooks)
   const tools: HTMLElement[] = layoutTools(hooks.board);
   if (hooks.canSubscribe && state.campaign) {
     const emailMe = h("button", { type: "button", class: "secondary email-me", text: `✉ ${t("emailMe")}` });
-    emailMe.addEventListener("click", () => openSubscribeDialog(state, hooks.announce));
+    emailMe.addEventListener("click", () => openSubscribeDialog(state, hooks.announce, hooks.myEmail));
     tools.unshift(emailMe);
   }
   c.append(h("div", { class: "spacer" }), h("div", { class: "status-box" }, hooks.status, latest), ...tools);

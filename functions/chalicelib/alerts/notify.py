@@ -88,15 +88,25 @@ def render_email(change: Change, web_url: str) -> Rendered:
     footer = ui["footer"].format(rule=rule.rule_id, ws=rule.workspace)
     text = "\n".join([headline, "", *(f"{k}: {v}" for k, v in rows), "", f"{ui['open']}: {link}", "", footer])
     color = "#b91c1c" if fired else "#047857"
+    # Phones: a viewport, one fluid column (at most 600 px), label above value when the names are long,
+    # and long names or ids wrap instead of widening the page.
+    wrap = "overflow-wrap:anywhere;word-break:break-word"
     cells = "".join(
-        f'<tr><td style="padding:4px 12px 4px 0;color:#6b7280;">{escape(k)}</td>'
-        f'<td style="padding:4px 0;" data-field="{escape(k)}">{escape(v)}</td></tr>' for k, v in rows)
-    html = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(subject)}</title></head>'
-            f'<body style="font-family:Arial,Helvetica,sans-serif;color:#1f2937;max-width:600px;margin:0 auto;">'
-            f'<h1 style="font-size:18px;color:{color};">{escape(headline)}</h1>'
-            f'<table role="presentation" style="font-size:14px;border-collapse:collapse;">{cells}</table>'
-            f'<p><a href="{escape(link, quote=True)}" style="color:#1d4ed8;">{escape(ui["open"])}</a></p>'
-            f'<p style="font-size:12px;color:#6b7280;">{escape(footer)}</p></body></html>')
+        f'<tr><td valign="top" style="padding:4px 12px 4px 0;color:#6b7280;white-space:nowrap;">{escape(k)}</td>'
+        f'<td style="padding:4px 0;{wrap}" data-field="{escape(k)}">{escape(v)}</td></tr>' for k, v in rows)
+    html = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f'<title>{escape(subject)}</title></head>'
+            '<body style="margin:0;padding:0;background:#f3f4f6;">'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" '
+            'style="padding:12px 6px;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+            'style="max-width:600px;background:#ffffff;border-radius:6px;"><tr><td style="padding:16px;'
+            f'font-family:Arial,Helvetica,sans-serif;color:#1f2937;font-size:15px;line-height:1.4;{wrap}">'
+            f'<h1 style="font-size:18px;margin:0 0 10px;color:{color};{wrap}">{escape(headline)}</h1>'
+            f'<table role="presentation" width="100%" style="font-size:14px;border-collapse:collapse;">{cells}</table>'
+            f'<p style="margin:14px 0;"><a href="{escape(link, quote=True)}" style="color:#1d4ed8;">{escape(ui["open"])}</a></p>'
+            f'<p style="font-size:12px;color:#6b7280;margin:0;">{escape(footer)}</p>'
+            '</td></tr></table></td></tr></table></body></html>')
     return Rendered(subject=subject, html=html, text=text)
 
 

@@ -38,6 +38,8 @@ class Fold:
     stats: ReadStats = field(default_factory=ReadStats)
     #: distinct profiles per hour slot, for hourly series (from the hour sketches)
     distinct_series: dict[str, list[int]] = field(default_factory=dict)
+    #: execution -> start of the latest bucket it has counts in (newest runs are listed first)
+    last_activity: dict[str, int] = field(default_factory=dict)
 
     @property
     def slots(self) -> int:
@@ -48,8 +50,11 @@ class Fold:
         self.seen_executions.add(execution)
         if executions is not None and execution not in executions:
             return
-        slot = (buckets.bucket_start(gran, bucket) - self.series_start) // self.step
+        start = buckets.bucket_start(gran, bucket)
+        slot = (start - self.series_start) // self.step
         row = self.executions[execution]
+        if start > self.last_activity.get(execution, -1):
+            self.last_activity[execution] = start
         for attr, n in item.items():
             if attr in RESERVED or not is_counter(attr):
                 continue
@@ -125,10 +130,17 @@ def series_document(channel: str, fold: Fold) -> dict[str, Any]:
     }
 
 
+def newest_first(executions: Iterable[str], last_activity: dict[str, int]) -> list[str]:
+    """Executions by their latest activity, newest first (the run a marketer watches is on top);
+    ties by id, latest id first."""
+    return sorted(executions, key=lambda e: (last_activity.get(e, -1), e), reverse=True)
+
+
 def execution_rows(channel: str, fold: Fold) -> list[dict[str, Any]]:
-    rows = [{"execution_id": None if e == tables.NO_EXECUTION else e, "totals": with_derived(channel, counts)}
-            for e, counts in fold.executions.items()]
-    return sorted(rows, key=lambda r: (r["execution_id"] is not None, r["execution_id"] or ""))
+    """A row per execution, newest first, with the start of its latest bucket (`last_activity`)."""
+    return [{"execution_id": None if e == tables.NO_EXECUTION else e, "totals": with_derived(channel, fold.executions[e]),
+             "last_activity": iso(fold.last_activity[e]) if e in fold.last_activity else None}
+            for e in newest_first(fold.executions, fold.last_activity)]
 
 
 def distinct_document(sketches: SketchStore, pk: str, plan: list[buckets.Range], channel: str,

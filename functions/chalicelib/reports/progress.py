@@ -7,6 +7,8 @@ minutes; the ETA is now + remaining / rate. Status: "finished" when nothing
 remains, "stalled" when work remains and the rate is 0, "sending" otherwise,
 "idle" when nothing was targeted or processed, "unplanned" when events were
 processed but no `targeted` event was sent (no plan to measure against).
+A finished send has no rate (`rate_per_minute` null): the last 5 minutes'
+figure of a run that is over is not a speed anyone can act on.
 
 Counts cover the report's window (24 hours unless asked otherwise). The rate
 needs minute resolution at the window's end, which the 24-hour plan may
@@ -21,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Optional
 
 from .. import buckets, tables
+from .fold import newest_first
 from ..store import CounterStore, ReadStats
 
 RATE_MINUTES = 5
@@ -55,7 +58,7 @@ def block(planned: int, processed: int, recent: int, now: float) -> dict[str, An
         eta_seconds = math.ceil(remaining / rate * 60)
     return {"planned": planned, "processed": processed, "remaining": remaining,
             "percent": round(min(1.0, processed / planned), 4) if planned else None,
-            "rate_per_minute": round(rate, 2), "status": status, "eta_seconds": eta_seconds,
+            "rate_per_minute": None if status == "finished" else round(rate, 2), "status": status, "eta_seconds": eta_seconds,
             "eta": _iso(now + eta_seconds) if eta_seconds is not None else None}
 
 
@@ -74,17 +77,17 @@ def recent_processed(items: Iterable[Mapping[str, Any]], executions: Optional[se
 
 
 def document(by_execution: Mapping[str, Mapping[str, int]], recent: Mapping[str, int], now: float,
-             with_executions: bool = True) -> dict[str, Any]:
-    """The channel's block, plus a block per execution (None: events without an execution id)."""
+             with_executions: bool = True, last_activity: Optional[dict[str, int]] = None) -> dict[str, Any]:
+    """The channel's block, plus a block per execution (None: events without an execution id),
+    newest first by `last_activity` (execution -> start of its latest bucket)."""
     planned = sum(int(c.get("targeted", 0)) for c in by_execution.values())
     done = sum(processed_of(c) for c in by_execution.values())
     doc = block(planned, done, sum(recent.values()), now)
     if with_executions:
-        doc["executions"] = sorted(
-            ({"execution_id": None if e == tables.NO_EXECUTION else e,
-              **block(int(c.get("targeted", 0)), processed_of(c), recent.get(e, 0), now)}
-             for e, c in by_execution.items()),
-            key=lambda r: (r["execution_id"] is not None, r["execution_id"] or ""))
+        doc["executions"] = [
+            {"execution_id": None if e == tables.NO_EXECUTION else e,
+             **block(int(by_execution[e].get("targeted", 0)), processed_of(by_execution[e]), recent.get(e, 0), now)}
+            for e in newest_first(by_execution, last_activity or {})]
     return doc
 
 
@@ -98,7 +101,7 @@ def for_channel(store: CounterStore, pk: str, fold: Any, now: float, executions:
     lo, hi = buckets.sk_bounds("", tables.MINUTE, start, end)
     stats: ReadStats = getattr(fold, "stats", None) or ReadStats()
     recent = recent_processed(store.query(pk, lo, hi, stats), executions)
-    return document(fold.executions, recent, now, with_executions)
+    return document(fold.executions, recent, now, with_executions, fold.last_activity)
 
 
 def campaign(channels: list[dict[str, Any]]) -> dict[str, Any]:

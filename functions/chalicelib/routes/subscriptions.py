@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from html import escape
-from typing import Any
+from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
 from ..http import ApiError, error_response
+from ..snapshots.runner import SnapshotRunner
 from ..snapshots.subscriptions import SubscriptionError, SubscriptionStore, to_json
 from ..snapshots.tokens import TokenError, TokenSigner, secret_from_env
 from .common import RouteDeps, json_body, json_response, principal
@@ -31,7 +32,12 @@ def _page(status: int, title: str, message: str) -> Response:
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'", "Referrer-Policy": "no-referrer"})
 
 
-def subscription_routes(deps: RouteDeps) -> Blueprint:
+#: Seconds between two test emails of one subscription.
+TEST_EVERY = 60
+
+
+def subscription_routes(deps: RouteDeps, runner: Callable[[], SnapshotRunner]) -> Blueprint:
+    """`runner` builds the snapshot runner (SES, signer, local outbox) when a test email is asked for."""
     bp = Blueprint(__name__)
     auth, cors, logger = deps.authorizer, deps.cors, deps.logger
 
@@ -76,6 +82,33 @@ def subscription_routes(deps: RouteDeps) -> Blueprint:
         if len(subscription_id) > 64 or not subscription_store(deps).delete(caller.workspace, subscription_id):
             return error_response(404, "not_found", "no such subscription in this workspace")
         return Response(body="", status_code=204)
+
+    @bp.route("/v1/subscriptions/{subscription_id}/test", methods=["POST"], authorizer=auth, cors=cors)
+    def send_test(subscription_id: str) -> Response:
+        """One snapshot now, to the signed-in requester's own address only (never to the recipients,
+        who may not have confirmed them yet): a person checks what the email looks like."""
+        try:
+            caller = principal(bp.current_request, "subscriptions", logger)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        if caller.kind != "user" or not caller.email:
+            return error_response(422, "no_address", "a test email goes to the signed-in person's own address; "
+                                  "an API key has none: sign in on the dashboard to send one")
+        store = subscription_store(deps)
+        sub = store.get(caller.workspace, subscription_id) if len(subscription_id) <= 64 else None
+        if sub is None:
+            return error_response(404, "not_found", "no such subscription in this workspace")
+        now = time.time()
+        if not store.claim_test(caller.workspace, subscription_id, now, TEST_EVERY):
+            return error_response(429, "too_many_tests", f"one test email a subscription every {TEST_EVERY} s: "
+                                  "try again in a minute", {"Retry-After": str(TEST_EVERY)})
+        try:
+            message_id = runner().send_test(sub, caller.email, now)
+        except Exception as exc:  # noqa: BLE001 - SES refusals (unverified address...) are the caller's to read
+            logger.warning("test email failed", extra={"subscription_id": subscription_id, "error": repr(exc)[:300]})
+            return error_response(502, "send_failed", f"the test email could not be sent: {str(exc)[:200]}")
+        logger.info("test email sent", extra={"subscription_id": subscription_id, "workspace": caller.workspace})
+        return json_response({"sent_to": caller.email, "message_id": message_id}, status=200)
 
     @bp.route("/v1/unsubscribe", methods=["GET", "POST"],
               content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"])

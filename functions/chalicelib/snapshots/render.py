@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from .. import catalogue
 from . import experiment
+from . import chart
 from .subscriptions import Subscription
 
 TOP_ROWS = 3
@@ -34,7 +35,10 @@ UI = {
            "footer": "You receive this because {who} is subscribed to this report.", "unsubscribe": "Unsubscribe",
            "nodata": "No events for {what} in this period.", "chart": "{title}, {period} ({tz})",
            "glossary": "Definitions", "top_links": "Top links", "errors_by_type": "Errors by type",
-           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens"},
+           "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens",
+           "test": "Test", "test_note": "A test sent at your request: the scheduled emails go to the report's "
+           "recipients, with the change since the previous email.",
+           "test_footer": "You receive this test because you asked for it on the dashboard."},
     "fr": {"live": "Rapport en direct", "global": "Rapport de campagne", "all": "tous les canaux",
            "last": "{h} dernières heures, jusqu'au {end}", "whole": "Toute la vie de la campagne, jusqu'au {end}",
            "range": "Du {start} au {end}", "rates": "Taux", "change": "depuis le dernier envoi", "first":
@@ -44,7 +48,10 @@ UI = {
            "nodata": "Aucun événement pour {what} sur cette période.", "chart": "{title}, {period} ({tz})",
            "glossary": "Définitions", "top_links": "Liens les plus cliqués", "errors_by_type": "Erreurs par type",
            "errors_by_domain": "Erreurs par domaine", "by_domain": "Envoyés par domaine de destinataire",
-           "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures"},
+           "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures",
+           "test": "Essai", "test_note": "Un essai envoyé à votre demande : les envois programmés partent aux "
+           "destinataires du rapport, avec l'évolution depuis l'envoi précédent.",
+           "test_footer": "Vous recevez cet essai car vous l'avez demandé depuis le tableau de bord."},
 }
 CHANNEL_NAMES = {"email": ("Email", "E-mail"), "push": ("Push", "Push"), "sms": ("SMS", "SMS"),
                  "inapp": ("In-app", "In-app"), "web": ("Web", "Web"), "directmail": ("Direct mail", "Courrier"),
@@ -150,11 +157,25 @@ def _top(rows: list[dict[str, Any]], dim: str, metric: str, lang: str) -> list[t
     return [(catalogue.value_label(dim, str(v), lang), n, n / total if total else None) for v, n in counted[:TOP_ROWS]]
 
 
+def reasons_repeat_types(breakdowns: dict[str, Any]) -> bool:
+    """Whether the error reasons are the error types again (platforms often send the code as both)."""
+    def counted(dim: str) -> dict[str, int]:  # by label: "mailbox_full" and "Mailbox full" are one reason
+        out: dict[str, int] = {}
+        for r in breakdowns.get(dim) or []:
+            label = catalogue.value_label(dim, str(r["value"]), "en")
+            out[label] = out.get(label, 0) + int(r.get("count") or 0)
+        return {k: v for k, v in out.items() if v}
+    reasons = counted("error_reason")
+    return bool(reasons) and reasons == counted("error_type")
+
+
 def tables_of(doc: dict[str, Any], lang: str) -> list[tuple[str, list[tuple[str, int, Optional[float]]]]]:
     """(title, [(label, count, share)]) of the breakdowns worth showing; values are producer data."""
     labels, ui, out = catalogue.labels(lang), UI[lang], []
     found = doc.get("breakdowns") or {}
     for dim, metric in BREAKDOWNS:
+        if dim == "error_reason" and reasons_repeat_types(found):
+            continue  # the reasons are the error types themselves: one table says it
         rows = _top(found.get(dim) or [], dim, metric, lang)
         if rows:
             out.append((ui["domains_by_open"] if dim == "recipient_domain" else labels.get(dim, dim), rows))
@@ -258,10 +279,11 @@ def _link(url: str, text: str) -> str:
 
 
 def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any], now: float,
-           recipient: str, unsubscribe_url: str, dashboard_url: str = "") -> Rendered:
+           recipient: str, unsubscribe_url: str, dashboard_url: str = "", test: bool = False) -> Rendered:
+    """The email; `test`: one sent on request to the requester (said in the subject, no unsubscribe link)."""
     lang, ui = sub.language, UI[sub.language]
     c = "\u00a0:" if lang == "fr" else ":"  # French typography: a space before the colon
-    title = subject(sub, now)
+    title = (f"[{ui['test']}] " if test else "") + subject(sub, now)
     scope = ui["all"] if sub.channel == "all" else channel_name(sub.channel, lang)
     period = period_text(sub, sections[0].doc, now) if sections else ""
     parts = [f'<h1 style="font-size:20px;margin:0">{escape(ui[sub.report])} · {escape(sub.campaign_id)}</h1>',
@@ -273,6 +295,9 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         line = ui["nodata"].format(what=sub.campaign_id)
         parts.append(f'<p data-nodata="1">{escape(line)}</p>')
         text.append(line)
+    elif test:
+        parts.append(f'<p style="{MUTED}" data-test="1">{escape(ui["test_note"])}</p>')
+        text += [ui["test_note"], ""]
     elif not baseline:
         parts.append(f'<p style="{MUTED}">{escape(ui["first"])}</p>')
         text += [ui["first"], ""]
@@ -299,8 +324,9 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
             text += [""] + lines
             glossary += [n for n in experiment.GLOSSARY if n not in glossary]
         if s.chart_cid:
-            parts.append(f'<img src="cid:{escape(s.chart_cid)}" width="600" alt="{escape(name)}" '
-                         'style="display:block;width:100%;max-width:600px;height:auto;margin:10px 0">')
+            # shown at most DISPLAY_MAX_PX wide: its text is sized to read there and on a phone (chart.py)
+            parts.append(f'<img src="cid:{escape(s.chart_cid)}" width="{chart.DISPLAY_MAX_PX}" alt="{escape(name)}" '
+                         f'style="display:block;width:100%;max-width:{chart.DISPLAY_MAX_PX}px;height:auto;margin:10px 0">')
         table, lines = _breakdowns_html(s.doc, lang)
         parts.append(table)
         text += lines + [""]
@@ -314,10 +340,15 @@ def render(sub: Subscription, sections: list[Section], baseline: dict[str, Any],
         parts.append(f'<p style="margin:18px 0 0;{MUTED}"><b>{escape(ui["glossary"])}</b><br>'
                      + "<br>".join(f"<b>{escape(k)}</b>{c} {escape(v)}" for k, v in entries) + "</p>")
         text += [ui["glossary"] + c] + [f"  {k}{c} {v}" for k, v in entries] + [""]
-    footer = ui["footer"].format(who=recipient)
-    parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)} '
-                 f'{_link(unsubscribe_url, ui["unsubscribe"])}</p>')
-    text += [ui["attached"], footer, f"{ui['unsubscribe']}{c} {unsubscribe_url}"]
+    if test or not unsubscribe_url:
+        footer = ui["test_footer"]
+        parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)}</p>')
+        text += [ui["attached"], footer]
+    else:
+        footer = ui["footer"].format(who=recipient)
+        parts.append(f'<p style="margin:16px 0 0;{MUTED}">{escape(ui["attached"])}<br>{escape(footer)} '
+                     f'{_link(unsubscribe_url, ui["unsubscribe"])}</p>')
+        text += [ui["attached"], footer, f"{ui['unsubscribe']}{c} {unsubscribe_url}"]
     html = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
             f'<title>{escape(title)}</title></head><body style="margin:0;padding:0;background:#f3f4f6">'

@@ -133,23 +133,46 @@ class SnapshotRunner:
         (logger.info if result.due else logger.debug)("snapshot run", extra=result.summary())
         return result
 
+    def build(self, sub: Subscription, now: float, period: str) -> tuple[list[render.Section], list[mail.InlineImage],
+                                                                         list[mail.Attachment]]:
+        """The sections of one email with their charts (inline PNGs) and CSV attachments."""
+        sections = self.sections(sub, now)
+        images, attachments = [], []
+        tz = render.zone_of(sub).key
+        for i, s in enumerate(sections):
+            s.link = deep_link(self.settings.dashboard_url, sub, s.channel)
+            label = render.channel_name(s.channel, sub.language)
+            png = chart.render_chart(s.doc, sub.language, f"{label} · {render.period_text(sub, s.doc, now)}",
+                                     tz, now)
+            if png:
+                s.chart_cid = f"chart{i}.{sub.subscription_id}@livereport"
+                images.append(mail.InlineImage(s.chart_cid, png))
+            name = _safe_name(f"{sub.campaign_id}-{sub.report}-{s.channel}-{period.replace(':', '')}")
+            attachments.append(mail.Attachment(f"{name}.csv", report_csv(s.doc, sub.workspace, tz).encode("utf-8")))
+        return sections, images, attachments
+
+    def send_test(self, sub: Subscription, recipient: str, now: float) -> str:
+        """One snapshot of `sub` as of now to one address (the requester's own), outside the schedule:
+        no claim, no baseline moved, "Test" in the subject and no unsubscribe link (the address may
+        not be a recipient). Returns the SES message id; raises on a send failure."""
+        sections, images, attachments = self.build(sub, now, "test")
+        first_tab = sections[0].channel if sections else "campaign"
+        rendered = render.render(sub, sections, {}, now, recipient, "",
+                                 deep_link(self.settings.dashboard_url, sub, first_tab), test=True)
+        raw = mail.build_message(self.settings.sender, recipient, rendered, images, attachments, "", now)
+        message_id = mail.send_raw(self.ses, self.settings.sender, recipient, raw)
+        if self.on_sent:
+            try:
+                self.on_sent(sub, recipient, "test", raw)
+            except Exception:  # noqa: BLE001 - a local outbox problem is not a send failure
+                logger.exception("on_sent hook failed", extra={"subscription_id": sub.subscription_id})
+        return message_id
+
     def _send(self, p: schedule.Plan, now: float, result: RunResult) -> None:
         sub = p.state.sub
         log = {"subscription_id": sub.subscription_id, "workspace": sub.workspace, "period": p.period}
         try:
-            sections = self.sections(sub, now)
-            images, attachments = [], []
-            tz = render.zone_of(sub).key
-            for i, s in enumerate(sections):
-                s.link = deep_link(self.settings.dashboard_url, sub, s.channel)
-                label = render.channel_name(s.channel, sub.language)
-                png = chart.render_chart(s.doc, sub.language, f"{label} · {render.period_text(sub, s.doc, now)}",
-                                         tz, now)
-                if png:
-                    s.chart_cid = f"chart{i}.{sub.subscription_id}@livereport"
-                    images.append(mail.InlineImage(s.chart_cid, png))
-                name = _safe_name(f"{sub.campaign_id}-{sub.report}-{s.channel}-{p.period.replace(':', '')}")
-                attachments.append(mail.Attachment(f"{name}.csv", report_csv(s.doc, sub.workspace, tz).encode("utf-8")))
+            sections, images, attachments = self.build(sub, now, p.period)
             baseline = p.state.baseline(p.period)
         except Exception as exc:  # noqa: BLE001
             logger.exception("snapshot build failed; retried next run", extra=log)

@@ -240,6 +240,21 @@ class SubscriptionStore:
             raise
         return True
 
+    def claim_test(self, workspace: str, subscription_id: str, now: float, every: int = 60) -> bool:
+        """At most one test email per subscription every `every` seconds (a stuck button or a
+        script cannot flood anyone's inbox); False while the last one is that recent."""
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=self._key(workspace, subscription_id),
+                UpdateExpression="SET test_at = :now", ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(test_at) OR test_at <= :before)",
+                ExpressionAttributeValues={":now": {"N": str(int(now))}, ":before": {"N": str(int(now) - every)}})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def remove_recipient(self, workspace: str, subscription_id: str, recipient: str) -> bool:
         """Drop one address (optimistic concurrency on `version`); the last one deletes the
         subscription. True when the address is no longer subscribed (idempotent)."""

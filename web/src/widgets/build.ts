@@ -66,7 +66,8 @@ export function timeChart(doc: Doc, metrics: string[], labels: Record<string, st
   return { chart: { type: "time", categories, series }, table: { columns, rows, rowKey: "time", alternative: true } };
 }
 
-/** A table with a row per execution (null = events without an execution id) and a total row. */
+/** A table with a row per execution, newest first as the API lists them (null = events without an execution
+ *  id), and a Total row kept in view below them. */
 export function executionTable(doc: Doc, metrics: string[]): TableData {
   const columns: Column[] = [{ key: "execution", label: t("execution"), type: "text" },
     ...metrics.map((m) => ({ key: m, label: label(m), type: "int" as const }))];
@@ -75,12 +76,12 @@ export function executionTable(doc: Doc, metrics: string[]): TableData {
     for (const m of metrics) row[m] = e.totals?.[m] ?? 0;
     return row;
   });
+  let total: Record<string, string | number | null> | undefined;
   if (rows.length > 1) {
-    const total: Record<string, string | number | null> = { execution: t("total") };
+    total = { execution: t("total") };
     for (const m of metrics) total[m] = doc.totals?.[m] ?? 0;
-    rows.push(total);
   }
-  return { columns, rows, rowKey: "execution" };
+  return { columns, rows, rowKey: "execution", total };
 }
 
 const DIM_COLUMN: Record<string, "reason" | "category" | "domain" | "element" | "platform" | "url" | "offer" | "value"> = {
@@ -105,11 +106,15 @@ export function breakdownTable(doc: Doc, dim: string, countLabel?: string, withS
   };
 }
 
-/** Bar or donut of a breakdown, plus its table. */
+/** Bars a chart draws at most (the largest; the table lists every row): more would overlap their labels. */
+export const CHART_TOP = 10;
+
+/** Bar or donut of a breakdown (its CHART_TOP largest values), plus its table (every value). */
 export function breakdown(doc: Doc, dim: string, type: "bar" | "donut", metric: string, rows?: Doc[]): WidgetData {
   const table = breakdownTable(doc, dim, label(metric), true, rows);
+  const top = table.rows.slice(0, CHART_TOP);
   return {
-    chart: { type, categories: table.rows.map((r) => String(r.value)), series: [{ key: metric, label: label(metric), values: table.rows.map((r) => Number(r.count)) }] },
+    chart: { type, categories: top.map((r) => String(r.value)), series: [{ key: metric, label: label(metric), values: top.map((r) => Number(r.count)) }] },
     table,
   };
 }

@@ -1,8 +1,8 @@
 // Every widget of SPEC.md, per tab, as the kind named there; and the global report's blocks.
 import type { Doc } from "../api";
-import { label, t } from "../i18n";
-import { breakdown, countsTable, executionTable, hasAny, kpis, rateKpis, timeChart } from "./build";
-import type { Column, Kpi, TableData, WidgetDef } from "./model";
+import { getCatalogue, label, t } from "../i18n";
+import { breakdown, CHART_TOP, countsTable, executionTable, hasAny, kpis, rateKpis, timeChart } from "./build";
+import type { Column, Kpi, TableData, WidgetData, WidgetDef } from "./model";
 import { campaignProgressWidget, progressWidget, SENDING_TABS } from "./progress";
 
 const OFFERS = ["offer_sent", "offer_impression", "offer_click"];
@@ -40,7 +40,7 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => timeChart(d, ["delivered", "bounce", "retry", "error"]) },
     { id: "email-perf", title: "w_perf_by_date", kind: "time", w: 6, h: 5,
       build: (d) => timeChart(d, ["sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint"]) },
-    { id: "email-stats", title: "w_email_stats", kind: "table", w: 12, h: 3,
+    { id: "email-stats", title: "w_email_stats", kind: "table", w: 12, h: 4,
       build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open", "click", "unsubscribe", "spam_complaint", "retry"]) }) },
     { id: "email-bounces", title: "w_bounces", kind: "donut", w: 6, h: 7,
       build: (d) => ({ ...breakdown(d, "bounce_type", "donut", "bounce"), table2: breakdown(d, "bounce_reason", "bar", "bounce").table }) },
@@ -48,7 +48,7 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => breakdown(d, "recipient_domain", "bar", "open") },
     reasons("email-errors", "w_error_reasons", "error_reason", "error", 6),
     reasons("email-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
-    { id: "email-offers", title: "w_offers", kind: "kpis+chart", w: 6, h: 5, when: (d) => hasAny(d, OFFERS),
+    { id: "email-offers", title: "w_offers", kind: "kpis+chart", w: 12, h: 5, when: (d) => hasAny(d, OFFERS),
       build: (d) => ({ kpis: kpis(d, OFFERS.map((m) => [m, `totals.${m}`] as [string, string])), ...timeChart(d, OFFERS) }) },
   ],
   inapp: [
@@ -60,11 +60,13 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => breakdown(d, "interaction_type", "donut", "interaction") },
   ],
   push: [
+    // Opens are counted per open; the open rate is per distinct opener: the tile says "Distinct opens" beside it.
     { id: "push-summary", title: "w_push_summary", kind: "kpis+chart", w: 12, h: 6,
       build: (d) => ({
-        kpis: kpis(d, [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"], ["bounce", "totals.bounce", "bounce_rate"],
-          ["error", "totals.error", "error_rate"], ["open", "totals.open", "open_rate"], ["action", "totals.action"], ["engagements", "totals.engagements"]]),
-        ...timeChart(d, ["sent", "delivered", "open", "action", "engagements"]),
+        kpis: [...kpis(d, [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"], ["bounce", "totals.bounce", "bounce_rate"],
+          ["error", "totals.error", "error_rate"], ["distinct_open", "distinct.open", "open_rate"], ["distinct_click", "distinct.click", "click_rate"],
+          ["action", "totals.action"], ["engagements", "totals.engagements"]]), ratioKpi(d, "reactivity", "rates.reactivity")],
+        ...timeChart(d, ["sent", "delivered", "open", "click", "action", "engagements"]),
       }) },
     { id: "push-sending", title: "w_sending_perf", kind: "time", w: 6, h: 6,
       build: (d) => timeChart(d, ["delivered", "bounce", "error"]) },
@@ -74,15 +76,15 @@ export const LIVE: Record<string, WidgetDef[]> = {
         return { table, chart: { type: "bar", categories: table.rows.map((r) => String(r.value)),
           series: ["delivered", "open", "action"].map((m) => ({ key: m, label: label(m), values: table.rows.map((r) => Number(r[m] ?? 0)) })) } };
       } },
-    { id: "push-stats", title: "w_push_stats", kind: "table", w: 12, h: 3,
-      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "open"]) }) },
+    { id: "push-stats", title: "w_push_stats", kind: "table", w: 12, h: 4,
+      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "quarantine", "open", "click", "action"]) }) },
     reasons("push-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
     reasons("push-errors", "w_error_reasons", "error_reason", "error", 6),
   ],
   sms: [
     sendingKpis("sms"),
-    { id: "sms-stats", title: "w_sms_stats", kind: "table", w: 12, h: 3,
-      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "bounce", "error", "click"]) }) },
+    { id: "sms-stats", title: "w_sms_stats", kind: "table", w: 12, h: 4,
+      build: (d) => ({ table: executionTable(d, ["targeted", "excluded", "sent", "delivered", "bounce", "error", "quarantine", "click", "unsubscribe"]) }) },
     { id: "sms-perf", title: "w_perf_by_date", kind: "time", w: 12, h: 5,
       build: (d) => timeChart(d, ["sent", "bounce", "error"]) },
     reasons("sms-errors", "w_error_reasons", "error_reason", "error"),
@@ -99,9 +101,10 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => ({ table: { ...breakdown(d, "element", "bar", "interaction").table! } }) },
   ],
   directmail: [
-    { id: "dm-stats", title: "w_dm_stats", kind: "table", w: 12, h: 4,
-      build: (d) => ({ kpis: kpis(d, [["targeted", "totals.targeted"], ["sent", "totals.sent"], ["error", "totals.error", "error_rate"], ["excluded", "totals.excluded"]]),
-        table: executionTable(d, ["targeted", "sent", "error", "excluded"]) }) },
+    { id: "dm-stats", title: "w_dm_stats", kind: "table", w: 12, h: 5,
+      build: (d) => ({ kpis: kpis(d, [["targeted", "totals.targeted"], ["sent", "totals.sent"], ["error", "totals.error", "error_rate"], ["excluded", "totals.excluded"],
+        ["action_executed", "totals.action_executed"]]),
+        table: executionTable(d, ["targeted", "sent", "error", "excluded", "action_executed"]) }) },
     reasons("dm-errors", "w_error_reasons", "error_reason", "error", 6),
     reasons("dm-exclusions", "w_exclusion_reasons", "exclusion_reason", "excluded", 6),
   ],
@@ -143,19 +146,22 @@ export const GLOBAL: WidgetDef[] = [
   { id: "g-activity", title: "w_g_activity", kind: "time", w: 12, h: 5, build: (d) => timeChart(d, ["open", "click"]) },
   { id: "g-errors-type", title: "w_g_errors_type", kind: "bar", w: 6, h: 5,
     build: (d) => breakdown(d, "error_type", "bar", "error", d.errors_by_type ?? []) },
-  { id: "g-errors-domain", title: "w_g_errors_domain", kind: "table+chart", w: 6, h: 5,
+  // Chart (the CHART_TOP domains) beside the table (every domain, whole rows scrolling): a chart under a growing
+  // table was squeezed to a sliver with overlapping labels.
+  { id: "g-errors-domain", title: "w_g_errors_domain", kind: "bar", w: 6, h: 5,
     build: (d) => {
-      // Non-deliverables per domain: errors + bounces (the API gives both parts).
+      // Non-deliverables per domain: errors + bounces (the API gives both parts; narrow tables show the sum).
       const rows = (d.errors_by_domain ?? []) as Doc[];
       const table: TableData = {
         columns: [{ key: "value", label: t("domain"), type: "text" }, { key: "count", label: t("l_non_deliverables"), type: "int" },
-          { key: "errors", label: label("error"), type: "int" }, { key: "bounces", label: label("bounce"), type: "int" },
+          { key: "errors", label: label("error"), type: "int", optional: true }, { key: "bounces", label: label("bounce"), type: "int", optional: true },
           { key: "share", label: t("share"), type: "pct" }],
         rows: rows.map((r) => ({ value: r.value, count: r.count ?? 0, errors: r.errors ?? null, bounces: r.bounces ?? null, share: r.share ?? null })),
         rowKey: "value",
       };
-      return { table, chart: { type: "bar", categories: rows.map((r) => String(r.value)),
-        series: [{ key: "count", label: t("l_non_deliverables"), values: rows.map((r) => Number(r.count ?? 0)) }] } };
+      const top = rows.slice(0, CHART_TOP);
+      return { table, chart: { type: "bar", categories: top.map((r) => String(r.value)),
+        series: [{ key: "count", label: t("l_non_deliverables"), values: top.map((r) => Number(r.count ?? 0)) }] } };
     } },
   { id: "g-domains", title: "w_g_domains", kind: "table", w: 6, h: 5,
     build: (d) => ({ table: {
@@ -172,6 +178,42 @@ export const GLOBAL: WidgetDef[] = [
 // Send progress with an ETA (issue 13): second on every sending tab; per channel on the campaign tab.
 for (const channel of SENDING_TABS) LIVE[channel].splice(1, 0, progressWidget(channel));
 LIVE.campaign.splice(1, 0, campaignProgressWidget);
+
+/** What a widget shows of the catalogue: its tiles' metrics and rates, its tables' count columns, its time
+ *  chart's series (a breakdown's per-value counts do not show the metric's total). */
+export function shownIn(data: WidgetData): string[] {
+  const out: string[] = [];
+  for (const k of data.kpis ?? []) out.push(k.key, ...(k.rate ? [k.rate.name] : []));
+  for (const table of [data.table, data.table2]) {
+    for (const c of table?.columns ?? []) if (c.type === "int" || c.type === "pct") out.push(c.key);
+  }
+  if (data.chart?.type === "time") out.push(...data.chart.series.map((x) => x.key));
+  return out;
+}
+
+/** Every metric and rate of a tab's catalogue that no other widget of the tab shows, so none is ever left
+ *  out of the page (a metric the catalogue gains shows here until a widget of its own takes it). */
+function leftovers(tab: string, doc: Doc): Kpi[] {
+  const cat = getCatalogue();
+  if (!cat) return [];
+  const shown = new Set<string>();
+  for (const def of LIVE[tab] ?? []) {
+    if (def.id === `${tab}-more`) continue;
+    // A widget shown only with its data (offers, progress) still covers its metrics: it appears when they do.
+    try { for (const name of shownIn(def.build(doc, { tab, mode: "live" }))) shown.add(name); } catch { /* needs its data */ }
+  }
+  const metrics = (cat.metrics[tab] ?? []).filter((m) => !shown.has(m));
+  const rates = (cat.rates[tab] ?? []).filter((r) => !shown.has(r));
+  return [...kpis(doc, metrics.map((m) => [m, `totals.${m}`] as [string, string])), ...rateKpis(doc, rates)];
+}
+
+// "More indicators" under the tab's key figures (and its send progress): the rest of the catalogue's figures.
+for (const channel of Object.keys(LIVE)) {
+  if (channel === "campaign") continue;
+  const at = (SENDING_TABS as readonly string[]).includes(channel) ? 2 : 1;
+  LIVE[channel].splice(at, 0, { id: `${channel}-more`, title: "w_more", kind: "kpis", w: 12, h: 2,
+    when: (d) => leftovers(channel, d).length > 0, build: (d) => ({ kpis: leftovers(channel, d) }) });
+}
 
 export function widgetsFor(tab: string, mode: "live" | "global"): WidgetDef[] {
   return mode === "global" ? GLOBAL : LIVE[tab] ?? [];

@@ -22,12 +22,14 @@ export interface Column {
   key: string; label: string; type: ColType;
   def?: string;         // its definition, on hover and focus of the header
   currency?: string | null; // dec/sdec columns: an ISO 4217 currency the numbers are in
+  optional?: boolean;   // left out when the widget is narrow (a phone), the row still says what matters
 }
 
 export interface TableData {
   columns: Column[];
   rows: Record<string, string | number | null>[];
   rowKey: string;       // column whose value names the row (data-row)
+  total?: Record<string, string | number | null>; // a Total row, kept in view under the rows (tfoot)
   alternative?: boolean; // the table is the accessible alternative of the chart (hidden while the chart shows)
 }
 

@@ -1,5 +1,6 @@
 // Send progress with an ETA (issue 13): the `progress` block of the live report as KPI tiles and a table
-// (a row for the whole channel, then one per execution; on the campaign tab, one per channel).
+// (a row for the whole channel, then one per execution, newest first; on the campaign tab, one per channel).
+// A finished send has no per-minute figure (the API gives null: "—"), only a running one has a speed and an ETA.
 import type { Doc } from "../api";
 import { getLang, t } from "../i18n";
 import type { Column, Kpi, TableData, WidgetDef } from "./model";
@@ -39,10 +40,12 @@ function row(name: string, p: Doc): Record<string, string | number | null> {
 
 function table(first: string, rows: Record<string, string | number | null>[]): TableData {
   const columns: Column[] = [
+    // On a phone the row keeps its name, status, progress and expected end; the counts are in the tiles above.
     { key: "name", label: first, type: "text" }, { key: "status", label: tx("status"), type: "text" },
-    { key: "planned", label: tx("planned"), type: "int" }, { key: "processed", label: tx("processed"), type: "int" },
-    { key: "remaining", label: tx("remaining"), type: "int" }, { key: "percent", label: tx("percent"), type: "pct" },
-    { key: "rate", label: tx("rate"), type: "int" }, { key: "eta", label: tx("eta"), type: "time" },
+    { key: "planned", label: tx("planned"), type: "int", optional: true },
+    { key: "processed", label: tx("processed"), type: "int", optional: true },
+    { key: "remaining", label: tx("remaining"), type: "int", optional: true }, { key: "percent", label: tx("percent"), type: "pct" },
+    { key: "rate", label: tx("rate"), type: "int", optional: true }, { key: "eta", label: tx("eta"), type: "time" },
   ];
   return { columns, rows, rowKey: "name" };
 }

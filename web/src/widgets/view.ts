@@ -1,8 +1,8 @@
 // One widget's body: KPI tiles, a chart with its table alternative, tables. Updated in place on refresh.
 import { Chart } from "../charts";
 import { clear, h } from "../dom";
-import { definition, fmtDelta, fmtInt, fmtPct, t } from "../i18n";
-import { SortableTable } from "../table";
+import { definition, fmtDelta, fmtInt, fmtPct, t, trendTone } from "../i18n";
+import { fitWholeRows, SortableTable } from "../table";
 import { type CsvContext, toCsv } from "../csv";
 import type { Kpi, WidgetData, WidgetDef } from "./model";
 
@@ -16,6 +16,8 @@ export class WidgetView {
   private tableWrap = h("div", { class: "table-wrap" });
   private table2Wrap = h("div", { class: "table-wrap" });
   private data: WidgetData = {};
+  private observer: ResizeObserver;
+  private sized = "";
   showTable = false; // chart widgets: the marketer switched to the table view
 
   constructor(readonly def: WidgetDef, private title: () => string) {
@@ -24,6 +26,23 @@ export class WidgetView {
     this.table2 = new SortableTable(title());
     this.tableWrap.append(this.table.el);
     this.table2Wrap.append(this.table2.el);
+    this.table.onRender = this.table2.onRender = () => this.fitTables();
+    // A resized widget fits its tables again; on a phone the height follows the content (refitting would
+    // change it again), so only a new width counts there.
+    this.observer = new ResizeObserver(([entry]) => {
+      const { width, height } = entry.contentRect;
+      const sized = `${Math.round(width)}x${matchMedia("(max-width: 760px)").matches ? "" : Math.round(height)}`;
+      if (sized !== this.sized) { this.sized = sized; this.fitTables(); }
+    });
+    this.observer.observe(this.body);
+  }
+
+  /** Scrolling tables show whole rows (no half row at the bottom). */
+  fitTables(): void {
+    for (const wrap of [this.tableWrap, this.table2Wrap]) {
+      if (wrap.isConnected && !wrap.classList.contains("sr-only")) fitWholeRows(wrap);
+      else wrap.style.maxHeight = "";
+    }
   }
 
   hasChart(): boolean { return !!this.data.chart; }
@@ -38,6 +57,7 @@ export class WidgetView {
         this.chart = new Chart(this.chartEl);
       }
       this.chartEl.setAttribute("aria-label", t("chartSummary", { title: this.title() }));
+      this.chartEl.dataset.series = data.chart.series.map((x) => x.key).join(","); // what it draws, for tools and tests
       if (force) this.chart!.invalidate();
       this.chart!.set(data.chart);
     }
@@ -63,6 +83,7 @@ export class WidgetView {
     this.chartEl?.setAttribute("aria-hidden", alt && !this.showTable ? "true" : "false");
     this.tableWrap.classList.toggle("sr-only", alt && !this.showTable);
     this.body.classList.toggle("table-view", this.showTable);
+    this.fitTables();
   }
 
   private renderKpis(list: Kpi[]): void {
@@ -74,12 +95,12 @@ export class WidgetView {
       for (const k of list) {
         this.kpiBox.append(h("div", { class: "kpi", "data-metric": k.key },
           h("div", { class: "kpi-label" }), h("div", { class: "kpi-value" }), h("div", { class: "kpi-rate" }),
-          h("div", { class: "kpi-delta" })));
+          h("div", { class: "kpi-rate-delta" }), h("div", { class: "kpi-delta" })));
       }
     }
     list.forEach((k, i) => {
       const tile = this.kpiBox.children[i] as HTMLElement;
-      const [labelEl, valueEl, rateEl, deltaEl] = Array.from(tile.children) as HTMLElement[];
+      const [labelEl, valueEl, rateEl, rateDeltaEl, deltaEl] = Array.from(tile.children) as HTMLElement[];
       setText(labelEl, k.label);
       // Definitions on hover and keyboard focus (a tooltip drawn by CSS from data-def, read by title/aria).
       const def = definition(k.key);
@@ -102,16 +123,10 @@ export class WidgetView {
       } else {
         setText(rateEl, "");
       }
-      // Change against the previous equal period (the API's `previous` block).
-      const delta = k.previous === undefined ? "" : fmtDelta(k.value, k.previous, !!k.percent);
-      setText(deltaEl, delta);
-      if (delta) {
-        const before = k.previous === null || k.previous === undefined ? t("dash") : k.percent ? fmtPct(k.previous) : fmtInt(k.previous);
-        deltaEl.title = t("vsPreviousTitle", { value: before });
-        deltaEl.setAttribute("aria-label", `${t("vsPrevious", { delta })}; ${deltaEl.title}`);
-      }
-      deltaEl.dataset.previous = k.previous === undefined || k.previous === null ? "" : String(k.previous);
-      deltaEl.className = `kpi-delta${delta.startsWith("▲") ? " up" : delta.startsWith("▼") ? " down" : ""}`;
+      // Change against the previous equal period (the API's `previous` block), for the figure and its rate;
+      // coloured by whether that way is good news (the catalogue says), with the word for screen readers.
+      showTrend(deltaEl, k.key, k.value, k.previous, !!k.percent);
+      showTrend(rateDeltaEl, k.rate?.name ?? "", k.rate?.value ?? null, k.rate ? k.rate.previous : undefined, true);
     });
   }
 
@@ -124,7 +139,22 @@ export class WidgetView {
     return toCsv([this.data.table, this.data.table2].filter((x) => !!x) as never, kpis, context);
   }
 
-  dispose(): void { this.chart?.dispose(); }
+  dispose(): void { this.observer.disconnect(); this.chart?.dispose(); }
+}
+
+/** "▲ +163" (or "=") in `el`, classed better / worse / same by the figure's direction; empty when not compared. */
+function showTrend(el: HTMLElement, name: string, value: number | null, previous: number | null | undefined, percent: boolean): void {
+  const delta = previous === undefined ? "" : fmtDelta(value, previous, percent);
+  setText(el, delta);
+  const tone = delta ? trendTone(name, value, previous, percent) : "";
+  el.dataset.previous = previous === undefined || previous === null ? "" : String(previous);
+  el.dataset.tone = tone;
+  el.className = `${el.classList.contains("kpi-rate-delta") ? "kpi-rate-delta" : "kpi-delta"}${tone ? ` ${tone}` : ""}`;
+  if (!delta) { el.removeAttribute("title"); el.removeAttribute("aria-label"); return; }
+  const before = previous === null || previous === undefined ? t("dash") : percent ? fmtPct(previous) : fmtInt(previous);
+  el.title = t("vsPreviousTitle", { value: before });
+  const word = tone === "better" ? `, ${t("trendBetter")}` : tone === "worse" ? `, ${t("trendWorse")}` : "";
+  el.setAttribute("aria-label", `${t("vsPrevious", { delta })}${word}; ${el.title}`);
 }
 
 function setText(el: HTMLElement, s: string): void {
