@@ -1,0 +1,120 @@
+"""The invitation email, and the Cognito custom-message trigger that sends it to new accounts.
+
+A new person's invitation must carry Cognito's temporary password, which only
+Cognito knows: AdminCreateUser calls the pool's CustomMessage trigger
+(`CustomMessage_AdminCreateUser`) with the `ClientMetadata` the API passed
+(inviter, workspace, role, language, dashboard URL) and the placeholders
+`{username}` / `{####}` that Cognito fills in after. A person who already has
+an account gets the same email without the password part, through SES
+(consent/mailer.py). Local mode calls `custom_message` on moto's invitations,
+so its outbox holds the same email.
+
+Cognito sends the HTML we return as the whole message (it has no plain-text
+part); the SES and local copies carry the plain-text twin too. Every value is
+escaped (notice.py): an inviter's name is someone's free text.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Optional
+from urllib.parse import urlencode
+
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomMessageTriggerEvent
+
+from ..notice import Button, Notice
+
+ADMIN_CREATE_USER = "CustomMessage_AdminCreateUser"
+#: ClientMetadata keys AdminCreateUser passes to the trigger (strings only).
+METADATA = ("inviter", "workspace", "role", "language", "dashboard_url")
+TEXT = {
+    "en": {
+        "subject": "{inviter} invited you to workspace {ws}",
+        "subject_plain": "Your campaign live reports account",
+        "title": "{inviter} invited you to campaign live reports",
+        "title_plain": "You have been invited to campaign live reports",
+        "join": "{inviter} invited you to join the workspace “{ws}” as {role}.",
+        "roles": {"viewer": "viewer (you read its reports)",
+                  "editor": "editor (you read its reports and manage its alerts and email reports)",
+                  "admin": "admin (you also manage its members, API keys and webhook sources)"},
+        "new_account": "Sign in with your email address {username} and this temporary password: {code}",
+        "new_account_after": "The temporary password works for 7 days; at your first sign-in you choose your own.",
+        "existing": "Sign in to the dashboard with your usual email and password.",
+        "accept": "Then accept the invitation shown at the top of the page (or decline it): you join the "
+                  "workspace only if you accept.",
+        "open": "Open the dashboard", "at": "Dashboard: {url}",
+        "footer": "You receive this email because {inviter} invited {username}. Not expecting it? Ignore it: "
+                  "the invitation expires in 7 days.",
+        "someone": "An admin",
+    },
+    "fr": {
+        "subject": "{inviter} vous invite dans l'espace {ws}",
+        "subject_plain": "Votre compte campaign live reports",
+        "title": "{inviter} vous invite sur campaign live reports",
+        "title_plain": "Vous êtes invité(e) sur campaign live reports",
+        "join": "{inviter} vous invite à rejoindre l'espace « {ws} » en tant que {role}.",
+        "roles": {"viewer": "lecteur (vous consultez ses rapports)",
+                  "editor": "éditeur (vous consultez ses rapports et gérez ses alertes et rapports par e-mail)",
+                  "admin": "admin (vous gérez aussi ses membres, clés d'API et sources de webhooks)"},
+        "new_account": "Connectez-vous avec votre adresse {username} et ce mot de passe temporaire : {code}",
+        "new_account_after": "Le mot de passe temporaire est valable 7 jours ; à la première connexion, vous "
+                             "choisissez le vôtre.",
+        "existing": "Connectez-vous au tableau de bord avec votre e-mail et votre mot de passe habituels.",
+        "accept": "Acceptez ensuite l'invitation affichée en haut de la page (ou refusez-la) : vous ne rejoignez "
+                  "l'espace que si vous acceptez.",
+        "open": "Ouvrir le tableau de bord", "at": "Tableau de bord : {url}",
+        "footer": "Vous recevez cet e-mail car {inviter} a invité {username}. Vous ne l'attendiez pas ? "
+                  "Ignorez-le : l'invitation expire dans 7 jours.",
+        "someone": "Un admin",
+    },
+}
+
+
+def dashboard_link(base: str, workspace: str) -> str:
+    """The dashboard opened on the workspace (`ws`, the page's workspace parameter)."""
+    if not base:
+        return ""
+    return f"{base}{'&' if '?' in base else '?'}{urlencode({'ws': workspace})}" if workspace else base
+
+
+def client_metadata(inviter: str, workspace: str, role: str, language: str, dashboard_url: str) -> dict[str, str]:
+    """What the API hands AdminCreateUser for the trigger."""
+    return {"inviter": inviter[:200], "workspace": workspace, "role": role, "language": language,
+            "dashboard_url": dashboard_url}
+
+
+def invitation(metadata: Mapping[str, str], username: str, code: Optional[str],
+               env: Mapping[str, str] = os.environ) -> tuple[str, Notice]:
+    """(subject, notice): with `code` for a new account (Cognito's placeholders or a real
+    password), without for a person who already has one."""
+    lang = "fr" if metadata.get("language") == "fr" else "en"
+    t = TEXT[lang]
+    ws, role = metadata.get("workspace", ""), metadata.get("role", "")
+    inviter = metadata.get("inviter") or t["someone"]
+    link = dashboard_link(metadata.get("dashboard_url") or env.get("DASHBOARD_URL", ""), ws)
+    paragraphs = [t["join"].format(inviter=inviter, ws=ws, role=t["roles"].get(role, role))] if ws else []
+    if code is not None:
+        paragraphs += [t["new_account"].format(username=username, code=code), t["new_account_after"]]
+    else:
+        paragraphs.append(t["existing"])
+    if ws:
+        paragraphs.append(t["accept"])
+    buttons = [Button(t["open"], href=link)] if link else []
+    after = [t["at"].format(url=link)] if link else []
+    title = t["title"].format(inviter=inviter) if ws else t["title_plain"]
+    subject = t["subject"].format(inviter=inviter, ws=ws) if ws else t["subject_plain"]
+    return subject, Notice(lang, title, paragraphs, buttons, after,
+                           t["footer"].format(inviter=inviter, username=username))
+
+
+def custom_message(event: dict[str, Any], env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The trigger's body: the invitation of a new account (other messages keep Cognito's text)."""
+    trigger = CustomMessageTriggerEvent(event)
+    if trigger.get("triggerSource") != ADMIN_CREATE_USER:
+        return event
+    event.setdefault("response", {})
+    request = trigger.request
+    subject, notice = invitation(request.client_metadata, request.get("usernameParameter") or "{username}",
+                                 request.get("codeParameter") or "{####}", env)
+    trigger.response.email_subject = subject
+    trigger.response.email_message = notice.html()
+    return trigger.raw_event
