@@ -51,7 +51,7 @@ TEXT = {
         "subject_plain": "Votre compte campaign live reports",
         "title": "{inviter} vous invite sur campaign live reports",
         "title_plain": "Vous êtes invité(e) sur campaign live reports",
-        "join": "{inviter} vous invite à rejoindre l'espace « {ws} » en tant que {role}.",
+        "join": "{inviter} vous invite à rejoindre l'espace « {ws} » avec le rôle {role}.",
         "roles": {"viewer": "lecteur (vous consultez ses rapports)",
                   "editor": "éditeur (vous consultez ses rapports et gérez ses alertes et rapports par e-mail)",
                   "admin": "admin (vous gérez aussi ses membres, clés d'API et sources de webhooks)"},

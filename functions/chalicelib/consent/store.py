@@ -86,9 +86,10 @@ class ConsentStore:
 
     # --- registration --------------------------------------------------------
     def register(self, workspace: str, list_ref: str, addresses: Iterable[str], members: set[str],
-                 context: ListContext, now: float) -> dict[str, Recipient]:
-        """Record a new list's recipients: members confirmed, people who said "don't ask
-        again" unsubscribed, everyone else pending with a confirmation request queued."""
+                 context: ListContext, now: float, confirmed_via: str = "member") -> dict[str, Recipient]:
+        """Record a new list's recipients: `members` (lower-cased) confirmed, people who said
+        "don't ask again" unsubscribed, everyone else pending with a confirmation request queued.
+        `confirmed_via` says why `members` need no request (`member`; `migration`, `demo`)."""
         addresses = list(addresses)
         blocked = self._blocked(workspace, [a for a in addresses if a.lower() not in members])
         out: dict[str, Recipient] = {}
@@ -96,7 +97,7 @@ class ConsentStore:
         for address in addresses:
             low = address.lower()
             if low in members:
-                status, via = CONFIRMED, "member"
+                status, via = CONFIRMED, confirmed_via
             elif low in blocked:
                 status, via = UNSUBSCRIBED, "do-not-ask"
             else:
