@@ -70,6 +70,25 @@ def serve_revoke_token() -> None:
     CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]
 
 
+def serve_refresh_tokens() -> None:
+    """Teach the in-process moto server Cognito's GetTokensFromRefreshToken, which it
+    lacks (500) and Amplify Auth uses to refresh a session (an expired access token, or
+    the forced refresh after accepting an invitation): answered as moto's own
+    REFRESH_TOKEN_AUTH answers, so a revoked refresh token is refused here too."""
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+
+    if hasattr(CognitoIdpResponse, "get_tokens_from_refresh_token"):
+        return
+
+    def get_tokens_from_refresh_token(self: Any) -> Any:
+        result = self._get_region_agnostic_backend().initiate_auth(
+            self._get_param("ClientId"), "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": self._get_param("RefreshToken")})
+        return ActionResult(result)
+
+    CognitoIdpResponse.get_tokens_from_refresh_token = get_tokens_from_refresh_token  # type: ignore[attr-defined]
+
+
 #: Where local mode writes the pool's emails (start_accounts sets it; the moto shims read it).
 _outbox: dict[str, Path] = {}
 
@@ -213,6 +232,7 @@ def start_accounts(stack: Any, email: str | None = None, password: str | None = 
     email = check_email(email or os.environ.get("LIVEREPORT_ADMIN_EMAIL") or "admin@example.com")
     password = password or os.environ.get("LIVEREPORT_ADMIN_PASSWORD") or random_password()
     serve_revoke_token()
+    serve_refresh_tokens()
     # moto accepts any TOTP code unless asked to check it (against its one fixed secret, which the
     # page's QR code then carries, so a real authenticator app works locally too).
     os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
