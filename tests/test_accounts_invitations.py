@@ -73,7 +73,7 @@ def test_a_new_person_is_invited_by_name_and_joins_only_by_accepting(api, pool, 
     # the email the pool's trigger wrote: inviter, workspace, role, link, temporary password, in French
     (message,) = eml(pool, "new.person@example.com")
     assert message["Subject"] == "Bea Boss (boss@example.com) vous invite dans l'espace acme"
-    text = message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content().replace("\u00a0", " ")
     html = message.get_body(("html",)).get_content()
     assert "rejoindre l'espace « acme » avec le rôle éditeur" in text
     assert f"{DASHBOARD}?ws=acme" in text and f'href="{DASHBOARD}?ws=acme"' in html

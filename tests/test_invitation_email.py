@@ -39,7 +39,8 @@ def test_french_and_hostile_names_and_the_link_from_the_functions_environment():
     out = custom_message(event(metadata=meta), env={"DASHBOARD_URL": "https://dash.example/app?x=1"})["response"]
     html = out["emailMessage"]
     assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;Eve &amp; &quot;co&quot;" in html
-    assert "rejoindre l'espace « acme » avec le rôle lecteur" in html.replace("&#x27;", "'")
+    assert "rejoindre l'espace « acme » avec le rôle lecteur" in html.replace("&#x27;", "'").replace("\u00a0", " ")
+    assert "«\u00a0acme\u00a0»" in html  # French spacing that never breaks a line
     assert "https://dash.example/app?x=1&amp;ws=acme" in html and 'lang="fr"' in html
     assert out["emailSubject"].startswith(HOSTILE)  # a subject is text, not markup
 

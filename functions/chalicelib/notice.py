@@ -21,6 +21,8 @@ BUTTON = ("display:inline-block;padding:12px 22px;min-height:20px;border-radius:
           "font-weight:bold;text-decoration:none;border:0;cursor:pointer;margin:4px 8px 4px 0")
 PRIMARY = f"{BUTTON};background:#1d4ed8;color:#ffffff"
 SECONDARY = f"{BUTTON};background:#e5e7eb;color:#1f2937"
+CODE = ("font-family:Menlo,Consolas,monospace;font-size:18px;background:#f3f4f6;border:1px solid #d1d5db;"
+        "border-radius:6px;padding:6px 10px;display:inline-block;word-break:break-all")
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,28 @@ class Notice:
     buttons: list[Button] = field(default_factory=list)
     after: list[str] = field(default_factory=list)  # small print below the buttons
     footer: str = ""
+    code: str = ""  # something to copy (a temporary password), set apart after the paragraphs
+
+    def _t(self, text: str) -> str:
+        """French typography: a non-breaking space before : ; ? ! and inside « », so no line starts with them."""
+        if self.lang != "fr":
+            return text
+        for plain, tied in ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"),
+                            ("« ", "«\u00a0"), (" »", "\u00a0»")):
+            text = text.replace(plain, tied)
+        return text
 
     def _body(self, form_action: Optional[str]) -> str:
-        parts = [f'<h1 style="font-size:22px;line-height:1.3;margin:0 0 12px">{escape(self.title)}</h1>']
-        parts += [f'<p style="margin:0 0 12px">{escape(p)}</p>' for p in self.paragraphs]
+        parts = [f'<h1 style="font-size:22px;line-height:1.3;margin:0 0 12px">{escape(self._t(self.title))}</h1>']
+        parts += [f'<p style="margin:0 0 12px">{escape(self._t(p))}</p>' for p in self.paragraphs]
+        if self.code:
+            parts.append(f'<p style="margin:0 0 12px"><code style="{CODE}">{escape(self.code)}</code></p>')
         if self.buttons:
             parts.append(_buttons(self.buttons, form_action))
-        parts += [f'<p style="margin:12px 0 0;{MUTED}">{escape(p)}</p>' for p in self.after]
+        parts += [f'<p style="margin:12px 0 0;{MUTED}">{escape(self._t(p))}</p>' for p in self.after]
         if self.footer:
             parts.append(f'<p style="margin:20px 0 0;padding-top:12px;border-top:1px solid #e5e7eb;{MUTED}">'
-                         f'{escape(self.footer)}</p>')
+                         f'{escape(self._t(self.footer))}</p>')
         return "".join(parts)
 
     def _document(self, body: str) -> str:
@@ -73,16 +87,19 @@ class Notice:
         return self._document(self._body(form_action))
 
     def text(self) -> str:
-        lines = [self.title, "=" * min(len(self.title), 72), ""]
+        t = self._t
+        lines = [t(self.title), "=" * min(len(self.title), 72), ""]
         for p in self.paragraphs:
-            lines += [p, ""]
+            lines += [t(p), ""]
+        if self.code:
+            lines += [f"    {self.code}", ""]
         for b in self.buttons:
             if b.href:
-                lines += [f"{b.text}:", b.href, ""]
+                lines += [t(f"{b.text} :" if self.lang == "fr" else f"{b.text}:"), b.href, ""]
         for p in self.after:
-            lines += [p, ""]
+            lines += [t(p), ""]
         if self.footer:
-            lines += ["--", self.footer]
+            lines += ["--", t(self.footer)]
         return "\n".join(lines).rstrip() + "\n"
 
 

@@ -295,7 +295,7 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     assert message["Subject"] == "Local admin (admin@example.com) invited you to workspace browser"
     text = message.get_body(("plain",)).get_content()
     assert "join the workspace “browser” as viewer" in text
-    temporary = re.search(r"this temporary password: (\S+)", text).group(1)
+    temporary = re.search(r"this temporary password:\s+(\S+)", text).group(1)
 
     fresh = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB", timezone_id="UTC")
     page = fresh.new_page()

@@ -36,12 +36,12 @@ TEXT = {
         "roles": {"viewer": "viewer (you read its reports)",
                   "editor": "editor (you read its reports and manage its alerts and email reports)",
                   "admin": "admin (you also manage its members, API keys and webhook sources)"},
-        "new_account": "Sign in with your email address {username} and this temporary password: {code}",
+        "new_account": "Sign in with your email address {username} and this temporary password:",
         "new_account_after": "The temporary password works for 7 days; at your first sign-in you choose your own.",
         "existing": "Sign in to the dashboard with your usual email and password.",
-        "accept": "Then accept the invitation shown at the top of the page (or decline it): you join the "
-                  "workspace only if you accept.",
-        "open": "Open the dashboard", "at": "Dashboard: {url}",
+        "accept": "You join it only if you accept the invitation: it is shown at the top of the dashboard once "
+                  "you are signed in (you can decline it there too).",
+        "open": "Open the dashboard",
         "footer": "You receive this email because {inviter} invited {username}. Not expecting it? Ignore it: "
                   "the invitation expires in 7 days.",
         "someone": "An admin",
@@ -55,13 +55,13 @@ TEXT = {
         "roles": {"viewer": "lecteur (vous consultez ses rapports)",
                   "editor": "éditeur (vous consultez ses rapports et gérez ses alertes et rapports par e-mail)",
                   "admin": "admin (vous gérez aussi ses membres, clés d'API et sources de webhooks)"},
-        "new_account": "Connectez-vous avec votre adresse {username} et ce mot de passe temporaire : {code}",
+        "new_account": "Connectez-vous avec votre adresse {username} et ce mot de passe temporaire :",
         "new_account_after": "Le mot de passe temporaire est valable 7 jours ; à la première connexion, vous "
                              "choisissez le vôtre.",
         "existing": "Connectez-vous au tableau de bord avec votre e-mail et votre mot de passe habituels.",
-        "accept": "Acceptez ensuite l'invitation affichée en haut de la page (ou refusez-la) : vous ne rejoignez "
-                  "l'espace que si vous acceptez.",
-        "open": "Ouvrir le tableau de bord", "at": "Tableau de bord : {url}",
+        "accept": "Vous ne le rejoignez que si vous acceptez l'invitation : elle s'affiche en haut du tableau de "
+                  "bord une fois connecté(e) (vous pouvez aussi la refuser).",
+        "open": "Ouvrir le tableau de bord",
         "footer": "Vous recevez cet e-mail car {inviter} a invité {username}. Vous ne l'attendiez pas ? "
                   "Ignorez-le : l'invitation expire dans 7 jours.",
         "someone": "Un admin",
@@ -91,19 +91,18 @@ def invitation(metadata: Mapping[str, str], username: str, code: Optional[str],
     ws, role = metadata.get("workspace", ""), metadata.get("role", "")
     inviter = metadata.get("inviter") or t["someone"]
     link = dashboard_link(metadata.get("dashboard_url") or env.get("DASHBOARD_URL", ""), ws)
-    paragraphs = [t["join"].format(inviter=inviter, ws=ws, role=t["roles"].get(role, role))] if ws else []
-    if code is not None:
-        paragraphs += [t["new_account"].format(username=username, code=code), t["new_account_after"]]
+    paragraphs = [t["join"].format(inviter=inviter, ws=ws, role=t["roles"].get(role, role)), t["accept"]] if ws else []
+    after = []
+    if code is not None:  # the password right after the sentence that asks for it
+        paragraphs.append(t["new_account"].format(username=username))
+        after.append(t["new_account_after"])
     else:
         paragraphs.append(t["existing"])
-    if ws:
-        paragraphs.append(t["accept"])
     buttons = [Button(t["open"], href=link)] if link else []
-    after = [t["at"].format(url=link)] if link else []
     title = t["title"].format(inviter=inviter) if ws else t["title_plain"]
     subject = t["subject"].format(inviter=inviter, ws=ws) if ws else t["subject_plain"]
     return subject, Notice(lang, title, paragraphs, buttons, after,
-                           t["footer"].format(inviter=inviter, username=username))
+                           t["footer"].format(inviter=inviter, username=username), code=code or "")
 
 
 def custom_message(event: dict[str, Any], env: Mapping[str, str] = os.environ) -> dict[str, Any]:
