@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomMessageTriggerEvent
 
 from ..notice import Button, Notice
+from ..secrets import dashboard_url
 
 ADMIN_CREATE_USER = "CustomMessage_AdminCreateUser"
 #: ClientMetadata keys AdminCreateUser passes to the trigger (strings only).
@@ -90,7 +91,7 @@ def invitation(metadata: Mapping[str, str], username: str, code: Optional[str],
     t = TEXT[lang]
     ws, role = metadata.get("workspace", ""), metadata.get("role", "")
     inviter = metadata.get("inviter") or t["someone"]
-    link = dashboard_link(metadata.get("dashboard_url") or env.get("DASHBOARD_URL", ""), ws)
+    link = dashboard_link(metadata.get("dashboard_url") or _dashboard(env), ws)
     paragraphs = [t["join"].format(inviter=inviter, ws=ws, role=t["roles"].get(role, role)), t["accept"]] if ws else []
     after = []
     if code is not None:  # the password right after the sentence that asks for it
@@ -103,6 +104,15 @@ def invitation(metadata: Mapping[str, str], username: str, code: Optional[str],
     subject = t["subject"].format(inviter=inviter, ws=ws) if ws else t["subject_plain"]
     return subject, Notice(lang, title, paragraphs, buttons, after,
                            t["footer"].format(inviter=inviter, username=username), code=code or "")
+
+
+def _dashboard(env: Mapping[str, str]) -> str:
+    """The function's own idea of the dashboard's address (environment, or SSM for the trigger);
+    an invitation without a link is better than no invitation (Cognito waits 5 s at most)."""
+    try:
+        return dashboard_url(env)
+    except Exception:  # noqa: BLE001 - the parameter missing or unreadable: no button
+        return ""
 
 
 def custom_message(event: dict[str, Any], env: Mapping[str, str] = os.environ) -> dict[str, Any]:

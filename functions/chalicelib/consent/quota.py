@@ -19,6 +19,10 @@ from botocore.exceptions import ClientError
 DEFAULT_DAILY_QUOTA = 500
 
 
+def quota_pk(workspace: str) -> str:
+    return f"{workspace}#QUOTA"
+
+
 def day_of(now: float) -> str:
     return datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d")
 
@@ -33,7 +37,7 @@ class EmailQuota:
         self.client, self.table, self.limit = client, table_name, limit
 
     def _key(self, workspace: str, now: float) -> dict[str, Any]:
-        return {"pk": {"S": f"{workspace}#QUOTA"}, "sk": {"S": day_of(now)}}
+        return {"pk": {"S": quota_pk(workspace)}, "sk": {"S": day_of(now)}}
 
     def used(self, workspace: str, now: float) -> int:
         item = self.client.get_item(TableName=self.table, Key=self._key(workspace, now),
