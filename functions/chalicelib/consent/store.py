@@ -106,11 +106,11 @@ class ConsentStore:
                           int(now), confirmed_at=int(now) if status == CONFIRMED else None,
                           unsubscribed_at=int(now) if status == UNSUBSCRIBED else None, via=via)
             out[low] = r
-            writes.append({"PutRequest": {"Item": self._item(r)}})
+            writes.append({"Put": {"TableName": self.table, "Item": self._item(r)}})
             if status == PENDING:
-                put = put_request(self.table, Queued(workspace, CONSENT_REQUEST, f"{list_ref}#{low}"))
-                writes.append({"PutRequest": {"Item": put["Item"]}})
-        self._batch(writes)
+                queued = Queued(workspace, CONSENT_REQUEST, f"{list_ref}#{low}")
+                writes.append({"Put": put_request(self.table, queued)})
+        self._write(writes)
         return out
 
     def _item(self, r: Recipient) -> dict[str, Any]:
@@ -136,11 +136,11 @@ class ConsentStore:
                 request = page.get("UnprocessedKeys") or {}
         return found
 
-    def _batch(self, writes: list[dict[str, Any]]) -> None:
-        for i in range(0, len(writes), 25):
-            request = {self.table: writes[i:i + 25]}
-            while request:
-                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+    def _write(self, ops: list[dict[str, Any]]) -> None:
+        """Transactions of up to 100 items: a list's 50 recipients and their requests land
+        together or not at all (and the API needs no BatchWriteItem, infra/cdk/permissions.py)."""
+        for i in range(0, len(ops), 100):
+            self.client.transact_write_items(TransactItems=ops[i:i + 100])
 
     # --- reads -----------------------------------------------------------------
     def _query(self, workspace: str, prefix: str) -> list[dict[str, Any]]:
@@ -227,8 +227,9 @@ class ConsentStore:
         """A deleted subscription or rule: its recipients and their queued requests go too."""
         deletes = []
         for item in self._query(workspace, f"L#{list_ref}#"):
-            deletes.append({"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}})
+            deletes.append({"Delete": {"TableName": self.table, "Key": {"pk": item["pk"], "sk": item["sk"]}}})
             if item.get("status", {}).get("S") == PENDING:
                 queued = Queued(workspace, CONSENT_REQUEST, f"{list_ref}#{item['address']['S'].lower()}")
-                deletes.append({"DeleteRequest": {"Key": {"pk": {"S": OUTBOX_PK}, "sk": {"S": queued.sk}}}})
-        self._batch(deletes)
+                deletes.append({"Delete": {"TableName": self.table,
+                                           "Key": {"pk": {"S": OUTBOX_PK}, "sk": {"S": queued.sk}}}})
+        self._write(deletes)
