@@ -78,7 +78,7 @@ def consent_routes(deps: RouteDeps) -> Blueprint:
         request = bp.current_request
         if request.method != "POST":
             return page(200, render.unsubscribe_page(recipient, link.workspace), request.method == "HEAD")
-        one_click = b"List-Unsubscribe=One-Click" in (request.raw_body or b"")
+        one_click = b"One-Click" in (request.raw_body or b"")  # either RFC 8058 encoding; the page sends answer=
         done = consent_store(deps).unsubscribe(link.workspace, link.list_ref, link.recipient,
                                                "one-click" if one_click else "page", time.time())
         if done is None:
