@@ -308,3 +308,23 @@ def test_lists_made_before_consent_send_nothing_until_migrated(env, pool, wired)
     assert migrate(wired.client, wired.config.table_name, "grandfather")["skipped"] == 1  # once only
     assert statuses(env, old.subscription_id) == {"mia@example.com": "confirmed", "ext@example.org": "pending"}
     assert mail_queue()["sent"] == 1
+
+
+def test_the_largest_list_registers_whole_and_hostile_text_stays_text(env):
+    recipients = [f"Person.{i}+tag@Example{i % 3}.org" for i in range(50)]  # the most a subscription takes
+    sub = subscribe(env, recipients)
+    assert len(sub["recipient_status"]) == 50 and {r["status"] for r in sub["recipient_status"]} == {"pending"}
+    assert mail_queue()["sent"] == 50
+    # an alert rule's hostile name is the caller's text: escaped on the confirm page and in the request
+    body = {"name": '<img src=x onerror="alert(1)">Spike', "campaign_id": "c1", "channel": "email",
+            "metric": "bounce_rate", "op": ">", "threshold": 0.05, "window_minutes": 5,
+            "notify": {"emails": ["agency@example.org"]}, "language": "fr"}
+    r = env.client.http.post("/v1/alerts", body=json.dumps(body), headers={
+        "Authorization": f"Bearer {env.key('acme', MANAGE)}", "Content-Type": "application/json"})
+    assert r.status_code == 201
+    mail_queue()
+    (request,) = [m for m in messages("agency@example.org")]
+    html = request.get_body(("html",)).get_content()
+    assert "<img" not in html and "&lt;img src=x" in html and "Confirmation demandée" in request["Subject"]
+    page_html = page(env, "GET", "consent", token_of(link_of(request, "consent"))).body.decode()
+    assert "<img" not in page_html and "&lt;img src=x" in page_html and 'lang="fr"' in page_html
