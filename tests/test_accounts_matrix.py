@@ -37,6 +37,7 @@ REQUIRED = {
     ("POST", "/v1/sources"): "sources",
     ("GET", "/v1/sources"): "sources",
     ("DELETE", "/v1/sources/{source_id}"): "sources",
+    ("POST", "/v1/sources/{source_id}/test"): "sources",
     ("GET", "/v1/me"): "caller",
     ("PATCH", "/v1/me"): "user",
     ("POST", "/v1/me/invitations/{workspace}/accept"): "user",

@@ -266,7 +266,7 @@ def test_alert_recipients_confirm_too_and_their_emails_can_be_left(env, pool, wi
     assert read_view["alerts"][0]["notify"] == {"emails": 2, "webhook": False} and "quota" not in read_view
     (rule,) = AlertStore(wired.client, wired.config.table_name).load("acme")[0]
     runner = app_module.alert_runner_for()
-    delivery = runner.notify(Change(rule, "c1", "firing", 0.5, 100, int(time.time())))
+    delivery = runner.send_emails(Change(rule, "c1", "firing", 0.5, 100, int(time.time())))
     assert delivery["emails_sent"] == 1 and delivery["emails_not_confirmed"] == 1
     (alert,) = messages("ops@example.com")
     assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -274,7 +274,7 @@ def test_alert_recipients_confirm_too_and_their_emails_can_be_left(env, pool, wi
     assert page(env, "GET", "unsubscribe", token).status_code == 200
     assert "Bounces" in page(env, "GET", "unsubscribe", token).body.decode()  # the page names the alert
     page(env, "POST", "unsubscribe", token, b"List-Unsubscribe=One-Click")
-    delivery = runner.notify(Change(rule, "c1", "ok", 0.0, 100, int(time.time())))
+    delivery = runner.send_emails(Change(rule, "c1", "ok", 0.0, 100, int(time.time())))
     assert delivery["emails_sent"] == 0 and delivery["emails_not_confirmed"] == 2
     # deleting the rule removes its recipients: old links then say there is nothing to do
     r = env.client.http.delete(f"/v1/alerts/{created['id']}", headers={"Authorization": f"Bearer {env.key('acme', MANAGE)}"})
