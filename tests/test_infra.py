@@ -309,7 +309,8 @@ def test_function_environment(template, stage):
         assert env["SENDER_EMAIL"] == CONTEXT["sender"]
         assert "UNSUBSCRIBE_SECRET" not in env, name
         # where the secret is, only for the functions whose role may read it
-        if name in ("APIHandler", "SendDueSnapshots", "EvaluateAlerts", "SendQueuedEmails"):  # links: verify, sign
+        # email links: the API verifies them; every sender signs its recipients' own
+        if name in ("APIHandler", "SendDueSnapshots", "EvaluateAlerts", "SendQueuedEmails"):
             assert env["UNSUBSCRIBE_SECRET_ARN"] == {"Ref": secret_name}, name
         else:
             assert "UNSUBSCRIBE_SECRET_ARN" not in env, name

@@ -83,8 +83,8 @@ def test_who_may_call_what_outside_the_table():
     assert holders["cognito-idp:AdminCreateUser"] == {"ApiRole"}  # invitations
     assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole", "AlertDeliveryRole", "MailerRole"}
     # email links: the API verifies them; every sender signs its recipients' own
-    assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole", "AlertsRole", "AlertDeliveryRole",
-                                                        "MailerRole"}
+    # (the alert delivery function gets its links signed in the job: it posts to admins' URLs)
+    assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole", "AlertsRole", "MailerRole"}
     # the aggregator's on-failure destination; the evaluator queues alert jobs, the delivery re-queues retries
     assert holders["sqs:SendMessage"] == {"AggregatorRole", "AlertsRole", "AlertDeliveryRole"}
     assert {g.resource for f in (p.ALERTS_FAMILY, p.ALERT_DELIVERY) for g in f.grants

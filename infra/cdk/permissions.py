@@ -203,8 +203,7 @@ ALERT_DELIVERY = Family(
      Grant("ReadConsent", ("dynamodb:Query",), TABLE, (CONSENT,)),  # the rule's recipients: who confirmed
      Grant("RecordDeliveries", ("dynamodb:UpdateItem",), TABLE, (ALERT_HISTORY,)),
      Grant("ReserveQuota", ("dynamodb:UpdateItem",), TABLE, (QUOTA,)),
-     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),
-     Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET),
+     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),  # unsubscribe links come signed in the job
      Grant("ConsumeDeliveries", CONSUME_QUEUE, ALERT_QUEUE),
      # a webhook attempt that may succeed later goes back on the queue as a delayed message
      Grant("RetryDeliveries", SEND_TO_QUEUE, ALERT_QUEUE)))

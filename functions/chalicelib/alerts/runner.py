@@ -155,7 +155,12 @@ class AlertRunner:
             result.fired += 1
         else:
             result.resolved += 1
-        job = Job(workspace, rule.rule_id, history_sk, state.campaign_id, to, r.value, r.volume, end)
+        try:
+            links = self.unsubscribe_links(rule, end)
+        except Exception:  # noqa: BLE001 - the state change stands; without links its emails fail, counted
+            logger.exception("unsubscribe links not signed", extra={"rule_id": rule.rule_id})
+            links = {}
+        job = Job(workspace, rule.rule_id, history_sk, state.campaign_id, to, r.value, r.volume, end, links=links)
         result.notifications.append({"rule_id": rule.rule_id, "campaign_id": state.campaign_id, "to": to,
                                      "queued": self._enqueue(job)})
 
@@ -174,9 +179,20 @@ class AlertRunner:
             logger.exception("alert delivery failed", extra={"rule_id": job.rule_id})
         return False
 
-    def send_emails(self, change: Change) -> dict[str, int]:
+    def unsubscribe_links(self, rule: Rule, at: int) -> dict[str, str]:
+        """Each email recipient's unsubscribe link, signed here: the job carries them to the
+        delivery function, which holds no signing secret (infra/cdk/permissions.py)."""
+        if not rule.notify.emails:
+            return {}
+        self._signer = self._signer or TokenSigner(secret_from_env())
+        list_ref = ref(ALERT, rule.rule_id)
+        return {a.lower(): unsubscribe_url(self._signer, self.settings.public_api_url, rule.workspace, list_ref, a, at)
+                for a in rule.notify.emails}
+
+    def send_emails(self, change: Change, links: Optional[dict[str, str]] = None) -> dict[str, int]:
         """Email every confirmed recipient, within the daily quota (consent/gate.py), each with
-        their own unsubscribe link; failures and what was held back are counted, never raised."""
+        their own unsubscribe link (`links`, signed by the evaluator; else signed here); failures
+        and what was held back are counted, never raised."""
         rule = change.rule
         out = {"emails_sent": 0, "emails_failed": 0}
         if not rule.notify.emails:
@@ -186,9 +202,8 @@ class AlertRunner:
         out.update({f"emails_{k}": v for k, v in admitted.counts().items()})
         for recipient in admitted.send:
             try:
-                self._signer = self._signer or TokenSigner(secret_from_env())
-                url = unsubscribe_url(self._signer, self.settings.public_api_url, rule.workspace, list_ref,
-                                      recipient, change.at)
+                url = (links or {}).get(recipient.lower()) or self.unsubscribe_links(rule, change.at)[
+                    recipient.lower()]
                 rendered = render_email(change, self.settings.web_url, url)
                 raw = mail.build_message(self.settings.sender, recipient, rendered, [], [], url, change.at)
                 mail.send_raw(self.ses, self.settings.sender, recipient, raw)
