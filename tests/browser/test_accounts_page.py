@@ -345,6 +345,11 @@ def test_a_member_elsewhere_accepts_an_invitation_from_the_banner(browser, stack
         page.screenshot(path=f"/tmp/invitation-banner-{width}.png")
         if width == 390:
             assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+            # the invitation email's link names the workspace: before accepting, it offers the invitation
+            page.goto(f"{stack.web_url}?ws=browser")
+            page.locator(".not-member .invitation[data-workspace='browser'] .invitation-accept").wait_for()
+            assert page.locator(".not-member > p").inner_text() == "Or open one of your workspaces:"
+            page.screenshot(path="/tmp/invitation-link-390.png")
             ctx.close()
             continue
         assert page.inner_text(".invitation-text") == "API key k_browsertests invited you to the workspace “browser” as editor."

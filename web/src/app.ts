@@ -181,7 +181,11 @@ export class App {
     const note = notMemberNote(me, ws, (w) => this.switchWorkspace(w), () => void this.signOut());
     // the invitation's own link, opened before accepting: the invitation to answer, not a refusal
     const invited = (me.invitations ?? []).some((i) => i.workspace === ws) ? this.invitations(me) : null;
-    if (invited) note.querySelector("p.error")?.replaceWith(invited);
+    if (invited) {
+      note.querySelector("p.error")?.replaceWith(invited);
+      const help = note.querySelector(":scope > p");
+      if (help && me.workspaces.length) help.textContent = t("invitedOrOpen"); else help?.remove();
+    }
     this.root.append(h("main", { id: "main", class: "signin-page" }, note));
     (note.querySelector(".invitation-accept") as HTMLElement | null)?.focus();
   }

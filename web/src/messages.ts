@@ -130,6 +130,7 @@ export const MESSAGES = {
     // links: the workspace and time zone an address names
     notMember: "You are not a member of workspace {ws}.",
     notMemberHelp: "This link is for workspace {ws}. Ask one of its admins to invite you, or open one of your workspaces:",
+    invitedOrOpen: "Or open one of your workspaces:",
     keyNotInWorkspace: "This API key belongs to workspace {own}, not to workspace {ws}.",
     keyNotInHelp: "This link is for workspace {ws}. Sign in with an account or key of {ws}, or open the key’s workspace:",
     openWorkspace: "Open {ws}",
@@ -297,6 +298,7 @@ export const MESSAGES = {
     csvMetric: "Indicateur",
     notMember: "Vous n’êtes pas membre de l’espace de travail {ws}.",
     notMemberHelp: "Ce lien est pour l’espace de travail {ws}. Demandez à l’un de ses administrateurs de vous inviter, ou ouvrez l’un de vos espaces :",
+    invitedOrOpen: "Ou ouvrez l’un de vos espaces :",
     keyNotInWorkspace: "Cette clé d’API appartient à l’espace de travail {own}, pas à l’espace {ws}.",
     keyNotInHelp: "Ce lien est pour l’espace de travail {ws}. Connectez-vous avec un compte ou une clé de {ws}, ou ouvrez l’espace de la clé :",
     openWorkspace: "Ouvrir {ws}",
