@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice import AuthResponse, Chalice, CORSConfig, Rate, Response
 
 from chalicelib import services
+from chalicelib.accounts.invitation_email import custom_message
 from chalicelib.accounts.members import MembershipStore
 from chalicelib.accounts.roles import encode_roles, key_scopes
 from chalicelib.accounts.tokens import CognitoSettings, TokenVerifier, looks_like_jwt
@@ -23,6 +24,7 @@ from chalicelib.alerts.webhook import WebhookClient
 from chalicelib.auth import Principal
 from chalicelib.catalogue import catalogue_document
 from chalicelib.config import AppConfig
+from chalicelib.consent.mailer import OutboxMailer
 from chalicelib.csv_export import report_csv
 from chalicelib.http import (ApiError, check_query_size, error_response, live_query, report_options,
                              report_query)
@@ -34,6 +36,7 @@ from chalicelib.routes.accounts import account_routes
 from chalicelib.routes.alerts import alert_routes
 from chalicelib.routes.experiments import experiment_routes
 from chalicelib.routes.common import RouteDeps, json_response, principal
+from chalicelib.routes.consent import consent_routes
 from chalicelib.routes.subscriptions import subscription_routes
 from chalicelib.routes.webhooks import webhook_routes
 from chalicelib.snapshots import runner as snapshot_runner
@@ -287,6 +290,7 @@ app.register_blueprint(alert_routes(_routes))
 app.register_blueprint(webhook_routes(_routes, lambda: sns_certificates))
 app.register_blueprint(account_routes(_routes))
 app.register_blueprint(experiment_routes(_routes))
+app.register_blueprint(consent_routes(_routes))
 
 
 # --- schedules: snapshot emails (docs/snapshots.md) and alerts (docs/alerts.md) ---
@@ -356,6 +360,26 @@ def deliver_alert_records(records: list[tuple[str, str]], on_email: Any = None) 
 def deliver_alerts(event: Any) -> dict[str, Any]:
     records = [(r.to_dict().get("messageId", ""), r.body) for r in event]
     return {"batchItemFailures": [{"itemIdentifier": i} for i in deliver_alert_records(records)]}
+
+
+# --- consent and invitations (docs/snapshots.md "Consent", docs/accounts.md "Invitations") ---
+
+def mailer_for(on_sent: Any = None) -> OutboxMailer:
+    return OutboxMailer(wired(), _ses_client(), snapshot_runner.Settings.from_env(), TokenSigner(secret_from_env()),
+                        on_sent)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def send_queued_emails(event: Any) -> dict[str, int]:
+    """Confirmation requests to new recipients; invitations of people who already have an account."""
+    return mailer_for().run(time.time()).summary()
+
+
+@app.lambda_function(name="cognito_custom_message")
+def cognito_custom_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The user pool's CustomMessage trigger: the invitation email of a new account (inviter,
+    workspace, role and link from AdminCreateUser's ClientMetadata, in the invitee's language)."""
+    return custom_message(event)
 
 
 # --- the stream: aggregator and rollup (docs/design.md) ---

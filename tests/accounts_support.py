@@ -38,6 +38,7 @@ class Pool:
     cognito: Any
     pool_id: str
     client_id: str
+    outbox: Any = None  # where invitations land (the pool fixture)
 
     @property
     def issuer(self) -> str:
@@ -78,13 +79,18 @@ def create_pool(cognito: Any, name: str = "livereport-test-users") -> Pool:
 
 
 @pytest.fixture
-def pool(aws, monkeypatch):
-    """A moto pool wired into the app: env as in AWS, the verifier fed moto's JWKS."""
+def pool(aws, monkeypatch, tmp_path):
+    """A moto pool wired into the app: env as in AWS, the verifier fed moto's JWKS. Invitations
+    behave as in local mode (infra/local/accounts.py): a temporary password, and the email the
+    pool's custom-message trigger writes, as an .eml file in `pool.outbox`."""
     import boto3
 
     import app as app_module
     from chalicelib.accounts.tokens import CognitoSettings, TokenVerifier
+    from infra.local.accounts import serve_invitations
+    serve_invitations(tmp_path / "outbox")
     p = create_pool(boto3.client("cognito-idp", region_name=REGION))
+    p.outbox = tmp_path / "outbox"
     monkeypatch.setenv("COGNITO_USER_POOL_ID", p.pool_id)
     monkeypatch.setenv("COGNITO_CLIENT_ID", p.client_id)
     monkeypatch.setenv("COGNITO_REGION", REGION)

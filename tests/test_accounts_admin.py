@@ -35,42 +35,14 @@ def sign_in(pool, email, temporary_password=None):
     return pool.tokens(email)["AccessToken"]
 
 
-def test_invite_creates_the_user_and_the_membership(api, pool, admin):
-    body = ok(call(api, "POST", "/v1/members", admin, "acme",
-                   {"email": "  New.Person@Example.com ", "role": "editor", "display_name": "New Person"}), 201)
-    assert body["email"] == "new.person@example.com" and body["role"] == "editor" and body["invited"] is True
-    user = pool.cognito.admin_get_user(UserPoolId=pool.pool_id, Username="new.person@example.com")
-    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"  # Cognito emailed the invitation
-    assert body["user_id"] == next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
-    members = ok(call(api, "GET", "/v1/members", admin, "acme"))["members"]
-    assert {(m["email"], m["role"]) for m in members} == {(ADMIN, "admin"), ("new.person@example.com", "editor")}
-    token = sign_in(pool, "new.person@example.com", temporary_password=True)
-    me = ok(call(api, "GET", "/v1/me", token))
-    assert me["email"] == "new.person@example.com" and me["display_name"] == "New Person"
-    assert me["workspaces"] == [{"workspace": "acme", "role": "editor", "scopes": ["manage", "read", "subscriptions"]}]
-    assert ok(call(api, "GET", "/v1/subscriptions", token, "acme")) is not None
-
-
-def test_inviting_an_existing_user_to_another_workspace_reuses_them(api, pool, wired, admin):
-    sub = pool.user("multi@example.com")
-    member(wired, "globex", sub, "multi@example.com", "admin")
-    body = ok(call(api, "POST", "/v1/members", admin, "acme", {"email": "multi@example.com", "role": "viewer"}), 201)
-    assert body["user_id"] == sub and body["invited"] is False
-    token = pool.tokens("multi@example.com")["AccessToken"]
-    roles = {w["workspace"]: w["role"] for w in ok(call(api, "GET", "/v1/me", token))["workspaces"]}
-    assert roles == {"acme": "viewer", "globex": "admin"}
-    assert call(api, "GET", "/v1/members", token, "acme").status_code == 403  # viewer here
-    assert call(api, "GET", "/v1/members", token, "globex").status_code == 200  # admin there
-    r = call(api, "GET", "/v1/campaigns", token)  # two workspaces: the header is needed
-    assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "workspace_required"
-    r = call(api, "POST", "/v1/members", admin, "acme", {"email": "multi@example.com", "role": "editor"})
-    assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "already_member"
+# Invitations (new and existing accounts, accept / decline / cancel): test_accounts_invitations.py
 
 
 @pytest.mark.parametrize("body, status", [
     ({"email": "not-an-email", "role": "viewer"}, 422),
     ({"email": "<script>alert(1)</script>@example.com", "role": "viewer"}, 422),
     ({"email": "a@example.com", "role": "owner"}, 422),
+    ({"email": "a@example.com", "role": "viewer", "language": "de"}, 422),
     ({"email": "a@example.com", "role": "viewer", "groups": ["admin"]}, 422),
     ({"email": "a@example.com", "role": "viewer", "display_name": "evil\u202egnp.exe"}, 422),
     ({"email": "a@example.com", "role": "viewer", "display_name": "line\nbreak"}, 422),
@@ -133,7 +105,7 @@ def test_api_keys_created_once_listed_and_revoked(api, pool, admin, aws):
 def test_an_admin_key_manages_members_and_keys(api, pool):
     key = api.key("acme", ("admin",))
     body = ok(call(api, "POST", "/v1/members", key, None, {"email": "first@example.com", "role": "admin"}), 201)
-    assert body["added_by"].startswith("k_")
+    assert body["invited_by"].startswith("k_") and body["status"] == "pending"
     minted = ok(call(api, "POST", "/v1/keys", key, None, {"scopes": ["read"]}), 201)["key"]
     assert api.get("/v1/campaigns", minted).status_code == 200
     assert api.get("/v1/campaigns", key).status_code == 403  # admin does not imply read for keys
@@ -144,8 +116,10 @@ def test_an_admin_key_manages_members_and_keys(api, pool):
 
 def test_every_admin_action_is_audited(api, pool, wired, admin):
     from webhook_support import HOST
-    sub = ok(call(api, "POST", "/v1/members", admin, "acme", {"email": "bob@example.com", "role": "viewer"}), 201)[
-        "user_id"]
+    invitation = ok(call(api, "POST", "/v1/members", admin, "acme", {"email": "bob@example.com", "role": "viewer"}),
+                    201)
+    bob = sign_in(pool, "bob@example.com", temporary_password=True)
+    sub = ok(call(api, "POST", "/v1/me/invitations/acme/accept", bob, body={}))["user_id"]
     ok(call(api, "PATCH", f"/v1/members/{sub}", admin, "acme", {"role": "editor"}))
     ok(call(api, "DELETE", f"/v1/members/{sub}", admin, "acme"), 204)
     key_id = ok(call(api, "POST", "/v1/keys", admin, "acme", {"scopes": ["read"], "label": "bi"}), 201)["key_id"]
@@ -159,14 +133,18 @@ def test_every_admin_action_is_audited(api, pool, wired, admin):
     page = audit(api, admin)
     assert [e["action"] for e in page["entries"]] == [
         "source.deleted", "source.created", "key.revoked", "key.created",
-        "member.removed", "member.role_changed", "member.invited"]
+        "member.removed", "member.role_changed", "member.joined", "member.invited"]
+    by_admin = [e for e in page["entries"] if e["action"] != "member.joined"]
     assert all(e["actor"] == {"kind": "user", "id": page["entries"][0]["actor"]["id"], "email": ADMIN}
-               for e in page["entries"])
+               for e in by_admin)
+    joined = page["entries"][-2]
+    assert joined["actor"] == {"kind": "user", "id": sub, "email": "bob@example.com"} and joined["target"] == sub
     times = [e["at"] for e in page["entries"]]
     assert times == sorted(times, reverse=True)
     invited = page["entries"][-1]
-    assert invited["target"] == sub and invited["detail"]["email"] == "bob@example.com"
-    assert page["entries"][-2]["detail"] == {"email": "bob@example.com", "from": "viewer", "to": "editor"}
+    assert invited["target"] == invitation["invitation_id"] and invited["detail"] == {
+        "email": "bob@example.com", "role": "viewer", "display_name": "", "language": "en"}
+    assert page["entries"][-3]["detail"] == {"email": "bob@example.com", "from": "viewer", "to": "editor"}
     assert page["entries"][3]["detail"] == {"label": "bi", "scopes": ["read"]}
     first = audit(api, admin, query="?limit=3")
     assert len(first["entries"]) == 3 and first["next"]
@@ -188,9 +166,9 @@ def test_hostile_names_are_stored_and_returned_as_inert_data(api, pool, admin, n
     body = ok(r, 201)
     assert body["display_name"] == name and body["email"] == email
     assert r.headers["Content-Type"] == "application/json" and r.headers["X-Content-Type-Options"] == "nosniff"
-    r = call(api, "GET", "/v1/members", admin, "acme")
+    r = call(api, "GET", "/v1/invitations", admin, "acme")
     assert r.headers["Content-Type"] == "application/json"
-    listed = {m["email"]: m for m in json.loads(r.body)["members"]}
+    listed = {m["email"]: m for m in json.loads(r.body)["invitations"]}
     assert listed[email]["display_name"] == name
     entry = audit(api, admin)["entries"][0]
     assert entry["detail"]["display_name"] == name

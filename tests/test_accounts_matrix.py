@@ -14,7 +14,7 @@ from chalicelib.auth import SCOPES
 
 #: (method, path) -> the effective scope the route requires (or a tuple of
 #: scopes, any of which is enough); "caller": any authenticated caller (key or
-#: user, member or not).
+#: user, member or not); "user": any signed-in person, member or not (keys: 403).
 REQUIRED = {
     ("POST", "/v1/events"): "ingest",
     ("GET", "/v1/campaigns"): "read",
@@ -40,6 +40,11 @@ REQUIRED = {
     ("DELETE", "/v1/sources/{source_id}"): "sources",
     ("POST", "/v1/sources/{source_id}/test"): "sources",
     ("GET", "/v1/me"): "caller",
+    ("PATCH", "/v1/me"): "user",
+    ("POST", "/v1/me/invitations/{workspace}/accept"): "user",
+    ("POST", "/v1/me/invitations/{workspace}/decline"): "user",
+    ("GET", "/v1/invitations"): "admin",
+    ("DELETE", "/v1/invitations/{invitation_id}"): "admin",
     ("GET", "/v1/members"): "admin",
     ("POST", "/v1/members"): "admin",
     ("PATCH", "/v1/members/{user_id}"): "admin",
@@ -49,11 +54,13 @@ REQUIRED = {
     ("DELETE", "/v1/keys/{key_id}"): "admin",
     ("GET", "/v1/audit"): "admin",
 }
-#: No authorizer on purpose: documents, health, signed unsubscribe links, platform-signed webhooks.
+#: No authorizer on purpose: documents, health, signed unsubscribe and confirm links, platform-signed webhooks.
 PUBLIC = {("GET", "/v1/catalogue"), ("GET", "/v1/openapi.json"), ("GET", "/v1/health"),
-          ("GET", "/v1/unsubscribe"), ("POST", "/v1/unsubscribe"), ("POST", "/v1/webhooks/{platform}/{source_id}")}
-SAMPLES = {"campaign_id": "c1", "channel": "email", "alert_id": "a_nope", "subscription_id": "s_nope", "source_id": "src_nope",
-           "user_id": "00000000-0000-0000-0000-000000000000", "key_id": "k_000000000000"}
+          *((method, path) for method in ("GET", "HEAD", "POST") for path in ("/v1/unsubscribe", "/v1/consent")),
+          ("POST", "/v1/webhooks/{platform}/{source_id}")}
+SAMPLES = {"campaign_id": "c1", "channel": "email", "alert_id": "a_nope", "subscription_id": "s_nope",
+           "source_id": "src_nope", "user_id": "00000000-0000-0000-0000-000000000000", "key_id": "k_000000000000",
+           "invitation_id": "inv_0000000000000000", "workspace": "acme"}
 
 
 def app_routes() -> dict[tuple[str, str], object]:
@@ -104,7 +111,7 @@ def test_role_matrix(api, people, route):
     required = REQUIRED[route]
     for role in (*ROLES, "none"):
         r = request(api, method, path, people[role], "acme")
-        allowed = required == "caller" or (role != "none" and grants(required, role_scopes(role)))
+        allowed = required in ("caller", "user") or (role != "none" and grants(required, role_scopes(role)))
         if allowed:
             assert r.status_code not in (401, 403), (role, route, r.status_code, r.body)
         else:

@@ -32,7 +32,7 @@ def test_access_and_id_tokens_of_the_pool_are_accepted(api, pool, ana):
         assert r.status_code == 200, r.body
         body = json.loads(r.body)
         assert body == {"kind": "user", "user_id": ana, "email": EMAIL, "display_name": "",
-                        "workspaces": [{"workspace": "acme", "role": "viewer", "scopes": ["read"]}]}
+                        "workspaces": [{"workspace": "acme", "role": "viewer", "scopes": ["read"]}], "invitations": []}
         assert call(api, "GET", "/v1/campaigns", tokens[name], "acme").status_code == 200
 
 

@@ -13,6 +13,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 import app as app_module
+from consent_support import confirm_all
 from chalicelib.alerts.runner import AlertRunner, Settings
 from chalicelib.alerts.webhook import WebhookClient
 
@@ -45,7 +46,9 @@ def alerting(api, monkeypatch):
     ses = boto3.client("sesv2", region_name="eu-west-1")
     ses.create_email_identity(EmailIdentity=SENDER)
     monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
-    api.runner = AlertRunner(api.wired, ses, Settings(SENDER, "https://dash.example/app"), WebhookClient())
+    monkeypatch.setenv("LIVEREPORT_ENV", "test")  # unsubscribe links signed with the development secret
+    api.runner = AlertRunner(api.wired, ses, Settings(SENDER, "https://dash.example/app", "https://api.example/api"),
+                             WebhookClient())
     return api
 
 
@@ -163,6 +166,7 @@ def test_a_spike_fires_once_emails_and_resolves(alerting):
     manage = api.key("acme", MANAGE)
     created = json.loads(post(api, rule_body(name=HOSTILE, language="fr")).body)
     star = json.loads(post(api, rule_body(name="all campaigns", campaign_id="*", notify={})).body)
+    assert confirm_all(api.wired) == 1  # ops@example.com answers the confirmation request
     now = time.time()
     end = int(now) - int(now) % 60
     start = end - 30 * 60
@@ -182,6 +186,9 @@ def test_a_spike_fires_once_emails_and_resolves(alerting):
     # the link opens the rule's workspace, dates in the zone the email writes them in (UTC)
     assert "https://dash.example/app/?ws=acme&amp;campaign=c1&amp;tab=email&amp;mode=live&amp;tz=UTC" in html
     assert "Taux de rebond" in html and "5" in html
+    assert fr["List-Unsubscribe"].startswith("<https://api.example/api/v1/unsubscribe?token=v2.")
+    assert fr["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "Ne plus recevoir ces alertes" in html
     text = fr.get_body(("plain",)).get_content()
     assert HOSTILE in text and "Fenêtre: 5 minutes" in text
     # a second run in the same minute changes nothing and sends nothing

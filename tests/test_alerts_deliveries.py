@@ -16,6 +16,9 @@ import pytest
 from chalicelib.alerts.deliveries import MAX_ATTEMPTS, RETRY_DELAYS, Job, SqsQueue, handle_records
 from chalicelib.alerts.runner import AlertRunner, Settings
 from chalicelib.alerts.store import AlertStore
+from chalicelib.consent.lists import ALERT, ListContext, ref
+from chalicelib.consent.store import ConsentStore
+from chalicelib.snapshots.tokens import TokenSigner
 from chalicelib.alerts.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, WebhookClient, verify
 
 
@@ -130,6 +133,7 @@ def runner(wired, queue, deadline: float = 1.0, **kw) -> AlertRunner:
     ses = boto3.client("sesv2", region_name="eu-west-1")
     ses.create_email_identity(EmailIdentity="alerts@example.com")
     client = WebhookClient(allow_local=True, attempts=1, timeout_seconds=deadline, sleep=lambda s: None)
+    kw.setdefault("signer", TokenSigner(b"alert-deliveries-test-secret"))  # recipients' unsubscribe links
     return AlertRunner(wired, ses, Settings("alerts@example.com", "https://dash.example"), client, queue=queue, **kw)
 
 
@@ -143,10 +147,15 @@ def spike(wired, workspace: str, end: int, campaign: str = "c1") -> None:
 
 
 def rule(wired, workspace: str, url: str | None, emails=()) -> object:
+    """A rule whose email recipients have confirmed (consent itself: test_consent.py)."""
     notify = {"emails": list(emails), **({"webhook_url": url} if url else {})}
-    return AlertStore(wired.client, wired.config.table_name).create(workspace, {
+    created = AlertStore(wired.client, wired.config.table_name).create(workspace, {
         "name": f"errors {workspace}", "campaign_id": "c1", "channel": "email", "metric": "error_rate", "op": ">",
         "threshold": 0.1, "window_minutes": 5, "min_volume": 10, "notify": notify}, time.time(), True)
+    ConsentStore(wired.client, wired.config.table_name).register(
+        workspace, ref(ALERT, created.rule_id), list(emails), {e.lower() for e in emails},
+        ListContext("en", "", "test"), time.time())
+    return created
 
 
 def now_minute() -> int:

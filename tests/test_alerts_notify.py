@@ -17,6 +17,9 @@ from chalicelib.alerts.rules import Rule
 from chalicelib.alerts.runner import AlertRunner, Settings
 from chalicelib.alerts.store import AlertStore
 from chalicelib.alerts.webhook import SIGNATURE_HEADER, WebhookClient, WebhookRefused, resolve_target, verify
+from chalicelib.consent.lists import ALERT, ListContext, ref
+from chalicelib.consent.store import ConsentStore
+from chalicelib.snapshots.tokens import TokenSigner
 from chalicelib.stream import create_stream
 
 from conftest import services_at
@@ -178,6 +181,8 @@ def test_two_evaluators_notify_once_per_state_change(moto_http, receiver):
         "name": "race", "campaign_id": "c1", "channel": "email", "metric": "error_rate", "op": ">",
         "threshold": 0.1, "window_minutes": 5, "min_volume": 10,
         "notify": {"emails": ["ops@example.com"], "webhook_url": receiver.url}}, time.time(), True)
+    ConsentStore(setup.client, TABLE).register("race", ref(ALERT, rule.rule_id), rule.notify.emails,
+                                               {"ops@example.com"}, ListContext("en", "", "test"), time.time())
     now = time.time()
     end = int(now) - int(now) % 60
     ts = datetime.fromtimestamp(end - 90, timezone.utc).isoformat()
@@ -194,7 +199,7 @@ def test_two_evaluators_notify_once_per_state_change(moto_http, receiver):
     def evaluator() -> AlertRunner:
         runner = AlertRunner(lambda_like(moto_http), ses, Settings("alerts@example.com", "https://dash.example"),
                              WebhookClient(allow_local=True, sleep=lambda s: None),
-                             on_email=lambda r, to, raw: emails.append(to))
+                             on_email=lambda r, to, raw: emails.append(to), signer=TokenSigner(b"x" * 32))
         original = runner.alerts.transition
 
         def racing(*args, **kw):  # both evaluators have read the same state before either writes

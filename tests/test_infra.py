@@ -256,7 +256,9 @@ def test_what_no_role_but_one_may_do(template):
     # only the aggregator reads it (DrainParked is the aggregator's schedule for parked records: same role)
     assert holders("kinesis:GetRecords") == {AGGREGATOR, DRAIN}
     assert holders("cognito-idp:AdminCreateUser") == {"APIHandler"}
-    assert holders("secretsmanager:GetSecretValue") == {"APIHandler", "SendDueSnapshots"}
+    # the link secret: the API verifies links; the snapshot, alert and mailer schedules sign them
+    assert holders("secretsmanager:GetSecretValue") == {"APIHandler", "SendDueSnapshots", "EvaluateAlerts",
+                                                         "SendQueuedEmails"}
     assert holders("dynamodb:BatchWriteItem") == {ROLLUP}
     # alert notifications: the evaluator queues them, only the delivery function consumes them
     assert holders("sqs:ReceiveMessage") == holders("sqs:DeleteMessage") == {"DeliverAlerts"}
@@ -309,7 +311,8 @@ def test_function_environment(template, stage):
         assert env["SENDER_EMAIL"] == CONTEXT["sender"]
         assert "UNSUBSCRIBE_SECRET" not in env, name
         # where the secret is, only for the functions whose role may read it
-        if name in ("APIHandler", "SendDueSnapshots"):
+        # email links: the API verifies them; every sender signs its recipients' own
+        if name in ("APIHandler", "SendDueSnapshots", "EvaluateAlerts", "SendQueuedEmails"):
             assert env["UNSUBSCRIBE_SECRET_ARN"] == {"Ref": secret_name}, name
         else:
             assert "UNSUBSCRIBE_SECRET_ARN" not in env, name

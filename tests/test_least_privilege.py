@@ -17,6 +17,7 @@ import pytest
 
 from chalicelib import tables
 from infra.cdk import permissions as p
+from consent_support import confirm_all
 from tests import iam_check
 
 
@@ -80,8 +81,10 @@ def test_who_may_call_what_outside_the_table():
     assert holders["kinesis:PutRecords"] == {"ApiRole"}  # only ingest puts on the stream
     assert holders["kinesis:GetRecords"] == {"AggregatorRole"}  # only the aggregator reads it
     assert holders["cognito-idp:AdminCreateUser"] == {"ApiRole"}  # invitations
-    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole", "AlertDeliveryRole"}
-    assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole"}  # unsubscribe links
+    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole", "AlertDeliveryRole", "MailerRole"}
+    # email links: the API verifies them; every sender signs its recipients' own
+    # (the alert delivery function gets its links signed in the job: it posts to admins' URLs)
+    assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole", "AlertsRole", "MailerRole"}
     # the aggregator's on-failure destination; the evaluator queues alert jobs, the delivery re-queues retries
     assert holders["sqs:SendMessage"] == {"AggregatorRole", "AlertsRole", "AlertDeliveryRole"}
     assert {g.resource for f in (p.ALERTS_FAMILY, p.ALERT_DELIVERY) for g in f.grants
@@ -171,7 +174,9 @@ def test_the_alert_schedule_fires_and_records_within_its_role(monkeypatch, api):
     ses.create_email_identity(EmailIdentity=SENDER)
     monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
     monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    monkeypatch.setenv("LIVEREPORT_ENV", "test")  # the development link secret
     created = json.loads(post(api, rule_body()).body)
+    confirm_all(api.wired)  # ops@example.com said yes to the confirmation request
     now = time.time()
     end = int(now) - int(now) % 60
     events = minute_events("c1", end - 10 * 60, 10, 10, {8: 8}, "lp")  # minute 8 of 10 bounces 8 of 10
@@ -207,8 +212,10 @@ def test_queued_alerts_run_within_the_evaluator_and_delivery_roles(monkeypatch, 
     monkeypatch.setenv("LIVEREPORT_ALLOW_LOCAL_WEBHOOKS", "1")
     receiver = Receiver(statuses=(503,))  # the first attempt is refused, the second delivered
     try:
+        monkeypatch.setenv("LIVEREPORT_ENV", "test")  # the development link secret
         created = json.loads(post(api, rule_body(notify={"emails": ["ops@example.com"],
                                                          "webhook_url": receiver.url})).body)
+        confirm_all(api.wired)  # ops@example.com said yes to the confirmation request
         now = time.time()
         end = int(now) - int(now) % 60
         events = minute_events("c1", end - 10 * 60, 10, 10, {8: 8}, "lq")
@@ -251,6 +258,8 @@ def test_queued_alerts_run_within_the_evaluator_and_delivery_roles(monkeypatch, 
     table_calls = {(a, pk) for a, pk in delivery if a.startswith("dynamodb:")}
     rule_pk, history_pk = "acme#ALERTS", f"acme#ALERTS#H#{created['id']}"
     assert table_calls == {("dynamodb:GetItem", rule_pk), ("dynamodb:GetItem", history_pk),
-                           ("dynamodb:UpdateItem", history_pk)}
+                           ("dynamodb:UpdateItem", history_pk),
+                           ("dynamodb:Query", "acme#CONSENT"),  # who of the rule's recipients confirmed
+                           ("dynamodb:UpdateItem", "acme#QUOTA")}  # the email's place in the day's quota
     granted = {a for g in p.ALERT_DELIVERY.grants if g.resource == p.TABLE for a in g.actions}
     assert granted == {a for a, _ in table_calls}

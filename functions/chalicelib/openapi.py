@@ -19,6 +19,7 @@ from .snapshots.subscriptions import Subscription, SubscriptionRequest
 from .webhooks.api_doc import webhook_paths
 from .accounts.api_doc import account_paths, account_schemas
 from .experiments.api_doc import experiment_paths
+from .consent.api_doc import consent_paths, consent_schemas
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -135,8 +136,9 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
                                    "422": _error("Invalid subscription, or unknown_campaign: no events for campaign_id in "
                                                  "the workspace (send allow_unknown_campaign: true for one not yet started)"),
                                    "401": _error("Unauthorized"), "403": _error("No manage scope")}},
-            "get": {"summary": "The workspace's subscriptions (recipient addresses: manage keys only)", "security": bearer,
-                    "responses": {"200": {"description": "Subscriptions"}, "401": _error("Unauthorized"),
+            "get": {"summary": "The workspace's subscriptions, each recipient's consent (`recipient_status`) and the "
+                               "last delivery (`last_delivery`), and today's email quota (`quota`)", "security": bearer,
+                    "responses": {"200": {"description": "`subscriptions` and `quota`"}, "401": _error("Unauthorized"),
                                   "403": _error("No manage scope")}}},
         "/v1/subscriptions/{subscription_id}": {"delete": {
             "summary": "Delete a subscription", "security": bearer,
@@ -153,12 +155,6 @@ def _report_paths(bearer: list[dict[str, Any]]) -> dict[str, Any]:
                           "422": _error("no_address: an API key has no address to send a test to"),
                           "429": _error("A test was sent less than a minute ago"),
                           "502": _error("The email service refused the message")}}},
-        "/v1/unsubscribe": {method: {
-            "summary": "Remove one recipient from a subscription (signed link from the email; no key; "
-                       "POST is mail clients' one-click unsubscribe)",
-            "parameters": [{"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "An HTML page confirming it"},
-                          "400": {"description": "Invalid or tampered token"}}} for method in ("get", "post")},
     }
 
 
@@ -215,7 +211,8 @@ def _alert_schema() -> dict[str, Any]:
         "channel": {"type": "string"}, "metric": {"type": "string"}, "op": {"type": ["string", "null"]},
         "threshold": {"type": ["number", "null"]}, "window_minutes": {"type": "integer"},
         "min_volume": {"type": "integer"}, "language": {"type": "string"}, "created_at": {"type": "integer"},
-        "notify": {"type": "object", "description": "manage keys: emails and webhook_url; read keys: counts only"},
+        "notify": {"type": "object", "description": "manage keys: emails, email_status (each address's consent, "
+                                                    "RecipientStatus) and webhook_url; read keys: counts only"},
         "state": state, "since": {"type": ["integer", "null"], "description": "epoch seconds of the last change"},
         "value": {"type": ["number", "null"]}, "volume": {"type": ["integer", "null"]},
         "evaluated_at": {"type": ["integer", "null"]},
@@ -276,6 +273,7 @@ def openapi_document() -> dict[str, Any]:
                 **_model_schemas(Notify, AlertRequest),
                 "Alert": _alert_schema(),
                 **account_schemas(),
+                **consent_schemas(),
                 "Progress": _progress(),
                 "Series": _series(),
                 "LiveReport": {"type": "object", "required": ["totals", "breakdowns", "executions", "series", "rates", "window"],
@@ -353,6 +351,7 @@ def openapi_document() -> dict[str, Any]:
             **webhook_paths(bearer, _error),
             **account_paths(bearer, _error),
             **experiment_paths(bearer, _error),
+            **consent_paths(),
             "/v1/catalogue": {"get": {"summary": "Channels, metrics, dimensions, rates and their EN/FR labels",
                                       "responses": {"200": {"description": "The catalogue"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},

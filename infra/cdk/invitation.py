@@ -1,5 +1,7 @@
-"""The invitation Cognito emails a new user: defined once, for the pool (users.py)
-and for local mode, which writes it to its outbox (infra/local/accounts.py)."""
+"""The pool's static invitation text (users.py): only what Cognito sends if the
+custom-message trigger (functions/app.py `cognito_custom_message`, written in
+chalicelib/accounts/invitation_email.py: inviter, workspace, role, link, EN/FR)
+is not wired to the pool. Local mode always uses the trigger's email."""
 
 INVITATION_SUBJECT = "Your campaign live reports account"
 #: Cognito fills {username} (the email) and {####} (a temporary password, valid 7 days).

@@ -32,7 +32,9 @@ if _FUNCTIONS not in sys.path:
 
 from chalicelib import rollup, tables  # noqa: E402
 from chalicelib.fold import parking  # noqa: E402
+from chalicelib.accounts import invitations  # noqa: E402
 from chalicelib.alerts import store as alerts_store  # noqa: E402
+from chalicelib.consent import outbox, quota, store as consent_store  # noqa: E402
 from chalicelib.snapshots import subscriptions  # noqa: E402
 from chalicelib.webhooks import sources as webhook_sources  # noqa: E402
 
@@ -106,6 +108,13 @@ SOURCES = webhook_sources._listing_pk(ANY)  # noqa: SLF001
 MAILGUN_TOKENS = f"{ANY}#MGTOKEN#{ANY}"
 CURRENCIES = tables.currency_pk(ANY)  # chalicelib/currencies.py: a campaign's currency, set by ingest
 EXPERIMENT_SETTINGS = tables.experiments_pk(ANY)  # chalicelib/webhooks/mailgun.py: one use per signed token
+#: Recipients' consent per list and "don't ask again" (chalicelib/consent/store.py)
+CONSENT = consent_store.consent_pk(ANY)
+#: The daily email quota's counters (chalicelib/consent/quota.py): every sender reserves there
+QUOTA = quota.quota_pk(ANY)
+INVITATIONS = invitations.invites_pk(ANY)
+#: Emails the API queues for the scheduled mailer (confirmation requests, invitations)
+MAIL_OUTBOX = outbox.OUTBOX_PK
 
 
 @dataclass(frozen=True)
@@ -145,13 +154,15 @@ class Family:
 
 API = Family(
     "ApiRole", "API handler: reads the table, writes the partitions its routes own, puts events to the "
-    "stream, verifies unsubscribe tokens, invites users",
+    "stream, verifies unsubscribe and confirm links, invites users",
     ("APIHandler",),
     (Grant("ReadTable", READ, TABLE),
      Grant("WriteOwnPartitions", WRITE, TABLE, (
          LEDGER, KEY_LOOKUP, KEYS, MEMBERS, USERS, AUDIT, SUBSCRIPTIONS, SUBSCRIPTION_REGISTRY,
          ALERTS, ALERT_HISTORY, ALERT_REGISTRY, SOURCE_LOOKUP, SOURCES, MAILGUN_TOKENS, CURRENCIES,
-         EXPERIMENT_SETTINGS)),
+         EXPERIMENT_SETTINGS, CONSENT, QUOTA, INVITATIONS, MAIL_OUTBOX)),
+     # a new list's "don't ask me again" addresses, looked up in one call
+     Grant("DeclinedInOneCall", BATCH_READ, TABLE, (CONSENT,)),
      Grant("PutEvents", STREAM_WRITE, STREAM),
      Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET),
      Grant("ProfileKeySecret", READ_SECRET, PROFILE_KEY_SECRET),
@@ -168,7 +179,7 @@ SNAPSHOTS = Family(
     "SnapshotsRole", "snapshot sender: reads reports and subscriptions, records what it sent, sends email",
     ("SendDueSnapshots",),
     (Grant("ReadTable", READ + BATCH_READ, TABLE),
-     Grant("RecordSends", ("dynamodb:UpdateItem",), TABLE, (SUBSCRIPTIONS,)),
+     Grant("RecordSends", ("dynamodb:UpdateItem",), TABLE, (SUBSCRIPTIONS, QUOTA)),
      Grant("SendSnapshots", SEND_EMAIL, SENDER_IDENTITY),
      Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET)))
 
@@ -177,24 +188,40 @@ ALERTS_FAMILY = Family(
     ("EvaluateAlerts",),
     (Grant("ReadTable", READ, TABLE),
      Grant("RecordAlerts", ("dynamodb:PutItem", "dynamodb:UpdateItem"), TABLE, (ALERTS, ALERT_HISTORY)),
-     # Inline delivery when the queue refuses a job (chalicelib/alerts/runner.py): its emails too.
+     # Inline delivery when the queue refuses a job (chalicelib/alerts/runner.py): its emails too,
+     # to confirmed recipients within the daily quota, each with a signed unsubscribe link.
+     Grant("ReserveQuota", ("dynamodb:UpdateItem",), TABLE, (QUOTA,)),
      Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("UnsubscribeSecret", READ_SECRET, UNSUBSCRIBE_SECRET),
      Grant("QueueDeliveries", SEND_TO_QUEUE, ALERT_QUEUE)))
 
 #: The alert delivery function (chalicelib/alerts/deliveries.py) posts to
 #: URLs workspace admins chose: it reads only the alert partitions (the rule
-#: and the history item it reports on), so a receiver that exploits it finds
-#: no keys, members or counters; it writes only the history item's outcome.
+#: and the history item it reports on) and the rule's recipients' consent
+#: (emails go to confirmed addresses only), so a receiver that exploits it
+#: finds no keys, members or counters; it writes only the history item's
+#: outcome and the day's email quota.
 ALERT_DELIVERY = Family(
     "AlertDeliveryRole", "alert deliveries: reads rules and their history, records each notification's "
     "outcome, sends email, consumes its queue and re-queues retries",
     ("DeliverAlerts",),
     (Grant("ReadAlerts", ("dynamodb:GetItem",), TABLE, (ALERTS, ALERT_HISTORY)),  # point reads, no Query
+     Grant("ReadConsent", ("dynamodb:Query",), TABLE, (CONSENT,)),  # the rule's recipients: who confirmed
      Grant("RecordDeliveries", ("dynamodb:UpdateItem",), TABLE, (ALERT_HISTORY,)),
-     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("ReserveQuota", ("dynamodb:UpdateItem",), TABLE, (QUOTA,)),
+     Grant("SendAlerts", SEND_EMAIL, SENDER_IDENTITY),  # unsubscribe links come signed in the job
      Grant("ConsumeDeliveries", CONSUME_QUEUE, ALERT_QUEUE),
      # a webhook attempt that may succeed later goes back on the queue as a delayed message
      Grant("RetryDeliveries", SEND_TO_QUEUE, ALERT_QUEUE)))
+
+MAILER = Family(
+    "MailerRole", "mailer: sends queued confirmation requests and invitations, records that it did",
+    ("SendQueuedEmails",),
+    (Grant("ReadTable", READ, TABLE),
+     Grant("RecordRequests", ("dynamodb:UpdateItem",), TABLE, (CONSENT, QUOTA, MAIL_OUTBOX)),
+     Grant("DropSent", ("dynamodb:DeleteItem",), TABLE, (MAIL_OUTBOX,)),
+     Grant("SendRequests", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("ConfirmSecret", READ_SECRET, UNSUBSCRIBE_SECRET)))
 
 AGGREGATOR = Family(
     "AggregatorRole", "aggregator: reads the stream and the ledger, folds into counters, its failure queue",
@@ -218,8 +245,8 @@ COGNITO_MESSAGE = Family(
     ("CognitoCustomMessage",),
     (Grant("DashboardUrl", READ_PARAMETER, DASHBOARD_URL_PARAMETER),))
 
-FAMILIES: tuple[Family, ...] = (API, AUTHORIZER, SNAPSHOTS, ALERTS_FAMILY, ALERT_DELIVERY, AGGREGATOR, ROLLUP,
-                                 COGNITO_MESSAGE)
+FAMILIES: tuple[Family, ...] = (API, AUTHORIZER, SNAPSHOTS, ALERTS_FAMILY, ALERT_DELIVERY, MAILER, AGGREGATOR,
+                                ROLLUP, COGNITO_MESSAGE)
 
 
 def family_of(function: str) -> Family | None:

@@ -152,6 +152,8 @@ class LiveReportStack(Stack):
         # (the alert deliveries run from their queue, not a schedule).
         for name in dict.fromkeys([*self.scheduled_function_names(),
                                    *self.functions_granted(permissions.SENDER_IDENTITY)]):
+            if name == "APIHandler":  # the site's CSP names the API: the API reads the address from SSM instead
+                continue
             self.chalice.add_environment_variable("DASHBOARD_URL", self.dashboard_url, name)
         self._custom_message_trigger()
         if settings.waf:

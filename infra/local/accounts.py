@@ -70,6 +70,25 @@ def serve_revoke_token() -> None:
     CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]
 
 
+def serve_refresh_tokens() -> None:
+    """Teach the in-process moto server Cognito's GetTokensFromRefreshToken, which it
+    lacks (500) and Amplify Auth uses to refresh a session (an expired access token, or
+    the forced refresh after accepting an invitation): answered as moto's own
+    REFRESH_TOKEN_AUTH answers, so a revoked refresh token is refused here too."""
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+
+    if hasattr(CognitoIdpResponse, "get_tokens_from_refresh_token"):
+        return
+
+    def get_tokens_from_refresh_token(self: Any) -> Any:
+        result = self._get_region_agnostic_backend().initiate_auth(
+            self._get_param("ClientId"), "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": self._get_param("RefreshToken")})
+        return ActionResult(result)
+
+    CognitoIdpResponse.get_tokens_from_refresh_token = get_tokens_from_refresh_token  # type: ignore[attr-defined]
+
+
 #: Where local mode writes the pool's emails (start_accounts sets it; the moto shims read it).
 _outbox: dict[str, Path] = {}
 
@@ -77,9 +96,14 @@ _outbox: dict[str, Path] = {}
 def serve_invitations(outbox: Path) -> None:
     """moto creates an invited user with no password and emails nothing, so
     nobody could accept an invitation locally. Like Cognito, give the user a
-    temporary password and send the pool's invitation, here as an `.eml`
-    file in the outbox (snapshot and alert emails land there too)."""
+    temporary password and send the invitation the pool's custom-message
+    trigger writes (the same handler as in AWS, fed the same ClientMetadata),
+    here as an `.eml` file in the outbox (snapshot and alert emails land there
+    too). A RESEND (an account never signed in to, invited again) gets a new
+    temporary password the same way; moto itself would create a second user."""
+    from moto.cognitoidp.exceptions import UserNotFoundError
     from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
 
     _outbox["folder"] = outbox
     if getattr(CognitoIdpResponse.admin_create_user, "local_invitations", False):
@@ -87,12 +111,21 @@ def serve_invitations(outbox: Path) -> None:
     create = CognitoIdpResponse.admin_create_user
 
     def admin_create_user(self: Any) -> Any:
-        invite = not self._get_param("TemporaryPassword") and self._get_param("MessageAction") is None
+        action, metadata = self._get_param("MessageAction"), self._get_param("ClientMetadata") or {}
+        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
+        if action == "RESEND":
+            user = pool._get_user(self._get_param("Username"))
+            if user is None:
+                raise UserNotFoundError("User does not exist.")
+            user.password = random_password()
+            write_invitation(_outbox["folder"], user.attribute_lookup.get("email", ""), user.password, metadata)
+            return ActionResult({"User": user.to_json(extended=True)})
+        invite = not self._get_param("TemporaryPassword") and action is None
         answer = create(self)
         if invite:
-            user = self.backend.describe_user_pool(self._get_param("UserPoolId"))._get_user(self._get_param("Username"))
+            user = pool._get_user(self._get_param("Username"))
             user.password = random_password()
-            write_invitation(_outbox["folder"], user.attribute_lookup.get("email", ""), user.password)
+            write_invitation(_outbox["folder"], user.attribute_lookup.get("email", ""), user.password, metadata)
         return answer
 
     admin_create_user.local_invitations = True  # type: ignore[attr-defined]
@@ -143,24 +176,36 @@ RESET_SUBJECT = "Your verification code"
 RESET_BODY = "Your verification code is {####}."
 
 
-def write_invitation(folder: Path, email: str, password: str) -> Path:
-    """The invitation Cognito would send (infra/cdk/invitation.py), as an .eml file."""
+def write_invitation(folder: Path, email: str, password: str, metadata: dict[str, str]) -> Path:
+    """The invitation Cognito would send: the pool's custom-message trigger (functions/app.py,
+    chalicelib/accounts/invitation_email.py) called as Cognito calls it, placeholders filled
+    as Cognito fills them, as an .eml file (with the plain-text twin Cognito does not send)."""
     from html import escape
 
-    from infra.cdk.invitation import INVITATION_BODY, INVITATION_SUBJECT
+    sys.path.insert(0, str(FUNCTIONS))
+    from chalicelib.accounts.invitation_email import ADMIN_CREATE_USER, custom_message, invitation
 
-    html = INVITATION_BODY.replace("{username}", escape(email)).replace("{####}", escape(password))
-    return write_email(folder, "invitation", email, INVITATION_SUBJECT, html)
+    event = {"version": "1", "triggerSource": ADMIN_CREATE_USER, "region": REGION, "userPoolId": "local",
+             "userName": email, "callerContext": {"awsSdkVersion": "local", "clientId": "local"},
+             "request": {"userAttributes": {"email": email}, "codeParameter": "{####}",
+                         "usernameParameter": "{username}", "clientMetadata": dict(metadata)},
+             "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None}}
+    answer = custom_message(event)["response"]
+    fill = {"{username}": email, "{####}": password}
+    html, text = answer["emailMessage"], invitation(metadata, "{username}", "{####}")[1].text()
+    for placeholder, value in fill.items():
+        html, text = html.replace(placeholder, escape(value)), text.replace(placeholder, value)
+    return write_email(folder, "invitation", email, answer["emailSubject"], html, text)
 
 
-def write_email(folder: Path, kind: str, email: str, subject: str, html: str) -> Path:
+def write_email(folder: Path, kind: str, email: str, subject: str, html: str, text: str | None = None) -> Path:
     """An email the pool would send, as `<kind>-<email>-<ms>.eml` in the outbox."""
     from email.message import EmailMessage
 
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = subject, "no-reply@verificationemail.com", email
-    message.set_content(html.replace("<br>", "\n"))
-    message.add_alternative(f"<p>{html}</p>", subtype="html")
+    message.set_content(text if text is not None else html.replace("<br>", "\n"))
+    message.add_alternative(html if html.lstrip().startswith("<!DOCTYPE") else f"<p>{html}</p>", subtype="html")
     folder.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in email)
     path = folder / f"{kind}-{safe}-{int(time.time() * 1000)}.eml"
@@ -187,6 +232,7 @@ def start_accounts(stack: Any, email: str | None = None, password: str | None = 
     email = check_email(email or os.environ.get("LIVEREPORT_ADMIN_EMAIL") or "admin@example.com")
     password = password or os.environ.get("LIVEREPORT_ADMIN_PASSWORD") or random_password()
     serve_revoke_token()
+    serve_refresh_tokens()
     # moto accepts any TOTP code unless asked to check it (against its one fixed secret, which the
     # page's QR code then carries, so a real authenticator app works locally too).
     os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")

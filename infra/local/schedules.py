@@ -15,6 +15,10 @@ go through an SQS queue on the moto server, as in AWS, which a QueueDrainer
 thread hands to app.deliver_alert_records (the Lambda handler's body); their
 emails land in the same outbox. With the demo on, seed_demo_alerts() puts one rule on the
 demo's `flash-sale` campaign, whose bounce rate spikes now and then.
+
+Queued emails (confirmation requests to new recipients, invitations of people
+who already have an account) go out through app.mailer_for().run() every
+LIVEREPORT_MAIL_SECONDS (default 60, the Lambda's rate), into the same outbox.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from typing import Any
 
 DEFAULT_SECONDS = 300
 DEFAULT_ALERT_SECONDS = 60
+DEFAULT_MAIL_SECONDS = 60
 DEMO_RULE = {"name": "Flash sale: bounce spike", "campaign_id": "flash-sale", "channel": "email",
              "metric": "bounce_rate", "op": ">", "threshold": 0.15, "window_minutes": 5, "min_volume": 50,
              "notify": {"emails": ["marketing@example.com"]}, "language": "en"}
@@ -58,6 +63,20 @@ class AlertOutbox:
         path = self.folder / f"{safe}-{int(time.time() * 1000)}.eml"
         path.write_bytes(raw)
         print(f"alert email written: {path}", flush=True)
+
+
+class MailOutbox:
+    """Confirmation requests and invitations as `.eml` files beside the snapshots."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, kind: str, recipient: str, raw: bytes) -> None:
+        safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in f"{kind}-{recipient}")
+        path = self.folder / f"{safe}-{int(time.time() * 1000)}.eml"
+        path.write_bytes(raw)
+        print(f"{kind} email written: {path}", flush=True)
 
 
 class SnapshotScheduler(threading.Thread):
@@ -104,7 +123,18 @@ def start_schedules(stack: Any) -> list[str]:
     app_module.snapshot_outbox = outbox  # test emails asked for on the page land there too
     stack._stops.append(lambda: setattr(app_module, "snapshot_outbox", None))
     return [f"snapshot emails: every {every:g}s from {sender}; outbox {outbox.folder}",
-            *start_alert_schedule(stack, app_module, outbox.folder)]
+            *start_alert_schedule(stack, app_module, outbox.folder),
+            *start_mail_schedule(stack, app_module, outbox.folder)]
+
+
+def start_mail_schedule(stack: Any, app_module: Any, folder: Path) -> list[str]:
+    """Send queued confirmation requests and invitations every LIVEREPORT_MAIL_SECONDS."""
+    every = float(os.environ.get("LIVEREPORT_MAIL_SECONDS", DEFAULT_MAIL_SECONDS))
+    outbox = MailOutbox(folder)
+    scheduler = SnapshotScheduler(lambda: app_module.mailer_for(outbox).run(), every, "mail-schedule")
+    scheduler.start()
+    stack._stops.append(scheduler.stop)
+    return [f"queued emails: confirmation requests and invitations every {every:g}s (LIVEREPORT_MAIL_SECONDS)"]
 
 
 def start_alert_schedule(stack: Any, app_module: Any, folder: Path) -> list[str]:
@@ -182,11 +212,18 @@ def start_alert_deliveries(stack: Any, app_module: Any, outbox: Any) -> str:
 
 
 def seed_demo_alerts(services: Any, workspace: str = "demo") -> list[str]:
-    """One bounce-rate rule on the demo's spiky campaign (idempotent); lines to print."""
+    """One bounce-rate rule on the demo's spiky campaign (idempotent); lines to print. Its
+    made-up address counts as confirmed (`via: demo`) so the demo's alert emails reach the outbox."""
     from chalicelib.alerts.store import AlertStore
+    from chalicelib.consent.lists import ALERT, ListContext, describe_rule, ref
+    from chalicelib.consent.store import ConsentStore
     store = AlertStore(services.client, services.config.table_name)
     rules, _ = store.load(workspace)
     if not any(r.name == DEMO_RULE["name"] for r in rules):
-        store.create(workspace, DEMO_RULE, time.time(), allow_local=False)
+        now = time.time()
+        rule = store.create(workspace, DEMO_RULE, now, allow_local=False)
+        ConsentStore(services.client, services.config.table_name).register(
+            workspace, ref(ALERT, rule.rule_id), rule.notify.emails, {e.lower() for e in rule.notify.emails},
+            ListContext(rule.language, describe_rule(rule), "make run"), now, confirmed_via="demo")
     return [f"demo alert:     '{DEMO_RULE['name']}' on {workspace}/flash-sale (bounce rate > 15% over 5 min); "
             "it fires every 20 minutes and its emails land in the outbox"]

@@ -6,7 +6,9 @@
 Starts its own local stack, streams a day of realistic traffic for one campaign on every channel
 (infra/local/traffic.py), signs in and captures each tab, the global email report and the
 "Email me this report" dialog, then sends the live all-channels snapshot email and renders it
-(email-snapshot-desktop.png at a 680 px mail column, email-snapshot-phone.png at 390 px).
+(email-snapshot-desktop.png at a 680 px mail column, email-snapshot-phone.png at 390 px), and the
+consent pages people reach from emails (consent-*.png, unsubscribe-*.png) and the confirmation
+request (email-consent-*.png). `--consent` renders only those (no traffic needed).
 """
 from __future__ import annotations
 
@@ -42,6 +44,18 @@ def main() -> None:
     stack.start_api()
     stack.start_web()
     _, stack.key = stack.services.keys.create("screens", ["ingest", "read", "manage"])
+    OUT.mkdir(parents=True, exist_ok=True)
+    if "--consent" in sys.argv:
+        from playwright.sync_api import sync_playwright
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                _consent_pngs(browser, stack)
+                browser.close()
+        finally:
+            stack.stop()
+        print(f"screenshots in {OUT}")
+        return
     now = datetime.now(timezone.utc)
     gen = TrafficGenerator(seed=42, prefix="shot")
     events = list(gen.events(1000, now - timedelta(hours=23), now - timedelta(minutes=1), campaigns=(CAMPAIGN,)))
@@ -97,6 +111,12 @@ def _email_pngs(browser, stack: LocalStack) -> None:
         "screens", {"campaign_id": CAMPAIGN.campaign_id, "report": "live", "channel": "all", "language": "en",
                     "recipients": ["ann@example.com"], "frequency": {"type": "hourly", "tz": "Europe/Paris"}},
         time.time() - 7200)
+    from chalicelib.consent.lists import SUB, ListContext, ref
+    from chalicelib.consent.store import ConsentStore
+    (sub,) = SubscriptionStore(stack.services.client, stack.services.config.table_name).list("screens")
+    ConsentStore(stack.services.client, stack.services.config.table_name).register(  # as if Ann had confirmed
+        "screens", ref(SUB, sub.subscription_id), ["ann@example.com"], {"ann@example.com"},
+        ListContext("en", "", "screens"), time.time(), confirmed_via="demo")
     raws: list[bytes] = []
     app_module.snapshot_runner_for(lambda sub, rcpt, period, raw: raws.append(raw)).run()
     for name, width in (("desktop", 680), ("phone", 390)):
@@ -150,6 +170,52 @@ def experiments_main() -> None:
     print(f"screenshots in {OUT}")
 
 
+def _consent_pngs(browser, stack: LocalStack) -> None:
+    """The confirmation request (as a mail client shows it) and the confirm and unsubscribe pages."""
+    import json
+    import os
+    import re
+    import urllib.request
+    import app as app_module
+    from infra.local.schedules import verify_sender
+    from tests.browser.email_png import render_png
+    os.environ.setdefault("LIVEREPORT_ENV", "local")
+    os.environ["PUBLIC_API_URL"] = stack.api_url
+    verify_sender(app_module._ses_client(), "reports@example.com")
+    body = {"campaign_id": CAMPAIGN.campaign_id, "report": "live", "channel": "all", "language": "en",
+            "recipients": ["ann@example.com"], "allow_unknown_campaign": True,
+            "frequency": {"type": "daily", "time": "08:00", "tz": "Europe/Paris"}}
+    urllib.request.urlopen(urllib.request.Request(f"{stack.api_url}/v1/subscriptions", data=json.dumps(body).encode(),
+                                                  headers={"Authorization": f"Bearer {stack.key}",
+                                                           "Content-Type": "application/json"}), timeout=30)
+    raws: list[bytes] = []
+    app_module.mailer_for(lambda kind, rcpt, raw: raws.append(raw)).run()
+    for name, width in (("desktop", 680), ("phone", 390)):
+        render_png(browser, raws[0], OUT / f"email-consent-{name}.png", width)
+    import email
+    from email import policy
+    text = email.message_from_bytes(raws[0], policy=policy.default).get_body(("plain",)).get_content()
+    link = re.search(r"(http://\S+/v1/consent\?token=\S+)", text).group(1)
+    for name, width in (("desktop", 1440), ("phone", 390)):
+        ctx = browser.new_context(viewport={"width": width, "height": 700}, locale="en-GB")
+        page = ctx.new_page()
+        page.goto(link)
+        page.screenshot(path=str(OUT / f"consent-{name}.png"))
+        ctx.close()
+    from chalicelib.consent.gate import unsubscribe_url
+    from chalicelib.snapshots.tokens import TokenSigner, secret_from_env
+    subs = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{stack.api_url}/v1/subscriptions", headers={"Authorization": f"Bearer {stack.key}"}), timeout=30).read())
+    sub_id = subs["subscriptions"][0]["subscription_id"]
+    url = unsubscribe_url(TokenSigner(secret_from_env()), stack.api_url, "screens", f"sub:{sub_id}",
+                          "ann@example.com", time.time())
+    ctx = browser.new_context(viewport={"width": 390, "height": 700}, locale="en-GB")
+    page = ctx.new_page()
+    page.goto(url)
+    page.screenshot(path=str(OUT / "unsubscribe-phone.png"))
+    ctx.close()
+
+
 def _experiment_email_pngs(browser, stack: LocalStack) -> None:
     import os
     import app as app_module
@@ -163,6 +229,12 @@ def _experiment_email_pngs(browser, stack: LocalStack) -> None:
         seed.EXP_WORKSPACE, {"campaign_id": seed.WINNER, "report": "live", "channel": "email", "language": "en",
                              "recipients": ["ann@example.com"], "frequency": {"type": "hourly", "tz": "Europe/Paris"}},
         time.time() - 7200)
+    from chalicelib.consent.lists import SUB, ListContext, ref
+    from chalicelib.consent.store import ConsentStore
+    (sub,) = SubscriptionStore(stack.services.client, stack.services.config.table_name).list(seed.EXP_WORKSPACE)
+    ConsentStore(stack.services.client, stack.services.config.table_name).register(  # as if Ann had confirmed
+        seed.EXP_WORKSPACE, ref(SUB, sub.subscription_id), ["ann@example.com"], {"ann@example.com"},
+        ListContext("en", "", seed.EXP_WORKSPACE), time.time(), confirmed_via="demo")
     raws: list[bytes] = []
     app_module.snapshot_runner_for(lambda sub, rcpt, period, raw: raws.append(raw)).run()
     for name, width in (("desktop", 680), ("phone", 390)):

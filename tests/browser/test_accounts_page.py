@@ -256,25 +256,26 @@ def test_a_signed_in_admin_manages_the_chosen_workspace(context, stack):
     page.fill(".invite-form input[name=email]", email)
     page.select_option(".invite-form select[name=role]", "editor")
     page.click(".invite-form button[type=submit]")
-    page.locator(f".admin-members tr[data-email='{email}']").wait_for()
+    page.locator(f".admin-invitations tr[data-email='{email}']").wait_for()
     row = page.locator(".admin-audit tbody tr[data-action='member.invited']").first
     row.wait_for()
     assert ADMIN_EMAIL in row.inner_text() and email in row.inner_text()
-    # the invitation went to the pool, and the membership to `default` only
+    # the invitation went to the pool, and an invitation to `default` only (no membership before accepting)
     user = cognito(stack).admin_get_user(UserPoolId=stack.accounts.user_pool_id, Username=email)
     assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     from chalicelib.accounts.members import MembershipStore
     sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
-    roles = MembershipStore(stack.services.client, stack.services.config.table_name).user(sub).roles
-    assert roles == {"default": "editor"}
+    record = MembershipStore(stack.services.client, stack.services.config.table_name).user(sub)
+    assert record.roles == {} and [(i["workspace"], i["role"]) for i in record.invitations] == [("default", "editor")]
     page.click(".reports-link")
     page.wait_for_selector("[role=tablist]")
     page.close()
 
 
 def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
-    """Invited on the admin page, the person gets the pool's invitation (local mode: an .eml in the
-    outbox) with a temporary password, signs in with it, chooses a password and lands as a viewer."""
+    """Invited on the admin page, the person gets the invitation the pool's trigger writes (local mode:
+    an .eml in the outbox) naming the inviter, the workspace and the role, with a temporary password;
+    signs in with it, chooses a password, accepts the invitation and lands as a viewer."""
     import email
     import email.policy
     add_member(stack, "browser", ADMIN_EMAIL, "admin", "Local admin")
@@ -285,14 +286,16 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     page.fill(".invite-form input[name=email]", invitee)
     page.fill(".invite-form input[name=display_name]", "Ivy Invitee")
     page.click(".invite-form button[type=submit]")
-    page.locator(f".admin-members tr[data-email='{invitee}']").wait_for()
+    page.locator(f".admin-invitations tr[data-email='{invitee}']").wait_for()
     page.close()
 
     [eml] = list(stack.outbox.glob(f"invitation-{invitee}-*.eml"))
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert message["To"] == invitee and message["Subject"] == "Your campaign live reports account"
+    assert message["To"] == invitee
+    assert message["Subject"] == "Local admin (admin@example.com) invited you to workspace browser"
     text = message.get_body(("plain",)).get_content()
-    temporary = re.search(r"temporary password (\S+) \(valid 7 days\)", text).group(1)
+    assert "join the workspace “browser” as viewer" in text
+    temporary = re.search(r"this temporary password:\s+(\S+)", text).group(1)
 
     fresh = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB", timezone_id="UTC")
     page = fresh.new_page()
@@ -302,11 +305,65 @@ def test_an_invitation_is_accepted_end_to_end(browser, context, stack):
     page.fill("#new-password", "Ivy-Chose-Pa55!")
     page.fill("#confirm-password", "Ivy-Chose-Pa55!")
     page.click("form.signin button[type=submit]")
+    # in no workspace yet: the invitation, to accept (nothing joined before that)
+    invitation = page.locator(".no-workspace .invitation[data-workspace='browser']")
+    invitation.wait_for()
+    assert invitation.locator(".invitation-text").inner_text() == (
+        "Local admin (admin@example.com) invited you to the workspace “browser” as viewer.")
+    page.screenshot(path="/tmp/invitation-first-sign-in-1440.png")
+    invitation.locator(".invitation-accept").click()
     page.wait_for_selector("[role=tablist]")
     assert page.inner_text(".who-name") == "Ivy Invitee"
     assert page.get_attribute(".role-badge", "data-role") == "viewer"
     wait_loaded(page, seed.CAMPAIGN, "campaign")
     fresh.close()
+
+
+def test_a_member_elsewhere_accepts_an_invitation_from_the_banner(browser, stack):
+    """Someone who already has an account is invited (the admin cannot tell): after signing in they see
+    the invitation above their reports, accept it, and the new workspace is theirs, their name unchanged."""
+    from chalicelib.accounts.admin import AccountAdmin
+    from chalicelib.accounts.audit import AuditLog
+    from chalicelib.accounts.directory import UserDirectory
+    from chalicelib.accounts.members import MembershipStore
+    from chalicelib.auth import Principal
+    email_, password = fresh_email("elsewhere"), "Else-Where-Pa55!"
+    add_member(stack, "default", email_, "editor", "Elle Own", password=password)
+    client, table = stack.services.client, stack.services.config.table_name
+    admin = AccountAdmin(MembershipStore(client, table), AuditLog(client, table), stack.services.keys,
+                         UserDirectory(cognito(stack), stack.accounts.user_pool_id))
+    boss = Principal("browser", frozenset({"admin"}), "k_browsertests", "key")
+    admin.invite("browser", boss, {"email": email_, "role": "editor", "display_name": "Not Her Name"}, time.time())
+    for width, height in ((390, 800), (1440, 900)):  # the phone only looks; the desktop accepts
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB", timezone_id="UTC")
+        page = ctx.new_page()
+        open_signed_out(page, stack)
+        sign_in_form(page, email_, password)
+        banner = page.locator(".invitations .invitation[data-workspace='browser']")
+        banner.wait_for()
+        assert page.locator("[role=tablist]").count() == 1  # the reports of `default` are there too
+        page.screenshot(path=f"/tmp/invitation-banner-{width}.png")
+        if width == 390:
+            assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+            # the invitation email's link names the workspace: before accepting, it offers the invitation
+            page.goto(f"{stack.web_url}?ws=browser")
+            page.locator(".not-member .invitation[data-workspace='browser'] .invitation-accept").wait_for()
+            assert page.locator(".not-member > p").inner_text() == "Or open one of your workspaces:"
+            page.screenshot(path="/tmp/invitation-link-390.png")
+            ctx.close()
+            continue
+        assert page.inner_text(".invitation-text") == "API key k_browsertests invited you to the workspace “browser” as editor."
+        banner.locator(".invitation-accept").click()
+        page.wait_for_function("() => document.querySelector('#workspace')?.value === 'browser'")
+        page.wait_for_selector("[role=tablist]")
+        assert page.locator(".invitations").count() == 0
+        assert page.get_attribute(".role-badge", "data-role") == "editor"
+        assert page.inner_text(".who-name") == "Elle Own"  # the admin's suggestion never renames anyone
+        options = page.eval_on_selector_all("#workspace option", "os => os.map(o => o.value)")
+        assert options == ["browser", "default"]
+        page.wait_for_selector("main[data-loaded]")  # the reports of `browser`, readable with the refreshed token
+        assert page.locator(".banner:not([hidden])").count() == 0
+        ctx.close()
 
 
 def totp_code(secret: str) -> str:

@@ -41,6 +41,20 @@ def admin_key(stack) -> str:
     return key
 
 
+def accept_invitation(stack, email: str, workspace: str = WS) -> None:
+    """What the invited person does after signing in (tested in the browser in test_accounts_page.py)."""
+    import time
+
+    from chalicelib.accounts.admin import AccountAdmin
+    from chalicelib.accounts.audit import AuditLog
+    from chalicelib.accounts.invitations import InvitationStore
+    from chalicelib.accounts.members import MembershipStore
+    client, table = stack.services.client, stack.services.config.table_name
+    (inv,) = [i for i in InvitationStore(client, table).pending(workspace, time.time()) if i.email == email]
+    AccountAdmin(MembershipStore(client, table), AuditLog(client, table), stack.services.keys, None).answer_invitation(
+        inv.user_id, email, workspace, True, time.time())
+
+
 def open_admin(page, stack, key: str, lang: str = "en") -> None:
     page.add_init_script(CONFIRM_YES)
     enter(page, stack, key, lang, "UTC")
@@ -61,13 +75,21 @@ def members(stack, key) -> dict[str, dict]:
 def test_members_invite_change_role_remove_and_refusals(page, stack, admin_key):
     open_admin(page, stack, admin_key)
     section = page.locator(".admin-members")
-    # invite: the hostile display name is stored as typed and shown as text
+    # invite: pending until she accepts; the hostile display name (a suggestion) is stored as typed, shown as text
     page.fill(".invite-form input[name=email]", "ann.admin@example.org")
     page.fill(".invite-form input[name=display_name]", HOSTILE)
     page.click(".invite-form button[type=submit]")
+    expect(page.locator(".invite-form .admin-form-status")).to_contain_text(
+        "Invitation sent to ann.admin@example.org: they join the workspace once they accept it.")
+    pending = page.locator(".admin-invitations tr[data-email='ann.admin@example.org']")
+    pending.wait_for()
+    expect(pending.locator("td").nth(1)).to_have_text("viewer")
+    assert section.locator("tr[data-email='ann.admin@example.org']").count() == 0  # not a member before accepting
+    accept_invitation(stack, "ann.admin@example.org")
+    page.reload()
     ann = section.locator("tr[data-email='ann.admin@example.org']")
     ann.wait_for()
-    expect(page.locator(".invite-form .admin-form-status")).to_contain_text("ann.admin@example.org was invited")
+    expect(page.locator(".admin-invitations tbody td.empty")).to_have_text("No pending invitation.")
     expect(ann.locator("td").nth(1)).to_have_text(HOSTILE)
     assert ann.locator("td").nth(1).is_visible()
     expect(ann.locator("select.role-select")).to_have_value("viewer")
@@ -77,6 +99,7 @@ def test_members_invite_change_role_remove_and_refusals(page, stack, admin_key):
     assert page.locator(".admin-page img, .admin-page script").count() == 0
     assert members(stack, admin_key)["ann.admin@example.org"]["display_name"] == HOSTILE
     # inviting her again: the API's 409 beside the form
+    page.wait_for_selector(".admin-members .admin-body:not([aria-busy]) .admin-table-wrap")
     page.fill(".invite-form input[name=email]", "ann.admin@example.org")
     page.click(".invite-form button[type=submit]")
     expect(page.locator(".invite-form .admin-form-error")).to_contain_text("already a member")
@@ -91,6 +114,9 @@ def test_members_invite_change_role_remove_and_refusals(page, stack, admin_key):
     page.fill(".invite-form input[name=email]", "bob.admin@example.org")
     page.select_option(".invite-form select[name=role]", "admin")
     page.click(".invite-form button[type=submit]")
+    page.locator(".admin-invitations tr[data-email='bob.admin@example.org']").wait_for()
+    accept_invitation(stack, "bob.admin@example.org")
+    page.reload()
     bob = section.locator("tr[data-email='bob.admin@example.org']")
     expect(bob.locator("select.role-select")).to_have_value("admin")
     bob.locator("select.role-select").select_option("viewer")
@@ -107,7 +133,7 @@ def test_members_invite_change_role_remove_and_refusals(page, stack, admin_key):
     assert "ann.admin@example.org" not in members(stack, admin_key)
     # newest first
     actions = page.eval_on_selector_all(".admin-audit tbody tr[data-action]", "rs => rs.map(r => r.dataset.action)")
-    assert actions[:3] == ["member.removed", "member.invited", "member.role_changed"], actions
+    assert actions[:4] == ["member.removed", "member.joined", "member.invited", "member.role_changed"], actions
     page.screenshot(path="/tmp/admin-members-1440.png", full_page=True)
 
 
@@ -320,7 +346,7 @@ def test_french_on_a_phone_does_not_overflow(browser, stack, admin_key):
         page = ctx.new_page()
         open_admin(page, stack, admin_key, "fr")
         headings = page.locator(".admin-section h3").all_inner_texts()
-        assert headings == ["Membres", "Clés d’API", "Sources de webhooks", "Audit"], headings
+        assert headings == ["Membres", "Invitations en attente", "Clés d’API", "Sources de webhooks", "Audit"], headings
         expect(page.locator(".invite-form button[type=submit]")).to_have_text("Inviter")
         expect(page.locator(".reports-link")).to_have_text("← Retour aux rapports")
         problems = page.evaluate("""() => {

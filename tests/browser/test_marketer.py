@@ -11,6 +11,8 @@ import time
 from datetime import datetime
 from email import policy
 
+from playwright.sync_api import expect
+
 from . import seed
 from .conftest import choose_campaign, enter, open_tab, sign_in, wait_loaded
 from .helpers import kpis, live
@@ -25,7 +27,7 @@ def tab_classes(page) -> dict[str, bool]:
 
 def test_subscription_ui_end_to_end(page, stack, demo_key, monkeypatch, tmp_path):
     import app as app_module
-    from infra.local.schedules import Outbox, verify_sender
+    from infra.local.schedules import MailOutbox, Outbox, verify_sender
     enter(page, stack, demo_key)
     page.goto(f"{stack.web_url}?campaign={BF}&tab=email&mode=live")
     wait_loaded(page, BF, "email")
@@ -34,16 +36,39 @@ def test_subscription_ui_end_to_end(page, stack, demo_key, monkeypatch, tmp_path
     page.select_option("#sub-scope", "all")
     page.select_option("#sub-frequency", "hourly")
     page.click("dialog.subscribe button[type=submit]")
-    page.wait_for_selector(".sub-list li[data-subscription] >> text=ann@example.com, bob@example.org")
+    for address in ("ann@example.com", "bob@example.org"):  # outside the workspace: asked to confirm first
+        page.wait_for_selector(f".sub-list li[data-subscription] .recipient[data-address='{address}'][data-status=pending]")
     subs = seed.get(stack.api_url, demo_key, "/v1/subscriptions")["subscriptions"]
     assert [(s["campaign_id"], s["channel"], s["report"], s["frequency"]["tz"]) for s in subs] == [(BF, "all", "live", "Europe/Paris")]
-    # the scheduled function sends it: one email per recipient in the local outbox
+    # the scheduled mailer sends the confirmation requests; Ann opens hers and says yes on the page
     monkeypatch.setenv("LIVEREPORT_ENV", "local")
     monkeypatch.setenv("DASHBOARD_URL", stack.web_url)
+    monkeypatch.setenv("PUBLIC_API_URL", stack.api_url)
     verify_sender(app_module._ses_client(), "reports@example.com")
+    requests = tmp_path / "requests"
+    assert app_module.mailer_for(MailOutbox(requests)).run(time.time()).summary()["sent"] == 2
+    (ann_request,) = requests.glob("confirm-ann@example.com-*.eml")
+    request = email.message_from_bytes(ann_request.read_bytes(), policy=policy.default)
+    link = next(line for line in request.get_body(("plain",)).get_content().splitlines() if "/v1/consent?token=" in line)
+    consent = page.context.new_page()
+    consent.set_viewport_size({"width": 390, "height": 800})
+    consent.goto(link.strip())
+    expect(consent.locator("h1")).to_have_text("Receive these emails?")
+    assert consent.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+    consent.screenshot(path="/tmp/consent-page-390.png")
+    consent.click("button[value=yes]")
+    expect(consent.locator("h1")).to_have_text("Confirmed")
+    consent.close()
+    page.click("dialog.subscribe [data-close]")
+    page.click(".email-me")
+    page.wait_for_selector(".sub-list .recipient[data-address='ann@example.com'][data-status=confirmed]")
+    page.wait_for_selector(".sub-list .recipient[data-address='bob@example.org'][data-status=pending]")
+    expect(page.locator(".sub-quota")).to_contain_text(re.compile(r"Emails sent by this workspace today: \d+ of 500\."))
+    page.screenshot(path="/tmp/subscribe-statuses-1440.png")
+    # the scheduled function sends it: one email to the one who confirmed, in the local outbox
     outbox = Outbox(tmp_path)
     sent = app_module.snapshot_runner_for(outbox).run(time.time() + 3600).summary()["sent"]
-    assert sent >= 2
+    assert sent == 1
     emls = sorted(tmp_path.glob("*.eml"))
     msg = email.message_from_bytes(emls[0].read_bytes(), policy=policy.default)
     assert BF in msg["Subject"] and "CET" in msg["Subject"]

@@ -8,12 +8,13 @@ import { sourcesSection } from "./adminSources";
 import { button, copyText, detailText, row, section, table, when } from "./adminTables";
 import { labelled } from "./controls";
 import { h } from "./dom";
-import { wording } from "./i18n";
+import { getLang, wording } from "./i18n";
 import type { Me } from "./session";
 
 /** The workspace the page manages, the caller (GET /v1/me) and the page's screen-reader announcer. */
 export interface AdminContext { workspace: string; me: Me; announce: (msg: string) => void }
 interface Member { user_id: string; email: string; display_name: string; role: string; added_at: number | string; added_by: string }
+interface Invitation { invitation_id: string; email: string; role: string; display_name: string; invited_at: number; expires_at: number }
 interface Key { key_id: string; scopes: string[]; label: string; created_at: number | string; revoked: boolean }
 interface AuditEntry { id: string; at: number | string; actor: { kind: string; id: string; email: string }; action: string; target: string; detail: unknown }
 
@@ -30,8 +31,12 @@ const TEXT = {
     members: "Members", email: "Email", displayName: "Display name", role: "Role", added: "Added", you: "(you)",
     roleOf: "Role of {who}", remove: "Remove", removeWho: "Remove {who}", confirmRemove: "Remove {who} from the workspace?",
     removed: "{who} was removed from the workspace.", roleChanged: "{who} is now {role}.", noMembers: "No member yet.",
-    invite: "Invite a member", displayNameOpt: "Display name (optional)", inviteBtn: "Invite",
-    invitedNew: "{who} was invited: they receive an email with a temporary password.", addedExisting: "{who} already had an account and was added.",
+    invite: "Invite a member", displayNameOpt: "Display name (optional, for a new account)", inviteBtn: "Invite",
+    invited: "Invitation sent to {who}: they join the workspace once they accept it.", emailLanguage: "Email language",
+    invitations: "Pending invitations", expires: "Expires", cancel: "Cancel", cancelWho: "Cancel the invitation of {who}",
+    confirmCancel: "Cancel the invitation of {who}? The link in their email will no longer let them join.",
+    cancelled: "The invitation of {who} was cancelled.", noInvitations: "No pending invitation.",
+    invitationsHint: "People join when they accept their invitation after signing in; it expires after 7 days.",
     role_viewer: "viewer", role_editor: "editor", role_admin: "admin",
     roles: "Viewers read reports; editors also manage alert rules and email reports; admins also manage members, keys and sources.",
     keys: "API keys", keyId: "Key id", scopes: "Scopes", status: "Status", active: "Active", revoked: "Revoked",
@@ -54,8 +59,12 @@ const TEXT = {
     members: "Membres", email: "E-mail", displayName: "Nom affiché", role: "Rôle", added: "Ajouté le", you: "(vous)",
     roleOf: "Rôle de {who}", remove: "Retirer", removeWho: "Retirer {who}", confirmRemove: "Retirer {who} de l’espace ?",
     removed: "{who} a été retiré(e) de l’espace.", roleChanged: "{who} est maintenant {role}.", noMembers: "Aucun membre pour l’instant.",
-    invite: "Inviter un membre", displayNameOpt: "Nom affiché (facultatif)", inviteBtn: "Inviter",
-    invitedNew: "{who} a été invité(e) : un e-mail avec un mot de passe temporaire lui est envoyé.", addedExisting: "{who} avait déjà un compte et a été ajouté(e).",
+    invite: "Inviter un membre", displayNameOpt: "Nom affiché (facultatif, pour un nouveau compte)", inviteBtn: "Inviter",
+    invited: "Invitation envoyée à {who} : la personne rejoint l’espace quand elle l’accepte.", emailLanguage: "Langue de l’e-mail",
+    invitations: "Invitations en attente", expires: "Expire le", cancel: "Annuler", cancelWho: "Annuler l’invitation de {who}",
+    confirmCancel: "Annuler l’invitation de {who} ? Son e-mail ne lui permettra plus de rejoindre l’espace.",
+    cancelled: "L’invitation de {who} a été annulée.", noInvitations: "Aucune invitation en attente.",
+    invitationsHint: "Les personnes rejoignent l’espace en acceptant leur invitation après connexion ; elle expire au bout de 7 jours.",
     role_viewer: "lecteur", role_editor: "éditeur", role_admin: "admin",
     roles: "Les lecteurs consultent les rapports ; les éditeurs gèrent aussi les alertes et les rapports par e-mail ; les admins gèrent aussi membres, clés et sources.",
     keys: "Clés d’API", keyId: "Identifiant", scopes: "Droits", status: "État", active: "Active", revoked: "Révoquée",
@@ -152,7 +161,7 @@ export function renderAdmin(slot: HTMLElement, ctx: AdminContext): void {
     sourcesSection(ctx, audit.reload, { loader, act, errorText }), audit.el);
 }
 
-function membersSection(ctx: AdminContext, changed: () => void): HTMLElement {
+function membersSection(ctx: AdminContext, changed: () => void): DocumentFragment {
   const s = section("members", tx("members"), h("p", { class: "muted small", text: tx("roles") }));
   const load = loader(s, () => call<{ members: Member[] }>("GET", "/v1/members"), ({ members }) => {
     s.body.replaceChildren(table(tx("members"), [tx("email"), tx("displayName"), tx("role"), tx("added"), tx("actions")],
@@ -185,24 +194,29 @@ function membersSection(ctx: AdminContext, changed: () => void): HTMLElement {
   const email = h("input", { type: "email", name: "email", required: true, maxlength: 254, autocomplete: "off", spellcheck: "false" });
   const name = h("input", { type: "text", name: "display_name", maxlength: 100, autocomplete: "off" });
   const role = roleSelect("viewer", { name: "role" });
+  // the invitee's language when the admin knows it; the admin's own by default
+  const language = h("select", { name: "language" }, h("option", { value: "en", text: "English" }), h("option", { value: "fr", text: "Français" }));
+  language.value = getLang();
   const error = h("p", { class: "error admin-form-error", role: "alert" });
   const status = h("p", { class: "admin-form-status", role: "status" });
   const form = h("form", { class: "admin-form invite-form", "aria-label": tx("invite") },
     h("h4", { text: tx("invite") }),
     h("div", { class: "row" }, labelled(tx("email"), email, "grow"), labelled(tx("displayNameOpt"), name, "grow"), labelled(tx("role"), role),
-      h("button", { type: "submit", class: "primary", text: tx("inviteBtn") })),
+      labelled(tx("emailLanguage"), language), h("button", { type: "submit", class: "primary", text: tx("inviteBtn") })),
     error, status);
+  const pending = invitationsList(ctx, changed);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearLines(s);
-    const body: Record<string, string> = { email: email.value.trim(), role: role.value };
+    const body: Record<string, string> = { email: email.value.trim(), role: role.value, language: language.value };
     if (name.value.trim()) body.display_name = name.value.trim();
     try {
-      const m = await call<Member & { invited: boolean }>("POST", "/v1/members", body);
-      status.textContent = tx(m.invited ? "invitedNew" : "addedExisting", { who: m.email });
+      const inv = await call<Invitation>("POST", "/v1/members", body);
+      status.textContent = tx("invited", { who: inv.email });
       ctx.announce(status.textContent);
       form.reset();
-      void load();
+      language.value = getLang();
+      void pending.load();
       changed();
     } catch (err) {
       error.textContent = errorText(err);
@@ -211,7 +225,31 @@ function membersSection(ctx: AdminContext, changed: () => void): HTMLElement {
   });
   s.el.append(form);
   void load();
-  return s.el;
+  const both = document.createDocumentFragment(); // the pending invitations follow the members, as their own section
+  both.append(s.el, pending.el);
+  return both;
+}
+
+/** Invitations nobody has answered yet, each with Cancel (GET/DELETE /v1/invitations). */
+function invitationsList(ctx: AdminContext, changed: () => void): { el: HTMLElement; load: () => Promise<void> } {
+  const s = section("invitations", tx("invitations"), h("p", { class: "muted small", text: tx("invitationsHint") }));
+  const load = loader(s, () => call<{ invitations: Invitation[] }>("GET", "/v1/invitations"), ({ invitations }) => {
+    s.body.replaceChildren(table(tx("invitations"), [tx("email"), tx("role"), tx("added"), tx("expires"), tx("actions")],
+      invitations.map(invitationRow), tx("noInvitations")));
+  });
+  const invitationRow = (inv: Invitation): HTMLTableRowElement => {
+    const cancel = button(tx("cancel"), "secondary small admin-cancel", tx("cancelWho", { who: inv.email }), () => {
+      if (!window.confirm(tx("confirmCancel", { who: inv.email }))) return;
+      void act(s, ctx, async () => {
+        await call("DELETE", `/v1/invitations/${enc(inv.invitation_id)}`);
+        return tx("cancelled", { who: inv.email });
+      }, () => { void load(); changed(); });
+    });
+    return row({ "data-invitation": inv.invitation_id, "data-email": inv.email }, inv.email, roleLabel(inv.role),
+      when(inv.invited_at), when(inv.expires_at), cancel);
+  };
+  void load();
+  return { el: s.el, load };
 }
 
 function keysSection(ctx: AdminContext, changed: () => void): HTMLElement {

@@ -2,16 +2,19 @@
 // panel (the campaign's rules, their state and history) and a rule editor for keys with `manage`.
 // Rule names and campaign ids are the caller's text: they only ever go in as textContent (dom.h).
 import "./alerts.css";
-import { call } from "./api";
+import { call, type RecipientStatus } from "./api";
 import { clear, h, newId } from "./dom";
 import { fmtDateTime, fmtInt, fmtPct, getLang, label, t, wording } from "./i18n";
 import { isUser } from "./session";
+import { recipientChips } from "./subscribe";
 
 export interface AlertState { campaign_id: string; state: string; since: number | null; value: number | null; volume: number | null }
 export interface Alert {
   id: string; name: string; campaign_id: string; channel: string; metric: string; op: string | null;
   threshold: number | null; window_minutes: number; min_volume: number; language: string;
   state: string; since: number | null; value: number | null; volume: number | null; campaigns: AlertState[];
+  /** manage callers: the addresses and each one's consent; read callers: counts */
+  notify?: { emails?: string[] | number; email_status?: RecipientStatus[]; webhook_url?: string | null };
 }
 interface Hook { state?: string; attempts?: number; status?: number | null; error?: string }
 interface Delivery { pending?: boolean; emails_sent?: number; emails_failed?: number; webhook?: Hook }
@@ -35,7 +38,9 @@ const TEXT = {
     toFiring: "fired", toOk: "resolved", dPending: "notification queued", dEmails: "{n} email(s) sent", dEmailsFailed: "{n} email(s) failed",
     dHookOk: "webhook delivered", dHookAfter: "webhook delivered after {n} attempts", dHookRetry: "webhook delivery failed, retrying (attempt {n}: {why})",
     dHookFailed: "webhook delivery failed after {n} attempt(s): {why}", dHookPending: "webhook queued", help: "Evaluated every minute on complete minutes; an alert resolves after a full window back to normal.",
-    spam_complaint_rate: "Complaint rate", unsubscribe_rate: "Unsubscribe rate" },
+    spam_complaint_rate: "Complaint rate", unsubscribe_rate: "Unsubscribe rate",
+    emailsHint: "Addresses outside this workspace get an email asking them to confirm; alerts reach them once they have.",
+    recipients: "Alert emails to:" },
   fr: { alerts: "Alertes", firing: "Déclenchée", ok: "OK", firingCount: "{n} déclenchée(s)", title: "Alertes — {campaign}",
     close: "Fermer", none: "Aucune règle d’alerte ne surveille cette campagne.", history: "Historique",
     hideHistory: "Masquer l’historique", del: "Supprimer", confirmDelete: "Supprimer la règle d’alerte « {name} » ?",
@@ -52,7 +57,9 @@ const TEXT = {
     toFiring: "déclenchée", toOk: "résolue", dPending: "notification en file d’attente", dEmails: "{n} e-mail(s) envoyé(s)", dEmailsFailed: "{n} e-mail(s) en échec",
     dHookOk: "webhook livré", dHookAfter: "webhook livré après {n} tentatives", dHookRetry: "échec de livraison du webhook, nouvel essai prévu (tentative {n} : {why})",
     dHookFailed: "échec de livraison du webhook après {n} tentative(s) : {why}", dHookPending: "webhook en file d’attente", help: "Évaluées chaque minute sur les minutes complètes ; une alerte se résout après une fenêtre entière revenue à la normale.",
-    spam_complaint_rate: "Taux de plainte", unsubscribe_rate: "Taux de désabonnement" },
+    spam_complaint_rate: "Taux de plainte", unsubscribe_rate: "Taux de désabonnement",
+    emailsHint: "Les adresses extérieures à cet espace reçoivent un e-mail de confirmation ; les alertes leur parviennent une fois confirmé.",
+    recipients: "Alertes envoyées à :" },
 };
 type Key = keyof typeof TEXT.en;
 const tx = wording<Key>(TEXT);
@@ -229,6 +236,8 @@ export class AlertsUi {
         h("strong", { class: "alert-name", text: a.name })),
       h("div", { class: "alert-facts muted small", text: facts.join(" · ") }),
       h("div", { class: "alert-value small", text: value }));
+    const statuses = a.notify?.email_status ?? [];
+    if (statuses.length) li.append(h("div", { class: "alert-recipients small" }, h("span", { class: "muted", text: tx("recipients") }), recipientChips(statuses)));
     const actions = h("div", { class: "alert-actions" });
     const historyBox = h("ol", { class: "alert-history small", hidden: !historyOpen });
     const toggle = h("button", { type: "button", class: "link-btn alert-history-btn", "aria-expanded": historyOpen ? "true" : "false", text: tx(historyOpen ? "hideHistory" : "history") });
@@ -318,6 +327,7 @@ export class AlertsUi {
       h("div", { class: "alert-grid" }, this.field(tx("name"), name), this.field(tx("scope"), scope), this.field(tx("channel"), channel),
         this.field(tx("metric"), metric), opField, thresholdField, this.field(tx("window"), windowMin), this.field(tx("minVolume"), minVolume),
         this.field(tx("emails"), emails), this.field(tx("webhook"), webhook), this.field(tx("language"), language)),
+      h("p", { class: "muted small alert-emails-hint", text: tx("emailsHint") }),
       error, h("div", { class: "row" }, h("button", { type: "submit", class: "primary", text: tx("create") })), status);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();

@@ -88,9 +88,19 @@ export interface CampaignSummary {
   experiments?: string[]; // channels whose events carried variants (the Experimentation tab)
 }
 export interface Frequency { type: "hourly" | "daily" | "weekly"; minute?: number; time?: string; day?: string; tz?: string }
+/** A recipient's consent: pending (asked, nothing sent), confirmed (a member, or said yes), unsubscribed. */
+export interface RecipientStatus {
+  address: string; status: "pending" | "confirmed" | "unsubscribed"; requested_at: number | null;
+  confirmed_at: number | null; unsubscribed_at: number | null; note?: string;
+}
+/** What the latest scheduled send of a subscription did. */
+export interface Delivery { period: string; at: number; sent: number; failed: number; not_confirmed: number; over_quota: number }
+/** The workspace's emails today against its daily quota. */
+export interface EmailQuota { limit: number; used: number; remaining: number; day: string; resets_at: string }
 export interface Subscription {
   subscription_id?: string; campaign_id: string; report: "live" | "global"; channel: string; recipients: string[];
   frequency: Frequency; language: "en" | "fr"; created_at?: string; allow_unknown_campaign?: boolean;
+  recipient_status?: RecipientStatus[]; last_delivery?: Delivery | null;
 }
 export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -115,6 +125,8 @@ export const api = {
     return request<Doc>(`/v1/campaigns/${encodeURIComponent(campaign)}/report?${q}`);
   },
   subscriptions: () => request<{ subscriptions: Subscription[] }>("/v1/subscriptions").then((d) => d.subscriptions),
+  /** The list with each recipient's consent and the workspace's email quota today. */
+  subscriptionList: () => request<{ subscriptions: Subscription[]; quota: EmailQuota }>("/v1/subscriptions"),
   subscribe: (s: Subscription) => request<Subscription>("/v1/subscriptions", true, 15000, "POST", s),
   unsubscribe: (id: string) => request<null>(`/v1/subscriptions/${encodeURIComponent(id)}`, true, 15000, "DELETE"),
   /** One snapshot now to the signed-in requester's own address (the chart is drawn server side: allow time). */

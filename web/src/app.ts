@@ -12,8 +12,9 @@ import { Loading } from "./loading";
 import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, viewKey, writeUrl } from "./state";
 import { latestText, periodSpan, periodText } from "./status";
 import { identityBlock, notMemberNote, noWorkspaceNote } from "./identity";
+import { invitationsBlock } from "./invitations";
 import { LinkContext, noReportNote, tzNote } from "./links";
-import { endSession, isUser, type Me, onSignedOutElsewhere, resume, whoAmI, type Workspace } from "./session";
+import { endSession, isUser, type Me, onSignedOutElsewhere, refreshSession, resume, whoAmI, type Workspace } from "./session";
 import { SignIn } from "./signin";
 import { renderToolbar, showRangeError } from "./toolbar";
 import { widgetsFor } from "./widgets/defs";
@@ -31,6 +32,7 @@ export class App {
   private withData = new Set<string>();
   private lastUpdated = 0;
   private manage = false; // the caller may create and list email reports
+  private joinedMessage = ""; // "You joined …", said once the workspace just joined is drawn
   private me: Me | null = null; // who is signed in (GET /v1/me)
   private workspace: Workspace | null = null; // the workspace the page acts in, with the caller's role and scopes
   private previous: { view: string; at: number; doc: Doc | null } = { view: "", at: 0, doc: null };
@@ -150,12 +152,34 @@ export class App {
     this.manage = !!this.workspace?.scopes.includes("subscriptions");
     this.renderShell();
     if (said) this.els.announcer.textContent = said;
+    if (this.joinedMessage) { this.els.announcer.textContent = this.joinedMessage; this.joinedMessage = ""; }
     this.wake();
   }
 
   private renderNoWorkspace(me: Me): void {
     clear(this.root);
-    this.root.append(h("main", { id: "main", class: "signin-page" }, noWorkspaceNote(me, () => void this.signOut())));
+    const note = noWorkspaceNote(me, () => void this.signOut());
+    const invitations = this.invitations(me);
+    if (invitations) note.querySelector("p")?.replaceWith(invitations); // invited: the answer, not "ask an admin"
+    this.root.append(h("main", { id: "main", class: "signin-page" }, note));
+    (note.querySelector(".invitation-accept") as HTMLElement | null)?.focus();
+  }
+
+  /** The person's pending invitations (Accept / Decline), or null. Accepting switches to the workspace with
+   *  a fresh token (the API trusts a token's rights for a minute); declining redraws what is left. */
+  private invitations(me: Me): HTMLElement | null {
+    return invitationsBlock(me, {
+      joined: (workspace, message) => void refreshSession().then(() => {
+        this.joinedMessage = message; // said once the new workspace is drawn
+        this.switchWorkspace(workspace);
+      }),
+      declined: (after, message) => {
+        this.me = after;
+        if (this.workspace) { this.renderShell(); this.wake(); this.els.announcer.textContent = message; return; }
+        if (after.workspaces.length) { this.joinedMessage = message; this.switchWorkspace(after.workspaces[0].workspace); return; }
+        this.renderNoWorkspace(after);
+      },
+    });
   }
 
   /** A link to a workspace the caller is not in: nothing of it is read; the caller's own workspaces are offered. */
@@ -166,8 +190,16 @@ export class App {
     this.workspace = null;
     this.els = {};
     clear(this.root);
-    this.root.append(h("main", { id: "main", class: "signin-page" },
-      notMemberNote(me, ws, (w) => this.switchWorkspace(w), () => void this.signOut())));
+    const note = notMemberNote(me, ws, (w) => this.switchWorkspace(w), () => void this.signOut());
+    // the invitation's own link, opened before accepting: the invitation to answer, not a refusal
+    const invited = (me.invitations ?? []).some((i) => i.workspace === ws) ? this.invitations(me) : null;
+    if (invited) {
+      note.querySelector("p.error")?.replaceWith(invited);
+      const help = note.querySelector(":scope > p");
+      if (help && me.workspaces.length) help.textContent = t("invitedOrOpen"); else help?.remove();
+    }
+    this.root.append(h("main", { id: "main", class: "signin-page" }, note));
+    (note.querySelector(".invitation-accept") as HTMLElement | null)?.focus();
   }
 
   /** Another workspace (the header's chooser, or "Open …"): the same campaign if it has one of that id, else
@@ -210,9 +242,12 @@ export class App {
       h("h1", { class: "brand", text: t("appTitle") }), this.els.picker,
       h("div", { class: "prefs" }, this.langSelect(), labelled(t("timeZone"), tz),
         identityBlock(this.me!, this.workspace!, (ws) => this.switchWorkspace(ws),
-          (m) => { this.els.announcer.textContent = m; }), signOut));
+          (m) => { this.els.announcer.textContent = m; },
+          (me, m) => { this.me = { ...this.me!, display_name: me.display_name }; this.renderShell(); this.wake(); this.els.announcer.textContent = m; }),
+        signOut));
     this.mountAdminLink(header);
-    if (this.state.view === "admin") { this.renderAdminPage(header); return; }
+    const invitations = this.invitations(this.me!);
+    if (this.state.view === "admin") { this.renderAdminPage(header); if (invitations) header.after(invitations); return; }
 
     this.els.controls = h("div", { class: "controls" });
     this.els.banner = h("div", { class: "banner", role: "alert", hidden: true });
@@ -230,6 +265,7 @@ export class App {
     this.els.announcer = h("div", { class: "sr-only", "aria-live": "polite", role: "status" });
     const tabsScroll = scrollCue(this.els.tabs);
     this.root.append(header, this.els.banner, h("nav", { class: "tabs-bar", "aria-label": t("tabsLabel") }, tabsScroll, this.els.controls), this.els.main, this.els.announcer);
+    if (invitations) header.after(invitations);
     this.renderPicker();
     this.renderControls();
     this.alerts.mount(header, this.els.tabs);

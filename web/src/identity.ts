@@ -10,13 +10,15 @@ function roleLabel(ws: Workspace): string {
   return ws.role ? t(`role_${ws.role}` as MessageKey) : t("role_key");
 }
 
-export function identityBlock(me: Me, current: Workspace, switched: (ws: string) => void, announce: (m: string) => void): HTMLElement {
+export function identityBlock(me: Me, current: Workspace, switched: (ws: string) => void, announce: (m: string) => void,
+  renamed: (me: Me, message: string) => void = () => undefined): HTMLElement {
   // A key has no person to name: its workspace and the "API key" badge say it all (the id is on hover).
   const who = me.kind === "user" ? (me.display_name || me.email) : `${t("role_key")} ${me.key_id ?? ""}`.trim();
-  // A person's name opens their account menu (two-step verification).
+  // A person's name opens their account menu (their name, two-step verification).
   const person = me.kind === "user" ? menuButton({ label: `${t("accountMenu")}: ${me.email || who}`, text: who, className: "who-name",
     items: () => [{ label: me.email, action: () => undefined, disabled: true },
       // loaded on first use: the QR code library is not part of every page load
+      { label: t("nameMenu"), action: () => void import("./profile").then((m) => m.openNameDialog(me, renamed)) },
       { label: t("mfaMenu"), action: () => void import("./mfa").then((m) => m.openMfaDialog(me.email, announce)) }] }) : null;
   let place: HTMLElement;
   if (me.workspaces.length > 1) {

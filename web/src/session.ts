@@ -10,9 +10,12 @@ import { api, call, type CampaignSummary, type CognitoConfig, getCognitoConfig, 
 const WORKSPACE_STORAGE = "clr.workspace";
 
 export interface Workspace { workspace: string; role: "viewer" | "editor" | "admin" | null; scopes: string[] }
-/** GET /v1/me: the caller and the workspaces it may act in. */
+/** An invitation the signed-in person may accept or decline (GET /v1/me). */
+export interface Invitation { workspace: string; role: string; inviter: string; invited_at: number; expires_at: number }
+/** GET /v1/me: the caller, the workspaces it may act in and (people) the invitations waiting for an answer. */
 export interface Me {
   kind: "user" | "key"; user_id?: string; key_id?: string; email: string; display_name: string; workspaces: Workspace[];
+  invitations?: Invitation[];
 }
 
 /** What the sign-in form does next after a step of the Cognito flow. */
@@ -53,6 +56,17 @@ async function idTokenEmail(): Promise<string> {
     return String((await fetchAuthSession()).tokens?.idToken?.payload?.email ?? "");
   } catch {
     return "";
+  }
+}
+
+/** New tokens now: the API caches what a token may do for a minute, so a workspace just joined
+ *  is only usable at once with a fresh token. */
+export async function refreshSession(): Promise<void> {
+  if (!configured) return;
+  try {
+    await fetchAuthSession({ forceRefresh: true });
+  } catch {
+    // the next call finds out whether the session is still alive
   }
 }
 

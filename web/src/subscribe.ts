@@ -1,8 +1,9 @@
 // "Email me this report": a dialog that subscribes to the current view, and the workspace's subscriptions
-// with a delete button each. Only shown to keys with the `manage` scope (the API answers 403 to others).
-import { api, ApiError, type Frequency, type Subscription } from "./api";
+// with a delete button each, every recipient's consent (awaiting confirmation, confirmed, unsubscribed) and the
+// workspace's email quota today. Only shown to keys with the `manage` scope (the API answers 403 to others).
+import { api, ApiError, type EmailQuota, type Frequency, type RecipientStatus, type Subscription } from "./api";
 import { clear, h, newId } from "./dom";
-import { getLang, getTimeZone, t, timeZones } from "./i18n";
+import { fmtDateTime, fmtRelative, getLang, getTimeZone, t, timeZones } from "./i18n";
 import { labelled } from "./controls";
 import { GLOBAL_TABS, type State } from "./state";
 
@@ -35,6 +36,24 @@ function describe(s: Subscription): string {
   return `${s.campaign_id} · ${scope} · ${t(s.report === "live" ? "liveShort" : "global")} · ${when} · ${language}`;
 }
 
+/** Each address with its consent (the note says when the request went out, or why not yet). */
+export function recipientChips(statuses: RecipientStatus[]): HTMLElement {
+  return h("ul", { class: "recipients" }, ...statuses.map((r) => {
+    const detail = r.status === "pending"
+      ? (r.note ?? (r.requested_at ? t("statusRequested", { when: fmtRelative(r.requested_at) }) : t("statusNotRequested")))
+      : "";
+    return h("li", { class: `recipient status-${r.status}`, "data-status": r.status, "data-address": r.address, title: detail || null },
+      h("span", { class: "recipient-address", text: r.address }),
+      h("span", { class: "recipient-status", text: t(`status_${r.status}` as never) + (detail ? ` — ${detail}` : "") }));
+  }));
+}
+
+function quotaNote(q: EmailQuota): HTMLElement {
+  const full = q.remaining <= 0;
+  return h("p", { class: `sub-quota small ${full ? "error" : "muted"}`, "data-remaining": q.remaining,
+    text: full ? t("quotaReached", { time: fmtDateTime(q.resets_at) }) : t("quotaLine", { used: q.used, limit: q.limit }) });
+}
+
 /** The dialog for the current view; `onDone` receives a message for the polite live region. `myEmail`: the
  *  signed-in person's address (prefilled as the recipient, and where "Send me a test" goes); "" for a key. */
 export function openSubscribeDialog(state: State, onDone: (message: string) => void, myEmail = ""): void {
@@ -64,10 +83,15 @@ export function openSubscribeDialog(state: State, onDone: (message: string) => v
   freq.addEventListener("change", sync);
   sync();
   const list = h("ul", { class: "sub-list", "aria-live": "polite" });
+  const quota = h("div", { class: "sub-quota-slot" });
   const refreshList = async () => {
     clear(list);
     let subs: Subscription[] = [];
-    try { subs = await api.subscriptions(); } catch (e) { list.append(h("li", { class: "error", text: String((e as Error).message) })); return; }
+    try {
+      const body = await api.subscriptionList();
+      subs = body.subscriptions;
+      quota.replaceChildren(quotaNote(body.quota));
+    } catch (e) { list.append(h("li", { class: "error", text: String((e as Error).message) })); return; }
     if (!subs.length) list.append(h("li", { class: "muted", text: t("noSubscriptions") }));
     for (const s of subs) {
       const del = h("button", { type: "button", class: "secondary small", "data-delete": s.subscription_id ?? "",
@@ -94,21 +118,27 @@ export function openSubscribeDialog(state: State, onDone: (message: string) => v
         actions.append(test);
       }
       actions.append(del);
+      const held = s.last_delivery?.over_quota
+        ? h("span", { class: "sub-held error small", text: t("deliveryOverQuota", { n: s.last_delivery.over_quota, when: fmtDateTime(s.last_delivery.at * 1000) }) })
+        : null;
+      const who = s.recipient_status?.length ? recipientChips(s.recipient_status)
+        : h("span", { class: "sub-who muted", text: s.recipients.join(", ") });
+      who.classList.add("sub-who");
       list.append(h("li", { "data-subscription": s.subscription_id ?? "" },
-        h("span", { class: "sub-what", text: describe(s) }),
-        h("span", { class: "sub-who muted", text: s.recipients.join(", ") }), actions));
+        h("span", { class: "sub-what", text: describe(s) }), who, held, actions));
     }
   };
   const form = h("form", { method: "dialog", class: "sub-form" },
     h("h2", { id: "sub-title", text: t("emailMeTitle") }),
     h("p", { class: "muted small", text: t("emailMeHelp", { campaign: state.campaign ?? "", mode: t(state.mode === "live" ? "liveShort" : "global") }) }),
     labelled(t("recipients"), recipients),
+    h("p", { class: "muted small sub-consent", text: t("consentHelp") }),
     h("div", { class: "row" }, labelled(t("scope"), scope), labelled(t("frequency"), freq), dayField, timeField, minuteField),
     h("div", { class: "row" }, labelled(t("timeZone"), tz), labelled(t("language"), lang)),
     error,
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary", value: "subscribe", text: t("subscribe") }),
       h("button", { type: "button", class: "secondary", "data-close": "1", text: t("close") })),
-    h("h3", { text: t("subscriptionsTitle") }), status, list);
+    h("h3", { text: t("subscriptionsTitle") }), quota, status, list);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";

@@ -22,17 +22,29 @@ def account_schemas() -> dict[str, Any]:
             "email": {"type": "string"}, "display_name": {"type": "string"},
             "workspaces": {"type": "array", "items": {"type": "object", "properties": {
                 "workspace": {"type": "string"}, "role": {"type": ["string", "null"], "enum": [*ROLES, None]},
-                "scopes": {**scopes, "description": "effective scopes (docs/accounts.md)"}}}}}},
+                "scopes": {**scopes, "description": "effective scopes (docs/accounts.md)"}}}},
+            "invitations": {"type": "array", "description": "users: pending invitations to accept or decline",
+                            "items": {"type": "object", "properties": {
+                                "workspace": {"type": "string"}, "role": {"type": "string", "enum": list(ROLES)},
+                                "inviter": {"type": "string", "description": "free text: render as text"},
+                                "invited_at": {"type": "integer"}, "expires_at": {"type": "integer"}}}}}},
         "Member": {"type": "object", "required": ["user_id", "email", "role"], "properties": {
             "user_id": {"type": "string"}, "email": {"type": "string"},
             "display_name": {"type": "string", "description": "free text: render as text, never as HTML"},
             "role": {"type": "string", "enum": list(ROLES)}, "added_at": {"type": "integer"},
-            "added_by": {"type": "string", "description": "sub of the user or id of the key that added them"},
-            "invited": {"type": "boolean", "description": "POST only: a new Cognito user was created and emailed"}}},
+            "added_by": {"type": "string", "description": "sub of the user or id of the key that invited them"}}},
         "MemberRequest": {"type": "object", "required": ["email"], "additionalProperties": False, "properties": {
             "email": {"type": "string", "maxLength": 254}, "role": {"type": "string", "enum": list(ROLES),
                                                                    "default": "viewer"},
-            "display_name": {"type": "string", "maxLength": 100}}},
+            "display_name": {"type": "string", "maxLength": 100,
+                             "description": "a suggestion: names a new account only, never an existing one"},
+            "language": {"type": "string", "enum": ["en", "fr"], "default": "en",
+                         "description": "the invitation email's language"}}},
+        "Invitation": {"type": "object", "required": ["invitation_id", "email", "role", "status"], "properties": {
+            "invitation_id": {"type": "string"}, "email": {"type": "string"},
+            "role": {"type": "string", "enum": list(ROLES)}, "display_name": {"type": "string"},
+            "language": {"type": "string"}, "status": {"type": "string", "enum": ["pending"]},
+            "invited_by": {"type": "string"}, "invited_at": {"type": "integer"}, "expires_at": {"type": "integer"}}},
         "ApiKey": {"type": "object", "required": ["key_id", "scopes"], "properties": {
             "key_id": {"type": "string"}, "scopes": {**scopes, "items": {"type": "string", "enum": list(SCOPES)}},
             "label": {"type": "string"}, "created_at": {"type": "integer"}, "revoked": {"type": "boolean"},
@@ -41,8 +53,10 @@ def account_schemas() -> dict[str, Any]:
             "id": {"type": "string"}, "at": {"type": "number", "description": "epoch seconds"},
             "actor": {"type": "object", "properties": {"kind": {"type": "string", "enum": ["user", "key"]},
                                                        "id": {"type": "string"}, "email": {"type": "string"}}},
-            "action": {"type": "string", "enum": ["member.invited", "member.role_changed", "member.removed",
-                                                  "key.created", "key.revoked", "source.created", "source.deleted"]},
+            "action": {"type": "string", "enum": [
+                "member.invited", "member.joined", "member.invitation_declined", "member.invitation_cancelled",
+                "member.role_changed", "member.removed", "key.created", "key.revoked", "source.created",
+                "source.deleted"]},
             "target": {"type": "string", "description": "user id, key id or source id"},
             "detail": {"type": "object"}}},
     }
@@ -57,23 +71,52 @@ def account_paths(bearer: list[dict[str, Any]], error: Callable[[str], dict[str,
     common = {"security": bearer, "parameters": [WORKSPACE_HEADER]}
     user_id = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}
     key_id = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    people = {"401": error("Unauthorized"), "403": error("Not a signed-in person (an API key)")}
+    ws_path = {"name": "workspace", "in": "path", "required": True, "schema": {"type": "string"}}
+    answer = {"security": bearer, "parameters": [ws_path],
+              "responses": {"200": {"description": "The caller after the answer", "content": ref("Me")}, **people,
+                            "404": error("No pending invitation to this workspace (cancelled or expired)")}}
     return {
-        "/v1/me": {"get": {
-            "summary": "Who is calling: a user (email, workspaces and roles) or a key (its workspace and scopes)",
-            "security": bearer,
-            "responses": {"200": {"description": "The caller", "content": ref("Me")}, "401": error("Unauthorized")}}},
+        "/v1/me": {
+            "get": {"summary": "Who is calling: a user (email, workspaces and roles, pending invitations) or a key "
+                               "(its workspace and scopes)", "security": bearer,
+                    "responses": {"200": {"description": "The caller", "content": ref("Me")},
+                                  "401": error("Unauthorized")}},
+            "patch": {"summary": "Set your own display name (shown in every workspace you belong to)",
+                      "security": bearer,
+                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                          "type": "object", "required": ["display_name"], "additionalProperties": False,
+                          "properties": {"display_name": {"type": "string", "maxLength": 100}}}}}},
+                      "responses": {"200": {"description": "The caller", "content": ref("Me")}, **people,
+                                    "422": error("Invalid display name")}}},
+        "/v1/me/invitations/{workspace}/accept": {"post": {
+            "summary": "Accept a pending invitation: join the workspace with the invited role", **answer}},
+        "/v1/me/invitations/{workspace}/decline": {"post": {
+            "summary": "Decline a pending invitation", **answer}},
+        "/v1/invitations": {"get": {
+            "summary": "Pending invitations of the workspace (admin)", **common,
+            "responses": {"200": {"description": "invitations", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"invitations": {"type": "array", "items": {
+                    "$ref": "#/components/schemas/Invitation"}}}}}}}, **denied}}},
+        "/v1/invitations/{invitation_id}": {"delete": {
+            "summary": "Cancel a pending invitation (admin)", "security": bearer,
+            "parameters": [{"name": "invitation_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           WORKSPACE_HEADER],
+            "responses": {"204": {"description": "Cancelled"}, **denied, "404": error("No such pending invitation")}}},
         "/v1/members": {
             "get": {"summary": "Members of the workspace (admin)", **common,
                     "responses": {"200": {"description": "members", "content": {"application/json": {"schema": {
                         "type": "object", "properties": {"members": {"type": "array", "items": {
                             "$ref": "#/components/schemas/Member"}}}}}}}, **denied}},
-            "post": {"summary": "Invite a user by email with a role (admin); Cognito emails new users a temporary "
-                                "password, existing users are added as they are", **common,
+            "post": {"summary": "Invite someone by email with a role (admin). They join when they accept it after "
+                                "signing in; the answer is the same whether or not the email has an account",
+                     **common,
                      "requestBody": {"required": True, "content": ref("MemberRequest")},
-                     "responses": {"201": {"description": "Added", "content": ref("Member")},
+                     "responses": {"201": {"description": "Invited (pending)", "content": ref("Invitation")},
                                    "400": error("Not a JSON object"), **denied,
-                                   "409": error("Already a member, or a limit reached"),
-                                   "422": error("Invalid email, role or display name")}}},
+                                   "409": error("Already a member, already invited, or a limit reached"),
+                                   "422": error("Invalid email, role, display name or language"),
+                                   "429": error("The workspace's daily email quota is used up")}}},
         "/v1/members/{user_id}": {
             "patch": {"summary": "Change a member's role (admin)", "security": bearer,
                       "parameters": [user_id, WORKSPACE_HEADER],

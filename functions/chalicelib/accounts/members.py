@@ -4,11 +4,16 @@ Items (one table, docs/accounts.md):
   {workspace}#MEMBERS / {sub}   role, email, display_name, added_at, added_by   (the workspace's list)
   USER#{sub} / WS#{workspace}   role                                            (the user's index, same transaction)
   USER#{sub} / PROFILE          email, display_name                             (who the sub is)
+  USER#{sub} / INVITE#{ws}      role, inviter, invited_at, expires_at           (pending invitations, invitations.py)
 
 The authorizer reads a user's whole `USER#{sub}` partition in one Query.
+Only the user sets their display name (PATCH /v1/me, `rename`): joining a
+workspace copies it onto the member item, and an admin's suggestion only
+names an account that has no name yet.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +51,9 @@ class UserRecord:
     email: str
     display_name: str
     roles: dict[str, str]  # workspace -> role
+    #: pending invitations, oldest first: {workspace, role, inviter, invited_at, expires_at}
+    invitations: tuple[dict[str, Any], ...] = ()
+    has_profile: bool = False
 
 
 def _s(item: dict[str, Any], name: str) -> str:
@@ -78,12 +86,20 @@ class MembershipStore:
         return {tables.PK: {"S": pk}, tables.SK: {"S": sk}}
 
     # --- reads ---------------------------------------------------------------
-    def user(self, user_id: str) -> UserRecord:
-        """The user's profile and roles: one Query of their index partition."""
+    def user(self, user_id: str, now: float | None = None) -> UserRecord:
+        """The user's profile, roles and pending invitations: one Query of their index partition."""
         items = self._query(tables.user_pk(user_id))
         profile = next((i for i in items if i[tables.SK]["S"] == "PROFILE"), {})
         roles = {i[tables.SK]["S"][3:]: _s(i, "role") for i in items if i[tables.SK]["S"].startswith("WS#")}
-        return UserRecord(user_id, _s(profile, "email"), _s(profile, "display_name"), roles)
+        moment = time.time() if now is None else now
+        invitations = tuple(sorted((
+            {"workspace": i[tables.SK]["S"][7:], "role": _s(i, "role"), "inviter": _s(i, "inviter"),
+             "invited_at": int(i.get("invited_at", {}).get("N", "0")),
+             "expires_at": int(i.get(tables.TTL_ATTRIBUTE, {}).get("N", "0"))}
+            for i in items if i[tables.SK]["S"].startswith("INVITE#")
+            and int(i.get(tables.TTL_ATTRIBUTE, {}).get("N", "0")) >= moment), key=lambda v: v["invited_at"]))
+        return UserRecord(user_id, _s(profile, "email"), _s(profile, "display_name"), roles, invitations,
+                          bool(profile))
 
     def members(self, workspace: str) -> list[Member]:
         return sorted((_member(workspace, i) for i in self._query(tables.members_pk(workspace))),
@@ -108,7 +124,10 @@ class MembershipStore:
                 return items
 
     # --- writes (each with its audit entry in the same transaction) ----------
-    def add(self, member: Member, audit: dict[str, Any] | None = None) -> None:
+    def add_ops(self, member: Member) -> list[dict[str, Any]]:
+        """The transaction items that make `member` one, after the limits are checked. The
+        profile keeps the name the user already has: `member.display_name` only names a new
+        account (and the member item shows the user's own name, see `joining_name`)."""
         if len(self.members(member.workspace)) >= MAX_MEMBERS:
             raise MembershipError(409, "limit_reached", f"a workspace has at most {MAX_MEMBERS} members")
         if len(self.user(member.user_id).roles) >= MAX_WORKSPACES_PER_USER:
@@ -117,23 +136,46 @@ class MembershipStore:
         attrs = {"role": {"S": member.role}, "email": {"S": member.email},
                  "display_name": {"S": member.display_name}, "added_at": {"N": str(member.added_at)},
                  "added_by": {"S": member.added_by}}
-        ops = [
+        return [
             {"Put": {"TableName": self.table_name,
                      "Item": {**self._key(tables.members_pk(member.workspace), member.user_id), **attrs},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self.table_name,
                      "Item": {**self._key(tables.user_pk(member.user_id), f"WS#{member.workspace}"),
                               "role": {"S": member.role}, "workspace": {"S": member.workspace}}}},
-            {"Put": {"TableName": self.table_name,
-                     "Item": {**self._key(tables.user_pk(member.user_id), "PROFILE"),
-                              "email": {"S": member.email}, "display_name": {"S": member.display_name}}}},
+            {"Update": {"TableName": self.table_name, "Key": self._key(tables.user_pk(member.user_id), "PROFILE"),
+                        "UpdateExpression": "SET email = :e, display_name = if_not_exists(display_name, :n)",
+                        "ExpressionAttributeValues": {":e": {"S": member.email}, ":n": {"S": member.display_name}}}},
         ]
+
+    def joining_name(self, user_id: str, suggested: str) -> str:
+        """The name a joining user shows: their own when they have one, else the suggestion."""
+        record = self.user(user_id)
+        return record.display_name if record.has_profile else suggested
+
+    def add(self, member: Member, audit: dict[str, Any] | None = None) -> None:
+        """Add a member directly (local mode's admin, tests); people join through invitations."""
+        member = Member(member.workspace, member.user_id, member.email,
+                        self.joining_name(member.user_id, member.display_name), member.role, member.added_at,
+                        member.added_by)
         try:
-            self.client.transact_write_items(TransactItems=ops + ([audit] if audit else []))
+            self.client.transact_write_items(TransactItems=self.add_ops(member) + ([audit] if audit else []))
         except ClientError as exc:
             if "ConditionalCheckFailed" in _cancelled(exc):
                 raise MembershipError(409, "already_member", "this user is already a member of the workspace") from exc
             raise
+
+    def rename(self, user_id: str, display_name: str) -> UserRecord:
+        """The user's own name, on their profile and on their member item in every workspace."""
+        record = self.user(user_id)
+        ops = [{"Update": {"TableName": self.table_name, "Key": self._key(tables.user_pk(user_id), "PROFILE"),
+                           "UpdateExpression": "SET display_name = :n",
+                           "ExpressionAttributeValues": {":n": {"S": display_name}}}}]
+        ops += [{"Update": {"TableName": self.table_name, "Key": self._key(tables.members_pk(ws), user_id),
+                            "UpdateExpression": "SET display_name = :n", "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {":n": {"S": display_name}}}} for ws in sorted(record.roles)]
+        self.client.transact_write_items(TransactItems=ops)
+        return UserRecord(user_id, record.email, display_name, record.roles, record.invitations, True)
 
     def set_role(self, workspace: str, user_id: str, role: str, audit: dict[str, Any] | None = None) -> Member:
         current = self.get(workspace, user_id)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Optional, Protocol
 
 from aws_lambda_powertools import Logger
@@ -35,7 +35,8 @@ logger = Logger(service="livereport", child=True)
 #: Seconds before attempts 2, 3, ...: ~37 minutes in all (SQS delays stop at 900 s).
 RETRY_DELAYS = (30, 120, 300, 900, 900)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-EmailSender = Callable[[Change], dict[str, int]]  # -> {"emails_sent": n, "emails_failed": n}
+#: (change, unsubscribe links by recipient) -> {"emails_sent": n, "emails_failed": n, ...}
+EmailSender = Callable[[Change, dict[str, str]], dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Job:
     volume: int
     at: int
     attempt: int = 1
+    #: each email recipient's signed unsubscribe link (lower-cased address -> URL), signed by the
+    #: evaluator: the delivery function, which posts to admins' URLs, holds no signing secret
+    links: dict[str, str] = field(default_factory=dict)
 
     @property
     def delivery_id(self) -> str:
@@ -68,7 +72,9 @@ class Job:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"not an alert delivery job: {exc}") from None
         if not (isinstance(job.workspace, str) and isinstance(job.rule_id, str) and isinstance(job.history_sk, str)
-                and job.to in ("firing", "ok") and isinstance(job.attempt, int) and 1 <= job.attempt <= MAX_ATTEMPTS):
+                and job.to in ("firing", "ok") and isinstance(job.attempt, int) and 1 <= job.attempt <= MAX_ATTEMPTS
+                and isinstance(job.links, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                        for k, v in job.links.items())):
             raise ValueError("not an alert delivery job: bad fields")
         return job
 
@@ -114,7 +120,7 @@ class Deliverer:
         delivery: dict[str, Any] = dict(entry.get("delivery") or {})
         change = Change(rule, job.campaign_id, job.to, job.value, job.volume, job.at)
         if "emails_sent" not in delivery:
-            delivery.update(self.send_emails(change))
+            delivery.update(self.send_emails(change, job.links))
             delivery.pop("pending", None)
             self.alerts.record_delivery(job.workspace, job.rule_id, job.history_sk, delivery)
         if not (rule.notify.webhook_url and rule.webhook_secret):

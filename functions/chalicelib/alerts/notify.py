@@ -22,13 +22,15 @@ TEXT = {
            "what_resolved": "{name} is back to normal on {campaign} ({channel})",
            "value": "Value", "threshold": "Threshold", "window": "Window", "minutes": "{n} minutes",
            "volume": "Volume", "at": "At", "open": "Open the live report", "silence": "no event for {n} minutes",
-           "footer": "Alert rule {rule} of workspace {ws}. Manage alerts on the dashboard."},
+           "footer": "Alert rule {rule} of workspace {ws}. Manage alerts on the dashboard.",
+           "unsubscribe": "Stop these alert emails"},
     "fr": {"fired": "Alerte", "resolved": "Résolue", "what_fired": "{name} s'est déclenchée sur {campaign} ({channel})",
            "what_resolved": "{name} est revenue à la normale sur {campaign} ({channel})",
            "value": "Valeur", "threshold": "Seuil", "window": "Fenêtre", "minutes": "{n} minutes",
            "volume": "Volume", "at": "Le", "open": "Ouvrir le rapport en direct",
            "silence": "aucun événement depuis {n} minutes",
-           "footer": "Règle d'alerte {rule} de l'espace {ws}. Gérez les alertes depuis le tableau de bord."},
+           "footer": "Règle d'alerte {rule} de l'espace {ws}. Gérez les alertes depuis le tableau de bord.",
+           "unsubscribe": "Ne plus recevoir ces alertes"},
 }
 
 
@@ -71,7 +73,8 @@ def _when(at: int) -> str:
     return datetime.fromtimestamp(at, timezone.utc).strftime(f"%Y-%m-%d %H:%M {ALERT_TZ}")
 
 
-def render_email(change: Change, web_url: str) -> Rendered:
+def render_email(change: Change, web_url: str, unsubscribe_url: str = "") -> Rendered:
+    """The email of one recipient (`unsubscribe_url`: their own link, in the footer and the headers)."""
     rule, lang = change.rule, change.rule.language
     ui = TEXT[lang]
     fired = change.to == "firing"
@@ -86,7 +89,11 @@ def render_email(change: Change, web_url: str) -> Rendered:
             (ui["volume"], fmt_int(change.volume, lang)),
             (ui["at"], _when(change.at))]
     footer = ui["footer"].format(rule=rule.rule_id, ws=rule.workspace)
-    text = "\n".join([headline, "", *(f"{k}: {v}" for k, v in rows), "", f"{ui['open']}: {link}", "", footer])
+    leave = [f"{ui['unsubscribe']}: {unsubscribe_url}"] if unsubscribe_url else []
+    text = "\n".join([headline, "", *(f"{k}: {v}" for k, v in rows), "", f"{ui['open']}: {link}", "", footer,
+                      *leave])
+    leave_html = (f' <a href="{escape(unsubscribe_url, quote=True)}" style="color:#6b7280;">'
+                  f'{escape(ui["unsubscribe"])}</a>') if unsubscribe_url else ""
     color = "#b91c1c" if fired else "#047857"
     # Phones: a viewport, one fluid column (at most 600 px), label above value when the names are long,
     # and long names or ids wrap instead of widening the page.
@@ -105,7 +112,7 @@ def render_email(change: Change, web_url: str) -> Rendered:
             f'<h1 style="font-size:18px;margin:0 0 10px;color:{color};{wrap}">{escape(headline)}</h1>'
             f'<table role="presentation" width="100%" style="font-size:14px;border-collapse:collapse;">{cells}</table>'
             f'<p style="margin:14px 0;"><a href="{escape(link, quote=True)}" style="color:#1d4ed8;">{escape(ui["open"])}</a></p>'
-            f'<p style="font-size:12px;color:#6b7280;margin:0;">{escape(footer)}</p>'
+            f'<p style="font-size:12px;color:#6b7280;margin:0;">{escape(footer)}{leave_html}</p>'
             '</td></tr></table></td></tr></table></body></html>')
     return Rendered(subject=subject, html=html, text=text)
 

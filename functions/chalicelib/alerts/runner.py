@@ -24,7 +24,10 @@ from typing import Any, Callable, Mapping, Optional
 from aws_lambda_powertools import Logger
 
 from .. import buckets, tables
+from ..consent.gate import SendGate, unsubscribe_url
+from ..consent.lists import ALERT, ref
 from ..snapshots import mail
+from ..snapshots.tokens import TokenSigner, secret_from_env
 from ..store import ReadStats
 from .evaluate import evaluate, minute_end, minute_series, read_span
 from .deliveries import Deliverer, Job, Queue
@@ -41,11 +44,13 @@ OnEmail = Callable[[Rule, str, bytes], None]  # (rule, recipient, raw MIME): loc
 class Settings:
     sender: str
     web_url: str
+    public_api_url: str = "http://127.0.0.1:8000"  # unsubscribe links
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         return cls(sender=env.get("SENDER_EMAIL", "reports@example.com"),
-                   web_url=(env.get("DASHBOARD_URL") or "http://127.0.0.1:8080").rstrip("/"))
+                   web_url=(env.get("DASHBOARD_URL") or "http://127.0.0.1:8080").rstrip("/"),
+                   public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/"))
 
 
 @dataclass
@@ -65,10 +70,13 @@ class RunResult:
 
 class AlertRunner:
     def __init__(self, services: Any, ses: Any, settings: Settings, webhooks: WebhookClient,
-                 on_email: Optional[OnEmail] = None, queue: Optional[Queue] = None) -> None:
+                 on_email: Optional[OnEmail] = None, queue: Optional[Queue] = None,
+                 signer: Optional[TokenSigner] = None) -> None:
         """Without a queue (tools, some tests) notifications are delivered inline,
         with the webhook client's own retries; every stage has one."""
         self.services = services
+        self.gate = SendGate.of(services)  # confirmed recipients only, within the daily quota
+        self._signer = signer  # read from the environment when an email first needs a link
         self.ses = ses
         self.settings = settings
         self.webhooks = webhooks
@@ -147,7 +155,12 @@ class AlertRunner:
             result.fired += 1
         else:
             result.resolved += 1
-        job = Job(workspace, rule.rule_id, history_sk, state.campaign_id, to, r.value, r.volume, end)
+        try:
+            links = self.unsubscribe_links(rule, end)
+        except Exception:  # noqa: BLE001 - the state change stands; without links its emails fail, counted
+            logger.exception("unsubscribe links not signed", extra={"rule_id": rule.rule_id})
+            links = {}
+        job = Job(workspace, rule.rule_id, history_sk, state.campaign_id, to, r.value, r.volume, end, links=links)
         result.notifications.append({"rule_id": rule.rule_id, "campaign_id": state.campaign_id, "to": to,
                                      "queued": self._enqueue(job)})
 
@@ -166,19 +179,37 @@ class AlertRunner:
             logger.exception("alert delivery failed", extra={"rule_id": job.rule_id})
         return False
 
-    def send_emails(self, change: Change) -> dict[str, int]:
-        """Email every recipient; failures are logged and counted, never raised."""
+    def unsubscribe_links(self, rule: Rule, at: int) -> dict[str, str]:
+        """Each email recipient's unsubscribe link, signed here: the job carries them to the
+        delivery function, which holds no signing secret (infra/cdk/permissions.py)."""
+        if not rule.notify.emails:
+            return {}
+        self._signer = self._signer or TokenSigner(secret_from_env())
+        list_ref = ref(ALERT, rule.rule_id)
+        return {a.lower(): unsubscribe_url(self._signer, self.settings.public_api_url, rule.workspace, list_ref, a, at)
+                for a in rule.notify.emails}
+
+    def send_emails(self, change: Change, links: Optional[dict[str, str]] = None) -> dict[str, int]:
+        """Email every confirmed recipient, within the daily quota (consent/gate.py), each with
+        their own unsubscribe link (`links`, signed by the evaluator; else signed here); failures
+        and what was held back are counted, never raised."""
         rule = change.rule
         out = {"emails_sent": 0, "emails_failed": 0}
         if not rule.notify.emails:
             return out
-        rendered = render_email(change, self.settings.web_url)
-        for recipient in rule.notify.emails:
+        list_ref = ref(ALERT, rule.rule_id)
+        admitted = self.gate.admit(rule.workspace, list_ref, rule.notify.emails, change.at)
+        out.update({f"emails_{k}": v for k, v in admitted.counts().items()})
+        for recipient in admitted.send:
             try:
-                raw = mail.build_message(self.settings.sender, recipient, rendered, [], [], "", change.at)
+                url = (links or {}).get(recipient.lower()) or self.unsubscribe_links(rule, change.at)[
+                    recipient.lower()]
+                rendered = render_email(change, self.settings.web_url, url)
+                raw = mail.build_message(self.settings.sender, recipient, rendered, [], [], url, change.at)
                 mail.send_raw(self.ses, self.settings.sender, recipient, raw)
             except Exception as exc:  # noqa: BLE001
                 out["emails_failed"] += 1
+                self.gate.release(rule.workspace, 1, change.at)
                 logger.warning("alert email failed", extra={"rule_id": rule.rule_id, "error": repr(exc),
                                                             "recipient_domain": recipient.rsplit("@", 1)[-1]})
                 continue

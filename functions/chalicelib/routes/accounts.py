@@ -1,9 +1,12 @@
-"""Accounts routes: who am I, members, API keys and the audit list (issue 14, docs/accounts.md).
+"""Accounts routes: who am I, members and invitations, API keys and the audit list (docs/accounts.md).
 
 People sign in with Cognito (email + password); their role per workspace is
 stored by the service. Admin routes need the effective scope `admin` (role
-admin, or a key granted `admin`). Env: COGNITO_USER_POOL_ID,
-COGNITO_CLIENT_ID, COGNITO_REGION, COGNITO_ENDPOINT (local mode: moto).
+admin, or a key granted `admin`). A person joins a workspace by accepting an
+invitation (/v1/me/invitations), and only they set their display name
+(PATCH /v1/me). Env: COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, COGNITO_REGION,
+COGNITO_ENDPOINT (local mode: moto), DASHBOARD_URL (the invitation's link,
+when this function knows it; else the trigger's own).
 """
 from __future__ import annotations
 
@@ -14,13 +17,16 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
-from ..accounts.admin import AccountAdmin
+from ..accounts import validation
+from ..accounts.admin import AccountAdmin, AccountError
 from ..accounts.audit import AuditLog
 from ..accounts.directory import UserDirectory
+from ..accounts.invitations import InvitationStore
 from ..accounts.members import MembershipStore
 from ..accounts.roles import role_scopes
 from ..accounts.tokens import CognitoSettings
 from ..auth import Principal
+from ..consent.quota import EmailQuota
 from ..http import ApiError, error_response
 from .common import PRIVATE, RouteDeps, json_response, principal
 
@@ -44,7 +50,11 @@ def account_routes(deps: RouteDeps) -> Blueprint:
             import boto3
             directory = UserDirectory(boto3.client("cognito-idp", region_name=settings.region,
                                                    endpoint_url=settings.endpoint or None), settings.user_pool_id)
-        return AccountAdmin(memberships(deps), audit_log(deps), deps.services().keys, directory)
+        services = deps.services()
+        return AccountAdmin(memberships(deps), audit_log(deps), services.keys, directory,
+                            InvitationStore(services.client, services.config.table_name),
+                            EmailQuota(services.client, services.config.table_name, services.config.email_daily_quota),
+                            os.environ.get("DASHBOARD_URL", "").strip())
 
     def admin_call(action: Callable[[Principal, Any], Any], status: int = 200) -> Response:
         """Run an admin action for the caller (scope admin); errors as JSON."""
@@ -64,17 +74,38 @@ def account_routes(deps: RouteDeps) -> Blueprint:
             return Response(body="", status_code=204, headers=PRIVATE)
         return json_response(body, status=status, headers=PRIVATE)
 
+    def user_call(action: Callable[[dict[str, Any], Any], Any]) -> Response:
+        """A signed-in person acting on their own account (any person, member or not; keys are 403)."""
+        request = bp.current_request
+        context = request.context.get("authorizer") or {}
+        if context.get("kind") != "user":
+            if context.get("workspace"):
+                return error_response(403, "forbidden", "only a signed-in person has an account to change", PRIVATE)
+            return error_response(401, "unauthorized", "missing or unknown API key or token", PRIVATE)
+        try:
+            payload = json.loads(request.raw_body or b"null") if request.method in ("POST", "PATCH") else None
+        except ValueError:
+            return error_response(400, "invalid_request", "the body must be a JSON object", PRIVATE)
+        try:
+            body = action(context, payload)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message, PRIVATE)
+        return json_response(body, headers=PRIVATE)
+
+    def me_of(context: dict[str, Any]) -> dict[str, Any]:
+        record = memberships(deps).user(context["sub"])
+        return {"kind": "user", "user_id": context["sub"], "email": record.email or context.get("email", ""),
+                "display_name": record.display_name,
+                "workspaces": [{"workspace": ws, "role": role, "scopes": sorted(role_scopes(role))}
+                               for ws, role in sorted(record.roles.items())],
+                "invitations": list(record.invitations)}
+
     @bp.route("/v1/me", methods=["GET"], authorizer=auth, cors=cors)
     def me() -> Response:
-        """Who is calling: a user (email, workspaces with roles) or a key (its workspace)."""
+        """Who is calling: a user (email, workspaces with roles, pending invitations) or a key (its workspace)."""
         context = bp.current_request.context.get("authorizer") or {}
         if context.get("kind") == "user":
-            record = memberships(deps).user(context["sub"])
-            return json_response({"kind": "user", "user_id": context["sub"],
-                                  "email": record.email or context.get("email", ""),
-                                  "display_name": record.display_name,
-                                  "workspaces": [{"workspace": ws, "role": role, "scopes": sorted(role_scopes(role))}
-                                                 for ws, role in sorted(record.roles.items())]}, headers=PRIVATE)
+            return json_response(me_of(context), headers=PRIVATE)
         if context.get("workspace"):
             scopes = sorted(filter(None, (context.get("scopes") or "").split(",")))
             return json_response({"kind": "key", "key_id": context.get("key_id", ""), "email": "", "display_name": "",
@@ -82,17 +113,63 @@ def account_routes(deps: RouteDeps) -> Blueprint:
                                  headers=PRIVATE)
         return error_response(401, "unauthorized", "missing or unknown API key or token (Authorization: Bearer ...)")
 
+    @bp.route("/v1/me", methods=["PATCH"], authorizer=auth, cors=cors, content_types=["application/json"])
+    def update_me() -> Response:
+        """`{display_name}`: the person's own name, wherever they are a member. Nobody else sets it."""
+        def rename(context: dict[str, Any], payload: Any) -> dict[str, Any]:
+            if not isinstance(payload, dict) or set(payload) != {"display_name"}:
+                raise AccountError(422, "invalid_request", "the body is {\"display_name\": \"...\"}")
+            try:
+                name = validation.text(payload["display_name"], "display_name")
+            except ValueError as exc:
+                raise AccountError(422, "invalid_request", str(exc)) from exc
+            memberships(deps).rename(context["sub"], name)
+            return me_of(context)
+        return user_call(rename)
+
+    @bp.route("/v1/me/invitations/{workspace}/accept", methods=["POST"], authorizer=auth, cors=cors)
+    def accept_invitation(workspace: str) -> Response:
+        """Join the workspace the invitation names (the answer is /v1/me, the new workspace in it)."""
+        def accept(context: dict[str, Any], _: Any) -> dict[str, Any]:
+            account_admin().answer_invitation(context["sub"], context.get("email", ""), workspace, True, time.time())
+            logger.info("invitation accepted", extra={"workspace": workspace, "user_id": context["sub"]})
+            return me_of(context)
+        return user_call(accept)
+
+    @bp.route("/v1/me/invitations/{workspace}/decline", methods=["POST"], authorizer=auth, cors=cors)
+    def decline_invitation(workspace: str) -> Response:
+        def decline(context: dict[str, Any], _: Any) -> dict[str, Any]:
+            account_admin().answer_invitation(context["sub"], context.get("email", ""), workspace, False, time.time())
+            logger.info("invitation declined", extra={"workspace": workspace, "user_id": context["sub"]})
+            return me_of(context)
+        return user_call(decline)
+
+    @bp.route("/v1/invitations", methods=["GET"], authorizer=auth, cors=cors)
+    def list_invitations() -> Response:
+        """The workspace's invitations nobody has answered yet (and not expired)."""
+        def pending(caller: Principal, _: Any) -> dict[str, Any]:
+            found = account_admin().invitations.pending(caller.workspace, time.time())
+            return {"invitations": [i.public() for i in found]}
+        return admin_call(pending)
+
+    @bp.route("/v1/invitations/{invitation_id}", methods=["DELETE"], authorizer=auth, cors=cors)
+    def cancel_invitation(invitation_id: str) -> Response:
+        def cancel(caller: Principal, _: Any) -> None:
+            account_admin().cancel_invitation(caller.workspace, caller, invitation_id[:64], time.time())
+        return admin_call(cancel)
+
     @bp.route("/v1/members", methods=["GET"], authorizer=auth, cors=cors)
     def list_members() -> Response:
         return admin_call(lambda p, _: {"members": [m.public() for m in memberships(deps).members(p.workspace)]})
 
     @bp.route("/v1/members", methods=["POST"], authorizer=auth, cors=cors, content_types=["application/json"])
     def invite_member() -> Response:
+        """An invitation, the same answer whether or not the email has an account: they join by accepting."""
         def invite(caller: Principal, payload: Any) -> dict[str, Any]:
-            member, invited = account_admin().invite(caller.workspace, caller, payload, time.time())
-            logger.info("member invited", extra={"workspace": caller.workspace, "user_id": member.user_id,
-                                                 "role": member.role, "new_user": invited})
-            return {**member.public(), "invited": invited}
+            invitation = account_admin().invite(caller.workspace, caller, payload, time.time())
+            logger.info("member invited", extra={"workspace": caller.workspace, "role": invitation.role,
+                                                 "invitation_id": invitation.invitation_id})
+            return invitation.public()
         return admin_call(invite, status=201)
 
     @bp.route("/v1/members/{user_id}", methods=["PATCH"], authorizer=auth, cors=cors,

@@ -1,35 +1,34 @@
-"""Snapshot email subscriptions and the signed unsubscribe link (docs/snapshots.md).
+"""Snapshot email subscriptions (docs/snapshots.md).
 
 Subscriptions need the `subscriptions` scope: read keys are handed to agencies
-and must neither mail anyone nor see recipient addresses.
-Env: UNSUBSCRIBE_SECRET (the link's signing key).
+and must neither mail anyone nor see recipient addresses. Recipients who are
+not members of the workspace are asked to confirm first (consent/); each
+recipient's status and the workspace's daily email quota come with the list.
+The links in the emails (unsubscribe, confirm) are in routes/consent.py.
 """
 from __future__ import annotations
 
 import time
-from html import escape
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
+from ..consent.lists import SUB, describe_subscription, ref
+from ..consent.store import ConsentStore, Recipient
 from ..http import ApiError, error_response
 from ..snapshots.runner import SnapshotRunner
-from ..snapshots.subscriptions import SubscriptionError, SubscriptionStore, to_json
-from ..snapshots.tokens import TokenError, TokenSigner, secret_from_env
+from ..snapshots.subscriptions import Subscription, SubscriptionError, SubscriptionStore, last_delivery
 from .common import RouteDeps, json_body, json_response, principal
+from .recipients import quota_of, register_recipients, statuses
 
 
 def subscription_store(deps: RouteDeps) -> SubscriptionStore:
     return SubscriptionStore(deps.services().client, deps.services().config.table_name)
 
 
-def _page(status: int, title: str, message: str) -> Response:
-    html = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
-            f'<body style="font-family:Arial,sans-serif;max-width:520px;margin:48px auto;color:#1f2937;">'
-            f'<h1 style="font-size:20px;">{escape(title)}</h1><p>{escape(message)}</p></body></html>')
-    return Response(body=html, status_code=status, headers={
-        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'", "Referrer-Policy": "no-referrer"})
+def subscription_json(sub: Subscription, known: dict[str, Recipient], item: dict[str, Any] | None) -> dict[str, Any]:
+    return {**sub.public(), "recipient_status": statuses(sub.recipients, known),
+            "last_delivery": last_delivery(item) if item else None}
 
 
 #: Seconds between two test emails of one subscription.
@@ -56,22 +55,29 @@ def subscription_routes(deps: RouteDeps, runner: Callable[[], SnapshotRunner]) -
                                       f"campaign_id: no campaign '{campaign[:128]}' has events in this workspace; "
                                       "check the spelling, or send \"allow_unknown_campaign\": true for a campaign "
                                       "not yet started")
-            sub = subscription_store(deps).create(caller.workspace, payload, time.time())
+            now = time.time()
+            sub = subscription_store(deps).create(caller.workspace, payload, now)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message)
         except SubscriptionError as exc:
             return error_response(exc.status, "invalid_subscription" if exc.status == 422 else "limit_reached",
                                   str(exc))
-        return json_response(sub.public(), status=201)
+        known = register_recipients(deps, caller, ref(SUB, sub.subscription_id), sub.recipients, sub.language,
+                                    describe_subscription(sub), now)
+        return json_response(subscription_json(sub, known, None), status=201)
 
     @bp.route("/v1/subscriptions", methods=["GET"], authorizer=auth, cors=cors)
     def list_subscriptions() -> Response:
+        """Every subscription with its recipients' consent and last delivery, and today's email quota."""
         try:
             caller = principal(bp.current_request, "subscriptions", logger)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message)
-        return Response(body=to_json(subscription_store(deps).list(caller.workspace)), status_code=200,
-                        headers={"Content-Type": "application/json"})
+        services = deps.services()
+        consent = ConsentStore(services.client, services.config.table_name).of_kind(caller.workspace, SUB)
+        subs = [subscription_json(sub, consent.get(ref(SUB, sub.subscription_id), {}), item)
+                for sub, item in subscription_store(deps).list_items(caller.workspace)]
+        return json_response({"subscriptions": subs, "quota": quota_of(deps).status(caller.workspace, time.time())})
 
     @bp.route("/v1/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=auth, cors=cors)
     def delete_subscription(subscription_id: str) -> Response:
@@ -81,6 +87,9 @@ def subscription_routes(deps: RouteDeps, runner: Callable[[], SnapshotRunner]) -
             return error_response(exc.status, exc.code, exc.message)
         if len(subscription_id) > 64 or not subscription_store(deps).delete(caller.workspace, subscription_id):
             return error_response(404, "not_found", "no such subscription in this workspace")
+        services = deps.services()
+        ConsentStore(services.client, services.config.table_name).drop_list(caller.workspace,
+                                                                            ref(SUB, subscription_id))
         return Response(body="", status_code=204)
 
     @bp.route("/v1/subscriptions/{subscription_id}/test", methods=["POST"], authorizer=auth, cors=cors)
@@ -102,28 +111,17 @@ def subscription_routes(deps: RouteDeps, runner: Callable[[], SnapshotRunner]) -
         if not store.claim_test(caller.workspace, subscription_id, now, TEST_EVERY):
             return error_response(429, "too_many_tests", f"one test email a subscription every {TEST_EVERY} s: "
                                   "try again in a minute", {"Retry-After": str(TEST_EVERY)})
+        quota = quota_of(deps)  # a test counts against the workspace's daily email quota like every send
+        if not quota.reserve(caller.workspace, 1, now):
+            return error_response(429, "quota_exceeded", f"this workspace's daily email quota ({quota.limit}) is "
+                                  "used up: try again tomorrow (UTC)")
         try:
             message_id = runner().send_test(sub, caller.email, now)
         except Exception as exc:  # noqa: BLE001 - SES refusals (unverified address...) are the caller's to read
+            quota.release(caller.workspace, 1, now)
             logger.warning("test email failed", extra={"subscription_id": subscription_id, "error": repr(exc)[:300]})
             return error_response(502, "send_failed", f"the test email could not be sent: {str(exc)[:200]}")
         logger.info("test email sent", extra={"subscription_id": subscription_id, "workspace": caller.workspace})
         return json_response({"sent_to": caller.email, "message_id": message_id}, status=200)
-
-    @bp.route("/v1/unsubscribe", methods=["GET", "POST"],
-              content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"])
-    def unsubscribe() -> Response:
-        """GET from the email's link; POST for RFC 8058 one-click (List-Unsubscribe-Post)."""
-        token = (bp.current_request.query_params or {}).get("token") or ""
-        try:
-            target = TokenSigner(secret_from_env()).verify(token)
-        except TokenError:
-            return _page(400, "Invalid link / Lien invalide",
-                         "This unsubscribe link is invalid or was altered. / Ce lien de désabonnement est invalide.")
-        subscription_store(deps).remove_recipient(target.workspace, target.subscription_id, target.recipient)
-        logger.info("unsubscribed", extra={"subscription_id": target.subscription_id, "workspace": target.workspace})
-        return _page(200, "Unsubscribed / Désabonné",
-                     f"{target.recipient} will no longer receive this report. / "
-                     f"{target.recipient} ne recevra plus ce rapport.")
 
     return bp

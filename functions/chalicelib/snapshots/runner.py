@@ -4,6 +4,10 @@ The report documents are built by the same LiveReports / GlobalReports the
 API serves, so an email shows exactly the API's numbers. One subscription's
 failure (a report error, an SES rejection) is logged with its id and never
 stops the others; failed recipients are retried on the next run.
+
+Only recipients who confirmed are sent to, within the workspace's daily
+quota (consent/gate.py); what was held back is recorded on the subscription
+(`last_delivery`), never silently dropped.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
@@ -24,6 +28,8 @@ from ..reports.global_ import CHANNELS as GLOBAL_CHANNELS, GlobalQuery
 from ..reports.live import LiveQuery
 from ..catalogue import CHANNELS
 from ..store import StoreConfig
+from ..consent.gate import Admitted, SendGate, unsubscribe_url
+from ..consent.lists import SUB, ref
 from . import chart, mail, render, schedule
 from .subscriptions import Daily, Subscription, Weekly
 from .tokens import TokenSigner
@@ -64,9 +70,11 @@ class RunResult:
     claimed: int = 0
     sent: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    over_quota: int = 0  # confirmed recipients not sent: the workspace's daily quota was used up
 
     def summary(self) -> dict[str, int]:
-        return {"due": self.due, "claimed": self.claimed, "sent": len(self.sent), "failed": len(self.failed)}
+        return {"due": self.due, "claimed": self.claimed, "sent": len(self.sent), "failed": len(self.failed),
+                "over_quota": self.over_quota}
 
 
 def _safe_name(text: str) -> str:
@@ -82,6 +90,7 @@ class SnapshotRunner:
         self.signer = signer
         self.on_sent = on_sent
         self.store = schedule.ScheduleStore(services.client, services.config.table_name)
+        self.gate = SendGate.of(services)
 
     def sections(self, sub: Subscription, now: float) -> list[render.Section]:
         """The report documents of a subscription, exactly as the API builds them."""
@@ -109,9 +118,9 @@ class SnapshotRunner:
         return ExperimentReports(services.store, SettingsStore(services.client, StoreConfig(services.config.table_name)),
                                  lambda workspace, campaign: True, services.live.currency_of)
 
-    def unsubscribe_url(self, sub: Subscription, recipient: str) -> str:
-        token = self.signer.sign(sub.workspace, sub.subscription_id, recipient)
-        return f"{self.settings.public_api_url}/v1/unsubscribe?token={quote(token)}"
+    def unsubscribe_url(self, sub: Subscription, recipient: str, now: float) -> str:
+        return unsubscribe_url(self.signer, self.settings.public_api_url, sub.workspace,
+                               ref(SUB, sub.subscription_id), recipient, now)
 
     def run(self, now: Optional[float] = None) -> RunResult:
         now = time.time() if now is None else now
@@ -122,14 +131,19 @@ class SnapshotRunner:
                 p = schedule.plan(state, moment)
                 if p is None or not p.recipients:
                     continue
+                sub, list_ref = state.sub, ref(SUB, state.sub.subscription_id)
+                confirmed = self.gate.confirmed(sub.workspace, list_ref, p.recipients)
+                if not confirmed:
+                    continue  # nobody confirmed yet: the period stays open for whoever confirms first
                 result.due += 1
                 if not self.store.claim(p, now):
                     continue  # another run owns this period
                 result.claimed += 1
+                admitted = self.gate.admit(sub.workspace, list_ref, p.recipients, now, confirmed)
             except Exception:  # noqa: BLE001 - one subscription never stops the others
                 logger.exception("snapshot planning failed", extra={"subscription_id": state.sub.subscription_id})
                 continue
-            self._send(p, now, result)
+            self._send(p, admitted, now, result)
         (logger.info if result.due else logger.debug)("snapshot run", extra=result.summary())
         return result
 
@@ -168,21 +182,32 @@ class SnapshotRunner:
                 logger.exception("on_sent hook failed", extra={"subscription_id": sub.subscription_id})
         return message_id
 
-    def _send(self, p: schedule.Plan, now: float, result: RunResult) -> None:
+    def _send(self, p: schedule.Plan, admitted: Admitted, now: float, result: RunResult) -> None:
         sub = p.state.sub
+        delivery = {"period": p.period, "at": int(now), **admitted.counts()}
+        if admitted.over_quota:
+            result.over_quota += admitted.over_quota
+            logger.warning("daily email quota reached", extra={"subscription_id": sub.subscription_id,
+                                                              "workspace": sub.workspace,
+                                                              "held": admitted.over_quota})
+        if not admitted.send:
+            self.store.settle(p, [], None, "", {**delivery, "sent": 0, "failed": 0})
+            return
         log = {"subscription_id": sub.subscription_id, "workspace": sub.workspace, "period": p.period}
         try:
             sections, images, attachments = self.build(sub, now, p.period)
             baseline = p.state.baseline(p.period)
         except Exception as exc:  # noqa: BLE001
             logger.exception("snapshot build failed; retried next run", extra=log)
-            result.failed += [{**log, "recipient": r, "error": repr(exc)} for r in p.recipients]
-            self.store.settle(p, list(p.recipients), None, repr(exc))
+            result.failed += [{**log, "recipient": r, "error": repr(exc)} for r in admitted.send]
+            self.gate.release(sub.workspace, len(admitted.send), now)
+            self.store.settle(p, list(admitted.send), None, repr(exc), {**delivery, "sent": 0,
+                                                                         "failed": len(admitted.send)})
             return
         failed, last_error = [], ""
-        for recipient in p.recipients:
+        for recipient in admitted.send:
             try:
-                url = self.unsubscribe_url(sub, recipient)
+                url = self.unsubscribe_url(sub, recipient, now)
                 first_tab = sections[0].channel if sections else "campaign"
                 rendered = render.render(sub, sections, baseline, now, recipient, url,
                                          deep_link(self.settings.dashboard_url, sub, first_tab))
@@ -191,6 +216,7 @@ class SnapshotRunner:
             except Exception as exc:  # noqa: BLE001 - SES errors and anything else: retry next run
                 last_error = repr(exc)
                 failed.append(recipient)
+                self.gate.release(sub.workspace, 1, now)
                 result.failed.append({**log, "recipient": recipient, "error": last_error})
                 logger.warning("snapshot send failed; retried next run",
                                extra={**log, "recipient_domain": recipient.rsplit("@", 1)[-1], "error": last_error})
@@ -201,6 +227,7 @@ class SnapshotRunner:
                     self.on_sent(sub, recipient, p.period, raw)
                 except Exception:  # noqa: BLE001 - a local outbox problem is not a send failure
                     logger.exception("on_sent hook failed", extra=log)
-        sent_any = len(failed) < len(p.recipients)
+        sent_any = len(failed) < len(admitted.send)
         totals = {s.key: render.snapshot_numbers(s.doc) for s in sections} if sent_any else None
-        self.store.settle(p, failed, totals, last_error)
+        self.store.settle(p, failed, totals, last_error,
+                          {**delivery, "sent": len(admitted.send) - len(failed), "failed": len(failed)})

@@ -170,10 +170,15 @@ class ScheduleStore:
             raise
         return True
 
-    def settle(self, p: Plan, failed: list[str], totals: Optional[dict[str, Any]], error: str = "") -> None:
-        """Record the outcome: recipients to retry, and the totals shown (first success of a period)."""
+    def settle(self, p: Plan, failed: list[str], totals: Optional[dict[str, Any]], error: str = "",
+               delivery: Optional[dict[str, Any]] = None) -> None:
+        """Record the outcome: recipients to retry, the totals shown (first success of a period),
+        and what the send did (`last_delivery`: sent, failed, not confirmed, over the quota)."""
         sets, removes = [], []
         values: dict[str, Any] = {":p": {"S": p.period}}
+        if delivery is not None:
+            sets.append("last_delivery = :d")
+            values[":d"] = {"S": json.dumps(delivery, separators=(",", ":"))}
         if failed:
             sets.append("retry_recipients = :r, last_error = :e")
             values[":r"] = {"L": [{"S": r} for r in failed]}

@@ -10,8 +10,9 @@ Both items are written and deleted together in one transaction. Workspaces
 are lower-case (auth.WORKSPACE_PATTERN), so the upper-case registry partition
 can never collide with a workspace's keys.
 
-Recipients' addresses are stored here (they are needed to send); this is
-the one place the product keeps addresses, never in event data (DESIGN 7).
+Recipients' addresses are stored here (they are needed to send), and each
+one's consent beside them (consent/store.py); these and the alert rules are
+the places the product keeps addresses, never event data (DESIGN 7).
 """
 from __future__ import annotations
 
@@ -179,7 +180,7 @@ def _from_item(item: dict[str, Any]) -> Subscription:
 
 
 class SubscriptionStore:
-    """Create, list, get, delete subscriptions; remove one recipient (unsubscribe)."""
+    """Create, list, get, delete subscriptions (who receives them: consent/store.py)."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
@@ -206,16 +207,20 @@ class SubscriptionStore:
         ])
         return sub
 
-    def list(self, workspace: str) -> list[Subscription]:
+    def list_items(self, workspace: str) -> list[tuple[Subscription, dict[str, Any]]]:
+        """Every subscription with its item (schedule state, last delivery), oldest first."""
         kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
                                   "ExpressionAttributeValues": {":pk": {"S": subs_pk(workspace)}}}
         out = []
         while True:
             page = self.client.query(**kwargs)
-            out.extend(_from_item(i) for i in page["Items"])
+            out.extend((_from_item(i), i) for i in page["Items"])
             if "LastEvaluatedKey" not in page:
-                return sorted(out, key=lambda s: (s.created_at, s.subscription_id))
+                return sorted(out, key=lambda s: (s[0].created_at, s[0].subscription_id))
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list(self, workspace: str) -> list[Subscription]:
+        return [sub for sub, _ in self.list_items(workspace)]
 
     def get_item(self, workspace: str, subscription_id: str) -> Optional[dict[str, Any]]:
         return self.client.get_item(TableName=self.table, Key=self._key(workspace, subscription_id),
@@ -255,33 +260,8 @@ class SubscriptionStore:
             raise
         return True
 
-    def remove_recipient(self, workspace: str, subscription_id: str, recipient: str) -> bool:
-        """Drop one address (optimistic concurrency on `version`); the last one deletes the
-        subscription. True when the address is no longer subscribed (idempotent)."""
-        for _ in range(5):
-            item = self.get_item(workspace, subscription_id)
-            if item is None:
-                return True
-            sub = _from_item(item)
-            keep = [r for r in sub.recipients if r.lower() != recipient.lower()]
-            if len(keep) == len(sub.recipients):
-                return True
-            if not keep:
-                self.delete(workspace, subscription_id)
-                return True
-            doc = sub.model_copy(update={"recipients": keep}).model_dump_json()
-            try:
-                self.client.update_item(
-                    TableName=self.table, Key=self._key(workspace, subscription_id),
-                    UpdateExpression="SET doc = :d, version = version + :one",
-                    ConditionExpression="version = :v",
-                    ExpressionAttributeValues={":d": {"S": doc}, ":one": {"N": "1"}, ":v": item["version"]})
-                return True
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
-        return False
 
-
-def to_json(subs: list[Subscription]) -> str:
-    return json.dumps({"subscriptions": [s.public() for s in subs]}, separators=(",", ":"))
+def last_delivery(item: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """What the latest send did (runner.py): period, at, sent, failed, not_confirmed, over_quota."""
+    raw = item.get("last_delivery", {}).get("S")
+    return json.loads(raw) if raw else None
