@@ -225,7 +225,16 @@ def test_forged_altered_expired_and_misused_links_are_refused(env, pool, wired):
     assert statuses(env, sub["subscription_id"]) == {"ann@example.com": "unsubscribed"}
 
 
+def midday_clock(monkeypatch) -> None:
+    """The wall clock moved to 10:00 UTC today, running: the test's next hours stay in one UTC day
+    (the quota's), whatever the hour it runs at."""
+    real, start = time.time, time.time()
+    anchor = start - start % 86400 + 10 * 3600
+    monkeypatch.setattr(time, "time", lambda: anchor + (real() - start))
+
+
 def test_the_daily_quota_stops_excess_sends_visibly(env, pool, wired, monkeypatch):
+    midday_clock(monkeypatch)
     monkeypatch.setattr(wired, "config", dataclasses.replace(wired.config, email_daily_quota=3))
     for who in ("a", "b", "c"):
         member(wired, "acme", pool.user(f"{who}@example.com"), f"{who}@example.com", "viewer")

@@ -81,7 +81,8 @@ def test_who_may_call_what_outside_the_table():
     assert holders["kinesis:PutRecords"] == {"ApiRole"}  # only ingest puts on the stream
     assert holders["kinesis:GetRecords"] == {"AggregatorRole"}  # only the aggregator reads it
     assert holders["cognito-idp:AdminCreateUser"] == {"ApiRole"}  # invitations
-    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole", "AlertDeliveryRole", "MailerRole"}
+    # ApiRole: POST /v1/subscriptions/{id}/test, to the signed-in requester's own address, within the quota
+    assert holders["ses:SendEmail"] == {"SnapshotsRole", "AlertsRole", "AlertDeliveryRole", "MailerRole", "ApiRole"}
     # email links: the API verifies them; every sender signs its recipients' own
     # (the alert delivery function gets its links signed in the job: it posts to admins' URLs)
     assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole", "AlertsRole", "MailerRole"}
