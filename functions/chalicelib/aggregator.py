@@ -34,6 +34,7 @@ from .buckets import bucket_start
 from .cardinality import CardinalityGuard
 from .experiments.profiles import ProfileStates, relevant
 from .ledger import DROP_AFTER, BatchLedger
+from .live_push.notifier import Stamped, announce, stamped_of
 from .sketches import DOMAIN_LG_K, LG_K
 from .store import StoreConfig, StoreUnavailable, put_all, update_expression, with_retries
 from .stream import EventStream, PoisonRecord, StreamRecord, decode
@@ -72,6 +73,7 @@ class FoldStats:
     profile_reads: int = 0
     profile_writes: int = 0
     waited_seconds: float = 0.0
+    notify_failed: int = 0  # live notifications that raised (logged; the fold stands)
     campaigns: set[tuple[str, str]] = field(default_factory=set)
     hours: set[str] = field(default_factory=set)  # hour buckets touched: what the rollup must look at
 
@@ -110,8 +112,10 @@ class Aggregator:
                  stream: EventStream | None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
                  after_chunk: Callable[[int], None] | None = None,
-                 experiments: ProfileStates | None = None) -> None:
+                 experiments: ProfileStates | None = None,
+                 notify: Callable[[list[Stamped]], None] | None = None) -> None:
         self.client = client
+        self._notify = notify  # live_push: told the stamped campaigns once a fold's last chunk committed
         self.experiments = experiments
         self.config = config
         self.ledger = ledger
@@ -336,6 +340,9 @@ class Aggregator:
             if self._after_chunk is not None:
                 self._after_chunk(index)
         stats.skipped_chunks += start
+        if self._notify is not None and len(chunks) > start:  # this invocation committed the last chunk
+            stamped = stamped_of(fold.agg.campaigns, fold.agg.counters, f"{fold.fold_id}.{fold.last}")
+            stats.notify_failed += int(not announce(self._notify, stamped))
 
     def _pin(self, stream: str, shard_id: str, fold: _Fold, watermark: int | None) -> None:
         """Pin the fold (first, last, records; no chunk done) before anything else is written."""
