@@ -21,6 +21,7 @@ export class Poller {
   private lastProbe: string | null = null;
   private lastFull = 0;
   private forced = true;
+  private pushed: string | null = null; // a stamp the live channel announced: no need to ask for it
 
   constructor(private fn: () => Promise<void>, private interval: number, private hooks: PollerHooks,
               private probe: (() => Promise<string | null>) | null = null, private probeMs = 1000) {
@@ -31,11 +32,24 @@ export class Poller {
   }
 
   start(): void { this.running = true; this.now(); }
+
+  /** How often to look at the stamp and to fetch at the latest: every second while polling, slowly while
+   *  the live channel says when to fetch (app.ts). A quicker cadence applies at once. */
+  setCadence(probeMs: number, interval: number): void {
+    const quicker = probeMs < this.probeMs;
+    this.probeMs = probeMs;
+    this.interval = interval;
+    if (quicker && this.running && !this.inFlight && this.timer !== undefined) {
+      this.schedule(Math.min(probeMs, Math.max(0, this.nextAt - Date.now())));
+    }
+  }
   stop(): void { this.running = false; clearTimeout(this.timer); }
 
-  /** Fetch right away (a changed filter, a tab switch, "retry now"). */
-  now(): void {
+  /** Fetch right away (a changed filter, a tab switch, "retry now"; `stamp`: the live channel said the
+   *  campaign moved to it, so the tick fetches the report without asking for the stamp first). */
+  now(stamp: string | null = null): void {
     this.forced = true;
+    if (stamp) this.pushed = stamp;
     clearTimeout(this.timer);
     if (this.inFlight) { this.again = true; return; }
     void this.tick();
@@ -55,7 +69,8 @@ export class Poller {
     let delay = this.interval;
     try {
       if (this.probe) {
-        const stamp = await this.probe();
+        const stamp = this.pushed ?? await this.probe();
+        this.pushed = null;
         const due = this.forced || stamp !== this.lastProbe || Date.now() - this.lastFull >= this.interval;
         if (due) {
           this.forced = false;
