@@ -1,7 +1,7 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
 import { adminText, isAdmin, renderAdmin } from "./admin";
 import { AlertsUi } from "./alerts";
-import { api, ApiError, type CampaignSummary, type Doc, getSafetySeconds, getSocketUrl } from "./api";
+import { api, ApiError, type CampaignSummary, type Doc, getLiveRefreshSeconds, getSafetySeconds, getSocketUrl } from "./api";
 import { Board, layoutKey } from "./board";
 import { campaignPicker, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
@@ -186,7 +186,7 @@ export class App {
       this.state.lang = sel.value as Lang;
       setLang(this.state.lang);
       this.remember();
-      if (this.me && this.els.main) this.renderShell();
+      if (this.me && this.els.main) this.rerender(); // the board is drawn anew: fetch now (the live channel may not speak for minutes)
       else { const screen = this.root.querySelector("form.signin") as HTMLElement | null; if (screen) this.renderSignIn(); }
     });
     return labelled(t("language"), sel);
@@ -284,12 +284,13 @@ export class App {
   /** The report's refresh loop runs while the reports are shown. */
   private stopRefresh(): void { this.poller.stop(); this.live.close(); }
 
-  /** While the live channel is open the stamp is only checked now and then (a safety net) and the report
-   *  fetched when a fold changed it, or when the window slid (every minute for the hour's minute chart);
-   *  without it, the stamp is asked for every second, as before. */
+  /** While the live channel is open the report is fetched when a fold changed it, and at the latest every
+   *  liveRefreshSeconds (every minute for the hour's minute chart: the window slides); the stamp is checked
+   *  every safetySeconds as a safety net. Without it, the stamp is asked for every second, as before. */
   private cadence(): void {
     if (this.live.state === "live") {
-      this.poller.setCadence(getSafetySeconds() * 1000, this.state.window === "1h" ? 60000 : Math.max(this.refreshMs, 300000));
+      const full = Math.min(getLiveRefreshSeconds(), this.state.window === "1h" ? 60 : Infinity) * 1000;
+      this.poller.setCadence(Math.min(getSafetySeconds() * 1000, full), full);
     } else {
       this.poller.setCadence(1000, this.refreshMs);
     }

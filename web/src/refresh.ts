@@ -22,9 +22,11 @@ export class Poller {
   private lastFull = 0;
   private forced = true;
   private pushed: string | null = null; // a stamp the live channel announced: no need to ask for it
+  private readonly retryBase: number; // backoff while unreachable: from the configured interval, live or not
 
   constructor(private fn: () => Promise<void>, private interval: number, private hooks: PollerHooks,
               private probe: (() => Promise<string | null>) | null = null, private probeMs = 1000) {
+    this.retryBase = interval;
     document.addEventListener("visibilitychange", () => {
       this.hooks.onPause(document.hidden);
       if (!document.hidden && this.running) this.now();
@@ -85,9 +87,10 @@ export class Poller {
       }
       this.failures = 0;
     } catch (e) {
+      this.forced = true; // what failed is fetched again at the next tick, whatever the stamp says
       if (e instanceof Unreachable) {
         this.failures += 1;
-        delay = Math.min(this.interval * 2 ** (this.failures - 1), 60000);
+        delay = Math.min(this.retryBase * 2 ** (this.failures - 1), 60000);
         this.hooks.onUnreachable(delay, e);
       } else {
         this.hooks.onError(e);
