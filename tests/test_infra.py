@@ -145,6 +145,9 @@ def test_iam_statements_are_scoped_to_named_resources(template):
             # A named resource: a Ref/GetAtt of this template, or an ARN that
             # ends with a literal name (never a bare wildcard).
             assert "Ref" in text or "Fn::GetAtt" in text, f"{owner}: unnamed resource {text}"
+            if actions == ["execute-api:ManageConnections"] and re.search(
+                    r'\{"Ref": "WebsocketAPI"\}, "/[A-Za-z0-9_-]+/\*/@connections/\*"\]\]\}$', text):
+                continue  # connection ids are made at run time: this API's stage, any connection (live.py)
             assert not re.search(r'[:/]\*"', text), f"{owner}: wildcard resource {text}"
 
 
@@ -899,3 +902,47 @@ def test_alert_delivery_queue_event_source_dead_letters_and_alarm(template, stag
     alarms = {a["Properties"]["AlarmName"]: a for a in resources(template, "AWS::CloudWatch::Alarm").values()}
     dlq_alarm = alarms[f"livereport-{stage}-AlertDeliveryDeadLetters"]["Properties"]
     assert flat({"Fn::GetAtt": [dead_name, "QueueName"]}) in flat(dlq_alarm["Dimensions"])
+
+
+# --- the live channel (infra/cdk/live.py) ---
+
+LIVE_HANDLERS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
+
+
+def test_the_live_channel_is_a_throttled_websocket_stage(template, stage):
+    from infra.cdk.config import settings_for as _settings
+    (_, api), = resources(template, "AWS::ApiGatewayV2::Api").items()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    (_, ws_stage), = resources(template, "AWS::ApiGatewayV2::Stage").items()
+    limits = ws_stage["Properties"]["DefaultRouteSettings"]
+    assert limits["ThrottlingRateLimit"] >= 1 and limits["ThrottlingBurstLimit"] >= limits["ThrottlingRateLimit"]
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    functions = resources(template, "AWS::Lambda::Function") | resources(template, "AWS::Serverless::Function")
+    for name in LIVE_HANDLERS:
+        assert name in functions, sorted(functions)
+    outputs = template["Outputs"]
+    assert "SocketUrl" in outputs and "wss://" in json.dumps(outputs["SocketUrl"])
+
+
+def test_only_the_aggregator_and_the_socket_handlers_manage_connections(template):
+    allowed = {name for name, actions in role_permissions(template).items() if "execute-api:ManageConnections" in actions}
+    assert {re.sub(r"[0-9A-F]{8}$", "", n).replace("Roles", "", 1) for n in allowed} == {"AggregatorRole",
+                                                                                       "LiveSocketsRole"}
+
+
+def test_only_the_aggregator_gets_the_socket_endpoint(template):
+    functions = resources(template, "AWS::Lambda::Function") | resources(template, "AWS::Serverless::Function")
+    having = {name for name, f in functions.items()
+              if "LIVE_SOCKET_ENDPOINT" in json.dumps(f["Properties"].get("Environment", {}))}
+    assert having == {AGGREGATOR}
+
+
+def test_failed_live_notifications_raise_an_alarm(template):
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    assert any(a.get("MetricName") == "LiveNotifyFailed" for a in alarms)
+
+
+def test_the_dashboard_may_open_the_live_channel(template):
+    policy = json.dumps(resources(template, "AWS::CloudFront::ResponseHeadersPolicy"))
+    assert "wss://" in policy and "WebsocketAPI" in policy
