@@ -33,7 +33,8 @@ WILDCARD_ONLY_ACTIONS = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
 #: add_metric(name="...") calls, and the aggregator's ("Name", stats.field) pairs.
 _APP_SOURCE = (ROOT / "functions" / "app.py").read_text()
 APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', _APP_SOURCE)) | set(
-    re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE))
+    re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE)) | set(  # the live channel's, added by the notifier (app.fold_stream)
+    re.findall(r'\("(Live[A-Za-z]+)",', (ROOT / "functions" / "chalicelib" / "live_push" / "notifier.py").read_text()))
 #: Logical ids: the stream handlers (app.py: fold_stream, rollup) and the key authorizer.
 AGGREGATOR, ROLLUP, AUTHORIZER = "FoldStream", "Rollup", "KeyAuthorizer"
 
@@ -276,10 +277,11 @@ def test_what_no_role_but_one_may_do(template):
     writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
     for name, role in roles.items():
         (policy,) = template["Resources"][role]["Properties"]["Policies"]
+        leading: set[str] = set()
         for st in policy["PolicyDocument"]["Statement"]:
             if set(as_list(st["Action"])) & set(writes):
-                leading = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-                assert (p.COUNTERS in leading) == (name in (AGGREGATOR, ROLLUP)), (name, leading)
+                leading |= set(st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+        assert (p.COUNTERS in leading) == (name in (AGGREGATOR, ROLLUP)), (name, leading)
 
 
 def test_logs_only_to_each_functions_own_group(template):
@@ -617,7 +619,8 @@ def test_strict_content_security_policy_and_security_headers(template):
     assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"]
     assert directives["base-uri"] == ["'none'"]
     assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>",
-                                         "https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>"]  # sign-in
+                                         "https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>",  # sign-in
+                                         "wss://<WebsocketAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>"]  # live
     assert not any("unsafe-eval" in v or "*" in " ".join(v) for v in directives.values())
     assert all("'unsafe-inline'" not in v for k, v in directives.items() if k != "style-src-attr")
     hsts = security["StrictTransportSecurity"]
