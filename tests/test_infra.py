@@ -238,6 +238,9 @@ def test_role_policies_are_the_permission_model(template, stage):
             assert st["Effect"] == "Allow" and sorted(as_list(st["Action"])) == sorted(grant.actions), (role, st)
             if grant.resource == p.SENDER_IDENTITY:
                 assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in as_list(st["Resource"]))
+            elif grant.resource == p.SOCKET_API:  # this API's stage, any connection (infra/cdk/live.py)
+                assert re.search(r'\{"Ref": "WebsocketAPI"\}, "/[A-Za-z0-9_-]+/\*/@connections/\*"\]\]\}$',
+                                 flat(as_list(st["Resource"])[0])), st["Resource"]
             elif grant.resource == p.DASHBOARD_URL_PARAMETER:
                 assert flat(st["Resource"]).endswith(f':parameter/livereport/{stage}/dashboard-url"]]}}')
             else:

@@ -63,7 +63,8 @@ class LiveSocketServer:
         if self._mgmt is None:
             self._mgmt = _ManagementServer((self.host, self.mgmt_port), _management_handler(self))
             self.mgmt_port = self._mgmt.server_address[1]
-            threading.Thread(target=self._mgmt.serve_forever, daemon=True, name="live-socket-mgmt").start()
+            threading.Thread(target=self._mgmt.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                             name="live-socket-mgmt").start()
         os.environ[ENDPOINT_VARIABLE] = self.endpoint
         ready = threading.Event()
         failure: list[BaseException] = []
