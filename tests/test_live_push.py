@@ -351,6 +351,39 @@ def test_a_live_report_is_computed_once_per_stamp_for_every_viewer(api, sender):
     assert other_view["totals"]["sent"] == 7
 
 
+def test_viewers_asking_at_once_share_one_computation(api, sender):
+    """Told of the same fold, ten viewers ask together: one computes, the others get its copy (in one
+    process through a lock, across Lambda containers through the table's claim)."""
+    from chalicelib.http import live_query
+    from chalicelib.live_push.report_cache import ReportCache
+    key = api.key("acme", ("ingest", "read"))
+    api.post_events(events("spring", 4), key=key)
+    q = live_query("acme", "spring", {"channel": "email"})
+    containers = [ReportCache(api.wired.client, api.wired.live_cache.config, api.wired.directory)
+                  for _ in range(10)]  # one per Lambda container: no shared memory
+    builds = []
+
+    def build(at):
+        builds.append(at)
+        time.sleep(0.3)  # a report read takes a while: the others arrive meanwhile
+        return api.wired.live.report(q, at)
+    now = time.time() // 10 * 10 + 1  # the same 10 s slot for everyone
+    docs = []
+    barrier = threading.Barrier(10)
+
+    def view(cache):
+        barrier.wait()
+        docs.append(cache.live(q, False, now, build))
+    threads = [threading.Thread(target=view, args=(c,)) for c in containers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and len(docs) == 10 and all(d == docs[0] for d in docs)
+    assert docs[0]["totals"]["sent"] == 4
+    assert sum(c.stats.table_hits for c in containers) == 9
+
+
 def test_notifier_calls_are_within_the_aggregators_role():
     """The notifier runs in worker threads (outside the handler's frames iam_check follows): its calls,
     checked here against the aggregator's family."""

@@ -26,12 +26,17 @@ from typing import Any, Callable
 from .. import tables
 from ..campaigns import CampaignDirectory
 from ..reports.live import LiveQuery
+from botocore.exceptions import ClientError
+
 from ..store import StoreConfig, StoreUnavailable, with_retries
 from .connections import PREFIX
 
 #: reports larger than this (zlib'd) are not put in the table (the item limit is 400 KB)
 MAX_ITEM_BYTES = 100_000
 TTL_SECONDS = 600
+#: viewers who find another computing the same state wait this long for its copy, then compute themselves
+CLAIM_WAIT_SECONDS = 3.0
+CLAIM_POLL_SECONDS = 0.05
 
 
 def cache_pk(workspace: str, campaign: str) -> str:
@@ -60,6 +65,8 @@ class ReportCache:
     stats: CacheStats = field(default_factory=CacheStats)
     _lru: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _flights: dict = field(default_factory=dict)  # view -> its lock (one computation at a time per view)
+    sleep: Callable[[float], None] = time.sleep
 
     def live(self, q: LiveQuery, compare: bool, now: float, build: Callable[[float], dict[str, Any]]) -> dict[str, Any]:
         """The live report of `q` (with the previous window when `compare`), computed by `build(at)` at most
@@ -74,27 +81,57 @@ class ReportCache:
         view = view_key(q, compare)
         mem_key = (q.workspace, q.campaign_id, view)
         with self._lock:
-            held = self._lru.get(mem_key)
-            if held and held[0] == stamp and held[1] == slot:
+            flight = self._flights.setdefault(mem_key, threading.Lock())
+        with flight:  # viewers in this process wait for the one computing this view
+            with self._lock:
+                held = self._lru.get(mem_key)
+                if held and held[0] == stamp and held[1] == slot:
+                    self._lru.move_to_end(mem_key)
+                    self.stats.memory_hits += 1
+                    return json.loads(held[2])
+            text = self._shared(q, view, stamp, slot, now, at, build)
+            with self._lock:
+                self._lru[mem_key] = (stamp, slot, text)
                 self._lru.move_to_end(mem_key)
-                self.stats.memory_hits += 1
-                return json.loads(held[2])
+                while len(self._lru) > self.lru_size:
+                    self._lru.popitem(last=False)
+        return json.loads(text)
+
+    def _shared(self, q: LiveQuery, view: str, stamp: str, slot: int, now: float, at: float,
+                build: Callable[[float], dict[str, Any]]) -> str:
+        """The table's copy; else claim the state and compute it; else wait for the claimer's copy."""
         text = self._from_table(q, view, stamp, slot)
+        if text is None and not self._claim(q, view, stamp, slot, now):
+            deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+            while text is None and time.monotonic() < deadline:
+                self.sleep(CLAIM_POLL_SECONDS)
+                text = self._from_table(q, view, stamp, slot)
         if text is not None:
             with self._lock:
                 self.stats.table_hits += 1
-        else:
-            doc = build(at)
-            text = json.dumps(doc, separators=(",", ":"))
-            self._to_table(q, view, stamp, slot, text, now)
-            with self._lock:
-                self.stats.computed += 1
+            return text
+        text = json.dumps(build(at), separators=(",", ":"))
+        self._to_table(q, view, stamp, slot, text, now)
         with self._lock:
-            self._lru[mem_key] = (stamp, slot, text)
-            self._lru.move_to_end(mem_key)
-            while len(self._lru) > self.lru_size:
-                self._lru.popitem(last=False)
-        return json.loads(text)
+            self.stats.computed += 1
+        return text
+
+    def _claim(self, q: LiveQuery, view: str, stamp: str, slot: int, now: float) -> bool:
+        """True when this viewer is the first to compute (stamp, slot) of the view."""
+        try:
+            with_retries(lambda: self.client.put_item(
+                TableName=self.config.table_name, Item={
+                    **tables.key(cache_pk(q.workspace, q.campaign_id), view), "stamp": {"S": stamp},
+                    "slot": {"N": str(slot)}, tables.TTL_ATTRIBUTE: {"N": str(int(now) + TTL_SECONDS)}},
+                ConditionExpression="attribute_not_exists(pk) OR stamp <> :s OR slot <> :n",
+                ExpressionAttributeValues={":s": {"S": stamp}, ":n": {"N": str(slot)}}), self.config)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            return True  # the table misbehaves: compute rather than wait
+        except StoreUnavailable:
+            return True
 
     def _from_table(self, q: LiveQuery, view: str, stamp: str, slot: int) -> str | None:
         try:
@@ -103,7 +140,8 @@ class ReportCache:
                 self.config).get("Item")
         except StoreUnavailable:
             return None
-        if not item or item.get("stamp", {}).get("S") != stamp or item.get("slot", {}).get("N") != str(slot):
+        if not item or item.get("stamp", {}).get("S") != stamp or item.get("slot", {}).get("N") != str(slot) \
+                or "doc" not in item:  # claimed, not computed yet
             return None
         return zlib.decompress(item["doc"]["B"]).decode()
 
