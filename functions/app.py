@@ -29,6 +29,7 @@ from chalicelib.csv_export import report_csv
 from chalicelib.http import (ApiError, check_query_size, error_response, live_query, report_options,
                              report_query)
 from chalicelib.ingest import IngestError
+from chalicelib.live_push.sockets import SocketHandlers, endpoint_from_env
 from chalicelib.openapi import openapi_document
 from chalicelib.reports import compare
 from chalicelib.reports.global_ import RangeError
@@ -88,6 +89,19 @@ def _user_context(token: str) -> dict[str, str] | None:
             "roles": encode_roles(record.roles), "workspace": "", "scopes": ""}
 
 
+def caller_context(token: str) -> tuple[str, dict[str, str]] | None:
+    """A bearer (an API key or a Cognito access/ID token) -> (principal id, authorizer context), None when
+    unknown or invalid. The REST authorizer and the live channel's $connect share it (one set of rules)."""
+    if looks_like_jwt(token):
+        user = _user_context(token)
+        return (user["sub"], user) if user is not None else None
+    principal = wired().keys.lookup(token) if token else None
+    if principal is None:
+        return None
+    return principal.key_id, {"kind": "key", "key_id": principal.key_id, "workspace": principal.workspace,
+                              "scopes": ",".join(sorted(key_scopes(principal.scopes)))}
+
+
 # Named "key_authorizer", not after the function: Chalice treats a security
 # scheme named "api_key" as `api_key_required` and swaps the Lambda authorizer
 # for an API Gateway key requirement (x-api-key) in the deployed API.
@@ -99,18 +113,10 @@ def api_key(auth_request: Any) -> AuthResponse:
     anonymous so the view answers 401 (a gateway deny is a 403)."""
     token = (auth_request.token or "").strip()
     key = token[7:].strip() if token.lower().startswith("bearer ") else ""
-    if key and looks_like_jwt(key):
-        user = _user_context(key)
-        if user is not None:
-            return AuthResponse(routes=["*"], principal_id=user["sub"], context=user)
-        principal = None
-    else:
-        principal = wired().keys.lookup(key) if key else None
-    if principal is None:
+    caller = caller_context(key) if key else None
+    if caller is None:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"workspace": "", "scopes": ""})
-    return AuthResponse(routes=["*"], principal_id=principal.key_id,
-                        context={"kind": "key", "key_id": principal.key_id, "workspace": principal.workspace,
-                                 "scopes": ",".join(sorted(key_scopes(principal.scopes)))})
+    return AuthResponse(routes=["*"], principal_id=caller[0], context=caller[1])
 
 
 _CHALICE_CODES = {"UnsupportedMediaType": "unsupported_media_type", "MethodNotAllowedError": "method_not_allowed",
@@ -215,10 +221,14 @@ def _report(build: Any, csv: bool, filename: str) -> Response:
 def _live(campaign_id: str, compare_previous: bool, now: float) -> dict[str, Any]:
     principal = _principal("read")
     query = live_query(principal.workspace, campaign_id, app.current_request.query_params)
-    doc = wired().live.report(query, now)
-    if compare_previous:  # it doubles the report's reads
-        doc["previous"] = compare.previous_live(wired().live, query, now)
-    return doc
+
+    def build(at: float) -> dict[str, Any]:
+        doc = wired().live.report(query, at)
+        if compare_previous:  # it doubles the report's reads
+            doc["previous"] = compare.previous_live(wired().live, query, at)
+        return doc
+    # One computation per (view, stamp, 10 s), shared by every viewer (chalicelib/live_push/report_cache.py).
+    return wired().live_cache.live(query, compare_previous, now, build)
 
 
 def _global(campaign_id: str, compare_previous: bool, now: float) -> dict[str, Any]:
@@ -402,6 +412,7 @@ def fold_stream(event: Any) -> dict[str, Any]:
                         ("ParkedRecords", stats.parked), ("DroppedUncommitted", stats.dropped_uncommitted),
                         ("DuplicateRecordsSkipped", stats.duplicates_skipped)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    wired().notifier.record(metrics, stats.notify_failed)  # LiveNotified, LiveNotifyFailed…
     metrics.flush_metrics()
     logger.info("fold applied", extra={"records": stats.records, "events": stats.events, "folds": stats.folds,
                                        "items": stats.items_written, "slow_items": stats.slow_items,
@@ -430,3 +441,30 @@ def rollup(event: Any) -> dict[str, int]:
     metrics.flush_metrics()
     return {"hours": stats.hours_rolled, "days": stats.days_rolled, "minutes": stats.minutes_compacted,
             "raced": stats.raced, "skipped": int(stats.skipped_lease)}
+
+
+# --- the live channel: a WebSocket per page, told when a fold stamped its campaign ---
+# (chalicelib/live_push, docs/design.md "Freshness"). In AWS: an API Gateway WebSocket API
+# (infra/cdk/live.py); locally: infra/local/live_socket.py calls these same handlers.
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+
+def live_sockets() -> SocketHandlers:
+    return SocketHandlers(wired().connections, lambda token: (caller_context(token) or (None, None))[1],
+                          wired().config.region, endpoint_from_env())
+
+
+@app.on_ws_connect()
+def live_connect(event: Any) -> dict[str, Any]:
+    return live_sockets().connect(event.to_dict())
+
+
+@app.on_ws_message()
+def live_message(event: Any) -> dict[str, Any]:
+    return live_sockets().message(event.to_dict())
+
+
+@app.on_ws_disconnect()
+def live_disconnect(event: Any) -> dict[str, Any]:
+    return live_sockets().disconnect(event.to_dict())
+

@@ -28,7 +28,9 @@ SERVICES = {"dynamodb": ("dynamodb", permissions.TABLE), "kinesis": ("kinesis", 
             "sesv2": ("ses", permissions.SENDER_IDENTITY), "ses": ("ses", permissions.SENDER_IDENTITY),
             "cognito-idp": ("cognito-idp", permissions.USER_POOL),
             "secretsmanager": ("secretsmanager", permissions.UNSUBSCRIBE_SECRET),
-            "ssm": ("ssm", permissions.DASHBOARD_URL_PARAMETER)}
+            "ssm": ("ssm", permissions.DASHBOARD_URL_PARAMETER),
+            # every management call (post, delete, get a connection) is authorised as ManageConnections
+            "apigatewaymanagementapi": ("execute-api", permissions.SOCKET_API)}
 _PK_CONDITION = re.compile(r"(#?\w+)\s*=\s*(:\w+)")
 
 
@@ -126,6 +128,8 @@ class Recorder:
         prefix, resource = SERVICES.get(service, (service, service))
         if service == "dynamodb":
             calls = [Call(function, a, resource, pk) for a, pk in dynamodb_actions(operation, params)]
+        elif service == "apigatewaymanagementapi":
+            calls = [Call(function, "execute-api:ManageConnections", resource)]
         else:
             calls = [Call(function, f"{prefix}:{operation}", resource)]
         with self._lock:
@@ -166,6 +170,9 @@ def handler_codes(app: Any) -> dict[CodeType, str]:
         add(auth.handler_string, auth.name)
     for source in app.event_sources:
         add(source.handler_string, source.name)
+    for handler in getattr(app, "websocket_handlers", {}).values():  # the live channel's routes
+        add(handler.handler_string, {"$connect": "websocket_connect", "$disconnect": "websocket_disconnect"}
+            .get(handler.route_key_handled, "websocket_message"))
     for function in app.pure_lambda_functions:
         codes[function.func.__code__] = to_cfn_resource_name(function.name)
     return codes

@@ -33,7 +33,8 @@ WILDCARD_ONLY_ACTIONS = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
 #: add_metric(name="...") calls, and the aggregator's ("Name", stats.field) pairs.
 _APP_SOURCE = (ROOT / "functions" / "app.py").read_text()
 APP_METRICS = set(re.findall(r'add_metric\(name="([A-Za-z]+)"', _APP_SOURCE)) | set(
-    re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE))
+    re.findall(r'\("([A-Z][A-Za-z]+)",\s*stats\.', _APP_SOURCE)) | set(  # the live channel's, added by the notifier (app.fold_stream)
+    re.findall(r'\("(Live[A-Za-z]+)",', (ROOT / "functions" / "chalicelib" / "live_push" / "notifier.py").read_text()))
 #: Logical ids: the stream handlers (app.py: fold_stream, rollup) and the key authorizer.
 AGGREGATOR, ROLLUP, AUTHORIZER = "FoldStream", "Rollup", "KeyAuthorizer"
 DRAIN = "DrainParked"  # folds records parked by the aggregator, with the aggregator's role
@@ -146,6 +147,9 @@ def test_iam_statements_are_scoped_to_named_resources(template):
             # A named resource: a Ref/GetAtt of this template, or an ARN that
             # ends with a literal name (never a bare wildcard).
             assert "Ref" in text or "Fn::GetAtt" in text, f"{owner}: unnamed resource {text}"
+            if actions == ["execute-api:ManageConnections"] and re.search(
+                    r'\{"Ref": "WebsocketAPI"\}, "/[A-Za-z0-9_-]+/\*/@connections/\*"\]\]\}$', text):
+                continue  # connection ids are made at run time: this API's stage, any connection (live.py)
             assert not re.search(r'[:/]\*"', text), f"{owner}: wildcard resource {text}"
 
 
@@ -235,6 +239,9 @@ def test_role_policies_are_the_permission_model(template, stage):
             assert st["Effect"] == "Allow" and sorted(as_list(st["Action"])) == sorted(grant.actions), (role, st)
             if grant.resource == p.SENDER_IDENTITY:
                 assert all(flat(r).endswith(f':identity/{identity}"]]}}') for r in as_list(st["Resource"]))
+            elif grant.resource == p.SOCKET_API:  # this API's stage, any connection (infra/cdk/live.py)
+                assert re.search(r'\{"Ref": "WebsocketAPI"\}, "/[A-Za-z0-9_-]+/\*/@connections/\*"\]\]\}$',
+                                 flat(as_list(st["Resource"])[0])), st["Resource"]
             elif grant.resource == p.DASHBOARD_URL_PARAMETER:
                 assert flat(st["Resource"]).endswith(f':parameter/livereport/{stage}/dashboard-url"]]}}')
             else:
@@ -277,10 +284,11 @@ def test_what_no_role_but_one_may_do(template):
     writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
     for name, role in roles.items():
         (policy,) = template["Resources"][role]["Properties"]["Policies"]
+        leading: set[str] = set()
         for st in policy["PolicyDocument"]["Statement"]:
             if set(as_list(st["Action"])) & set(writes):
-                leading = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-                assert (p.COUNTERS in leading) == (name in (AGGREGATOR, DRAIN, ROLLUP)), (name, leading)
+                leading |= set(st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+        assert (p.COUNTERS in leading) == (name in (AGGREGATOR, DRAIN, ROLLUP)), (name, leading)
 
 
 def test_logs_only_to_each_functions_own_group(template):
@@ -619,7 +627,8 @@ def test_strict_content_security_policy_and_security_headers(template):
     assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"]
     assert directives["base-uri"] == ["'none'"]
     assert directives["connect-src"] == ["'self'", "https://<RestAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>",
-                                         "https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>"]  # sign-in
+                                         "https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>",  # sign-in
+                                         "wss://<WebsocketAPI>.execute-api.<AWS::Region>.<AWS::URLSuffix>"]  # live
     assert not any("unsafe-eval" in v or "*" in " ".join(v) for v in directives.values())
     assert all("'unsafe-inline'" not in v for k, v in directives.items() if k != "style-src-attr")
     hsts = security["StrictTransportSecurity"]
@@ -904,3 +913,47 @@ def test_alert_delivery_queue_event_source_dead_letters_and_alarm(template, stag
     alarms = {a["Properties"]["AlarmName"]: a for a in resources(template, "AWS::CloudWatch::Alarm").values()}
     dlq_alarm = alarms[f"livereport-{stage}-AlertDeliveryDeadLetters"]["Properties"]
     assert flat({"Fn::GetAtt": [dead_name, "QueueName"]}) in flat(dlq_alarm["Dimensions"])
+
+
+# --- the live channel (infra/cdk/live.py) ---
+
+LIVE_HANDLERS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
+
+
+def test_the_live_channel_is_a_throttled_websocket_stage(template, stage):
+    from infra.cdk.config import settings_for as _settings
+    (_, api), = resources(template, "AWS::ApiGatewayV2::Api").items()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    (_, ws_stage), = resources(template, "AWS::ApiGatewayV2::Stage").items()
+    limits = ws_stage["Properties"]["DefaultRouteSettings"]
+    assert limits["ThrottlingRateLimit"] >= 1 and limits["ThrottlingBurstLimit"] >= limits["ThrottlingRateLimit"]
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    functions = resources(template, "AWS::Lambda::Function") | resources(template, "AWS::Serverless::Function")
+    for name in LIVE_HANDLERS:
+        assert name in functions, sorted(functions)
+    outputs = template["Outputs"]
+    assert "SocketUrl" in outputs and "wss://" in json.dumps(outputs["SocketUrl"])
+
+
+def test_only_the_aggregator_and_the_socket_handlers_manage_connections(template):
+    allowed = {name for name, actions in role_permissions(template).items() if "execute-api:ManageConnections" in actions}
+    assert {re.sub(r"[0-9A-F]{8}$", "", n).replace("Roles", "", 1) for n in allowed} == {"AggregatorRole",
+                                                                                       "LiveSocketsRole"}
+
+
+def test_only_the_aggregator_gets_the_socket_endpoint(template):
+    functions = resources(template, "AWS::Lambda::Function") | resources(template, "AWS::Serverless::Function")
+    having = {name for name, f in functions.items()
+              if "LIVE_SOCKET_ENDPOINT" in json.dumps(f["Properties"].get("Environment", {}))}
+    assert having == {AGGREGATOR}
+
+
+def test_failed_live_notifications_raise_an_alarm(template):
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    assert any(a.get("MetricName") == "LiveNotifyFailed" for a in alarms)
+
+
+def test_the_dashboard_may_open_the_live_channel(template):
+    policy = json.dumps(resources(template, "AWS::CloudFront::ResponseHeadersPolicy"))
+    assert "wss://" in policy and "WebsocketAPI" in policy

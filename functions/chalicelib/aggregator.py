@@ -39,6 +39,7 @@ from .fold.marks import STAMP_RECENT, DirectoryWriter, Marks, needs_mark
 from .fold.parking import PARK_AFTER, Parked, Parking
 from .fold.writing import CounterWriter, FoldWrite, merge_into
 from .ledger import DROP_AFTER, BatchLedger
+from .live_push.notifier import Stamped, announce, stamped_of
 from .sketches import DOMAIN_LG_K, LG_K
 from .store import StoreConfig, with_retries
 from .stream import EventStream, PoisonRecord, StreamRecord, decode
@@ -73,6 +74,7 @@ class FoldStats:
     profile_reads: int = 0
     profile_writes: int = 0
     rollup_adds: int = 0  # late minutes added to their rolled-up hour or day too
+    notify_failed: int = 0  # live notifications that raised (logged; the fold stands)
     campaigns: set[tuple[str, str]] = field(default_factory=set)
     hours: set[str] = field(default_factory=set)  # hour buckets touched: what the rollup must look at
 
@@ -113,8 +115,10 @@ class Aggregator:
                  stream: EventStream | None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
                  after_chunk: Callable[[int], None] | None = None,
-                 experiments: ProfileStates | None = None, write_concurrency: int = 1) -> None:
+                 experiments: ProfileStates | None = None, write_concurrency: int = 1,
+                 notify: Callable[[list[Stamped]], None] | None = None) -> None:
         self.client = client
+        self._notify = notify  # live_push: told the stamped campaigns once a fold's items are written
         self.config = config
         self.ledger = ledger
         self.guard = guard
@@ -316,6 +320,9 @@ class Aggregator:
                 minutes_by_hour.setdefault((pk, minute[:10]), set()).add(minute)
         stats.marks += self.marks.mark(minutes_by_hour)
         stats.directory_writes += self.directory.write(self._directory_updates(fold, write.stamp, now))
+        if self._notify is not None:  # best effort, after every write of the fold: pages refetch what it wrote
+            stamped = stamped_of(fold.agg.campaigns, fold.agg.counters, write.stamp)
+            stats.notify_failed += int(not announce(self._notify, stamped))
 
     def _directory_updates(self, fold: _Fold, stamp: str, now: float) -> list[tuple]:
         oldest_recent = buckets.bucket_of(tables.MINUTE, int(now) - STAMP_RECENT)

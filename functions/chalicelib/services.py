@@ -23,6 +23,11 @@ from .experiments.profiles import MAX_VARIANTS, ProfileStates
 from .experiments.settings import SettingsStore
 from .ingest import IngestService
 from .ledger import BatchLedger
+from .live_push.connections import ConnectionStore
+from .live_push.notifier import Notifier
+from .live_push.report_cache import ReportCache
+from .live_push.sender import Sender, sender_for
+from .live_push.sockets import endpoint_from_env
 from .reports.global_ import GlobalReports
 from .reports.live import LiveReports
 from .rollup import Rollup, RollupStats
@@ -48,6 +53,10 @@ class Services:
     #: shard -> last sequence handed to the aggregator (what Lambda's event source mapping keeps)
     positions: dict[str, int] = field(default_factory=dict)
     _pump_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the live channel (chalicelib/live_push): connections, the fold's notifier, the shared report cache
+    connections: ConnectionStore | None = None
+    notifier: Notifier | None = None
+    live_cache: ReportCache | None = None
 
     def pump(self, handler: Callable[[dict[str, Any]], Any] | None = None, roll: bool = True,
              now: float | None = None) -> FoldStats:
@@ -77,6 +86,12 @@ class Services:
         return self.rollup.run(now, wait_seconds=60)
 
 
+def live_sender(region: str) -> Sender | None:
+    """The live channel's sender, or None on a stage without a socket endpoint."""
+    endpoint = endpoint_from_env()
+    return sender_for(endpoint, region) if endpoint else None
+
+
 def dynamodb_client(config: AppConfig) -> Any:
     # Standard retry mode retries throttling with backoff before our own layer does.
     return boto3.client("dynamodb", region_name=config.region,
@@ -102,8 +117,14 @@ def build(config: AppConfig, client: Any | None = None, kinesis: Any | None = No
     profiles = ProfileStates(client, store_config, experiment_settings.window_seconds,
                              lambda ws, campaign, values: guard.admit(ws, campaign, "variant", values, MAX_VARIANTS),
                              clock=clock)
+    connections = ConnectionStore(client, store_config, clock=clock)
+    # The socket endpoint is read when a fold ends (LIVE_SOCKET_ENDPOINT): local mode starts its server
+    # after the services exist; a stage without one notifies nobody.
+    notifier = Notifier(connections, lambda: live_sender(config.region))
     aggregator = Aggregator(client, store_config, ledger, guard, stream,
-                            clock=clock, after_chunk=after_chunk, experiments=profiles)
+                            clock=clock, after_chunk=after_chunk, experiments=profiles, notify=notifier)
     return Services(config, client, store, KeyStore(client, config.table_name), ingest,
                     LiveReports(store, sketches, directory, currencies.currency), directory, sketches,
-                    GlobalReports(store, sketches, currencies.currency), stream, aggregator, Rollup(client, store_config, clock=clock))
+                    GlobalReports(store, sketches, currencies.currency), stream, aggregator,
+                    Rollup(client, store_config, clock=clock), connections=connections, notifier=notifier,
+                    live_cache=ReportCache(client, store_config, directory))

@@ -72,6 +72,9 @@ class StageSettings:
     stamp_burst: int = 0
     default_rate: int = 50
     default_burst: int = 0
+    #: The live channel's WebSocket stage: connects and messages together (infra/cdk/live.py)
+    socket_rate: int = 50
+    socket_burst: int = 0
     #: Cognito threat protection (Plus feature plan): "audit" logs risky
     #: sign-ins, "enforced" also blocks them, "off" (Essentials plan). context: threat_protection
     threat_protection: str = "audit"
@@ -129,7 +132,7 @@ DEFAULTS = {
 }
 
 THREAT_PROTECTION = ("off", "audit", "enforced")
-THROTTLE_GROUPS = ("ingest", "webhook", "report", "stamp", "default")
+THROTTLE_GROUPS = ("ingest", "webhook", "report", "stamp", "default", "socket")
 
 
 def _bool(value: str) -> bool:

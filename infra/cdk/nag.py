@@ -40,6 +40,21 @@ ACKNOWLEDGED: dict[tuple[str, str], str] = {
     ("Site", "AwsSolutions-CFR4"):
         "The default *.cloudfront.net certificate fixes the viewer TLS policy; a custom domain with its "
         "certificate (minimum_protocol_version TLSv1.2_2021) is the way to raise it.",
+    # The live channel (infra/cdk/live.py): a WebSocket API Chalice packages.
+    **{(f"Api/ChaliceApp/Websocket{route}Route", "AwsSolutions-APIG4"):
+       "A browser cannot send headers with a WebSocket handshake, and the page sends its credential in its "
+       "first message (never in a URL): the $connect and message handlers authorise with the REST API's own "
+       "rules (keys, Cognito tokens, workspace, read scope) and record nothing for an unauthorised connection."
+       for route in ("Connect", "Message", "Disconnect")},
+    ("Api/ChaliceApp/WebsocketAPIStage", "AwsSolutions-APIG1"):
+        "The handlers log every refusal and the aggregator counts every notification (metrics, an alarm); "
+        "access logs would need the account-wide API Gateway CloudWatch role, which the REST stage does "
+        "without too.",
+    **{(f"Roles/{role}", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+                         "<AWS::AccountId>:<WebsocketAPI>/api/*/@connections/*]"):
+       "Connection ids are made by API Gateway at run time; the grant is ManageConnections on this stage's "
+       "connections only (infra/cdk/permissions.py)."
+       for role in ("AggregatorRole", "LiveSocketsRole")},
 }
 
 

@@ -35,6 +35,7 @@ from chalicelib.fold import parking  # noqa: E402
 from chalicelib.accounts import invitations  # noqa: E402
 from chalicelib.alerts import store as alerts_store  # noqa: E402
 from chalicelib.consent import outbox, quota, store as consent_store  # noqa: E402
+from chalicelib.live_push import connections as live_connections, report_cache  # noqa: E402
 from chalicelib.snapshots import subscriptions  # noqa: E402
 from chalicelib.webhooks import sources as webhook_sources  # noqa: E402
 
@@ -50,6 +51,8 @@ UNSUBSCRIBE_SECRET = "unsubscribe_secret"
 #: keys the recipients of events that name no profile (chalicelib/profile_keys.py): ingest only
 PROFILE_KEY_SECRET = "profile_key_secret"
 DASHBOARD_URL_PARAMETER = "dashboard_url_parameter"
+#: the live channel's WebSocket API (its connections: infra/cdk/live.py)
+SOCKET_API = "socket_api"
 
 # --- actions ------------------------------------------------------------------------
 #: Point reads and queries. TransactWriteItems has no action of its own: each of
@@ -79,6 +82,8 @@ SEND_EMAIL = ("ses:SendEmail", "ses:SendRawEmail")
 INVITE_USERS = ("cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser")
 READ_SECRET = ("secretsmanager:GetSecretValue",)
 READ_PARAMETER = ("ssm:GetParameter",)
+#: Post to, close and look up a WebSocket connection (apigatewaymanagementapi), scoped to the API's stage.
+MANAGE_CONNECTIONS = ("execute-api:ManageConnections",)
 
 # --- partitions (dynamodb:LeadingKeys patterns) -----------------------------------------
 ANY = "*"
@@ -115,6 +120,12 @@ QUOTA = quota.quota_pk(ANY)
 INVITATIONS = invitations.invites_pk(ANY)
 #: Emails the API queues for the scheduled mailer (confirmation requests, invitations)
 MAIL_OUTBOX = outbox.OUTBOX_PK
+#: The live channel (chalicelib/live_push): connection records, subscriptions, each workspace's open
+#: connections, and the shared live report cache.
+LIVE_CONNECTIONS = live_connections.connection_pk(ANY)
+LIVE_SUBSCRIPTIONS = live_connections.subscribers_pk(ANY, ANY)
+LIVE_WORKSPACES = live_connections.workspace_pk(ANY)
+LIVE_REPORT_CACHE = report_cache.cache_pk(ANY, ANY)
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,7 @@ API = Family(
      Grant("WriteOwnPartitions", WRITE, TABLE, (
          LEDGER, KEY_LOOKUP, KEYS, MEMBERS, USERS, AUDIT, SUBSCRIPTIONS, SUBSCRIPTION_REGISTRY,
          ALERTS, ALERT_HISTORY, ALERT_REGISTRY, SOURCE_LOOKUP, SOURCES, MAILGUN_TOKENS, CURRENCIES,
-         EXPERIMENT_SETTINGS, CONSENT, QUOTA, INVITATIONS, MAIL_OUTBOX)),
+         EXPERIMENT_SETTINGS, CONSENT, QUOTA, INVITATIONS, MAIL_OUTBOX, LIVE_REPORT_CACHE)),
      # a new list's "don't ask me again" addresses, looked up in one call
      Grant("DeclinedInOneCall", BATCH_READ, TABLE, (CONSENT,)),
      Grant("PutEvents", STREAM_WRITE, STREAM),
@@ -230,7 +241,23 @@ AGGREGATOR = Family(
      Grant("Fold", WRITE, TABLE, (COUNTERS, CAMPAIGNS, SHARD_STATE, ROLLUP_WORK, DEADLETTER, PARKED,
                                   PARKED_INDEX)),
      Grant("ReadEvents", STREAM_READ, STREAM),
-     Grant("FailedBatches", SEND_TO_QUEUE, FAILURE_QUEUE)))
+     Grant("FailedBatches", SEND_TO_QUEUE, FAILURE_QUEUE),
+     # after a fold: tell the subscribed pages, forget the connections that are gone
+     Grant("ForgetGoneConnections", ("dynamodb:DeleteItem",), TABLE,
+           (LIVE_CONNECTIONS, LIVE_SUBSCRIPTIONS, LIVE_WORKSPACES)),
+     Grant("NotifyPages", MANAGE_CONNECTIONS, SOCKET_API)))
+
+#: The live channel's $connect, message and $disconnect handlers (chalicelib/live_push/sockets.py):
+#: they authorise a page as the REST authorizer does (keys, users' memberships), record its
+#: connection and subscriptions, and answer it on its connection.
+LIVE_SOCKETS = Family(
+    "LiveSocketsRole", "live channel: authorises pages, records their connections and subscriptions, answers them",
+    ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"),
+    (Grant("ReadKeysMembershipsConnections", READ, TABLE,
+           (KEY_LOOKUP, USERS, LIVE_CONNECTIONS, LIVE_WORKSPACES)),
+     Grant("RecordConnections", ("dynamodb:PutItem", "dynamodb:DeleteItem"), TABLE,
+           (LIVE_CONNECTIONS, LIVE_SUBSCRIPTIONS, LIVE_WORKSPACES)),
+     Grant("AnswerPages", MANAGE_CONNECTIONS, SOCKET_API)))
 
 ROLLUP = Family(
     "RollupRole", "rollup: minutes -> hours -> days in the counter partitions",
@@ -246,7 +273,7 @@ COGNITO_MESSAGE = Family(
     (Grant("DashboardUrl", READ_PARAMETER, DASHBOARD_URL_PARAMETER),))
 
 FAMILIES: tuple[Family, ...] = (API, AUTHORIZER, SNAPSHOTS, ALERTS_FAMILY, ALERT_DELIVERY, MAILER, AGGREGATOR,
-                                ROLLUP, COGNITO_MESSAGE)
+                                ROLLUP, COGNITO_MESSAGE, LIVE_SOCKETS)
 
 
 def family_of(function: str) -> Family | None:

@@ -35,6 +35,7 @@ from infra.cdk import permissions
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
 from infra.cdk.deliveries import AlertDeliveries
 from infra.cdk.gateway import RateLimitAcl, add_gateway_responses, throttle_methods
+from infra.cdk.live import LiveChannel
 from infra.cdk.roles import FunctionRoles
 from infra.cdk.table import LiveReportTable
 from infra.cdk.users import Users
@@ -58,7 +59,7 @@ CUSTOM_MESSAGE_TIMEOUT_S = 5
 CUSTOM_MESSAGE_MEMORY_MB = 1024
 
 
-def content_security_policy(api_origin: str, cognito_origin: str = "") -> str:
+def content_security_policy(api_origin: str, cognito_origin: str = "", socket_origin: str = "") -> str:
     """The dashboard's CSP: its own scripts and styles only, data only from
     itself (config.json), the API and Cognito (sign-in, token refresh and
     revocation; docs/accounts.md). ``style-src-attr 'unsafe-inline'`` lets
@@ -71,7 +72,8 @@ def content_security_policy(api_origin: str, cognito_origin: str = "") -> str:
         "style-src-attr 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self'",
-        f"connect-src 'self' {api_origin}" + (f" {cognito_origin}" if cognito_origin else ""),
+        f"connect-src 'self' {api_origin}" + (f" {cognito_origin}" if cognito_origin else "")
+        + (f" {socket_origin}" if socket_origin else ""),
         "manifest-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
@@ -141,9 +143,11 @@ class LiveReportStack(Stack):
                          ["DefinitionBody"]["paths"])
         self.api_origin = f"https://{self.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.api_url = f"{self.api_origin}/{settings.api_gateway_stage}"
+        self.live = LiveChannel(self)  # the live channel's WebSocket API (packaged by Chalice)
         self._function_roles()
         self._function_env()
         self._stream_functions()
+        self.live.wire()
         self.alert_deliveries.wire(self)
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
@@ -198,6 +202,7 @@ class LiveReportStack(Stack):
             permissions.USER_POOL: lambda: [self.users.pool.user_pool_arn],
             permissions.UNSUBSCRIBE_SECRET: lambda: [self.unsubscribe_secret.secret_arn],
             permissions.PROFILE_KEY_SECRET: lambda: [self.profile_key_secret.secret_arn],
+            permissions.SOCKET_API: lambda: [self.live.connections_arn()],
             permissions.DASHBOARD_URL_PARAMETER: lambda: [self.format_arn(
                 service="ssm", resource="parameter", resource_name=self.dashboard_url_parameter.lstrip("/"))],
         }
@@ -412,7 +417,8 @@ class LiveReportStack(Stack):
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
                     content_security_policy=content_security_policy(
-                        self.api_origin, f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}"), override=True),
+                        self.api_origin, f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}", self.live.origin),
+                    override=True),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.days(365), include_subdomains=True, preload=False,
                     override=True),
@@ -505,6 +511,7 @@ class LiveReportStack(Stack):
               "Whole ingest requests rejected (malformed, oversize) 50+ times in 5 minutes, 3 periods running",
               periods=3)
         self._stream_alarms(alarm, app_dims)
+        self.live.alarms(alarm, app_dims)
         self.alert_deliveries.alarms(alarm)
         return topic
 
@@ -545,6 +552,7 @@ class LiveReportStack(Stack):
     def _outputs(self) -> None:
         outputs = {
             "ApiUrl": (self.api_url, "Base URL of the API: apiUrl in the site's config.json"),
+            "SocketUrl": (self.live.url, "The live channel (WebSocket): socketUrl in the site's config.json"),
             "SiteUrl": (f"https://{self.distribution.distribution_domain_name}", "The dashboard"),
             "SiteBucketName": (self.site_bucket.bucket_name, "Upload web/dist and config.json here"),
             "DistributionId": (self.distribution.distribution_id, "Invalidate after an upload"),

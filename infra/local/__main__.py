@@ -3,6 +3,7 @@
 Environment:
   LIVEREPORT_PORT      the API's port on 127.0.0.1 (default 8000)
   LIVEREPORT_WEB_PORT  the dashboard's port (default 8080)
+  LIVEREPORT_SOCKET_PORT  the live channel's WebSocket port (default 8001)
   LIVEREPORT_DEV_KEY   a development key with scopes ingest, read and manage in workspace `default`
                        (a random one is printed when unset)
   LIVEREPORT_DEMO      1 (default) streams demo traffic into workspace `demo`; 0 turns it off
@@ -72,13 +73,15 @@ class DemoTraffic(threading.Thread):
 def main() -> int:
     console.configure()  # quiet unless LIVEREPORT_VERBOSE=1; must precede the app's import
     stack = LocalStack(api_port=int(os.environ.get("LIVEREPORT_PORT", "8000")),
-                       web_port=int(os.environ.get("LIVEREPORT_WEB_PORT", "8080")))
+                       web_port=int(os.environ.get("LIVEREPORT_WEB_PORT", "8080")),
+                       socket_port=int(os.environ.get("LIVEREPORT_SOCKET_PORT", "8001")))
     stack.start_moto()
     stack.create_table()
     stack.start_api()
     keys = stack.services.keys
     _, dev_key = keys.create("default", ["ingest", "read", "manage"], "dev", key=os.environ.get("LIVEREPORT_DEV_KEY") or None)
     lines = [f"API:            {stack.api_url}  (OpenAPI: {stack.api_url}/v1/openapi.json)",
+             f"live updates:   {stack.socket.url}  (WebSocket)",
              f"moto endpoint:  {stack.moto_url}",
              f"dev key:        {dev_key}   (workspace 'default', scopes ingest+read+manage)"]
     accounts = start_accounts(stack)  # a local Cognito pool and its admin user (docs/accounts.md)

@@ -129,6 +129,9 @@ class LocalStack:
     stream_name: str = "livereport-events-local"
     web_dir: Path = WEB_DIST
     moto_port: int = 0
+    #: the live channel's WebSocket server (infra/local/live_socket.py); 0: a free port
+    socket_port: int = 0
+    socket: Any = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
     moto_url: str = ""
     services: Any = None
@@ -169,7 +172,16 @@ class LocalStack:
             from .streaming import STAGE
             create_stream(kinesis, self.stream_name, shards=STAGE.stream_shards)  # the dev stage's stream
 
+    def start_socket(self) -> None:
+        """The live channel's WebSocket server (what API Gateway's WebSocket API does in AWS)."""
+        from .live_socket import LiveSocketServer
+        self.socket = LiveSocketServer(self.socket_port).start()
+        self.socket_port = self.socket.port
+        self._stops.append(self.socket.stop)
+
     def start_api(self) -> None:
+        if self.socket is None:
+            self.start_socket()
         sys.path.insert(0, str(FUNCTIONS))
         from chalice.cli.factory import CLIFactory
         from chalice.local import create_local_server
@@ -187,7 +199,8 @@ class LocalStack:
     def start_web(self, extra_config: dict[str, Any] | None = None) -> bool:
         if not (self.web_dir / "index.html").exists():
             return False
-        handler = type("Handler", (_StaticHandler,), {"runtime_config": {"apiUrl": self.api_url, **(extra_config or {})}})
+        runtime = {"apiUrl": self.api_url, **({"socketUrl": self.socket.url} if self.socket else {})}
+        handler = type("Handler", (_StaticHandler,), {"runtime_config": {**runtime, **(extra_config or {})}})
         self.web_port = self.web_port or free_port()
         httpd = _QuietServer(("127.0.0.1", self.web_port),
                                                 functools.partial(handler, directory=str(self.web_dir)))

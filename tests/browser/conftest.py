@@ -48,7 +48,9 @@ def stack():
     # what make run does: a local pool whose admin is a member of `demo` and `default`
     s.outbox = Path(tempfile.mkdtemp(prefix="browser-outbox-"))  # local invitations land here
     s.accounts = start_accounts(s, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, outbox=s.outbox)
-    assert s.start_web({"refreshSeconds": 5, **s.accounts.web_config}), "web/dist/index.html missing after build"
+    # a full refresh every 5 s at the latest, live channel or not (tests/browser/test_live_push.py sets its own)
+    assert s.start_web({"refreshSeconds": 5, "liveRefreshSeconds": 5, **s.accounts.web_config}), \
+        "web/dist/index.html missing after build"
     _, s.key = s.services.keys.create("browser", ["ingest", "read"], "browser tests")
     seed.post(s.api_url, s.key, seed.events())
     s.services.pump()  # fold now rather than at the poller's next tick

@@ -19,13 +19,23 @@ export interface CognitoConfig {
 let apiUrl = "";
 let refreshSeconds = 30; // full refresh at the latest this often; new data is noticed through the stamp
 let cognito: CognitoConfig | null = null;
+let socketUrl = ""; // the live channel (wss://…); empty: the page polls the change stamp every second
+let safetySeconds = 60; // with the live channel open, the stamp is still checked this often
+let liveRefreshSeconds = 300; // and the report fetched at the latest this often (the 24 h window slides)
 export function getRefreshSeconds(): number { return refreshSeconds; }
+export function getSocketUrl(): string { return socketUrl; }
+export function getSafetySeconds(): number { return safetySeconds; }
+export function getLiveRefreshSeconds(): number { return liveRefreshSeconds; }
 export function getCognitoConfig(): CognitoConfig | null { return cognito; }
 
 export async function loadConfig(): Promise<string> {
   const r = await fetch("config.json", { cache: "no-store" });
   if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
-  const cfg = (await r.json()) as { apiUrl?: string; refreshSeconds?: number; cognito?: Partial<CognitoConfig> };
+  const cfg = (await r.json()) as { apiUrl?: string; refreshSeconds?: number; cognito?: Partial<CognitoConfig>;
+    socketUrl?: string; safetySeconds?: number; liveRefreshSeconds?: number };
+  socketUrl = /^wss?:\/\//.test(String(cfg.socketUrl ?? "")) ? String(cfg.socketUrl) : "";
+  safetySeconds = Number(cfg.safetySeconds) > 0 ? Number(cfg.safetySeconds) : 60;
+  liveRefreshSeconds = Number(cfg.liveRefreshSeconds) > 0 ? Number(cfg.liveRefreshSeconds) : 300;
   apiUrl = String(cfg.apiUrl ?? "").replace(/\/+$/, "");
   refreshSeconds = Number(cfg.refreshSeconds) > 0 ? Number(cfg.refreshSeconds) : 30;
   const c = cfg.cognito;
@@ -52,6 +62,12 @@ export const keyCredentials: CredentialSource = async () => {
 };
 let credentials: CredentialSource = keyCredentials;
 export function setCredentialSource(source: CredentialSource): void { credentials = source; }
+/** The caller's bearer and workspace, for the live channel's first message (never put in a URL). */
+export async function bearer(): Promise<{ token: string; workspace: string | null }> {
+  const headers = await credentials();
+  const auth = headers.Authorization ?? "";
+  return { token: auth.startsWith("Bearer ") ? auth.slice(7) : "", workspace: headers["X-Workspace"] ?? null };
+}
 
 /** One API call: JSON in and out, the caller's credentials, the API's error shape as ApiError. */
 export async function call<T>(method: string, path: string, payload?: unknown, auth = true, timeoutMs = 15000,

@@ -1,12 +1,13 @@
 // The page: sign-in, toolbar, tabs, the board of the current tab, the refresh loop and its states.
 import { adminText, isAdmin, renderAdmin } from "./admin";
 import { AlertsUi } from "./alerts";
-import { api, ApiError, type CampaignSummary, type Doc } from "./api";
+import { api, ApiError, type CampaignSummary, type Doc, getLiveRefreshSeconds, getSafetySeconds, getSocketUrl } from "./api";
 import { Board, layoutKey } from "./board";
 import { campaignPicker, labelled, scrollCue, tabList } from "./controls";
 import { clear, h } from "./dom";
 import { fmtDateTime, getLang, setLang, setTimeZone, t, timeZones } from "./i18n";
 import type { Lang } from "./messages";
+import { LiveSocket } from "./live";
 import { Poller } from "./refresh";
 import { Loading } from "./loading";
 import { GLOBAL_TABS, loadPrefs, savePrefs, type State, type Tab, TABS, viewFromUrl, viewKey, writeUrl } from "./state";
@@ -42,6 +43,8 @@ export class App {
   private generation = 0;
   private refreshes = 0;
   private poller: Poller;
+  private live: LiveSocket; // says when a fold changed the campaign shown (the poll slows down meanwhile)
+  private refreshMs: number;
   private root: HTMLElement;
   private urlNamedTab = false;
   private links: LinkContext; // the person's own zone, what the address named, a workspace switch under way
@@ -75,6 +78,12 @@ export class App {
       onError: (e) => this.showError(e),
       onPause: () => this.tickStatus(),
     }, () => (this.state.campaign ? api.stamp(this.state.campaign) : Promise.resolve(null)));
+    this.refreshMs = refreshMs;
+    this.live = new LiveSocket(getSocketUrl(), {
+      changed: (_campaign, stamp) => this.poller.now(stamp),
+      state: () => { this.cadence(); this.tickStatus(); },
+    });
+    document.addEventListener("visibilitychange", () => { if (document.hidden) this.live.close(); });
     window.setInterval(() => this.tickStatus(), 1000);
   }
 
@@ -86,7 +95,7 @@ export class App {
 
   // ---------- sign-in ----------
   private renderSignIn(message = "", note = ""): void {
-    this.poller.stop();
+    this.stopRefresh();
     this.board?.destroy();
     this.board = null;
     this.me = null;
@@ -106,7 +115,7 @@ export class App {
   }
 
   private async signOut(): Promise<void> {
-    this.poller.stop();
+    this.stopRefresh();
     this.me = null; // a report still in flight must not answer (with a 401) for a page that signed out
     await endSession();
     this.signedOut(t("signedOut"));
@@ -121,7 +130,7 @@ export class App {
     this.doc = null;
     this.available = [];
     if (!this.me) return;
-    if (!this.workspace || (v.ws && v.ws !== ws)) { this.poller.stop(); void this.enter(); return; }
+    if (!this.workspace || (v.ws && v.ws !== ws)) { this.stopRefresh(); void this.enter(); return; }
     if (this.els.main) { this.renderShell(); this.wake(); }
   }
 
@@ -184,7 +193,7 @@ export class App {
 
   /** A link to a workspace the caller is not in: nothing of it is read; the caller's own workspaces are offered. */
   private renderNotMember(me: Me, ws: string): void {
-    this.poller.stop();
+    this.stopRefresh();
     this.board?.destroy();
     this.board = null;
     this.workspace = null;
@@ -205,7 +214,7 @@ export class App {
   /** Another workspace (the header's chooser, or "Open …"): the same campaign if it has one of that id, else
    *  none, said so; never another campaign silently. A history entry, so back returns to the workspace left. */
   private switchWorkspace(ws: string): void {
-    this.poller.stop();
+    this.stopRefresh();
     Object.assign(this.state, { ws, executions: null });
     this.links.switching = true;
     this.doc = null;
@@ -221,7 +230,7 @@ export class App {
       this.state.lang = sel.value as Lang;
       setLang(this.state.lang);
       this.remember();
-      if (this.me && this.els.main) this.renderShell();
+      if (this.me && this.els.main) this.rerender(); // the board is drawn anew: fetch now (the live channel may not speak for minutes)
       else { const screen = this.root.querySelector("form.signin") as HTMLElement | null; if (screen) this.renderSignIn(); }
     });
     return labelled(t("language"), sel);
@@ -301,7 +310,7 @@ export class App {
 
   /** The admin page in place of the tabs and the board; the report's refresh loop sleeps meanwhile. */
   private renderAdminPage(header: HTMLElement): void {
-    this.poller.stop();
+    this.stopRefresh();
     this.generation += 1; // a report still in flight is not drawn
     const back = h("button", { type: "button", class: "secondary reports-link", text: adminText("back") });
     back.addEventListener("click", () => this.switchView("reports"));
@@ -324,6 +333,26 @@ export class App {
   }
 
   /** The report's refresh loop runs while the reports are shown. */
+  private stopRefresh(): void { this.poller.stop(); this.live.close(); }
+
+  /** While the live channel is open the report is fetched when a fold changed it, and at the latest every
+   *  liveRefreshSeconds (every minute for the hour's minute chart: the window slides); the stamp is checked
+   *  every safetySeconds as a safety net. Without it, the stamp is asked for every second, as before. */
+  private cadence(): void {
+    if (this.live.state === "live") {
+      const full = Math.min(getLiveRefreshSeconds(), this.state.window === "1h" ? 60 : Infinity) * 1000;
+      this.poller.setCadence(Math.min(getSafetySeconds() * 1000, full), full);
+    } else {
+      this.poller.setCadence(1000, this.refreshMs);
+    }
+  }
+
+  private followLive(): void {
+    const shown = !document.hidden && this.state.view !== "admin" && this.state.campaign && this.current();
+    this.live.follow(shown ? this.state.campaign : null, this.state.ws);
+    this.cadence();
+  }
+
   private wake(): void { if (this.state.view !== "admin") this.poller.start(); }
 
   private current(): CampaignSummary | undefined {
@@ -441,6 +470,7 @@ export class App {
     const gen = ++this.generation;
     const { campaign, tab, mode, executions, ws } = this.state;
     void this.alerts.poll();
+    this.followLive();
     if (!campaign || !this.current()) { await this.noReport(gen); return; }
     if (tab === "experiments") { await this.refreshExperiment(gen); return; }
     if (mode === "global" && !GLOBAL_TABS.includes(tab)) { this.showNote(t("globalOnly")); this.markUpdated(); return; }
@@ -603,6 +633,12 @@ export class App {
     let text = t("updating");
     if (document.hidden) text = t("paused");
     else if (this.lastUpdated && !this.loading.pending) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
+    const live = this.live.state;
+    if (!document.hidden && live !== "off" && live !== "connecting") {
+      const n = Math.max(1, Math.ceil((this.live.retryAt - Date.now()) / 1000));
+      text += ` · ${live === "live" ? t("liveOn") : t(live === "retrying" ? "liveRetrying" : "liveUnavailable", { n })}`;
+    }
+    s.dataset.live = live;
     if (s.textContent !== text) s.textContent = text;
     this.renderLatest();
     if (!this.els.banner.hidden && this.els.banner.dataset.state === "unreachable") this.renderUnreachable();

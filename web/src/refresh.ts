@@ -21,9 +21,12 @@ export class Poller {
   private lastProbe: string | null = null;
   private lastFull = 0;
   private forced = true;
+  private pushed: string | null = null; // a stamp the live channel announced: no need to ask for it
+  private readonly retryBase: number; // backoff while unreachable: from the configured interval, live or not
 
   constructor(private fn: () => Promise<void>, private interval: number, private hooks: PollerHooks,
               private probe: (() => Promise<string | null>) | null = null, private probeMs = 1000) {
+    this.retryBase = interval;
     document.addEventListener("visibilitychange", () => {
       this.hooks.onPause(document.hidden);
       if (!document.hidden && this.running) this.now();
@@ -31,11 +34,24 @@ export class Poller {
   }
 
   start(): void { this.running = true; this.now(); }
+
+  /** How often to look at the stamp and to fetch at the latest: every second while polling, slowly while
+   *  the live channel says when to fetch (app.ts). A quicker cadence applies at once. */
+  setCadence(probeMs: number, interval: number): void {
+    const quicker = probeMs < this.probeMs;
+    this.probeMs = probeMs;
+    this.interval = interval;
+    if (quicker && this.running && !this.inFlight && this.timer !== undefined) {
+      this.schedule(Math.min(probeMs, Math.max(0, this.nextAt - Date.now())));
+    }
+  }
   stop(): void { this.running = false; clearTimeout(this.timer); }
 
-  /** Fetch right away (a changed filter, a tab switch, "retry now"). */
-  now(): void {
+  /** Fetch right away (a changed filter, a tab switch, "retry now"; `stamp`: the live channel said the
+   *  campaign moved to it, so the tick fetches the report without asking for the stamp first). */
+  now(stamp: string | null = null): void {
     this.forced = true;
+    if (stamp) this.pushed = stamp;
     clearTimeout(this.timer);
     if (this.inFlight) { this.again = true; return; }
     void this.tick();
@@ -55,7 +71,8 @@ export class Poller {
     let delay = this.interval;
     try {
       if (this.probe) {
-        const stamp = await this.probe();
+        const stamp = this.pushed ?? await this.probe();
+        this.pushed = null;
         const due = this.forced || stamp !== this.lastProbe || Date.now() - this.lastFull >= this.interval;
         if (due) {
           this.forced = false;
@@ -70,9 +87,10 @@ export class Poller {
       }
       this.failures = 0;
     } catch (e) {
+      this.forced = true; // what failed is fetched again at the next tick, whatever the stamp says
       if (e instanceof Unreachable) {
         this.failures += 1;
-        delay = Math.min(this.interval * 2 ** (this.failures - 1), 60000);
+        delay = Math.min(this.retryBase * 2 ** (this.failures - 1), 60000);
         this.hooks.onUnreachable(delay, e);
       } else {
         this.hooks.onError(e);
