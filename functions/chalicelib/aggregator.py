@@ -302,7 +302,8 @@ class Aggregator:
             return recomputed[after]
 
         received = max(int(r.received_at) for r in records)
-        write = FoldWrite(tag, first, last, stamp_of(int(max(r.received_at for r in records) * 1000), tag, last),
+        # the stamp says when the fold wrote (a parked or late fold still moves its campaign's stamp forward)
+        write = FoldWrite(tag, first, last, stamp_of(int(self.clock() * 1000), tag, last),
                           received, ttl_of=_minute_ttl, after_step=self._after_chunk)
         applied = self.writer.apply(write, items, recompute)
         stats.rollup_adds += self.writer.add_to_rollups(applied, self.clock())

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable
 from botocore.exceptions import ClientError
 
 from . import buckets, tables
-from .fold.guards import is_counter
+from .fold.guards import is_counter, stamp_of
 from .fold.marks import marked_minutes, minute_attr
 from .frontier import FRONTIER
 from .sketches import ATTR_PREFIX, Unions, delta_bounds, is_domain_attr, sketch_attrs
@@ -99,6 +99,8 @@ class Rollup:
                         self._roll_open_hour(pk, hour, now, stats)
                     elif v > int(entry.get("rv", 0)):
                         self._roll_hour(pk, hour, v, stats, marked_minutes(entry))
+                        if int(entry.get("rv", 0)) > 0:  # rolled before: late minutes changed what it shows
+                            self._touch_stamp(pk, now)
                 days.add(hour[:8])
             for day in sorted(days):
                 if buckets.bucket_start(tables.DAY, day) + 86400 > now:
@@ -130,6 +132,21 @@ class Rollup:
             self._bump(tables.rollup_pk(tables.DAY, hour[:8]), pk)
         else:
             stats.raced += 1
+
+    def _touch_stamp(self, pk: str, now: float) -> None:
+        """Move the campaign's change stamp: a re-rolled hour's distinct counts now include its late
+        minutes, and pages (and the shared live report, live_push/report_cache.py) key on the stamp."""
+        workspace, _, rest = pk.partition("#C#")
+        campaign = rest.split("#", 1)[0]
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=tables.key(tables.campaigns_pk(workspace), campaign),
+                UpdateExpression="SET stamp = :s", ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(stamp) OR stamp < :s)",
+                ExpressionAttributeValues={":s": {"S": stamp_of(int(max(now, time.time()) * 1000), "r", 0)}}), self.config)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def _roll_day(self, pk: str, day: str, version: int, stats: RollupStats) -> None:
         start = buckets.bucket_start(tables.DAY, day)

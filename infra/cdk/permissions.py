@@ -263,7 +263,9 @@ ROLLUP = Family(
     "RollupRole", "rollup: minutes -> hours -> days in the counter partitions",
     ("Rollup",),
     (Grant("ReadTable", READ, TABLE),
-     Grant("Roll", WRITE + BATCH_WRITE, TABLE, (COUNTERS, ROLLUP_WORK, ROLLUP_LEASE))))
+     Grant("Roll", WRITE + BATCH_WRITE, TABLE, (COUNTERS, ROLLUP_WORK, ROLLUP_LEASE)),
+     # a re-rolled hour (late minutes) moves its campaign's change stamp
+     Grant("StampCampaigns", ("dynamodb:UpdateItem",), TABLE, (CAMPAIGNS,))))
 
 #: The user pool's custom-message trigger (invitation wording): reads the
 #: dashboard's address, nothing in the table.

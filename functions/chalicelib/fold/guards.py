@@ -10,7 +10,7 @@ bookkeeping by the first character alone.
   a redelivered or overlapping fold can never add twice, and no transaction
   is needed (DESIGN invariant 2).
 - `~st`: the change stamp of the last fold that wrote the item (sortable by
-  receipt time); the page's change stamp is the newest one of a campaign's
+  write time); the page's change stamp is the newest one of a campaign's
   recent minute items (`campaigns.py`).
 - `~le`: the latest receipt time (epoch seconds) of the events it holds.
 """
@@ -41,6 +41,6 @@ def seq_key(sequence: int) -> str:
     return f"{sequence:0{SEQUENCE_WIDTH}d}"
 
 
-def stamp_of(received_ms: int, tag: str, last: int) -> str:
-    """`<receipt ms, 13 digits>.<shard tag>.<last sequence>`: newer folds sort later."""
-    return f"{received_ms:013d}.{tag}.{last}"
+def stamp_of(written_ms: int, tag: str, last: int) -> str:
+    """`<write ms, 13 digits>.<shard tag>.<last sequence>`: newer folds sort later."""
+    return f"{written_ms:013d}.{tag}.{last}"
