@@ -416,7 +416,7 @@ def test_resolution_stays_within_the_life_and_the_series_within_its_maximum():
             continue
         assert r.end <= buckets.horizon(now) and r.slots <= ranges.MAX_SERIES_SLOTS
         if not r.empty:
-            assert first is not None and r.start >= first - first % 86400 and r.start % 3600 == 0
+            assert first is not None and r.start >= first - first % 86400 - 86400 and r.start % 3600 == 0
             assert r.end - r.start <= ranges.MAX_RANGE_DAYS * 86400
         else:
             assert r.slots == 0

@@ -69,20 +69,28 @@ def test_links_signed_by_the_sender_verify_in_the_api(snap, stored_secret, monke
     """Through the handlers, so the least-privilege check sees both functions read it."""
     reads = secret_reads(monkeypatch)
     post_sample(snap, time.time() - 60)
-    SubscriptionStore(snap.wired.client, snap.wired.config.table_name).create(
-        "acme", {"campaign_id": "c1", "report": "live", "recipients": ["ann@example.com"],
-                 "frequency": {"type": "hourly"}}, time.time() - 7200)  # due now
+    store = SubscriptionStore(snap.wired.client, snap.wired.config.table_name)
+    store.create("acme", {"campaign_id": "c1", "report": "live", "recipients": ["ann@example.com"],
+                          "frequency": {"type": "hourly"}}, time.time() - 7200)  # due now
+    from chalicelib.consent.lists import SUB, ListContext, ref
+    from chalicelib.consent.store import ConsentStore
+    (sub,) = store.list("acme")
+    ConsentStore(snap.wired.client, snap.wired.config.table_name).register(  # Ann confirmed (docs/snapshots.md)
+        "acme", ref(SUB, sub.subscription_id), ["ann@example.com"], {"ann@example.com"},
+        ListContext("en", "", "acme"), time.time(), confirmed_via="test")
     tick = snap.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
                                                 detail={}, resources=[])
     assert snap.client.lambda_.invoke("send_due_snapshots", tick).payload["sent"] == 1
     cells = parse(sent_messages()[0].raw_data)[3]
     token = parse_qs(urlparse(next(l for l in cells.links if "/v1/unsubscribe" in l)).query)["token"][0]
-    assert TokenSigner(VALUE.encode()).verify(token).recipient == "ann@example.com"
-    r = snap.client.http.get(f"/v1/unsubscribe?token={token}")
+    assert TokenSigner(VALUE.encode()).verify(token, "unsubscribe", time.time()).recipient == "ann@example.com"
+    r = snap.client.http.post(f"/v1/unsubscribe?token={token}", body=b"List-Unsubscribe=One-Click",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200 and b"ann@example.com" in r.body
     assert reads == [stored_secret]  # one read served the sender and the API (one process here)
     listing = json.loads(snap.get("/v1/subscriptions", snap.key("acme", ("read", "manage"))).body)
-    assert listing["subscriptions"] == []
+    (status,) = listing["subscriptions"][0]["recipient_status"]
+    assert status["address"] == "ann@example.com" and status["status"] == "unsubscribed"
 
 
 def test_dashboard_url_from_the_environment_or_its_parameter(aws):

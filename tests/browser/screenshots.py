@@ -153,7 +153,7 @@ def experiments_main() -> None:
                     page.evaluate("([k]) => sessionStorage.setItem('clr.readKey', k)", [stack.key])
                     page.goto(f"{stack.web_url}?campaign={seed.WINNER}&tab=experiments&channel=email&metric=unique_clicks")
                     page.wait_for_selector("section.x-head:not([hidden]) .x-summary:not(:empty)")
-                    page.wait_for_selector(".widget[data-widget='x-chart'] .chart canvas")
+                    page.wait_for_selector(".widget[data-widget='x-chart'] .chart svg")
                     time.sleep(0.8)  # let chart animations settle
                     suffix = "" if lang == "en" else "-fr"
                     page.screenshot(path=str(OUT / f"experiments-{name}{suffix}.png"), full_page=True)

@@ -95,7 +95,7 @@ def test_a_winner_is_summed_up_with_the_api_numbers(viewer, stack, exp_keys):
     assert "It is not the probability that the variant is better" in text_of(page, ".x-explain")
     assert page.get_attribute(".widget[data-widget='x-variants'] th[data-col=confidence] button", "title").startswith("1 − an anytime-valid")
     # the chart of the difference with its band, and its table alternative holding the API's series
-    page.wait_for_selector(".widget[data-widget='x-chart'] .chart canvas")
+    page.wait_for_selector(".widget[data-widget='x-chart'] .chart svg")
     alt = table(page, "x-chart")
     assert len(alt) == len(doc["series"])
     last = doc["series"][-1]["variants"][1]
@@ -291,7 +291,7 @@ def test_phone_layout_without_overflow(browser, stack, exp_keys, lang):
     try:
         enter(page, stack, exp_keys[1], lang, "UTC")
         open_experiment(page, stack, seed.SPLIT)
-        page.wait_for_selector(".widget[data-widget='x-chart'] .chart canvas")
+        page.wait_for_selector(".widget[data-widget='x-chart'] .chart svg")
         page.wait_for_function("() => document.querySelector('.widget[data-widget=x-chart] .chart').clientHeight > 150")
         problems = page.evaluate(OVERFLOWS, True)
         problems += page.evaluate("""() => {

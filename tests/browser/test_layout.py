@@ -144,8 +144,9 @@ def test_admin_controls_are_never_clipped(browser, stack, width):
         page = ctx.new_page()
         enter(page, stack, key, "fr", "Europe/Paris")
         page.goto(f"{stack.web_url}?view=admin")
-        for name in ("members", "keys", "sources", "audit"):
+        for name in ("members", "keys", "audit"):
             page.wait_for_selector(f".admin-{name} .admin-body:not([aria-busy]) .admin-table-wrap")
+        page.wait_for_selector(".admin-sources .admin-body:not([aria-busy]) .source-list")  # sources are cards
         page.wait_for_selector(".admin-sources .admin-remove")
         problems = page.evaluate(CLIPPED_CONTROLS, width < 760)
         assert problems == [], problems

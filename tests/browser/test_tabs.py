@@ -17,7 +17,7 @@ EXPECTED_WIDGETS = {
              "push-errors"],
     "sms": ["sms-kpis", "sms-progress", "sms-more", "sms-stats", "sms-perf", "sms-errors", "sms-exclusions", "sms-bounces"],
     "web": ["web-kpis", "web-more", "web-summary", "web-elements"],
-    "directmail": ["dm-stats", "directmail-progress", "dm-errors", "dm-exclusions"],
+    "directmail": ["dm-stats", "directmail-progress", "directmail-more", "dm-errors", "dm-exclusions"],
 }
 
 

@@ -634,7 +634,7 @@ export class App {
     if (document.hidden) text = t("paused");
     else if (this.lastUpdated && !this.loading.pending) text = t("updatedAgo", { n: Math.max(0, Math.round((Date.now() - this.lastUpdated) / 1000)) });
     const live = this.live.state;
-    if (!document.hidden && live !== "off" && live !== "connecting") {
+    if (!document.hidden && !this.loading.pending && live !== "off" && live !== "connecting") {
       const n = Math.max(1, Math.ceil((this.live.retryAt - Date.now()) / 1000));
       text += ` · ${live === "live" ? t("liveOn") : t(live === "retrying" ? "liveRetrying" : "liveUnavailable", { n })}`;
     }

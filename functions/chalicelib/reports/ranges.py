@@ -1,7 +1,8 @@
 """Report ranges: parsing a global report's from/to/tz, and resolving what is read.
 
 DESIGN invariant 10 (bounded work per request): whatever `from`/`to` say, a
-report reads only the campaign's life, from the UTC day of its first data to
+report reads only the campaign's life, from the UTC day of its first data (a day before, for a
+range starting at another zone's midnight) to
 the end of the minute now + 5 minutes (events are refused further ahead, so
 no later hour can hold data), and its series never has more than
 `MAX_SERIES_SLOTS` slots. Nonsensical bounds (unparseable, years before 2000,
@@ -144,7 +145,8 @@ def resolve(start: datetime | None, end: datetime | None, first: int | None, now
     """The part of [start, end) a report reads: whole hours, within the campaign's life.
 
     `first` is the start of the campaign's first bucket with data (None: no data). The
-    life runs from its UTC day to the horizon. A start before the life reads from it; an
+    life runs from its UTC day to the horizon (a start less than a day before it is kept,
+    so a day starting at midnight in any zone is whole). A start before the life reads from it; an
     end after the horizon reads to it; a range outside the life reads nothing
     (start == end, at the edge of the life nearest to it). An open start (whole life, or
     `to` alone) holding more than MAX_RANGE_DAYS reads the most recent whole days; an explicit
@@ -156,7 +158,9 @@ def resolve(start: datetime | None, end: datetime | None, first: int | None, now
     clamped_start = clamped_end = None
     if hi > limit:
         hi, clamped_end = limit, ("now" if end else None)
-    if lo < life_start:
+    # a start less than a day before the first data's UTC day is kept: a day starting at midnight in
+    # any zone (UTC-12 to UTC+14) is read as asked, at the cost of at most a day of empty hours
+    if lo < life_start - DAY:
         lo, clamped_start = life_start, ("first_data" if start else None)
     if hi <= lo:  # nothing of the life in the range: an empty period at its nearest edge
         point = min(lo, limit)
