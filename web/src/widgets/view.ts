@@ -173,7 +173,9 @@ function showTrend(el: HTMLElement, name: string, value: number | null, previous
 /** "13 reported, 32 inferred" under a sent or delivered figure the source did not fully report. */
 function showInferred(el: HTMLElement, k: Kpi): void {
   const i = k.inferred;
-  setText(el, i ? t("inferredNote", { reported: fmtInt(i.reported), inferred: fmtInt(i.inferred) }) : "");
+  // French: "1 déduit", "2 déduits" (0 and 1 are singular)
+  setText(el, i ? `${t(i.reported > 1 ? "inferredReported" : "inferredReportedOne", { n: fmtInt(i.reported) })}, ${
+    t(i.inferred > 1 ? "inferredInferred" : "inferredInferredOne", { n: fmtInt(i.inferred) })}` : "");
   el.dataset.reported = i ? String(i.reported) : "";
   el.dataset.inferred = i ? String(i.inferred) : "";
   const def = i ? definition(i.name) : "";
