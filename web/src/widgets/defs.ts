@@ -26,8 +26,10 @@ function openSpecs(machine: boolean): Spec[] {
 const reactivityKpi = (d: Doc, machine: boolean): Kpi => machine
   ? ratioKpi(d, "reactivity_all", "rates.reactivity_all") : ratioKpi(d, "reactivity", "rates.reactivity");
 
+// Three rows high: a tile may carry a note ("13 reported, 32 inferred") under its figure, and Email's eight
+// tiles (opens with and without machine opens) wrap to two lines at 1440 px.
 const sendingKpis = (channel: string): WidgetDef => ({
-  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 2,
+  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 3,
   build: (d, ctx) => {
     const specs: Spec[] = [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"],
       ["bounce", "totals.bounce", "bounce_rate"], ["error", "totals.error", "error_rate"]];

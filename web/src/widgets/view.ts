@@ -96,7 +96,10 @@ export class WidgetView {
   }
 
   private renderKpis(list: Kpi[]): void {
-    if (!this.kpiBox.isConnected) this.body.querySelector(":scope > .widget-note")?.after(this.kpiBox) ?? this.body.prepend(this.kpiBox);
+    if (!this.kpiBox.isConnected) {
+      const note = this.body.querySelector(":scope > .widget-note");
+      if (note) note.after(this.kpiBox); else this.body.prepend(this.kpiBox);
+    }
     const keys = list.map((k) => k.key).join(",");
     if (this.kpiBox.dataset.keys !== keys) {
       clear(this.kpiBox);
