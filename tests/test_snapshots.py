@@ -247,14 +247,17 @@ def test_due_subscription_sends_exactly_one_email_with_the_api_numbers(snap):
     doc = snap.live("c1", "email")
     assert "c1" in msg["Subject"] and "Live report" in msg["Subject"]
     assert msg["To"] == "ann@example.com" and msg["From"] == SENDER
-    numbers = {**doc["totals"], **{f"distinct.{m}": v for m, v in doc["distinct"].items()},
+    # sent and delivered: reported plus inferred (6 sends reported, 7 delivered, bounced or failed)
+    numbers = {**{m: v + doc["inferred"].get(m, 0) for m, v in doc["totals"].items()},
+               **{f"distinct.{m}": v for m, v in {**doc["distinct"], **doc["distinct_combined"]}.items()},
                **{f"rate.{r}": v for r, v in doc["rates"].items()}}
-    assert {"sent", "delivered", "bounce", "error", "distinct.open", "distinct.click"} <= set(cells.values)
+    assert doc["inferred"]["sent"] == 1
+    assert {"sent", "delivered", "bounce", "error", "distinct.open", "distinct.open_all", "distinct.click"} <= set(cells.values)
     for metric, value in cells.values.items():  # every figure shown is the API's
         assert value == str(numbers[metric]), metric
     assert cells.values["rate.delivered_rate"] == str(doc["rates"]["delivered_rate"])
     assert cells.values["rate.reactivity"] == str(doc["rates"]["reactivity"])
-    assert "Delivered: 5" in text and "Sent: 6" in text  # the plain-text alternative, catalogue labels
+    assert "Delivered: 5" in text and "Sent: 7 (6 reported, 1 inferred)" in text  # plain text, catalogue labels
 
     # hostile producer strings: escaped in HTML, neutralised in CSV
     assert "<script" not in html.lower()
@@ -294,7 +297,7 @@ def test_next_period_shows_deltas(snap):
     first, second = sent_messages()
     assert "First snapshot" in parse(first.raw_data)[1]
     _, text, html, *_ = parse(second.raw_data)
-    assert "Sent: 12  (▲ +6)" in text
+    assert "Sent: 14 (12 reported, 2 inferred)  (▲ +7)" in text  # reported + inferred, as the page
     # 5 delivered ÷ (6 sent + 1 inferred): the sample's delivered, bounce and error outnumber its sends
     assert "Delivered rate: 71.4%  (=)" in text
 
@@ -351,7 +354,7 @@ def test_global_all_channels_in_french_via_the_chalice_schedule(snap):
     msg, text, html, cells, images, attachments = parse(sent_messages()[0].raw_data)
     assert "Rapport de campagne" in msg["Subject"] and "tous les canaux" in msg["Subject"]
     assert "Envoyés" in html and "Taux de délivrabilité" in html
-    assert cells.values["sent"] == "6" and len(attachments) == 1  # the campaign has only email events
+    assert cells.values["sent"] == "7" and len(attachments) == 1  # 6 reported + 1 inferred; only email events
 
 
 def test_links_and_the_csv_name_the_workspace_and_the_zone(snap, monkeypatch):
@@ -408,7 +411,7 @@ def test_a_test_email_goes_to_the_signed_in_requester_only(snap, pool, monkeypat
     msg, text, html, cells, images, attachments = parse(message.raw_data)
     assert msg["Subject"].startswith("[Test] ") and msg["To"] == "eve@example.com"
     assert "List-Unsubscribe" not in msg and "/v1/unsubscribe" not in html and "A test sent at your request" in text
-    assert cells.values["sent"] == "6" and images and attachments  # the same snapshot as a scheduled one
+    assert cells.values["sent"] == "7" and images and attachments  # the same snapshot as a scheduled one
     # the schedule is untouched: the recipients still get their first email, as a first snapshot
     later = time.time() - time.time() % 3600 + 7200 + 60
     assert run(later).summary()["sent"] == 2

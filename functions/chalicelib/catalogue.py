@@ -58,7 +58,7 @@ EXTRA_COUNTERS: dict[str, tuple[str, str]] = {
 }
 #: Labels of read-time figures that are neither events nor counters.
 FIGURE_LABELS: dict[str, tuple[str, str]] = {
-    "open_all": ("Distinct opens incl. machine opens", "Ouvertures distinctes, machine comprises"),
+    "open_all": ("Distinct opens incl. machine opens", "Ouvertures distinctes, ouvertures machine comprises"),
     "revenue": ("Revenue", "Chiffre d'affaires"),
     "revenue_per_recipient": ("Revenue per recipient", "Chiffre d'affaires par destinataire"),
     "variant": ("Variant", "Variante"),
@@ -533,9 +533,9 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "bounce_rate": ("Bounces ÷ sent (sent includes inferred sends).", "Rebonds ÷ envoyés (envois déduits compris)."),
     "error_rate": ("Errors ÷ sent (sent includes inferred sends).", "Erreurs ÷ envoyés (envois déduits compris)."),
     "open_rate": ("Distinct human openers ÷ delivered (delivered includes inferred deliveries). Machine opens "
-                  "are left out.",
+                  "are left out: turn on “Include machine opens” to count them.",
                   "Ouvreurs humains distincts ÷ délivrés (délivrances déduites comprises). Les ouvertures machine "
-                  "sont exclues."),
+                  "sont exclues : activez « Inclure les ouvertures machine » pour les compter."),
     "open_rate_all": ("Distinct openers, machine opens included, ÷ delivered.",
                       "Ouvreurs distincts, ouvertures machine comprises, ÷ délivrés."),
     "click_rate": ("Distinct clickers ÷ delivered.", "Cliqueurs distincts ÷ délivrés."),

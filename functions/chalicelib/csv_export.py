@@ -66,6 +66,12 @@ def report_csv(doc: dict[str, Any], workspace: Optional[str] = None, tz: Optiona
         _table(out, "distinct", ["metric", "estimate", "lower", "upper"],
                ([m, n, doc.get("error_bound", {}).get(m, {}).get("lower"), doc.get("error_bound", {}).get(m, {}).get("upper")]
                 for m, n in doc["distinct"].items()))
+    if doc.get("distinct_combined"):  # opens incl. machine opens, openers or clickers (the rates' denominators)
+        _table(out, "distinct combined", ["metric", "estimate"], ([m, n] for m, n in doc["distinct_combined"].items()))
+    if doc.get("inferred") is not None:
+        # sent and delivered as reported, what the other events prove beyond them, and the sum the rates use
+        _table(out, "sent and delivered", ["metric", "reported", "inferred", "total"],
+               ([m, totals.get(m, 0), n, totals.get(m, 0) + n] for m, n in doc["inferred"].items()))
     if doc.get("rates"):
         _table(out, "rates", ["rate", "value"], ([k, "" if v is None else v] for k, v in doc["rates"].items()))
     for name, rows in (doc.get("breakdowns") or {}).items():

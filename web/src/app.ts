@@ -66,7 +66,7 @@ export class App {
       ws: null, campaign: prefs.campaign ?? null, tab: (TABS as readonly string[]).includes(prefs.tab ?? "") ? prefs.tab as Tab : "campaign",
       mode: prefs.mode === "global" ? "global" : "live", window: prefs.window === "1h" ? "1h" : "24h",
       executions: null, from: "", to: "", lang: prefs.lang === "fr" ? "fr" : (prefs.lang === "en" ? "en" : (navigator.language.startsWith("fr") ? "fr" : "en")),
-      tz: this.links.ownTz,
+      tz: this.links.ownTz, machine: prefs.machine === true,
     };
     const fromUrl = viewFromUrl();
     this.urlNamedTab = !!fromUrl.tab;
@@ -413,6 +413,11 @@ export class App {
       announce: (m) => { this.els.announcer.textContent = m; },
       canSubscribe: this.manage, available: this.available, status: this.els.status,
       myEmail: this.me?.kind === "user" ? this.me.email : "",
+      machineChanged: () => {
+        this.navigated(false);
+        this.board?.rebuild();
+        this.els.announcer.textContent = t(this.state.machine ? "machineOn" : "machineOff");
+      },
     });
     this.renderLatest();
     this.tickStatus();
@@ -432,7 +437,8 @@ export class App {
     const experiments = tab === "experiments";
     const mode = experiments ? "live" : this.state.mode; // an experiment reads from its start, whatever the report kind
     const defs = experiments ? EXPERIMENT_WIDGETS : mode === "global" && !GLOBAL_TABS.includes(tab) ? [] : widgetsFor(tab, mode);
-    this.board = new Board(this.els.boardSlot, layoutKey(tab, mode), defs, { tab, mode }, {
+    const state = this.state;
+    this.board = new Board(this.els.boardSlot, layoutKey(tab, mode), defs, { tab, mode, get machine() { return !!state.machine; } }, {
       announce: (m) => { this.els.announcer.textContent = m; },
       csvName: (id) => (experiments ? `${this.state.campaign}-experiment-${this.state.xchannel}-${this.state.xmetric}-${id}.csv`
         : `${this.state.campaign}-${tab}-${mode}-${id}.csv`),

@@ -89,6 +89,9 @@ export class Board {
     }
   }
 
+  /** Builds every widget again from the document shown (a switch changed what they show, not the data). */
+  rebuild(): void { if (this.doc) this.sync(this.doc); }
+
   private place(def: WidgetDef): void {
     const pos = this.saved.items.find((i) => i.id === def.id) ?? { w: def.w, h: def.h, autoPosition: true };
     const titleId = newId("wt");

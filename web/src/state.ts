@@ -20,7 +20,11 @@ export interface State {
   xchannel?: string | null;
   xmetric?: string | null;
   view?: "reports" | "admin"; // ?view=admin: the workspace's admin page instead of the reports
+  machine?: boolean; // open rate and reactivity include machine opens (email and push; human opens only by default)
 }
+
+/** Tabs whose opens come with machine opens, where the page offers the "Include machine opens" switch. */
+export const MACHINE_TABS: readonly string[] = ["email", "push"];
 
 const PREFS = "clr.prefs.v1";
 
@@ -33,8 +37,8 @@ export function loadPrefs(): Partial<State> {
 }
 
 export function savePrefs(s: State): void {
-  const { lang, tz, campaign, tab, mode, window } = s;
-  localStorage.setItem(PREFS, JSON.stringify({ lang, tz, campaign, tab, mode, window }));
+  const { lang, tz, campaign, tab, mode, window, machine } = s;
+  localStorage.setItem(PREFS, JSON.stringify({ lang, tz, campaign, tab, mode, window, machine: !!machine }));
 }
 
 // ---------- deep links ----------
@@ -74,6 +78,8 @@ export function viewFromUrl(search: string = location.search): Partial<State> & 
   if (tab && (TABS as readonly string[]).includes(tab)) out.tab = tab as Tab;
   const mode = q.get("mode");
   if (mode === "live" || mode === "global") out.mode = mode;
+  const machine = q.get("machine"); // the open-rate switch: a link opens the rates the sender saw
+  if (machine === "1" || machine === "0") out.machine = machine === "1";
   const win = q.get("window");
   if (win === "24h" || win === "1h") out.window = win;
   if (q.has("exec")) out.executions = q.getAll("exec").map((e) => (e === "" ? null : e));
@@ -106,6 +112,7 @@ export function viewQuery(s: State): string {
     if (s.to) q.set("to", s.to);
   }
   for (const e of s.executions ?? []) q.append("exec", e ?? "");
+  if (MACHINE_TABS.includes(s.tab)) q.set("machine", s.machine ? "1" : "0");
   q.set("tz", s.tz);
   return `?${q}`;
 }

@@ -4,7 +4,7 @@ import { dayInput, executionFilter, labelled, readDay } from "./controls";
 import { clear, h } from "./dom";
 import { t } from "./i18n";
 import { menuButton } from "./menu";
-import { GLOBAL_TABS, type State } from "./state";
+import { GLOBAL_TABS, MACHINE_TABS, type State } from "./state";
 import { openSubscribeDialog } from "./subscribe";
 
 export interface ToolbarHooks {
@@ -20,6 +20,8 @@ export interface ToolbarHooks {
   canSubscribe: boolean;
   available: (string | null)[];
   status: HTMLElement;
+  /** "Include machine opens" was switched (state.machine is set): redraw the rates, remember the choice. */
+  machineChanged: () => void;
   /** The signed-in person's address ("" for a key): the email report's first recipient and its test's. */
   myEmail: string;
 }
@@ -48,6 +50,19 @@ export function layoutTools(board: () => Board | null): HTMLElement[] {
   const reset = h("button", { type: "button", class: "secondary reset-layout", text: t("resetLayout") });
   reset.addEventListener("click", () => board()?.reset());
   return [addBack, reset];
+}
+
+/** "Include machine opens": open rate and reactivity on human opens (off, the default) or with machine opens
+ *  (the `_all` rates of the API); a switch, as the peers offer, remembered in preferences and in the link. */
+export function machineSwitch(state: State, changed: () => void): HTMLElement {
+  const box = h("input", { type: "checkbox", id: "machine-opens", role: "switch", "aria-checked": state.machine ? "true" : "false" }) as HTMLInputElement;
+  box.checked = !!state.machine;
+  box.addEventListener("change", () => {
+    state.machine = box.checked;
+    box.setAttribute("aria-checked", box.checked ? "true" : "false");
+    changed();
+  });
+  return h("label", { class: "machine-switch", title: t("machineSwitchHelp") }, box, h("span", { text: t("machineSwitch") }));
 }
 
 /** Draws the toolbar into `c`; returns the "latest event" element the page keeps up to date. */
@@ -104,6 +119,7 @@ export function renderToolbar(c: HTMLElement, state: State, hooks: ToolbarHooks)
     c.append(labelled(t("from"), from), labelled(t("to"), to), apply, error,
       h("span", { id: "range-hint", class: "sr-only", text: t("wholeLife") }));
   }
+  if (MACHINE_TABS.includes(state.tab)) c.append(machineSwitch(state, hooks.machineChanged));
   c.append(executionFilter(hooks.available, state.executions, (sel) => {
     state.executions = sel;
     hooks.redraw();

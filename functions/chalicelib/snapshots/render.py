@@ -38,7 +38,8 @@ UI = {
            "errors_by_domain": "Errors by domain", "by_domain": "Sent by recipient domain", "audience": "Audience", "domains_by_open": "Recipient domains, by opens",
            "test": "Test", "test_note": "A test sent at your request: the scheduled emails go to the report's "
            "recipients, with the change since the previous email.",
-           "test_footer": "You receive this test because you asked for it on the dashboard."},
+           "test_footer": "You receive this test because you asked for it on the dashboard.",
+           "human_opens": "Distinct human opens", "inferred": ("{n} reported", "{n} reported", "{n} inferred", "{n} inferred")},
     "fr": {"live": "Rapport en direct", "global": "Rapport de campagne", "all": "tous les canaux",
            "last": "{h} dernières heures, jusqu'au {end}", "whole": "Toute la vie de la campagne, jusqu'au {end}",
            "range": "Du {start} au {end}", "rates": "Taux", "change": "depuis le dernier envoi", "first":
@@ -51,14 +52,15 @@ UI = {
            "audience": "Audience", "domains_by_open": "Domaines des destinataires, par ouvertures",
            "test": "Essai", "test_note": "Un essai envoyé à votre demande : les envois programmés partent aux "
            "destinataires du rapport, avec l'évolution depuis l'envoi précédent.",
-           "test_footer": "Vous recevez cet essai car vous l'avez demandé depuis le tableau de bord."},
+           "test_footer": "Vous recevez cet essai car vous l'avez demandé depuis le tableau de bord.",
+           "human_opens": "Ouvertures humaines distinctes", "inferred": ("{n} signalé", "{n} signalés", "{n} déduit", "{n} déduits")},
 }
 CHANNEL_NAMES = {"email": ("Email", "E-mail"), "push": ("Push", "Push"), "sms": ("SMS", "SMS"),
                  "inapp": ("In-app", "In-app"), "web": ("Web", "Web"), "directmail": ("Direct mail", "Courrier"),
                  "campaign": ("Campaign", "Campagne")}
 #: Key figures worth a line, in order (the rest stays in the CSV attachment).
 HEADLINE = ("audience", "targeted", "excluded", "sent", "delivered", "bounce", "error",
-            "distinct.open", "distinct.click", "unsubscribe", "spam_complaint", "action", "engagements",
+            "distinct.open", "distinct.open_all", "distinct.click", "unsubscribe", "spam_complaint", "action", "engagements",
             "impression", "distinct.impression", "interaction", "offer_sent", "offer_click", "action_executed")
 #: Breakdowns shown (top rows) and the metric each row is counted by.
 BREAKDOWNS = (("bounce_type", "bounce"), ("bounce_reason", "bounce"), ("error_type", "error"),
@@ -123,10 +125,28 @@ def kpis(doc: dict[str, Any], lang: str) -> list[tuple[str, str, int]]:
     labels, ui = catalogue.labels(lang), UI[lang]
     if "kpis" in doc:  # the live report's campaign tab
         return [(k, ui["audience"] if k == "audience" else labels.get(k, k), int(v)) for k, v in doc["kpis"].items()]
-    rows = [(k, labels.get(k, k), int(v)) for k, v in doc.get("totals", {}).items()]
-    rows += [(f"distinct.{k}", ui["distinct"].format(label=labels.get(k, k)), int(v))
+    # sent and delivered count what the source reported plus what its other events prove (as on the page)
+    inferred = doc.get("inferred") or {}
+    rows = [(k, labels.get(k, k), int(v) + int(inferred.get(k, 0))) for k, v in doc.get("totals", {}).items()]
+    combined = doc.get("distinct_combined") or {}
+    rows += [(f"distinct.{k}", ui["human_opens"] if k == "open" and "open_all" in combined
+              else ui["distinct"].format(label=labels.get(k, k)), int(v))
              for k, v in (doc.get("distinct") or {}).items()]
+    # opens with machine opens beside the human ones (the open rate's two variants are among the rates)
+    if "open_all" in combined:
+        rows.append(("distinct.open_all", labels["open_all"], int(combined["open_all"])))
     return rows
+
+
+def inferred_note(doc: dict[str, Any], name: str, lang: str) -> str:
+    """"13 reported, 32 inferred" for sent or delivered when the source did not report them all; else ""."""
+    extra = int((doc.get("inferred") or {}).get(name, 0))
+    if not extra or name not in (doc.get("totals") or {}):
+        return ""
+    one_reported, many_reported, one_inferred, many_inferred = UI[lang]["inferred"]
+    reported = int(doc["totals"][name])
+    return ", ".join(((one_reported if reported <= 1 else many_reported).format(n=fmt_int(reported, lang)),
+                      (one_inferred if extra <= 1 else many_inferred).format(n=fmt_int(extra, lang))))
 
 
 def headline(doc: dict[str, Any], lang: str) -> list[tuple[str, str, int]]:
@@ -231,10 +251,11 @@ def _tiles(tiles: list[str]) -> str:
             + "".join(f"<tr>{r}</tr>" for r in rows) + "</table>")
 
 
-def _tile(name: str, label: str, value: Any, text: str, delta: str) -> str:
+def _tile(name: str, label: str, value: Any, text: str, delta: str, note: str = "") -> str:
     return (f'<td width="33%" valign="top" style="padding:6px 6px 8px" data-metric="{escape(name)}">'
             f'<div style="font-size:20px;font-weight:bold" data-value="{"" if value is None else value}">{escape(text)}</div>'
             f'<div style="{MUTED}">{escape(label)}</div>'
+            + (f'<div style="{MUTED}" data-inferred="1">{escape(note)}</div>' if note else "")
             + (f'<div style="font-size:12px;color:#374151">{escape(delta)}</div>' if delta else "") + "</td>")
 
 
@@ -242,10 +263,12 @@ def _figures_html(s: Section, before: dict[str, Any], lang: str) -> tuple[str, l
     """Key figures and rates as tiles; plain-text lines; names shown (for the glossary)."""
     figures, text, shown, c = [], [], [], "\u00a0:" if lang == "fr" else ":"
     for n, label, v in headline(s.doc, lang):
-        delta = fmt_delta(v, before.get(n), lang)
-        figures.append(_tile(n, label, v, fmt_int(v, lang), delta))
-        text.append(f"{label}{c} {fmt_int(v, lang)}" + (f"  ({delta})" if delta else ""))
+        delta, note = fmt_delta(v, before.get(n), lang), inferred_note(s.doc, n, lang)
+        figures.append(_tile(n, label, v, fmt_int(v, lang), delta, note))
+        text.append(f"{label}{c} {fmt_int(v, lang)}" + (f" ({note})" if note else "") + (f"  ({delta})" if delta else ""))
         shown.append(n.split(".")[-1] if n.startswith("distinct.") else n)
+        if note:
+            shown.append(f"inferred_{n}")
     listed = [r for r in rates(s.doc, lang) if r[2] is not None]
     rate_tiles = []
     for n, label, v in listed:

@@ -26,6 +26,31 @@ export function kpis(doc: Doc, specs: KpiSpec[], labels: Record<string, string> 
   }));
 }
 
+/** Where a tile's reported count lives -> where the API puts what the source never reported but proved
+ *  (catalogue.inferred): live reports carry `inferred.<metric>`, the global report's delivery block
+ *  `<metric>_inferred` beside the count. */
+function inferredSrc(src: string): string | null {
+  const live = /^totals\.(sent|delivered)$/.exec(src);
+  if (live) return `inferred.${live[1]}`;
+  const block = /^(blocks\.delivery_overview)\.(sent|delivered)$/.exec(src);
+  return block ? `${block[1]}.${block[2]}_inferred` : null;
+}
+
+/** Sent and delivered tiles count what the source reported plus what its other events prove (a delivery,
+ *  bounce or error proves a send; an open or click a delivery), so rates stay within 100 %; the tile says
+ *  how many were inferred ("45" over "13 reported, 32 inferred"). Comparisons use the same sum. */
+export function withInferred(doc: Doc, tiles: Kpi[]): Kpi[] {
+  const prev = doc.previous as Doc | null | undefined;
+  return tiles.map((k) => {
+    const isrc = inferredSrc(k.src);
+    const extra = isrc ? num(at(doc, isrc)) ?? 0 : 0;
+    if (!isrc || !extra || k.value === null) return k;
+    const before = prev && typeof k.previous === "number" ? k.previous + (num(at(prev, isrc)) ?? 0) : k.previous;
+    return { ...k, value: k.value + extra, previous: before,
+      inferred: { reported: k.value, inferred: extra, name: `inferred_${isrc.includes("sent") ? "sent" : "delivered"}` } };
+  });
+}
+
 /** Rate tiles (percentages) for the rates the document carries, in the given order. */
 export function rateKpis(doc: Doc, names: string[]): Kpi[] {
   const prev = doc.previous as Doc | null | undefined;

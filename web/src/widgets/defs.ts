@@ -1,7 +1,7 @@
 // Every widget of SPEC.md, per tab, as the kind named there; and the global report's blocks.
 import type { Doc } from "../api";
 import { getCatalogue, label, t } from "../i18n";
-import { breakdown, CHART_TOP, countsTable, executionTable, hasAny, kpis, rateKpis, timeChart } from "./build";
+import { breakdown, CHART_TOP, countsTable, executionTable, hasAny, kpis, rateKpis, timeChart, withInferred } from "./build";
 import type { Column, Kpi, TableData, WidgetData, WidgetDef } from "./model";
 import { campaignProgressWidget, progressWidget, SENDING_TABS } from "./progress";
 
@@ -14,15 +14,29 @@ const reasons = (id: string, title: WidgetDef["title"], dim: string, metric: str
 
 type Spec = [string, string, string?];
 
+/** Opens as the peers show them (issue 17): distinct human opens and, beside them, distinct opens including
+ *  machine opens (Apple Mail Privacy Protection and the like). The open rate sits under the figure it is
+ *  computed on: human opens by default, machine opens included when the page's switch is on. */
+function openSpecs(machine: boolean): Spec[] {
+  return [["distinct_open", "distinct.open", machine ? undefined : "open_rate"],
+    ["open_all", "distinct_combined.open_all", machine ? "open_rate_all" : undefined]];
+}
+
+/** Reactivity on human opens, or with machine opens when the switch is on. */
+const reactivityKpi = (d: Doc, machine: boolean): Kpi => machine
+  ? ratioKpi(d, "reactivity_all", "rates.reactivity_all") : ratioKpi(d, "reactivity", "rates.reactivity");
+
+// Three rows high: a tile may carry a note ("13 reported, 32 inferred") under its figure, and Email's eight
+// tiles (opens with and without machine opens) wrap to two lines at 1440 px.
 const sendingKpis = (channel: string): WidgetDef => ({
-  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 2,
-  build: (d) => {
+  id: `${channel}-kpis`, title: "w_kpis", kind: "kpis", w: 12, h: 3,
+  build: (d, ctx) => {
     const specs: Spec[] = [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"],
       ["bounce", "totals.bounce", "bounce_rate"], ["error", "totals.error", "error_rate"]];
-    if (channel === "email") specs.push(["distinct_open", "distinct.open", "open_rate"]);
+    if (channel === "email") specs.push(...openSpecs(!!ctx.machine));
     specs.push(["distinct_click", "distinct.click", "click_rate"]);
-    const tiles = kpis(d, specs);
-    if (channel === "email") tiles.push(ratioKpi(d, "reactivity", "rates.reactivity"));
+    const tiles = withInferred(d, kpis(d, specs));
+    if (channel === "email") tiles.push(reactivityKpi(d, !!ctx.machine));
     return { kpis: tiles };
   },
 });
@@ -60,12 +74,12 @@ export const LIVE: Record<string, WidgetDef[]> = {
       build: (d) => breakdown(d, "interaction_type", "donut", "interaction") },
   ],
   push: [
-    // Opens are counted per open; the open rate is per distinct opener: the tile says "Distinct opens" beside it.
+    // Opens are counted per open; the open rate is per distinct opener: the tile says "Distinct human opens".
     { id: "push-summary", title: "w_push_summary", kind: "kpis+chart", w: 12, h: 6,
-      build: (d) => ({
-        kpis: [...kpis(d, [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"], ["bounce", "totals.bounce", "bounce_rate"],
-          ["error", "totals.error", "error_rate"], ["distinct_open", "distinct.open", "open_rate"], ["distinct_click", "distinct.click", "click_rate"],
-          ["action", "totals.action"], ["engagements", "totals.engagements"]]), ratioKpi(d, "reactivity", "rates.reactivity")],
+      build: (d, ctx) => ({
+        kpis: [...withInferred(d, kpis(d, [["sent", "totals.sent"], ["delivered", "totals.delivered", "delivered_rate"], ["bounce", "totals.bounce", "bounce_rate"],
+          ["error", "totals.error", "error_rate"], ...openSpecs(!!ctx.machine), ["distinct_click", "distinct.click", "click_rate"],
+          ["action", "totals.action"], ["engagements", "totals.engagements"]])), reactivityKpi(d, !!ctx.machine)],
         ...timeChart(d, ["sent", "delivered", "open", "click", "action", "engagements"]),
       }) },
     { id: "push-sending", title: "w_sending_perf", kind: "time", w: 6, h: 6,
@@ -126,7 +140,8 @@ const block = (d: Doc, name: string, keys: string[]) =>
 
 function globalBlock(id: string, title: WidgetDef["title"], name: string, keys: string[], w = 6): WidgetDef {
   return { id, title, kind: "kpis", w, h: 2,
-    build: (d) => ({ kpis: block(d, name, keys).map((k) => k.key === "reactivity" ? ratioKpi(d, "reactivity", k.src) : k) }) };
+    build: (d, ctx) => ({ kpis: withInferred(d, block(d, name, keys)).map((k) => k.key !== "reactivity" ? k
+      : ctx.machine ? ratioKpi(d, "reactivity_all", "rates.reactivity_all") : ratioKpi(d, "reactivity", k.src)) }) };
 }
 
 function ratioKpi(d: Doc, name: string, src: string): Kpi {
@@ -135,9 +150,10 @@ function ratioKpi(d: Doc, name: string, src: string): Kpi {
 }
 
 export const GLOBAL: WidgetDef[] = [
-  globalBlock("g-delivery", "w_g_delivery", "delivery_overview", ["sent", "delivered", "bounce", "distinct_open", "distinct_click"], 12),
+  globalBlock("g-delivery", "w_g_delivery", "delivery_overview", ["sent", "delivered", "bounce", "distinct_open", "distinct_open_all", "distinct_click"], 12),
   { id: "g-rates", title: "w_g_rates", kind: "kpis", w: 12, h: 2,
-    build: (d) => ({ kpis: rateKpis(d, ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "unsubscribe_rate", "complaint_rate"]) }) },
+    build: (d, ctx) => ({ kpis: rateKpis(d, ["delivered_rate", "bounce_rate", ctx.machine ? "open_rate_all" : "open_rate", "click_rate",
+      ctx.machine ? "reactivity_all" : "reactivity", "unsubscribe_rate", "complaint_rate"]) }) },
   globalBlock("g-audience", "w_g_audience", "initial_audience", ["targeted", "to_deliver", "excluded"]),
   globalBlock("g-execution", "w_g_execution", "execution", ["to_deliver", "success", "error", "quarantine"]),
   globalBlock("g-reaction", "w_g_reaction", "reaction", ["distinct_open", "open", "unsubscribe", "mirror_page", "forward"], 7),
@@ -200,7 +216,10 @@ function leftovers(tab: string, doc: Doc): Kpi[] {
   for (const def of LIVE[tab] ?? []) {
     if (def.id === `${tab}-more`) continue;
     // A widget shown only with its data (offers, progress) still covers its metrics: it appears when they do.
-    try { for (const name of shownIn(def.build(doc, { tab, mode: "live" }))) shown.add(name); } catch { /* needs its data */ }
+    // The switch shows the `_all` rates in place of the human ones: either way they have a widget.
+    for (const machine of [false, true]) {
+      try { for (const name of shownIn(def.build(doc, { tab, mode: "live", machine }))) shown.add(name); } catch { /* needs its data */ }
+    }
   }
   const metrics = (cat.metrics[tab] ?? []).filter((m) => !shown.has(m));
   const rates = (cat.rates[tab] ?? []).filter((r) => !shown.has(r));

@@ -16,6 +16,9 @@ export interface Kpi {
   text?: string;        // the value as shown, when neither a count nor a percentage (a signed lift, a status)
   previous?: number | null; // the same figure over the previous equal period (undefined: not compared)
   rate?: { name: string; label: string; value: number | null; previous?: number | null };
+  /** Part of the value the source never reported but its other events prove (inferred sends or deliveries):
+   *  the tile reads "45" over "13 reported, 32 inferred". */
+  inferred?: { reported: number; inferred: number; name: string };
 }
 
 export interface Column {
@@ -51,13 +54,16 @@ export interface ChartData {
 }
 
 export interface WidgetData {
+  /** A sentence above the figures that says why they read as they do (a send without a plan). */
+  note?: string;
   kpis?: Kpi[];
   chart?: ChartData;
   table?: TableData;
   table2?: TableData;
 }
 
-export interface Ctx { tab: string; mode: "live" | "global" }
+/** `machine`: open rate and reactivity include machine opens (the page's switch; human opens only by default). */
+export interface Ctx { tab: string; mode: "live" | "global"; machine?: boolean }
 
 export interface WidgetDef {
   id: string;

@@ -10,10 +10,12 @@ export const SENDING_TABS = ["email", "push", "sms", "directmail"] as const;
 const TEXT = {
   en: { planned: "Planned", processed: "Processed", remaining: "Remaining", rate: "Per minute (last 5 min)",
     status: "Status", eta: "Expected end", all: "All executions", percent: "Progress",
-    sending: "Sending", finished: "Finished", stalled: "Stalled", idle: "Nothing planned", unplanned: "No plan (no targeted events)" },
+    sending: "Sending", finished: "Finished", stalled: "Stalled", idle: "Nothing planned", unplanned: "No plan",
+    unplannedWhy: "No plan: no targeted events were received for this campaign — platform webhooks do not report targeting, so there is nothing to measure progress against. Counts below are what was processed." },
   fr: { planned: "Prévus", processed: "Traités", remaining: "Restants", rate: "Par minute (5 dern. min)",
     status: "État", eta: "Fin prévue", all: "Toutes les exécutions", percent: "Avancement",
-    sending: "Envoi en cours", finished: "Terminé", stalled: "À l’arrêt", idle: "Rien de prévu", unplanned: "Sans plan (aucun ciblé)" },
+    sending: "Envoi en cours", finished: "Terminé", stalled: "À l’arrêt", idle: "Rien de prévu", unplanned: "Sans plan",
+    unplannedWhy: "Sans plan : aucun événement de ciblage n’a été reçu pour cette campagne — les webhooks des plateformes ne signalent pas le ciblage, l’avancement ne peut donc pas être mesuré. Les chiffres ci-dessous sont ce qui a été traité." },
 };
 type Key = keyof typeof TEXT.en;
 const tx = (k: Key): string => TEXT[getLang() === "fr" ? "fr" : "en"][k];
@@ -58,7 +60,7 @@ export function progressWidget(channel: string): WidgetDef {
       const p = d.progress as Doc;
       const rows = [row(tx("all"), p), ...((p.executions ?? []) as Doc[])
         .filter((e) => e.status !== "idle").map((e) => row(e.execution_id ?? t("noExecution"), e))];
-      return { kpis: tiles(p), table: table(t("execution"), rows) };
+      return { note: p.status === "unplanned" ? tx("unplannedWhy") : undefined, kpis: tiles(p), table: table(t("execution"), rows) };
     },
   };
 }
@@ -67,6 +69,7 @@ export const campaignProgressWidget: WidgetDef = {
   id: "campaign-progress", title: "w_progress", kind: "table", w: 12, h: 3,
   when: (d) => ((d.progress?.channels ?? []) as Doc[]).length > 0,
   build: (d) => ({
+    note: ((d.progress?.channels ?? []) as Doc[]).some((c) => c.status === "unplanned") ? tx("unplannedWhy") : undefined,
     table: table(t("channel"), ((d.progress?.channels ?? []) as Doc[]).map((c) => row(t(`tab_${c.channel}` as never), c))),
   }),
 };

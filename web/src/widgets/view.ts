@@ -49,6 +49,7 @@ export class WidgetView {
 
   update(data: WidgetData, force = false): void {
     this.data = data;
+    this.renderNote(data.note ?? "");
     if (data.kpis) this.renderKpis(data.kpis);
     if (data.chart) {
       if (!this.chartEl) {
@@ -86,21 +87,32 @@ export class WidgetView {
     this.fitTables();
   }
 
+  /** The widget's sentence (why a send has no plan), first in its body; gone when there is nothing to say. */
+  private renderNote(text: string): void {
+    let el = this.body.querySelector<HTMLElement>(":scope > .widget-note");
+    if (!text) { el?.remove(); return; }
+    if (!el) { el = h("p", { class: "widget-note" }); this.body.prepend(el); }
+    setText(el, text);
+  }
+
   private renderKpis(list: Kpi[]): void {
-    if (!this.kpiBox.isConnected) this.body.prepend(this.kpiBox);
+    if (!this.kpiBox.isConnected) {
+      const note = this.body.querySelector(":scope > .widget-note");
+      if (note) note.after(this.kpiBox); else this.body.prepend(this.kpiBox);
+    }
     const keys = list.map((k) => k.key).join(",");
     if (this.kpiBox.dataset.keys !== keys) {
       clear(this.kpiBox);
       this.kpiBox.dataset.keys = keys;
       for (const k of list) {
         this.kpiBox.append(h("div", { class: "kpi", "data-metric": k.key },
-          h("div", { class: "kpi-label" }), h("div", { class: "kpi-value" }), h("div", { class: "kpi-rate" }),
+          h("div", { class: "kpi-label" }), h("div", { class: "kpi-value" }), h("div", { class: "kpi-note" }), h("div", { class: "kpi-rate" }),
           h("div", { class: "kpi-rate-delta" }), h("div", { class: "kpi-delta" })));
       }
     }
     list.forEach((k, i) => {
       const tile = this.kpiBox.children[i] as HTMLElement;
-      const [labelEl, valueEl, rateEl, rateDeltaEl, deltaEl] = Array.from(tile.children) as HTMLElement[];
+      const [labelEl, valueEl, noteEl, rateEl, rateDeltaEl, deltaEl] = Array.from(tile.children) as HTMLElement[];
       setText(labelEl, k.label);
       // Definitions on hover and keyboard focus (a tooltip drawn by CSS from data-def, read by title/aria).
       const def = definition(k.key);
@@ -114,6 +126,7 @@ export class WidgetView {
       setText(valueEl, text);
       valueEl.dataset.src = k.src;
       valueEl.dataset.value = k.value === null ? "" : String(k.value);
+      showInferred(noteEl, k);
       if (k.rate) {
         setText(rateEl, `${k.rate.label} ${fmtPct(k.rate.value)}`);
         rateEl.dataset.rate = k.rate.name;
@@ -133,6 +146,9 @@ export class WidgetView {
   csv(context: CsvContext): string {
     const kpis = (this.data.kpis ?? []).flatMap((k) => {
       const rows: [string, number | null, boolean][] = [[k.label, k.value, !!k.percent]];
+      // "Sent 45", then "Sent: reported 13" and "Sent: inferred 32" (what the tile's note says)
+      if (k.inferred) rows.push([t("csvReported", { label: k.label }), k.inferred.reported, false],
+        [t("csvInferred", { label: k.label }), k.inferred.inferred, false]);
       if (k.rate) rows.push([k.rate.label, k.rate.value, true]);
       return rows;
     });
@@ -155,6 +171,18 @@ function showTrend(el: HTMLElement, name: string, value: number | null, previous
   el.title = t("vsPreviousTitle", { value: before });
   const word = tone === "better" ? `, ${t("trendBetter")}` : tone === "worse" ? `, ${t("trendWorse")}` : "";
   el.setAttribute("aria-label", `${t("vsPrevious", { delta })}${word}; ${el.title}`);
+}
+
+/** "13 reported, 32 inferred" under a sent or delivered figure the source did not fully report. */
+function showInferred(el: HTMLElement, k: Kpi): void {
+  const i = k.inferred;
+  // French: "1 déduit", "2 déduits" (0 and 1 are singular)
+  setText(el, i ? `${t(i.reported > 1 ? "inferredReported" : "inferredReportedOne", { n: fmtInt(i.reported) })}, ${
+    t(i.inferred > 1 ? "inferredInferred" : "inferredInferredOne", { n: fmtInt(i.inferred) })}` : "");
+  el.dataset.reported = i ? String(i.reported) : "";
+  el.dataset.inferred = i ? String(i.inferred) : "";
+  const def = i ? definition(i.name) : "";
+  if (def) el.title = def; else el.removeAttribute("title");
 }
 
 function setText(el: HTMLElement, s: string): void {
