@@ -16,7 +16,7 @@ classic two-proportion z-test at the same looks.
 
 The traffic model is bench/experiment_sim.py's (people sent during the first
 hour, clicks delayed ~2 h, as in real campaigns). The decisions are the product's:
-`stats.mixture_rho`, `stats.MIN_PEOPLE`, the running intersection and the
+`stats.mixture_rho`, `stats.MIN_PEOPLE`, the sticky verdict and the
 winner rule of functions/chalicelib/experiments/stats.py, applied to all the
 minutes of an experiment at once with numpy (the pure module decides one look
 at a time, too slow for millions of looks). Every run replays its first
@@ -78,12 +78,8 @@ def decide(people_a: np.ndarray, wins_a: np.ndarray, people_b: np.ndarray, wins_
     valid &= sd > 0  # no variance observed yet: stats.look concludes nothing
     lower = np.where(valid, diff - r, -np.inf)
     upper = np.where(valid, diff + r, np.inf)
-    run_lo, run_hi = np.maximum.accumulate(lower), np.minimum.accumulate(upper)
-    empty = run_lo > run_hi  # the running intersection emptied: stats.py shows the latest look
-    lo, hi = np.where(empty, lower, run_lo), np.where(empty, upper, run_hi)
-    seen = np.maximum.accumulate(valid)
-    first = first_true(seen & ((lo > 0) | (hi < 0)))
-    b_won = first != NONE and bool(lo[first] > 0)
+    first = first_true((lower > 0) | (upper < 0))  # the first look whose bounds exclude zero: it stays
+    b_won = first != NONE and bool(lower[first] > 0)
     # the classic test: Welch's z on the two rates, "significant" at |z| > z(1 − α/2)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(vb / pb + va / pa)

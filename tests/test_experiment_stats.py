@@ -39,9 +39,11 @@ def test_a_clear_effect_wins_and_stays_won():
     a = stats.Arm("A", 4000, 400, 400)
     (c,) = analysis.update({"A": a, "B": big})
     assert c.lower > 0 and stats.winner("A", [c], True) == "B"
-    # later data closer to the null: the running intersection keeps the bounds (and the winner)
+    # later data closer to the null: the bounds are the latest look's (they hold its estimate),
+    # the winner and the confidence stay (a verdict, once shown, is kept)
     (later,) = analysis.update({"A": stats.Arm("A", 5000, 500, 500), "B": stats.Arm("B", 5000, 560, 560)})
-    assert later.lower >= c.lower and later.upper <= c.upper and stats.winner("A", [later], True) == "B"
+    assert later.lower < 0 < later.upper and later.lower < later.diff < later.upper
+    assert later.verdict == 1 and stats.winner("A", [later], True) == "B"
     assert later.confidence >= c.confidence
 
 
