@@ -20,8 +20,10 @@ Write units are priced by DynamoDB's rules from the requests themselves
 (bench/_common.py's Recorder; moto's ReturnConsumedCapacity is a fixed
 number). The extra cost per assigned profile is (WRU with variants − WRU
 without) ÷ profiles; the breakdown by item kind shows where it goes, and that
-the untagged run writes and reads no experiment item (events without a
-variant stay at today's cost).
+the untagged run writes no experiment item (events without a variant stay at
+today's cost). One read remains on the untagged path: a conversion without a
+variant looks its profile's assignment up (one strongly consistent BatchGetItem
+key, 1 RRU, found or not), reported beside.
 """
 from __future__ import annotations
 
@@ -176,18 +178,24 @@ def main() -> int:
         n_events = sum(without["events"].values())
         state = with_v["by_kind"].get("experiment profile state", {})
         counter = with_v["by_kind"].get("experiment counter", {})
+        conversions = without["events"].get("conversion", 0)
+        lookups = without["by_kind"].get("missing (batch get)", {}).get("rru", 0.0)
+        out[name]["untagged_conversion_lookup_rru"] = lookups
         rows.append([name, f"{n_events:,}", without["wru"], with_v["wru"], f"{extra:.3f}",
                      f"{state.get('wru', 0) / args.profiles:.3f}", f"{counter.get('wru', 0) / args.profiles:.3f}",
                      f"{(with_v['rru'] - without['rru']) / args.profiles:.3f}",
-                     "none" if not leaked else json.dumps(leaked)])
+                     "none" if not leaked else json.dumps(leaked),
+                     f"{lookups:g} RRU for {conversions:,} conversions"])
         print(f"{name}: {extra:.3f} WRU per assigned profile", file=sys.stderr, flush=True)
     print(C.fmt_table(["mix", "events", "WRU without variants", "WRU with variants", "extra WRU / profile",
                        "of which profile states", "of which experiment counters", "extra RRU / profile",
-                       "experiment items written without variants"], rows))
+                       "experiment items without variants", "untagged run: assignment look-ups"], rows))
     for name, row in out.items():
         print(f"\n{name}, with variants, WRU by item kind:")
         for kind, v in sorted(row["with_variants"]["by_kind"].items(), key=lambda kv: -kv[1]["wru"]):
             base = row["without"]["by_kind"].get(kind, {"wru": 0, "writes": 0})
+            if not v["writes"] and not base["writes"]:
+                continue
             print(f"  {kind:34s} {v['wru']:>7} WRU ({v['writes']:>6} writes)   without variants: {base['wru']:>7}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
