@@ -67,7 +67,7 @@ class DemoTraffic(threading.Thread):
 
     @staticmethod
     def _experiments(now: datetime) -> ExperimentTraffic:
-        """The subject-line test (B wins within about 10-25 minutes) and the A/A test (no winner),
+        """The subject-line test (B wins, usually 5-25 minutes after `ready:`) and the A/A test (no winner),
         started a few minutes before `ready:` so that the Experimentation tab has data at once."""
         return ExperimentTraffic(now - timedelta(minutes=5), seed=int(time.time()), prefix=f"xp{int(time.time())}")
 
