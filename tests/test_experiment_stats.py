@@ -115,15 +115,3 @@ def test_peeking_every_minute_keeps_false_winners_under_the_promise():
     false_z = sum(f is not None for f in out.classic)
     assert false_av / 300 <= 0.05
     assert false_z / 300 > 0.15
-
-
-def test_no_conclusion_while_no_variance_is_observed():
-    """The first minutes of a send: nobody clicked yet in either arm. The plug-in σ̂ is 0, so the
-    look says nothing (it must not pin the running intersection to [0, 0] for good)."""
-    analysis = stats.Analysis("A", 0.05, 1)
-    (c,) = analysis.update({"A": stats.Arm("A", 40, 0, 0), "B": stats.Arm("B", 40, 0, 0)})
-    assert c.lower is None and c.upper is None and c.confidence is None
-    (later,) = analysis.update({"A": stats.Arm("A", 4000, 320, 320), "B": stats.Arm("B", 4000, 520, 520)})
-    assert later.lower == pytest.approx(stats.look(stats.Arm("A", 4000, 320, 320), stats.Arm("B", 4000, 520, 520),
-                                                   0.05, stats.mixture_rho(0.05))[1])
-    assert later.lower > 0 and stats.winner("A", [later], True) == "B"
