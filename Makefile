@@ -36,6 +36,8 @@ bench: setup
 	$(PY) bench/ingest.py $(if $(QUICK),--quick)
 	$(PY) bench/report.py $(if $(QUICK),--quick)
 	$(PY) bench/hostile.py
+	$(PY) bench/experiments.py $(if $(QUICK),--quick)
+	$(PY) bench/experiment_cost.py $(if $(QUICK),--profiles 300)
 
 ## CloudFormation templates of a stage into infra/cdk/cdk.out: offline, no credentials (STAGE=dev|prod).
 synth: setup

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from . import console
 from .accounts import start_accounts
 from .stack import LocalStack
-from .traffic import TrafficGenerator
+from .traffic import ExperimentTraffic, TrafficGenerator
 
 
 def post(api_url: str, key: str, events: list[dict]) -> dict:
@@ -56,12 +56,20 @@ class DemoTraffic(threading.Thread):
         gen = TrafficGenerator(seed=int(time.time()), prefix=f"demo{int(time.time())}")
         now = datetime.now(timezone.utc)
         backlog = list(gen.events(3000, now - timedelta(hours=self.backfill_hours), now))
+        experiments = self._experiments(now)
+        backlog += experiments.due(now)
         for i in range(0, len(backlog), 1000):
             self._send(backlog[i:i + 1000])
             self.first_batch.set()
         while not self.stopped.wait(2.0):
             now = datetime.now(timezone.utc)
-            self._send(list(gen.events(self.per_second * 2, now - timedelta(seconds=2), now)))
+            self._send(list(gen.events(self.per_second * 2, now - timedelta(seconds=2), now)) + experiments.due(now))
+
+    @staticmethod
+    def _experiments(now: datetime) -> ExperimentTraffic:
+        """The subject-line test (B wins, usually 5-25 minutes after `ready:`) and the A/A test (no winner),
+        started a few minutes before `ready:` so that the Experimentation tab has data at once."""
+        return ExperimentTraffic(now - timedelta(minutes=5), seed=int(time.time()), prefix=f"xp{int(time.time())}")
 
     def _send(self, events: list[dict]) -> None:
         try:

@@ -3,9 +3,15 @@
 Each simulated profile walks a channel's funnel (targeted → excluded or
 sent → delivered/bounce/error → open → click → unsubscribe...), so the mix
 of types, reasons and domains looks like a real sending platform's.
+
+`ExperimentTraffic` (end of the file) adds the demo's experiments: a
+subject-line test with a real effect, an A/A test and conversions in EUR
+credited by assignment (docs/experiments.md).
 """
 from __future__ import annotations
 
+import bisect
+import hashlib
 import itertools
 import random
 from dataclasses import dataclass
@@ -242,3 +248,120 @@ class TrafficGenerator:
         out = [self._event(campaign, channel, "targeted", at, f"p{self.rng.randrange(self.profiles)}", execution)
                for _ in range(campaign.planned)]
         return out + self.journey(campaign, channel, ts, execution, targeted=False)
+
+
+# --- experiments (issue 18): a subject-line test with a real effect, an A/A test, conversions ---------------
+
+@dataclass(frozen=True)
+class VariantRates:
+    """One variant of a demo experiment and its true rates, per person sent."""
+
+    variant: str
+    open_rate: float
+    click_rate: float  # a click implies an open: click_rate <= open_rate
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """A one-off send split between variants: `profiles` distinct people (stable ids
+    `<prefix>-00042`), each assigned by hashing their id, sent progressively during
+    `send_minutes` from the experiment's start; opens, clicks and conversions follow."""
+
+    campaign_id: str
+    channel: str
+    arms: tuple[VariantRates, ...]
+    profiles: int
+    prefix: str
+    send_minutes: int = 30
+    #: share of clickers who buy (value in EUR), and of openers who buy without clicking
+    convert_after_click: float = 0.0
+    convert_after_open: float = 0.0
+
+
+#: A subject line that makes people open and click more: B wins (8 % vs 12 % unique clicks).
+SUBJECT_LINE_TEST = ExperimentPlan(
+    "newsletter-subject-test", "email", (VariantRates("A", 0.30, 0.08), VariantRates("B", 0.38, 0.12)), profiles=5000,
+    prefix="sub", convert_after_click=0.3, convert_after_open=0.02)
+#: Two identical notifications: no winner, whatever the page says minute after minute.
+AA_TEST = ExperimentPlan(
+    "push-aa-test", "push", (VariantRates("A1", 0.25, 0.10), VariantRates("A2", 0.25, 0.10)), profiles=3000, prefix="aa")
+DEMO_EXPERIMENTS = (SUBJECT_LINE_TEST, AA_TEST)
+
+BUCKETS = 10_000
+CURRENCY = "EUR"
+
+
+def assign(profile: str, arms: tuple[VariantRates, ...], salt: str) -> VariantRates:
+    """The arm a profile receives: its id hashed into 10,000 buckets split evenly, as sending
+    platforms assign (stable: the same person always gets the same variant)."""
+    bucket = int.from_bytes(hashlib.sha256(f"{salt}:{profile}".encode()).digest()[:8], "big") % BUCKETS
+    return arms[bucket * len(arms) // BUCKETS]
+
+
+class ExperimentTraffic:
+    """The demo's experiments: every profile's events are planned up front from a seeded
+    RNG (timestamps relative to `start`) and handed out as the clock passes them, so the
+    report moves from "no winner yet" to a winner on the subject-line test while the
+    A/A test stays without one. Half the conversions carry no variant: the aggregator
+    credits them to the variant the profile received (attribution window)."""
+
+    def __init__(self, start: datetime, seed: int = 7, plans: tuple[ExperimentPlan, ...] = DEMO_EXPERIMENTS,
+                 prefix: str = "xp") -> None:
+        rng = random.Random(seed)
+        planned: list[tuple[float, int, dict]] = []
+        ids = itertools.count()
+        for plan in plans:
+            for i in range(plan.profiles):
+                for at, event in self._profile(rng, plan, f"{plan.prefix}-{i:05d}", start.timestamp()):
+                    n = next(ids)
+                    planned.append((at, n, {"event_id": f"{prefix}-{n}", **event,
+                                            "timestamp": datetime.fromtimestamp(at, timezone.utc).isoformat()}))
+        planned.sort(key=lambda p: (p[0], p[1]))
+        self.planned = [event for _, _, event in planned]
+        self._times = [at for at, _, _ in planned]
+        self._next = 0
+
+    @staticmethod
+    def _profile(rng: random.Random, plan: ExperimentPlan, profile: str, start: float) -> list[tuple[float, dict]]:
+        arm = assign(profile, plan.arms, plan.campaign_id)
+        base = {"campaign_id": plan.campaign_id, "channel": plan.channel, "profile_id": profile}
+        tagged = {**base, "variant": arm.variant}
+        if plan.channel == "email":
+            tagged["recipient_domain"] = rng.choice(DOMAINS)
+        elif plan.channel in ("push", "inapp"):
+            tagged["platform"] = rng.choice(PLATFORMS)
+        sent = start + rng.random() * plan.send_minutes * 60
+        out = [(sent, {**tagged, "type": "sent"})]
+        if rng.random() < 0.02:  # a bounce: still one of the variant's people, who never opens
+            kind = "hard" if rng.random() < 0.6 else "soft"
+            reason = REASONS[plan.channel].bounces[kind][0]
+            return out + [(sent + 5, {**tagged, "type": "bounce", "bounce_type": kind, "reason": reason})]
+        out.append((sent + rng.uniform(1, 20), {**tagged, "type": "delivered"}))
+        u = rng.random()  # one draw decides open and click, so a click always comes with an open
+        if u >= arm.open_rate:
+            return out
+        opened = sent + 20 + rng.expovariate(1 / 240)
+        out.append((opened, {**tagged, "type": "open", "machine": False}))
+        buy_rate = plan.convert_after_open
+        last = opened
+        if u < arm.click_rate:
+            last = opened + rng.expovariate(1 / 90)
+            out.append((last, {**tagged, "type": "click", "url": rng.choice(URLS)}))
+            buy_rate = plan.convert_after_click
+        if rng.random() < buy_rate:
+            value = round(min(900.0, rng.lognormvariate(3.6, 0.6)), 2)  # about 37 EUR, a long tail
+            conversion = {**(tagged if rng.random() < 0.5 else base), "type": "conversion",
+                          "value": value, "currency": CURRENCY}
+            out.append((last + rng.expovariate(1 / 360), conversion))
+        return out
+
+    def due(self, now: datetime) -> list[dict]:
+        """The planned events whose time has come (timestamp <= now) and were not handed out yet."""
+        end = bisect.bisect_right(self._times, now.timestamp(), lo=self._next)
+        out = self.planned[self._next:end]
+        self._next = end
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self._next >= len(self.planned)

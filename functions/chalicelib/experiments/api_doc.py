@@ -14,8 +14,8 @@ _VARIANT = {"type": "object", "properties": {
     "value": {"type": ["number", "null"], "description": "revenue per person (null for 0/1 metrics)"},
     "lift": {"type": ["number", "null"], "description": "(treatment − baseline) ÷ baseline; null for the baseline"},
     "difference": {"type": ["number", "null"], "description": "treatment − baseline in the metric's unit"},
-    "lower": {"type": ["number", "null"], "description": "anytime-valid lower bound of the difference"},
-    "upper": {"type": ["number", "null"], "description": "anytime-valid upper bound of the difference"},
+    "lower": {"type": ["number", "null"], "description": "anytime-valid lower bound of the difference (this look)"},
+    "upper": {"type": ["number", "null"], "description": "anytime-valid upper bound of the difference (this look)"},
     "confidence": {"type": ["number", "null"], "description": "1 − the anytime-valid p-value (Bonferroni-adjusted)"}}}
 
 EXPERIMENT = {"type": "object", "required": ["campaign_id", "channel", "metric", "direction", "baseline", "status",
@@ -36,8 +36,10 @@ EXPERIMENT = {"type": "object", "required": ["campaign_id", "channel", "metric",
                "description": "a point per minute with data in the last 24 h, per hour before: what the report said "
                               f"at the end of it; at most {MAX_SERIES_POINTS} points (older looks thin to the last of each day, "
                               "then of each week; every look still counts in the statistics)",
-               "items": {"type": "object", "properties": {"t": {"type": "string", "format": "date-time"},
-                                                          "variants": {"type": "array", "items": _VARIANT}}}}}}
+               "items": {"type": "object", "properties": {
+                   "t": {"type": "string", "format": "date-time"},
+                   "winner": {"type": ["string", "null"], "description": "the winner shown at the end of t (it stays)"},
+                   "variants": {"type": "array", "items": _VARIANT}}}}}}
 
 
 def experiment_paths(bearer: list[dict[str, Any]], error: Callable[[str], dict[str, Any]]) -> dict[str, Any]:

@@ -189,7 +189,8 @@ class ExperimentReports:
             if srm is not None:
                 sample_ratio = srm.update({v: a.people for v, a in arms.items()})
             if index in shown:
-                series.append({"t": iso(end), "variants": _variant_rows(arms, baseline, comparisons, metric)})
+                series.append({"t": iso(end), "winner": stats.winner(baseline, comparisons, metric.higher_is_better),
+                               "variants": _variant_rows(arms, baseline, comparisons, metric)})
         winner = stats.winner(baseline, comparisons, metric.higher_is_better) if comparisons else None
         status = "winner" if winner else ("inconclusive" if settings.ended else "running")
         return {**doc, "baseline": baseline, "status": status, "winner": winner,

@@ -28,8 +28,13 @@ as in the paper's section on randomized experiments:
 - the anytime-valid p-value inverts the boundary at 0 (it is 1 / the normal
   mixture martingale): p_t = min(1, sqrt(t ρ² + 1) · exp(−Δ̂² t² ρ² /
   (2 σ̂² (t ρ² + 1)))), kept as a running minimum; confidence = 1 − p;
-- the bounds are intersected over time (a running intersection of a
-  confidence sequence is one too), so a winner, once shown, stays;
+- a winner, once shown, stays: the verdict is sticky as soon as one look's
+  bounds exclude zero (the event the guarantee is about: under no difference,
+  the chance that *any* look excludes zero is at most α). The bounds shown are
+  the latest look's, not a running intersection: real outcomes mature (clicks
+  come hours after the send), so the difference the early looks estimate is
+  smaller than the final one, and an intersection would keep early, narrow
+  bounds that end up excluding the current estimate;
 - several treatments: Bonferroni, each comparison at α / (K − 1) and its
   p-value × (K − 1);
 - nothing is concluded before every compared arm has MIN_PEOPLE people (the
@@ -82,7 +87,7 @@ class Arm:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A treatment against the baseline at one look (bounds already intersected over time)."""
+    """A treatment against the baseline at one look: the latest bounds and the running verdict."""
 
     variant: str
     diff: float | None
@@ -91,6 +96,8 @@ class Comparison:
     upper: float | None
     p_value: float | None
     confidence: float | None
+    #: +1 once a look's bounds were above zero, −1 below, 0 never (sticky: a winner stays)
+    verdict: int = 0
 
 
 def mixture_rho(alpha: float, t_star: float = T_STAR) -> float:
@@ -119,10 +126,10 @@ def p_value(diff: float, t: float, sd: float, rho: float) -> float:
 
 
 def look(baseline: Arm, treatment: Arm, alpha: float, rho: float) -> tuple[float, float, float, float] | None:
-    """(diff, lower, upper, p) of one comparison at one look, before intersecting; None
+    """(diff, lower, upper, p) of one comparison at one look; None
     while an arm has fewer than MIN_PEOPLE people, or while no outcome varies yet (sends
-    go out minutes before the first click: a zero-width interval at 0 would then be
-    intersected into every later look, pinning an A/A's bounds to [0, 0] for good)."""
+    go out minutes before the first click): the plug-in σ̂ is then 0 and a zero-width
+    interval at 0 would decide a verdict from nothing."""
     if baseline.people < MIN_PEOPLE or treatment.people < MIN_PEOPLE:
         return None
     t = baseline.people + treatment.people
@@ -136,15 +143,16 @@ def look(baseline: Arm, treatment: Arm, alpha: float, rho: float) -> tuple[float
 
 @dataclass
 class _Running:
-    lower: float = -math.inf
+    lower: float = -math.inf  # the latest look's bounds
     upper: float = math.inf
     p: float = 1.0
     seen: bool = False
+    verdict: int = 0
 
 
 @dataclass
 class Analysis:
-    """Follows an experiment look after look: bounds intersected and p-values minimised over time.
+    """Follows an experiment look after look: latest bounds, p-values minimised over time, sticky verdicts.
 
     `alpha` is the family's error (1 − the confidence level); each of the K − 1
     comparisons gets α / (K − 1) (Bonferroni)."""
@@ -170,32 +178,30 @@ class Analysis:
             state = self._running.setdefault(variant, _Running())
             now = look(base, arm, a, rho)
             if now is not None:
-                diff, lower, upper, p = now
-                state.lower, state.upper = max(state.lower, lower), min(state.upper, upper)
+                _, state.lower, state.upper, p = now
                 state.p = min(state.p, min(1.0, p * max(1, self.treatments)))
                 state.seen = True
+                if state.verdict == 0 and (state.lower > 0 or state.upper < 0):
+                    state.verdict = 1 if state.lower > 0 else -1
             diff = (arm.mean - base.mean) if arm.mean is not None and base.mean is not None else None
             lift = diff / base.mean if diff is not None and base.mean else None
             if not state.seen:
                 out.append(Comparison(variant, diff, lift, None, None, None, None))
                 continue
-            lower, upper = state.lower, state.upper
-            if lower > upper:  # the intersection emptied (possible only if the model is wrong): keep the latest
-                lower, upper = now[1:3] if now is not None else (lower, lower)
-            out.append(Comparison(variant, diff, lift, lower, upper, state.p, 1.0 - state.p))
+            out.append(Comparison(variant, diff, lift, state.lower, state.upper, state.p, 1.0 - state.p,
+                                  state.verdict))
         return out
 
 
 def winner(baseline: str, comparisons: Sequence[Comparison], higher_is_better: bool) -> str | None:
-    """The variant whose interval excludes zero in the good direction (the best estimate among
+    """The variant whose bounds excluded zero in the good direction (the best estimate among
     several); the baseline when every treatment is surely worse; else None."""
-    good = [c for c in comparisons if c.lower is not None and c.upper is not None
-            and (c.lower > 0 if higher_is_better else c.upper < 0)]
+    good_sign = 1 if higher_is_better else -1
+    good = [c for c in comparisons if c.verdict == good_sign]
     if good:
-        best = max(good, key=lambda c: (c.diff or 0.0) if higher_is_better else -(c.diff or 0.0))
+        best = max(good, key=lambda c: (c.diff or 0.0) * good_sign)
         return best.variant
-    if comparisons and all(c.lower is not None and c.upper is not None
-                           and (c.upper < 0 if higher_is_better else c.lower > 0) for c in comparisons):
+    if comparisons and all(c.verdict == -good_sign for c in comparisons):
         return baseline
     return None
 

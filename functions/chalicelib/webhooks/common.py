@@ -19,7 +19,8 @@ from typing import Any, Iterable, Mapping
 from ..errors import ApiError
 
 #: The per-message metadata keys a sender attaches (tags, custom args, variables...).
-META_KEYS = ("campaign_id", "profile_id", "execution_id")
+#: `variant` names the experiment's treatment the message belongs to (docs/experiments.md).
+META_KEYS = ("campaign_id", "profile_id", "execution_id", "variant")
 DEFAULT_CAMPAIGN = "unattributed"
 MAX_URL = 2000
 _DIGITS = re.compile(r"[0-9]{1,12}")
@@ -127,13 +128,13 @@ def first_str(value: Any) -> str | None:
 
 def base_event(event_id: str, timestamp: str, etype: str, meta: Mapping[str, Any] | None,
                defaults: Defaults, **fields: Any) -> dict[str, Any]:
-    """One event of our schema; campaign/profile/execution from the message's metadata,
+    """One event of our schema; campaign/profile/execution/variant from the message's metadata,
     the source's default campaign when the message carries none (never dropped)."""
     meta = meta or {}
     event: dict[str, Any] = {"event_id": event_id, "timestamp": timestamp, "type": etype,
                              "channel": defaults.channel,
                              "campaign_id": first_str(meta.get("campaign_id")) or defaults.default_campaign}
-    for key in ("profile_id", "execution_id"):
+    for key in META_KEYS[1:]:
         value = first_str(meta.get(key))
         if value:
             event[key] = value

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from botocore.exceptions import ClientError
 
 from .. import tables
-from .common import (Defaults, Mapped, WebhookRequest, bad_request, base_event, epoch_seconds, forbidden,
+from .common import (META_KEYS, Defaults, Mapped, WebhookRequest, bad_request, base_event, epoch_seconds, forbidden,
                      iso_from_epoch, redact, stable_id)
 
 #: Mailgun's own sample refuses 15 s of skew; queues and retries need more.
@@ -72,7 +72,7 @@ def _legacy(fields: Mapping[str, str]) -> dict[str, Any]:
         if message_id:
             repeatable = data["event"] in ("opened", "clicked")
             data.setdefault("id", f"{message_id}:{data['event']}" + (f":{signature['token']}" if repeatable else ""))
-        data["user-variables"] = {k: fields[k] for k in ("campaign_id", "profile_id", "execution_id") if k in fields}
+        data["user-variables"] = {k: fields[k] for k in META_KEYS if k in fields}
         if "timestamp" not in data:
             data["timestamp"] = signature["timestamp"]
     return {"signature": signature, "event-data": data}
@@ -171,7 +171,7 @@ def _error_type(status: Mapping[str, Any]) -> str | None:
 
 
 def map_events(doc: Mapping[str, Any], defaults: Defaults, now: float) -> Mapped:
-    """user-variables carry campaign_id / profile_id / execution_id."""
+    """user-variables carry campaign_id / profile_id / execution_id / variant."""
     data = doc["event-data"]
     kind = str(data.get("event") or "").lower()
     key = event_key(data)
