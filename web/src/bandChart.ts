@@ -55,7 +55,7 @@ export function bandOption(data: ChartData, base: Record<string, unknown>, palet
     legend: { top: 0, type: "plain", itemGap: 8,
       data: data.series.flatMap((s, i) => [s.label, ...(data.bands?.[i]?.label ? [data.bands[i].label as string] : [])]) },
     grid: { left: 8, right: 16, top: legendTop, bottom: 8, containLabel: true },
-    xAxis: { type: "time", axisLabel: { color: "#374151", hideOverlap: true, formatter: (v: number) => fmtDateTime(v) } },
+    xAxis: { type: "time", axisLabel: { color: "#374151", hideOverlap: true, alignMinLabel: "left", alignMaxLabel: "right", margin: 10, formatter: (v: number) => fmtDateTime(v) } },
     yAxis: { type: "value", scale: false, axisLabel: { color: "#374151", formatter: (v: number) => fmt(v) },
       splitLine: { lineStyle: { color: "#e5e7eb" } } },
     series,
