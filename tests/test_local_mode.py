@@ -25,7 +25,7 @@ def free_port() -> int:
 
 def start(tmp_path: Path) -> tuple[subprocess.Popen, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "TABLE_NAME", "STREAM_NAME")}
-    env.update(LIVEREPORT_PORT=str(free_port()), LIVEREPORT_WEB_PORT=str(free_port()),
+    env.update(LIVEREPORT_PORT=str(free_port()), LIVEREPORT_WEB_PORT=str(free_port()), LIVEREPORT_SOCKET_PORT=str(free_port()),
                LIVEREPORT_OUTBOX=str(tmp_path / "outbox"), POWERTOOLS_METRICS_DISABLED="true",
                PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE,

@@ -42,6 +42,9 @@ PERMANENT = {"ValidationException", "ItemCollectionSizeLimitExceededException"}
 #: minutes older than this may be covered by their hour's roll-up (the open hour's frontier
 #: trails now by at least rollup.OPEN_LAG): a fold adds late deltas to the roll-up too
 LATE_AFTER = 300
+#: A closed hour (day) this long past its end has an item if it had any data (the rollup runs every
+#: minute): without one, a late minute's deltas create it (CounterWriter._create_rolled).
+SETTLED_AFTER = buckets.ROLLED_AFTER + 600
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,8 @@ class CounterWriter:
         read rolled items for closed periods, never miss an accepted event. The rollup
         recomputes those items from their minutes anyway (the fold marked the minute), so
         the sums converge whatever the order; only items that exist and cover the minute
-        (the hour's frontier is past it) are touched: a missing one is read from minutes."""
+        (the hour's frontier is past it) are touched, or created when the period is long
+        closed and has none (it had no data); a recently closed one is read from minutes."""
         writes = 0
         for a in applied:
             if a.dead or not a.deltas:
@@ -182,11 +186,43 @@ class CounterWriter:
             if gran != tables.MINUTE or start >= now - LATE_AFTER:
                 continue
             hour = (pk, tables.counter_sk(tables.HOUR, minute[:10], execution))
-            writes += self._add_rolled(hour, a.deltas, "attribute_exists(#f) AND #f > :start", start)
-            if buckets.bucket_start(tables.DAY, minute[:8]) + 86400 + buckets.ROLLED_AFTER <= now:
+            hour_end = buckets.bucket_start(tables.HOUR, minute[:10]) + 3600
+            written = self._add_rolled(hour, a.deltas, "attribute_exists(#f) AND #f > :start", start)
+            if not written and hour_end + SETTLED_AFTER <= now:
+                written = self._create_rolled(hour, a.deltas, hour_end) or \
+                    self._add_rolled(hour, a.deltas, "attribute_exists(#f) AND #f > :start", start)
+            writes += written
+            day_end = buckets.bucket_start(tables.DAY, minute[:8]) + 86400
+            if day_end + buckets.ROLLED_AFTER <= now:
                 day = (pk, tables.counter_sk(tables.DAY, minute[:8], execution))
-                writes += self._add_rolled(day, a.deltas, "attribute_exists(pk)", None)
+                written = self._add_rolled(day, a.deltas, "attribute_exists(pk)", None)
+                if not written and day_end + SETTLED_AFTER <= now:
+                    written = self._create_rolled(day, a.deltas, None) or \
+                        self._add_rolled(day, a.deltas, "attribute_exists(pk)", None)
+                writes += written
         return writes
+
+    def _create_rolled(self, key: ItemKey, deltas: Deltas, frontier: int | None) -> int:
+        """A long-closed hour (day) without an item had no data (the rollup writes one a minute
+        after any): the late minute's deltas are its whole roll-up, read at once by reports
+        (frontier.py reads no minutes of a closed hour without an item). The rollup recomputes
+        it from its minutes next run (the minute is marked)."""
+        names = {f"#a{i}": attr for i, attr in enumerate(sorted(deltas))}
+        values: dict[str, Any] = {f":v{i}": {"N": str(deltas[attr])} for i, attr in enumerate(sorted(deltas))}
+        update = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas)))
+        if frontier is not None:
+            names["#f"], values[":f"] = FRONTIER, {"N": str(frontier)}
+            update += " SET #f = :f"
+        try:
+            with_retries(lambda: self.client.update_item(
+                TableName=self.config.table_name, Key=tables.key(*key), UpdateExpression=update,
+                ConditionExpression="attribute_not_exists(pk)", ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values), self.config)
+            return 1
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return 0
 
     def _add_rolled(self, key: ItemKey, deltas: Deltas, condition: str, start: int | None) -> int:
         names = {f"#a{i}": attr for i, attr in enumerate(sorted(deltas))}
