@@ -29,7 +29,7 @@ run: setup web
 
 ## The whole test suite (unit, API, concurrency, browser).
 test: setup web browser
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n 4 --dist loadfile
 
 ## Benchmarks (not tests): WRU/event of the stream design vs the previous design (git a2f11d8) and naive, CPU, report reads vs DuckDB, hostile report requests (docs/performance.md). QUICK=1 for a short run.
 bench: setup

@@ -189,6 +189,9 @@ class LocalStack:
         self.services = app_module.wired()
         config = CLIFactory(str(FUNCTIONS)).create_config_obj(chalice_stage_name="dev")
         self.api_port = self.api_port or free_port()
+        from chalice.local import CustomLocalChalice
+        if isinstance(app_module.app, CustomLocalChalice):  # a second stack in this process (a test worker)
+            app_module.app.__class__ = CustomLocalChalice.__bases__[1]  # chalice re-bases it on the app's class
         server = create_local_server(app_module.app, config, "127.0.0.1", self.api_port)
         thread = threading.Thread(target=server.serve_forever, daemon=True, name="chalice-local")
         thread.start()
