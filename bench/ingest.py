@@ -137,7 +137,7 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     new, prev, naive = results["new"], results["previous"], results["naive"]
     singles = sorted((k for k in new if k.startswith("single-")), key=lambda k: new[k]["rate_rps"])
-    fig, ax = plt.subplots(figsize=(9, 5.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, 5.2), dpi=110)
     x = [new[k]["rate_rps"] for k in singles]
     ax.plot(x, [new[k]["wru"] for k in singles], "o-", color="#1f77b4", lw=2, label="new design (c3f6a09+)")
     if all(k in prev for k in singles):
@@ -157,7 +157,7 @@ def plot(results: dict, path: Path) -> None:
     ax.set_ylabel("DynamoDB write units per event (ingest + aggregator + rollup)")
     ax.set_title("Write cost per event, 1 s batching window, 2 shards (bench/ingest.py)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

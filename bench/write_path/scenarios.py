@@ -29,9 +29,13 @@ HOUR_START = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc).timestamp()
 HOUR_END = HOUR_START + 3600
 #: one-event request rates of the curve (requests/s) and their measured seconds (quick, full)
 SINGLE_RATES = (1, 5, 20, 50, 200, 1000)
-SINGLE_SECONDS = {1: (150, 600), 5: (70, 300), 20: (30, 180), 50: (16, 120), 200: (5, 60), 1000: (2, 20)}
+#: Whole minutes where the minute's own writes (a new minute item and its mark, the schedule's run)
+#: weigh on the figure: a shorter window that holds a minute boundary over-counts them.
+SINGLE_SECONDS = {1: (120, 600), 5: (60, 300), 20: (60, 180), 50: (16, 120), 200: (5, 60), 1000: (1, 20)}
 CAMPAIGNS = DEMO_CAMPAIGNS[:5]  # the demo's steady campaigns (the spiky one sends 2,000 at once)
-FILL_EPS = (2.0, 20.0)
+#: events/s of the unpriced rest of the hour (quick: none, the hour roll sees the measured minutes only,
+#: which under-prices it by at most a few hundredths of a WRU per event at 1 request/s)
+FILL_EPS = (0.0, 20.0)
 
 
 def _events(gen: TrafficGenerator, count: int, start: float, end: float,
@@ -58,7 +62,9 @@ def _one_event_requests(gen: TrafficGenerator, rate: float, start: float, second
 def _fill(gen: TrafficGenerator, start: float, eps: float, campaigns: tuple[Campaign, ...] = CAMPAIGNS,
           step: int = 300) -> list[tuple[float, list[dict]]]:
     """The rest of the hour in 5-minute chunks of `eps` events/s (unpriced; for the hour roll)."""
-    out = []
+    out: list[tuple[float, list[dict]]] = []
+    if eps <= 0:
+        return out
     t = (start // 60 + 1) * 60
     while t < HOUR_END:
         end = min(t + step, HOUR_END)
@@ -104,7 +110,7 @@ def batch_minute(quick: bool, seed: int = 2) -> Scenario:
     requests = [(first + i * 60 + 0.5, _events(gen, 1000, first + (i - 1) * 60, first + i * 60)) for i in range(minutes)]
     end = first + minutes * 60
     return Scenario("batch-minute", "1,000-event requests, one a minute (mature)", 1 / 60, 1000 / 60, warm, requests,
-                    first, end, HOUR_END, fill_eps=1000 / 60, fill=_fill(gen, end, 1000 / 60))
+                    first, end, HOUR_END, fill_eps=0 if quick else 1000 / 60, fill=_fill(gen, end, 0 if quick else 1000 / 60))
 
 
 def batch_second(quick: bool, seed: int = 3) -> Scenario:
@@ -125,7 +131,7 @@ RECEIPTS = tuple(Campaign(f"receipts-{i}", ("email",)) for i in range(10))
 def mix(quick: bool, seed: int = 5) -> Scenario:
     """One campaign's send (two 1,000-event requests a second) + receipts on ten others (1 request/s each)."""
     gen = TrafficGenerator(seed=seed, profiles=200_000, prefix="mx")
-    seconds = 20 if quick else 90
+    seconds = 10 if quick else 90
     start = _start(seconds)
     warm = _warm(gen, start, (SEND,) + RECEIPTS)
     send = [(start + i / 2 + 0.4, _events(gen, 1000, start + i / 2 - 0.5, start + i / 2, (SEND,)))
