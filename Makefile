@@ -31,7 +31,7 @@ run: setup web
 test: setup web browser
 	$(PY) -m pytest tests -n 4 --dist loadfile
 
-## Benchmarks (not tests): WRU/event of the stream design vs the previous design (git a2f11d8) and naive, CPU, report reads vs DuckDB, hostile report requests (docs/performance.md). QUICK=1 for a short run.
+## Benchmarks (not tests): the write cost curve (WRU/event at 1-1,000 requests/s, batches, a mix) vs the previous design (git 58732dc) and naive, CPU, report reads vs DuckDB, hostile report requests, experiments (docs/performance.md). QUICK=1 for a short run. bench/scale.py (docs/scale.md) runs on its own.
 bench: setup
 	$(PY) bench/ingest.py $(if $(QUICK),--quick)
 	$(PY) bench/report.py $(if $(QUICK),--quick)

@@ -304,30 +304,6 @@ def speed_up_moto() -> None:
     moto_speedups.apply()
 
 
-def load_old_package(commit: str = "a2f11d8", name: str = "oldchalicelib") -> Any:
-    """The previous design's chalicelib (direct apply per request) from git history, as a
-    separate package `name`, so both designs run in one process on the same events.
-    Its modules only import each other relatively, so a renamed copy is self-contained."""
-    import importlib
-    import io
-    import subprocess
-    import tarfile
-    import tempfile
-    if name in sys.modules:
-        return sys.modules[name]
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "functions/chalicelib"],
-                          check=True, capture_output=True).stdout
-    tmp = Path(tempfile.mkdtemp(prefix="bench-old-"))
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(tmp)
-    (tmp / "functions" / "chalicelib").rename(tmp / name)
-    sys.path.insert(0, str(tmp))
-    package = importlib.import_module(name)
-    for module in ("config", "services", "events", "aggregate"):
-        importlib.import_module(f"{name}.{module}")
-    return package
-
-
 def moto_clients(table_names: list[str]) -> tuple[Any, Any]:
     """(client, peek_client) on in-process moto with the product's tables. Call inside mock_aws()."""
     import boto3

@@ -33,6 +33,10 @@ from chalicelib.live_push.sockets import SocketHandlers, endpoint_from_env
 from chalicelib.openapi import openapi_document
 from chalicelib.reports import compare
 from chalicelib.reports.global_ import RangeError
+from chalicelib.rollup import RollupStats
+from chalicelib.rollup.fanout import RollupQueue
+from chalicelib.rollup.fanout import dispatch as dispatch_rollup
+from chalicelib.rollup.fanout import handle_records as handle_rollup_records
 from chalicelib.routes.accounts import account_routes
 from chalicelib.routes.alerts import alert_routes
 from chalicelib.routes.experiments import experiment_routes
@@ -432,12 +436,35 @@ def drain_parked(event: Any) -> dict[str, int]:
     return {"unparked": stats.unparked, "dropped": stats.dropped_uncommitted}
 
 
-@app.schedule(Rate(1, unit=Rate.MINUTES))
-def rollup(event: Any) -> dict[str, int]:
-    """Closed minutes -> hours -> days; recent minute sketches compacted."""
-    stats = wired().rollup.run(time.time())
+# The rollup fans out when ROLLUP_QUEUE_URL is set (infra/cdk/rollups.py): the schedule plans one task
+# per partition that moved, roll_partitions rolls them; without it (tests, local mode) it rolls inline.
+ROLLUP_QUEUE_NAME = os.environ.get("ROLLUP_QUEUE_NAME", "livereport-rollup-tasks-dev.fifo")
+
+
+def rollup_queue() -> RollupQueue | None:
+    url = os.environ.get("ROLLUP_QUEUE_URL")
+    return RollupQueue(_sqs_client(), url) if url else None
+
+
+def _rollup_metrics(stats: RollupStats) -> None:
     metrics.add_metric(name="HoursRolled", unit=MetricUnit.Count, value=stats.hours_rolled)
     metrics.add_metric(name="DaysRolled", unit=MetricUnit.Count, value=stats.days_rolled)
+    metrics.add_metric(name="IdlePartitionsSkipped", unit=MetricUnit.Count, value=stats.idle_skipped)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def rollup(event: Any) -> dict[str, int]:
+    """Closed minutes -> hours -> days; recent minute sketches compacted (queued per partition
+    when the stage has a rollup queue)."""
+    queue = rollup_queue()
+    if queue is not None:
+        sent = dispatch_rollup(wired().rollup, queue, time.time())
+        metrics.add_metric(name="RollupTasksQueued", unit=MetricUnit.Count, value=sent.planned - sent.refused)
+        metrics.add_metric(name="RollupTasksRefused", unit=MetricUnit.Count, value=sent.refused)
+        metrics.flush_metrics()
+        return {"queued": sent.planned - sent.refused, "refused": sent.refused}
+    stats = wired().rollup.run(time.time())
+    _rollup_metrics(stats)
     metrics.flush_metrics()
     return {"hours": stats.hours_rolled, "days": stats.days_rolled, "minutes": stats.minutes_compacted,
             "raced": stats.raced, "skipped": int(stats.skipped_lease)}
@@ -468,3 +495,13 @@ def live_message(event: Any) -> dict[str, Any]:
 def live_disconnect(event: Any) -> dict[str, Any]:
     return live_sockets().disconnect(event.to_dict())
 
+
+# Batch size, the queue's ARN and ReportBatchItemFailures are set on the event source in infra/cdk.
+@app.on_sqs_message(queue=ROLLUP_QUEUE_NAME, batch_size=10)
+def roll_partitions(event: Any) -> dict[str, Any]:
+    """One partition's hour or day per message (chalicelib/rollup/fanout.py)."""
+    records = [(r.to_dict().get("messageId", ""), r.body) for r in event]
+    failed, stats = handle_rollup_records(records, wired().rollup, time.time())
+    _rollup_metrics(stats)
+    metrics.flush_metrics()
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}

@@ -31,6 +31,9 @@ SERVICES = {"dynamodb": ("dynamodb", permissions.TABLE), "kinesis": ("kinesis", 
             "ssm": ("ssm", permissions.DASHBOARD_URL_PARAMETER),
             # every management call (post, delete, get a connection) is authorised as ManageConnections
             "apigatewaymanagementapi": ("execute-api", permissions.SOCKET_API)}
+#: API operations IAM authorises as another action (SQS's batch calls: "Amazon SQS API permissions").
+AUTHORISED_AS = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+                 "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
 _PK_CONDITION = re.compile(r"(#?\w+)\s*=\s*(:\w+)")
 
 
@@ -131,7 +134,8 @@ class Recorder:
         elif service == "apigatewaymanagementapi":
             calls = [Call(function, "execute-api:ManageConnections", resource)]
         else:
-            calls = [Call(function, f"{prefix}:{operation}", resource)]
+            action = f"{prefix}:{operation}"
+            calls = [Call(function, AUTHORISED_AS.get(action, action), resource)]
         with self._lock:
             for call in calls:
                 self.checked += 1

@@ -188,7 +188,7 @@ def test_each_function_family_runs_as_its_own_role(template):
     from infra.cdk.permissions import family_of
     roles = function_roles(template)
     assert {"APIHandler", AUTHORIZER, AGGREGATOR, ROLLUP, "SendDueSnapshots", "EvaluateAlerts",
-            "DeliverAlerts"} <= set(roles)
+            "DeliverAlerts", "RollPartitions"} <= set(roles)
     assert set(roles.values()) == set(resources(template, "AWS::IAM::Role")), "a role no function uses"
     families = {name: family_of(name) for name in roles}
     assert all(families.values()), families
@@ -210,6 +210,7 @@ def resource_ids(template: dict[str, Any]) -> dict[str, Any]:
         p.STREAM: [{"Fn::GetAtt": [only(template, "AWS::Kinesis::Stream")[0], "Arn"]}],
         p.FAILURE_QUEUE: [{"Fn::GetAtt": [failure_queue(template)[0], "Arn"]}],
         p.ALERT_QUEUE: [{"Fn::GetAtt": [named(template, "AWS::SQS::Queue", "AlertDeliveriesQueue")[0], "Arn"]}],
+        p.ROLLUP_QUEUE: [{"Fn::GetAtt": [named(template, "AWS::SQS::Queue", "RollupFanOutQueue")[0], "Arn"]}],
         p.USER_POOL: [{"Fn::GetAtt": [only(template, "AWS::Cognito::UserPool")[0], "Arn"]}],
         p.UNSUBSCRIBE_SECRET: [{"Ref": secret(template, "UnsubscribeSecret")}],
         p.PROFILE_KEY_SECRET: [{"Ref": secret(template, "ProfileKeySecret")}],
@@ -266,10 +267,12 @@ def test_what_no_role_but_one_may_do(template):
     # the link secret: the API verifies links; the snapshot, alert and mailer schedules sign them
     assert holders("secretsmanager:GetSecretValue") == {"APIHandler", "SendDueSnapshots", "EvaluateAlerts",
                                                          "SendQueuedEmails"}
-    assert holders("dynamodb:BatchWriteItem") == {ROLLUP}
-    # alert notifications: the evaluator queues them, only the delivery function consumes them
-    assert holders("sqs:ReceiveMessage") == holders("sqs:DeleteMessage") == {"DeliverAlerts"}
-    assert holders("sqs:SendMessage") == {AGGREGATOR, DRAIN, "EvaluateAlerts", "DeliverAlerts"}
+    assert holders("dynamodb:BatchWriteItem") == {ROLLUP, "RollPartitions"}
+    # alert notifications: the evaluator queues them, only the delivery function consumes them; rollup
+    # tasks: the schedule queues them, the worker consumes them (one family, one role)
+    assert holders("sqs:ReceiveMessage") == holders("sqs:DeleteMessage") == {"DeliverAlerts", ROLLUP, "RollPartitions"}
+    assert holders("sqs:SendMessage") == {AGGREGATOR, DRAIN, "EvaluateAlerts", "DeliverAlerts", ROLLUP,
+                                          "RollPartitions"}
     # the function that posts to admins' URLs reads and writes alert partitions only, sends no stream record
     deliver = p.family_of("DeliverAlerts")
     assert not deliver.allows("dynamodb:GetItem", p.TABLE, tables.key_lookup_pk("k"))
@@ -278,9 +281,11 @@ def test_what_no_role_but_one_may_do(template):
     # the authorizer reads two kinds of partitions and writes nothing, calls no Cognito admin action
     assert set(permissions[roles[AUTHORIZER]]) == {"dynamodb:GetItem", "dynamodb:Query",
                                                    "logs:CreateLogStream", "logs:PutLogEvents"}
-    # counters: only the aggregator and the rollup may write them, in the template as in the model
+    # counters: only the aggregator and the rollup (its schedule and its worker) may write them,
+    # in the template as in the model
     counter = tables.counter_pk("acme", "c1", "email")
-    assert {n for n in roles if p.family_of(n).allows("dynamodb:UpdateItem", p.TABLE, counter)} == {AGGREGATOR, DRAIN, ROLLUP}
+    assert {n for n in roles if p.family_of(n).allows("dynamodb:UpdateItem", p.TABLE, counter)} == \
+        {AGGREGATOR, DRAIN, ROLLUP, "RollPartitions"}
     writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
     for name, role in roles.items():
         (policy,) = template["Resources"][role]["Properties"]["Policies"]
@@ -288,7 +293,8 @@ def test_what_no_role_but_one_may_do(template):
         for st in policy["PolicyDocument"]["Statement"]:
             if set(as_list(st["Action"])) & set(writes):
                 leading |= set(st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
-        assert (p.COUNTERS in leading) == (name in (AGGREGATOR, DRAIN, ROLLUP)), (name, leading)
+        assert (p.COUNTERS in leading) == (name in (AGGREGATOR, DRAIN, ROLLUP, "RollPartitions")), \
+            (name, leading)
 
 
 def test_logs_only_to_each_functions_own_group(template):
@@ -455,6 +461,8 @@ def test_event_source_mapping_survives_the_sam_transform(synthesized):
     (mapping,) = [m for m in mappings if m["FunctionName"] == {"Ref": AGGREGATOR}]
     (deliveries,) = [m for m in mappings if m["FunctionName"] == {"Ref": "DeliverAlerts"}]
     assert deliveries["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and deliveries["BatchSize"] == 5
+    (tasks,) = [m for m in mappings if m["FunctionName"] == {"Ref": "RollPartitions"}]
+    assert tasks["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and tasks["BatchSize"] == 10
     expected = {k: v for k, v in kinesis_event(synthesized["dev"]).items() if k != "Stream"}
     assert {k: mapping[k] for k in expected} == expected
     rules = {r["Properties"]["ScheduleExpression"] for r in expanded["Resources"].values()
@@ -883,6 +891,34 @@ def test_cdk_nag_fails_the_synth_on_a_new_finding():
     with pytest.raises(Exception, match="[Vv]alidation"):
         app.synth()
 
+
+
+# --- the rollup fanned out (docs/design.md, Roll-ups) -----------------------------
+
+def test_rollup_tasks_queue_is_fifo_with_its_worker_dead_letters_and_alarm(template, stage):
+    from infra.cdk.rollups import BATCH_SIZE, MAX_RECEIVES, VISIBILITY_TIMEOUT_S, WORKER_TIMEOUT_S
+    queue_name, queue = named(template, "AWS::SQS::Queue", "RollupFanOutQueue")
+    dead_name, dead = named(template, "AWS::SQS::Queue", "RollupFanOutDeadLetters")
+    for q in (queue, dead):  # a FIFO queue's dead letters must be FIFO too
+        assert q["Properties"]["FifoQueue"] is True and q["Properties"]["SqsManagedSseEnabled"] is True
+    # one message group per partition: groups in parallel, one roll of a partition at a time
+    assert queue["Properties"]["FifoThroughputLimit"] == "perMessageGroupId"
+    assert queue["Properties"]["DeduplicationScope"] == "messageGroup"
+    assert queue["Properties"]["VisibilityTimeout"] == VISIBILITY_TIMEOUT_S >= 6 * WORKER_TIMEOUT_S
+    assert queue["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dead_name, "Arn"]},
+                                                    "maxReceiveCount": MAX_RECEIVES}
+    functions = resources(template, "AWS::Serverless::Function")
+    worker = functions["RollPartitions"]["Properties"]
+    (event,) = worker["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"] == {
+        "Queue": {"Fn::GetAtt": [queue_name, "Arn"]}, "BatchSize": BATCH_SIZE,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"], "Enabled": True}
+    assert worker["Timeout"] == WORKER_TIMEOUT_S
+    for name in (ROLLUP, "RollPartitions"):  # the schedule queues, the worker rolls: both see the queue
+        assert functions[name]["Properties"]["Environment"]["Variables"]["ROLLUP_QUEUE_URL"] == {"Ref": queue_name}
+    assert "ROLLUP_QUEUE_URL" not in functions["APIHandler"]["Properties"]["Environment"]["Variables"]
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    assert any(flat(a.get("Dimensions", [])).count(dead_name) for a in alarms), "no alarm on the rollup's dead letters"
 
 
 # --- alert deliveries (docs/alerts.md) ---------------------------------------------

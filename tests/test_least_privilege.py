@@ -29,7 +29,7 @@ def test_every_function_of_the_app_has_exactly_one_family():
     import app as app_module
     functions = set(iam_check.handler_codes(app_module.app).values())
     assert {"APIHandler", "KeyAuthorizer", "FoldStream", "Rollup", "SendDueSnapshots", "EvaluateAlerts",
-            "DeliverAlerts"} <= functions
+            "DeliverAlerts", "RollPartitions"} <= functions
     for function in functions:
         assert p.family_of(function) is not None, f"{function}: add it to a family in infra/cdk/permissions.py"
     with pytest.raises(ValueError, match="two families"):
@@ -87,7 +87,8 @@ def test_who_may_call_what_outside_the_table():
     # (the alert delivery function gets its links signed in the job: it posts to admins' URLs)
     assert holders["secretsmanager:GetSecretValue"] == {"ApiRole", "SnapshotsRole", "AlertsRole", "MailerRole"}
     # the aggregator's on-failure destination; the evaluator queues alert jobs, the delivery re-queues retries
-    assert holders["sqs:SendMessage"] == {"AggregatorRole", "AlertsRole", "AlertDeliveryRole"}
+    # the rollup's schedule queues one task per partition for its worker (same family)
+    assert holders["sqs:SendMessage"] == {"AggregatorRole", "AlertsRole", "AlertDeliveryRole", "RollupRole"}
     assert {g.resource for f in (p.ALERTS_FAMILY, p.ALERT_DELIVERY) for g in f.grants
             if "sqs:SendMessage" in g.actions} == {p.ALERT_QUEUE}
     authorizer = p.AUTHORIZER.actions()
@@ -163,6 +164,53 @@ def test_the_stream_path_runs_within_the_aggregator_and_rollup_roles(api):
     report = api.get("/v1/campaigns/lp/report?channel=email")
     assert report.status_code == 200, report.body  # read back through the API role
     assert json.loads(report.body)["totals"]["sent"] == 2
+
+
+def test_the_fanned_out_rollup_runs_within_the_rollup_role(monkeypatch, api):
+    """With the stage's rollup queue: the schedule only plans and queues one task per
+    partition (no roll-up write), roll_partitions, as the SQS event source calls it,
+    rolls each; both within the rollup family, and the hour reads back rolled."""
+    import boto3
+    import app as app_module
+    two_hours_ago = int(time.time()) // 3600 * 3600 - 2 * 3600 + 600
+    events = [{"event_id": f"fo-{c}-{i}", "timestamp": iso(two_hours_ago + i), "campaign_id": c, "channel": "email",
+               "type": "sent", "profile_id": f"p{i}"} for c in ("fo1", "fo2") for i in range(3)]
+    headers = {"Authorization": f"Bearer {api.key()}", "Content-Type": "application/json"}
+    assert api.client.http.post("/v1/events", headers=headers,
+                                body=json.dumps({"events": events}).encode()).status_code == 200
+    api.wired.pump(roll=False)
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    url = sqs.create_queue(QueueName="rollup-lp.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    monkeypatch.setattr(app_module, "_sqs_client", lambda: sqs)
+    monkeypatch.setenv("ROLLUP_QUEUE_URL", url)
+    calls: list[tuple[str, str]] = []
+    recorder = iam_check.RECORDER
+    observe = recorder.observe
+
+    def spy(service, operation, params):
+        function = recorder.function_running()
+        if function:
+            calls.append((function, f"{service}:{operation}"))
+        observe(service, operation, params)
+
+    recorder.observe = spy  # type: ignore[method-assign]
+    try:
+        tick = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                   detail={}, resources=[])
+        queued = api.client.lambda_.invoke("rollup", tick).payload
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        event = api.client.events.generate_sqs_event(message_bodies=[m["Body"] for m in got],
+                                                     queue_name="rollup-lp.fifo")
+        answer = api.client.lambda_.invoke("roll_partitions", event).payload
+    finally:
+        recorder.observe = observe  # type: ignore[method-assign]
+    assert queued == {"queued": 2, "refused": 0} and len(got) == 2 and answer == {"batchItemFailures": []}
+    schedule = {op for f, op in calls if f == "Rollup"}
+    assert "sqs:SendMessageBatch" in schedule and not schedule & {"dynamodb:BatchWriteItem", "dynamodb:PutItem"}
+    assert "dynamodb:BatchWriteItem" in {op for f, op in calls if f == "RollPartitions"}
+    for c in ("fo1", "fo2"):
+        report = json.loads(api.get(f"/v1/campaigns/{c}/report?channel=email").body)
+        assert report["totals"]["sent"] == 3
 
 
 def test_the_alert_schedule_fires_and_records_within_its_role(monkeypatch, api):

@@ -167,3 +167,46 @@ def test_the_current_hour_is_read_as_its_roll_up_so_far_plus_the_last_minutes(ap
     assert doc["distinct"]["open"] == len({e["profile_id"] for e in events if e["type"] == "open"})
     print(doc["read_cost"])
     assert doc["read_cost"]["items"] <= 40, doc["read_cost"]  # 4 hours x (counters + sketches) + ~5 minutes
+
+
+def test_fanned_out_rollup_rolls_each_partition_that_moved_and_skips_idle_ones(timed):
+    """The schedule plans (one task per partition and hour that moved), a FIFO queue carries
+    the tasks, the worker rolls each: the same sums as the synchronous pass; an open hour
+    where nothing moved since its last roll-up is not even planned."""
+    import boto3
+    from chalicelib.rollup.fanout import RollupQueue, dispatch, handle_records
+
+    hour, clock = timed.hour, timed.clock
+    campaigns = ("fan-a", "fan-b", "fan-c")
+    events = [{**ev(i, hour + 600 + 7 * i, "open" if i % 3 == 0 else "sent", campaign=c), "event_id": f"{c}-{i}"}
+              for c in campaigns for i in range(40)]
+    post(timed, events, "fan")  # folded, and the open hour rolled so far by the pump
+    assert [t for t in timed.rollup.plan(clock.t)] == []  # idle: nothing moved since that roll
+    post(timed, [ev(500, clock.t - 2, "sent", campaign="fan-a")], "fan-more")
+    clock.t += 400  # the new minute is closed, the frontier stepped: fan-a's open hour moved
+    assert {t.pk for t in timed.rollup.plan(clock.t)} >= {tables.counter_pk(WS, "fan-a", "email")}
+
+    clock.t = hour + 2 * 3600  # the hour closed: each campaign's partition has one task
+    sqs = boto3.client("sqs", region_name=config().region)
+    url = sqs.create_queue(QueueName="rollup-test.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sent = dispatch(timed.rollup, RollupQueue(sqs, url), clock.t)
+    assert (sent.planned, sent.refused) == (3, 0)
+    assert dispatch(timed.rollup, RollupQueue(sqs, url), clock.t).planned == 3  # same minute: deduplicated
+    records = [("junk", "{not a task")]
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        records += [(m["MessageId"], m["Body"]) for m in got]
+        for m in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert len(records) == 4  # three tasks and the junk (dropped, not retried)
+    failed, stats = handle_records(records, timed.rollup, clock.t)
+    assert failed == [] and stats.hours_rolled == 3
+    assert not [t for t in timed.rollup.plan(clock.t) if t.gran == tables.HOUR]
+    for c in campaigns:
+        rolled = hour_items(timed, tables.counter_pk(WS, c, "email"), hour)
+        row = rolled[tables.counter_sk(tables.HOUR, buckets.bucket_of(tables.HOUR, hour), "_")]
+        want = Counter(e["type"] for e in events if e["campaign_id"] == c)
+        want["sent"] += c == "fan-a"
+        assert (row["sent"], row["open"]) == (want["sent"], want["open"])

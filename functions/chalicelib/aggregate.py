@@ -46,7 +46,7 @@ class Aggregate:
     """Everything one fold changes, merged per item.
 
     Only minute grain is written by a fold: hour and day counters and sketches
-    are rolled up from minutes off the write path (`rollup.py`)."""
+    are rolled up from minutes off the write path (`rollup/`)."""
 
     #: (pk, minute sk) -> attribute -> delta
     counters: dict[ItemKey, dict[str, int]] = field(default_factory=dict)

@@ -11,7 +11,7 @@ A report unions the sketches of the same read plan as its counters (see
 `buckets.rolled_plan`), so distinct counts cover exactly the counts' window:
 minutes at the edges, hours and days inside. Minutes whose deltas the rollup
 has not compacted yet are exactly those in the rollup work list's set of
-touched minutes (`tm`, see `rollup.py`), so a report reads that entry for
+touched minutes (`tm`, see `rollup/open_hour.py`), so a report reads that entry for
 each hour of its minute edges (at most three) and unions the deltas of those
 minutes only; unions are idempotent, so reading a minute twice changes nothing.
 

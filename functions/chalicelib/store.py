@@ -103,7 +103,7 @@ def put_all(client: Any, config: StoreConfig, items: list[dict[str, Any]]) -> No
 
 class CounterStore:
     """Reads of counter and sketch items of one table, through a low-level DynamoDB client.
-    (Writes are the aggregator's and the rollup's: `aggregator.py`, `rollup.py`.)"""
+    (Writes are the aggregator's and the rollup's: `aggregator.py`, `rollup/`.)"""
 
     def __init__(self, client: Any, config: StoreConfig) -> None:
         self.client = client

@@ -45,6 +45,8 @@ STREAM = "stream"
 FAILURE_QUEUE = "aggregator_failures"
 #: alert notifications between the evaluator and the delivery function (infra/cdk/deliveries.py)
 ALERT_QUEUE = "alert_deliveries"
+#: rollup tasks between the schedule and its workers, one per partition (infra/cdk/rollups.py)
+ROLLUP_QUEUE = "rollup_tasks"
 SENDER_IDENTITY = "sender_identity"
 USER_POOL = "user_pool"
 UNSUBSCRIBE_SECRET = "unsubscribe_secret"
@@ -260,12 +262,15 @@ LIVE_SOCKETS = Family(
      Grant("AnswerPages", MANAGE_CONNECTIONS, SOCKET_API)))
 
 ROLLUP = Family(
-    "RollupRole", "rollup: minutes -> hours -> days in the counter partitions",
-    ("Rollup",),
+    "RollupRole", "rollup: minutes -> hours -> days in the counter partitions; the schedule queues one "
+                  "task per partition, the worker rolls it",
+    ("Rollup", "RollPartitions"),
     (Grant("ReadTable", READ, TABLE),
      Grant("Roll", WRITE + BATCH_WRITE, TABLE, (COUNTERS, ROLLUP_WORK, ROLLUP_LEASE)),
      # a re-rolled hour (late minutes) moves its campaign's change stamp
-     Grant("StampCampaigns", ("dynamodb:UpdateItem",), TABLE, (CAMPAIGNS,))))
+     Grant("StampCampaigns", ("dynamodb:UpdateItem",), TABLE, (CAMPAIGNS,)),
+     Grant("QueueTasks", SEND_TO_QUEUE, ROLLUP_QUEUE),  # SendMessageBatch is authorised as SendMessage
+     Grant("ConsumeTasks", CONSUME_QUEUE, ROLLUP_QUEUE)))
 
 #: The user pool's custom-message trigger (invitation wording): reads the
 #: dashboard's address, nothing in the table.

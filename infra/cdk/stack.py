@@ -34,6 +34,7 @@ from constructs import Construct
 from infra.cdk import permissions
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
 from infra.cdk.deliveries import AlertDeliveries
+from infra.cdk.rollups import RollupFanOut
 from infra.cdk.gateway import RateLimitAcl, add_gateway_responses, throttle_methods
 from infra.cdk.live import LiveChannel
 from infra.cdk.roles import FunctionRoles
@@ -131,6 +132,7 @@ class LiveReportStack(Stack):
         self.stream = event_stream(self, settings, removal)
         self.failure_queue = self._failure_queue(removal)
         self.alert_deliveries = AlertDeliveries(self, "AlertDeliveries", removal)
+        self.rollup_fan_out = RollupFanOut(self, "RollupFanOut", removal)
         self.users = Users(self, "Users", settings, removal)
         self.roles = FunctionRoles(self, "Roles", settings.stage, self.resource_arns)
         self.chalice = self._chalice_app()
@@ -149,6 +151,7 @@ class LiveReportStack(Stack):
         self._stream_functions()
         self.live.wire()
         self.alert_deliveries.wire(self)
+        self.rollup_fan_out.wire(self)
         self._log_groups()
         self.site_bucket, self.distribution = self._site(removal)
         self.dashboard_url = f"https://{self.distribution.distribution_domain_name}/"
@@ -198,6 +201,7 @@ class LiveReportStack(Stack):
             permissions.STREAM: lambda: [self.stream.stream_arn],
             permissions.FAILURE_QUEUE: lambda: [self.failure_queue.queue_arn],
             permissions.ALERT_QUEUE: lambda: [self.alert_deliveries.queue.queue_arn],
+            permissions.ROLLUP_QUEUE: lambda: [self.rollup_fan_out.queue.queue_arn],
             permissions.SENDER_IDENTITY: lambda: [self.identity_arn],
             permissions.USER_POOL: lambda: [self.users.pool.user_pool_arn],
             permissions.UNSUBSCRIBE_SECRET: lambda: [self.unsubscribe_secret.secret_arn],
@@ -513,6 +517,7 @@ class LiveReportStack(Stack):
         self._stream_alarms(alarm, app_dims)
         self.live.alarms(alarm, app_dims)
         self.alert_deliveries.alarms(alarm)
+        self.rollup_fan_out.alarms(alarm)
         return topic
 
     def _stream_alarms(self, alarm: Any, app_dims: dict[str, str]) -> None:
