@@ -207,33 +207,23 @@ class CounterWriter:
         after any): the late minute's deltas are its whole roll-up, read at once by reports
         (frontier.py reads no minutes of a closed hour without an item). The rollup recomputes
         it from its minutes next run (the minute is marked)."""
-        names = {f"#a{i}": attr for i, attr in enumerate(sorted(deltas))}
-        values: dict[str, Any] = {f":v{i}": {"N": str(deltas[attr])} for i, attr in enumerate(sorted(deltas))}
-        update = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas)))
-        if frontier is not None:
-            names["#f"], values[":f"] = FRONTIER, {"N": str(frontier)}
-            update += " SET #f = :f"
-        try:
-            with_retries(lambda: self.client.update_item(
-                TableName=self.config.table_name, Key=tables.key(*key), UpdateExpression=update,
-                ConditionExpression="attribute_not_exists(pk)", ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values), self.config)
-            return 1
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            return 0
+        extra = {":f": {"N": str(frontier)}} if frontier is not None else {}
+        return self._add_if(key, deltas, "attribute_not_exists(pk)", extra, " SET #f = :f" if extra else "")
 
     def _add_rolled(self, key: ItemKey, deltas: Deltas, condition: str, start: int | None) -> int:
+        return self._add_if(key, deltas, condition, {":start": {"N": str(start)}} if start is not None else {})
+
+    def _add_if(self, key: ItemKey, deltas: Deltas, condition: str, extra: dict[str, Any], set_clause: str = "") -> int:
+        """ADD the deltas to one item if `condition` holds (`#f` names the frontier): 1 written, 0 not."""
         names = {f"#a{i}": attr for i, attr in enumerate(sorted(deltas))}
         values: dict[str, Any] = {f":v{i}": {"N": str(deltas[attr])} for i, attr in enumerate(sorted(deltas))}
-        if start is not None:
+        values.update(extra)
+        if "#f" in condition or "#f" in set_clause:
             names["#f"] = FRONTIER
-            values[":start"] = {"N": str(start)}
         try:
             with_retries(lambda: self.client.update_item(
                 TableName=self.config.table_name, Key=tables.key(*key),
-                UpdateExpression="ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas))),
+                UpdateExpression="ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas))) + set_clause,
                 ConditionExpression=condition, ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values), self.config)
             return 1
