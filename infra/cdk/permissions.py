@@ -181,7 +181,8 @@ API = Family(
      Grant("ProfileKeySecret", READ_SECRET, PROFILE_KEY_SECRET),
      Grant("InviteUsers", INVITE_USERS, USER_POOL),
      # POST /v1/subscriptions/{id}/test: one snapshot to the signed-in requester's own address
-     Grant("SendTestSnapshots", SEND_EMAIL, SENDER_IDENTITY)))
+     Grant("SendTestSnapshots", SEND_EMAIL, SENDER_IDENTITY),
+     Grant("DashboardUrl", READ_PARAMETER, DASHBOARD_URL_PARAMETER)))
 
 AUTHORIZER = Family(
     "AuthorizerRole", "key authorizer: reads API keys and users' memberships, nothing else",

@@ -160,6 +160,7 @@ class LiveReportStack(Stack):
         for name in dict.fromkeys([*self.scheduled_function_names(),
                                    *self.functions_granted(permissions.SENDER_IDENTITY)]):
             if name == "APIHandler":  # the site's CSP names the API: the API reads the address from SSM instead
+                self.chalice.add_environment_variable("DASHBOARD_URL_PARAMETER", self.dashboard_url_parameter, name)
                 continue
             self.chalice.add_environment_variable("DASHBOARD_URL", self.dashboard_url, name)
         self._custom_message_trigger()

@@ -163,6 +163,7 @@ def test_emails_fit_a_phone(browser, stack, demo_key, monkeypatch):
     from chalicelib.snapshots.subscriptions import Subscription
     from .email_png import html_with_inline_images
     monkeypatch.setenv("LIVEREPORT_ENV", "local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.moto_url)  # the SES client of the app's senders: this stack's
     now = time.time()
     sub = Subscription(campaign_id="black-friday-2026", report="live", channel="all", recipients=["ann@example.com"],
                        frequency={"type": "hourly", "tz": "Europe/Paris"}, language="fr", subscription_id="sub_layout",

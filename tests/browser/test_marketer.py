@@ -42,6 +42,7 @@ def test_subscription_ui_end_to_end(page, stack, demo_key, monkeypatch, tmp_path
     assert [(s["campaign_id"], s["channel"], s["report"], s["frequency"]["tz"]) for s in subs] == [(BF, "all", "live", "Europe/Paris")]
     # the scheduled mailer sends the confirmation requests; Ann opens hers and says yes on the page
     monkeypatch.setenv("LIVEREPORT_ENV", "local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.moto_url)  # the SES client of the app's senders: this stack's
     monkeypatch.setenv("DASHBOARD_URL", stack.web_url)
     monkeypatch.setenv("PUBLIC_API_URL", stack.api_url)
     verify_sender(app_module._ses_client(), "reports@example.com")

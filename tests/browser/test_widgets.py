@@ -290,6 +290,7 @@ def test_email_report_dialog_prefills_me_sends_me_a_test_and_lists_languages(con
     from infra.local.schedules import verify_sender
     from .test_accounts_page import add_member, choose_workspace, open_signed_out, sign_in_form
     monkeypatch.setenv("LIVEREPORT_ENV", "local")  # the development unsubscribe secret, as make run has it
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.moto_url)  # the SES client of the app's senders: this stack's
     add_member(stack, WS, ADMIN_EMAIL, "admin", "Local admin")
     verify_sender(app_module._ses_client(), "reports@example.com")
     page = context.new_page()

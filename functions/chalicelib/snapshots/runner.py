@@ -27,6 +27,7 @@ from ..experiments.settings import SettingsStore
 from ..reports.global_ import CHANNELS as GLOBAL_CHANNELS, GlobalQuery
 from ..reports.live import LiveQuery
 from ..catalogue import CHANNELS
+from ..secrets import dashboard_url
 from ..store import StoreConfig
 from ..consent.gate import Admitted, SendGate, unsubscribe_url
 from ..consent.lists import SUB, ref
@@ -48,7 +49,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         return cls(sender=env.get("SENDER_EMAIL", "reports@example.com"),
                    public_api_url=env.get("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/"),
-                   dashboard_url=env.get("DASHBOARD_URL", "").strip())
+                   dashboard_url=dashboard_url(env).strip())  # the API's from SSM (secrets.py)
 
 
 def deep_link(base: str, sub: Subscription, tab: str) -> str:
