@@ -332,8 +332,7 @@ class Aggregator:
         late: set[tuple[str, str]] = set()
         for pk, sk in fold.agg.counters:
             if sk.split("#")[1] < oldest_recent:
-                workspace, _, rest = pk.partition("#C#")
-                late.add((workspace, rest.rsplit("#", 1)[0]))
+                late.add(tables.parse_counter_pk(pk))
         out = []
         for (workspace, campaign), (channels, latest) in sorted(fold.agg.campaigns.items()):
             experiments = fold.agg.experiments.get((workspace, campaign), set())

@@ -100,6 +100,13 @@ def parse_counter_sk(sk: str) -> tuple[str, str, str]:
     return granularity, bucket, execution.split(SALT_SEP, 1)[0]
 
 
+def parse_counter_pk(pk: str) -> tuple[str, str]:
+    """(workspace, campaign) of a counter partition (`counter_pk`, experiment ones too);
+    ids never hold `#` (events.ID_PATTERN)."""
+    workspace, _, rest = pk.partition("#C#")
+    return workspace, rest.split("#", 1)[0]
+
+
 def campaigns_pk(workspace: str) -> str:
     return f"{workspace}#CAMPAIGNS"
 

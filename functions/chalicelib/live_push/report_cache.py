@@ -97,12 +97,6 @@ class ReportCache:
                     self._lru.popitem(last=False)
         return json.loads(text)
 
-    def clear(self) -> None:
-        """Forget this process's copies (the table's expire by slot): for callers that changed
-        what a report reads without moving a stamp (a rollup's late distinct counts)."""
-        with self._lock:
-            self._lru.clear()
-
     def _shared(self, q: LiveQuery, view: str, stamp: str, slot: int, now: float, at: float,
                 build: Callable[[float], dict[str, Any]]) -> str:
         """The table's copy; else claim the state and compute it; else wait for the claimer's copy."""

@@ -49,8 +49,7 @@ class ClosedPeriods(Parts):
     def touch_stamp(self, pk: str, now: float) -> None:
         """Move the campaign's change stamp: a re-rolled hour's distinct counts now include its late
         minutes, and pages (and the shared live report, live_push/report_cache.py) key on the stamp."""
-        workspace, _, rest = pk.partition("#C#")
-        campaign = rest.split("#", 1)[0]
+        workspace, campaign = tables.parse_counter_pk(pk)
         try:
             with_retries(lambda: self.client.update_item(
                 TableName=self.config.table_name, Key=tables.key(tables.campaigns_pk(workspace), campaign),
