@@ -19,3 +19,18 @@ def confirm_all(wired: Any, workspace: str = "acme") -> int:
                     store.confirm(workspace, list_ref, r.address, time.time())
                     n += 1
     return n
+
+
+def wire_senders(api: Any, monkeypatch: Any, secret: str, sender: str) -> Any:
+    """What every email-sending test needs: the link secret, a verified sender and the app's SES
+    client (moto's) for its schedules; returns that client."""
+    import boto3
+
+    import app as app_module
+    monkeypatch.setenv("UNSUBSCRIBE_SECRET", secret)
+    monkeypatch.setenv("SENDER_EMAIL", sender)
+    monkeypatch.setenv("PUBLIC_API_URL", "https://reports.test/api")
+    ses = boto3.client("sesv2", region_name="eu-west-1")
+    ses.create_email_identity(EmailIdentity=sender)
+    monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
+    return ses

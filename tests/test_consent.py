@@ -17,6 +17,7 @@ from moto.ses.models import ses_backends
 
 import app as app_module
 from accounts_support import call, member, pool  # noqa: F401
+from consent_support import wire_senders
 from chalicelib.consent.lists import SUB, ref
 from chalicelib.snapshots.tokens import CONFIRM, UNSUBSCRIBE, TokenSigner
 
@@ -28,13 +29,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 def env(api, monkeypatch):
-    import boto3
-    monkeypatch.setenv("UNSUBSCRIBE_SECRET", SECRET)
-    monkeypatch.setenv("SENDER_EMAIL", SENDER)
-    monkeypatch.setenv("PUBLIC_API_URL", "https://reports.test/api")
-    ses = boto3.client("sesv2", region_name="eu-west-1")
-    ses.create_email_identity(EmailIdentity=SENDER)
-    monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
+    wire_senders(api, monkeypatch, SECRET, SENDER)
     return api
 
 

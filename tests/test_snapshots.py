@@ -17,7 +17,7 @@ from moto.ses.models import ses_backends
 
 import app as app_module
 from accounts_support import pool  # noqa: F401
-from consent_support import confirm_all
+from consent_support import confirm_all, wire_senders
 from chalicelib.snapshots import schedule
 from chalicelib.snapshots.subscriptions import Daily, Hourly, Weekly
 from chalicelib.snapshots.tokens import SecretMissing, secret_from_env
@@ -34,14 +34,7 @@ def iso(ts: float) -> str:
 
 @pytest.fixture
 def snap(api, monkeypatch):
-    import boto3
-    monkeypatch.setenv("UNSUBSCRIBE_SECRET", SECRET)
-    monkeypatch.setenv("SENDER_EMAIL", SENDER)
-    monkeypatch.setenv("PUBLIC_API_URL", "https://reports.test/api")
-    ses = boto3.client("sesv2", region_name="eu-west-1")
-    ses.create_email_identity(EmailIdentity=SENDER)
-    monkeypatch.setattr(app_module, "_ses_client", lambda: ses)
-    api.ses = ses
+    api.ses = wire_senders(api, monkeypatch, SECRET, SENDER)
     return api
 
 
