@@ -359,7 +359,8 @@ def test_viewers_asking_at_once_share_one_computation(api, sender):
     key = api.key("acme", ("ingest", "read"))
     api.post_events(events("spring", 4), key=key)
     q = live_query("acme", "spring", {"channel": "email"})
-    containers = [ReportCache(api.wired.client, api.wired.live_cache.config, api.wired.directory)
+    containers = [ReportCache(api.wired.client, api.wired.live_cache.config, api.wired.directory,
+                              claim_wait_seconds=60)  # a loaded CI worker can take seconds to build
                   for _ in range(10)]  # one per Lambda container: no shared memory
     builds = []
 

@@ -116,6 +116,34 @@ def test_kinesis_reads_from_the_position_and_sequence_numbers_survive_a_trim(aws
     assert [r["Data"] for r in client.get_records(ShardIterator=trim_horizon)["Records"]] == [b"r10", b"r11"]
 
 
+def test_kinesis_keeps_every_record_of_concurrent_producers(aws):
+    """Concurrent producers in one process (an in-process mock): each record its own sequence number.
+    moto reads the last number and adds one; a thread switch between the two made one record
+    replace another (a test of concurrent ingest once lost a whole request's records)."""
+    import sys
+    import threading
+    client, shard = kinesis_stream()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        barrier = threading.Barrier(4)
+
+        def produce(t):
+            barrier.wait()
+            for start in range(0, 200, 50):
+                client.put_records(StreamName="speedups", Records=[
+                    {"Data": f"t{t}-{i}".encode(), "PartitionKey": "k"} for i in range(start, start + 50)])
+        threads = [threading.Thread(target=produce, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(interval)
+    page = read_after(client, "speedups", shard, 0)
+    assert sorted(r["Data"] for r in page["Records"]) == sorted(f"t{t}-{i}".encode() for t in range(4) for i in range(200))
+
+
 def test_kinesis_drops_records_older_than_the_retention_period(aws):
     client, shard = kinesis_stream("retained")
     put(client, "retained", 3)
@@ -238,3 +266,26 @@ def test_a_long_poll_returns_the_message_sent_while_it_waits():
         assert [m["Body"] for m in got] == ["hello"]
     finally:
         server.stop()
+
+
+def test_a_second_server_in_one_process_starts_empty(monkeypatch):
+    """moto keeps its backends per process: a pytest-xdist worker that runs the browser package twice
+    starts a second local stack, which must not find (and seed on top of) the first one's data."""
+    import boto3
+
+    from infra.local.stack import AtomicMotoServer
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(var, value)
+    seen = []
+    for _ in range(2):
+        server = AtomicMotoServer()
+        url = server.start()
+        try:
+            dynamodb = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=url)
+            seen.append(dynamodb.list_tables()["TableNames"])
+            dynamodb.create_table(TableName="kept-by-moto", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                  BillingMode="PAY_PER_REQUEST")
+        finally:
+            server.stop()
+    assert seen == [[], []]

@@ -13,6 +13,7 @@ not recorded.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -52,14 +53,20 @@ def trim_shard(stream: Any, shard_id: str, upto: int, put_before: float | None =
     return dropped
 
 
+_PUT_LOCK = threading.Lock()
+
+
 def apply() -> None:
     """Patch moto's Kinesis models (moto_speedups.apply calls it once)."""
     from moto.kinesis.models import KinesisBackend, Record, Shard, Stream
 
     def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
-        sequence_number = _last_sequence(self) + 1
-        self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
-        self._last_sequence = sequence_number
+        # Kinesis never gives two records one sequence number; moto's read-then-add does under threads
+        # (in-process mocks with concurrent producers), and the later record replaced the earlier one.
+        with _PUT_LOCK:
+            sequence_number = _last_sequence(self) + 1
+            self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
+            self._last_sequence = sequence_number
         return str(sequence_number)
 
     def get_min_sequence_number(self: Any) -> int:

@@ -67,8 +67,14 @@ class AtomicMotoServer:
         from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
                                                    create_backend_app)
 
+        from moto.moto_api._internal.models import moto_api_backend
+
         from .moto_speedups import apply
         apply()
+        # moto's backends are per process: a second stack in one process (a pytest-xdist worker running the
+        # browser package twice) would otherwise find the first one's table, stream and records, and count
+        # what it seeds on top of them.
+        moto_api_backend.reset()
         from werkzeug.serving import make_server
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = DomainDispatcherApplication(create_backend_app)

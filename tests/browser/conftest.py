@@ -41,6 +41,7 @@ def stack():
     console.configure()  # what make run does: quiet access log, the API's error shape for gateway errors
     saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "STREAM_NAME", "COGNITO_USER_POOL_ID",
                                             "COGNITO_CLIENT_ID", "COGNITO_REGION", "COGNITO_ENDPOINT")}
+    reset_app_clients()  # a stack of an earlier package on this worker may have left clients to its endpoint
     s = LocalStack(table_name="livereport-browser")
     s.start_moto()
     s.create_table()
@@ -61,8 +62,15 @@ def stack():
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    reset_app_clients()
+
+
+def reset_app_clients() -> None:
+    """The app caches its wiring and AWS clients per process: with pytest-xdist a worker may run this
+    package more than once (between other files), each time with a new moto server on a new port."""
     import app as app_module
-    app_module.wired.cache_clear()
+    for cached in (app_module.wired, app_module._ses_client, app_module._sqs_client):
+        cached.cache_clear()
 
 
 @pytest.fixture(scope="package")

@@ -67,6 +67,7 @@ class ReportCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _flights: dict = field(default_factory=dict)  # view -> its lock (one computation at a time per view)
     sleep: Callable[[float], None] = time.sleep
+    claim_wait_seconds: float = CLAIM_WAIT_SECONDS
 
     def live(self, q: LiveQuery, compare: bool, now: float, build: Callable[[float], dict[str, Any]]) -> dict[str, Any]:
         """The live report of `q` (with the previous window when `compare`), computed by `build(at)` at most
@@ -102,7 +103,7 @@ class ReportCache:
         """The table's copy; else claim the state and compute it; else wait for the claimer's copy."""
         text = self._from_table(q, view, stamp, slot)
         if text is None and not self._claim(q, view, stamp, slot, now):
-            deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+            deadline = time.monotonic() + self.claim_wait_seconds
             while text is None and time.monotonic() < deadline:
                 self.sleep(CLAIM_POLL_SECONDS)
                 text = self._from_table(q, view, stamp, slot)
