@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup web browser bench synth deploy clean
+.PHONY: run test test-hours setup web browser bench synth deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ run: setup web
 ## The whole test suite (unit, API, concurrency, browser).
 test: setup web browser
 	$(PY) -m pytest tests -n 4 --dist loadfile
+
+## The whole suite at other hours of the day (UTC), every clock of the run moved there (tests/clock_hour.py):
+## the hours around midnight UTC and Paris catch tests that read "today". HOURS="23:30 00:10 12:00" by default.
+test-hours: setup web browser
+	@for h in $(or $(HOURS),23:30 00:10 12:00); do \
+	  echo "== make test at $$h UTC"; \
+	  LIVEREPORT_TEST_HOUR=$$h $(PY) -m pytest tests -n 4 --dist loadfile -q || exit 1; \
+	done
 
 ## Benchmarks (not tests): the write cost curve (WRU/event at 1-1,000 requests/s, batches, a mix) vs the previous design (git 58732dc) and naive, CPU, report reads vs DuckDB, hostile report requests, experiments (docs/performance.md). QUICK=1 for a short run. bench/scale.py (docs/scale.md) runs on its own.
 bench: setup

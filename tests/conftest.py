@@ -21,6 +21,10 @@ os.environ.update({
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+import clock_hour  # noqa: E402
+
+clock_hour.start_from_env()  # LIVEREPORT_TEST_HOUR: the whole run at another hour of the day
+
 from moto import mock_aws  # noqa: E402
 
 from infra.local import moto_speedups  # noqa: E402

@@ -79,8 +79,25 @@ def browser():
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: run `make browser` (apt-get install chromium)"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        follow_test_clock(b)
         yield b
         b.close()
+
+
+def follow_test_clock(browser) -> None:
+    """Under LIVEREPORT_TEST_HOUR (tests/clock_hour.py) every page's Date reads the test process's clock."""
+    import time
+
+    import clock_hour
+    if not clock_hour.shifted():
+        return
+    new_context = browser.new_context
+
+    def shifted_context(*args, **kwargs):
+        ctx = new_context(*args, **kwargs)
+        ctx.clock.set_system_time(time.time())  # and it ticks on from there
+        return ctx
+    browser.new_context = shifted_context
 
 
 @pytest.fixture
