@@ -25,14 +25,10 @@ from chalicelib.auth import Principal
 from chalicelib.catalogue import catalogue_document
 from chalicelib.config import AppConfig
 from chalicelib.consent.mailer import OutboxMailer
-from chalicelib.csv_export import report_csv
-from chalicelib.http import (ApiError, check_query_size, error_response, live_query, report_options,
-                             report_query)
+from chalicelib.http import ApiError, check_query_size, error_response
 from chalicelib.ingest import IngestError
 from chalicelib.live_push.sockets import SocketHandlers, endpoint_from_env
 from chalicelib.openapi import openapi_document
-from chalicelib.reports import compare
-from chalicelib.reports.global_ import RangeError
 from chalicelib.rollup import RollupStats
 from chalicelib.rollup.fanout import RollupQueue
 from chalicelib.rollup.fanout import dispatch as dispatch_rollup
@@ -42,6 +38,7 @@ from chalicelib.routes.alerts import alert_routes
 from chalicelib.routes.experiments import experiment_routes
 from chalicelib.routes.common import RouteDeps, json_response, principal
 from chalicelib.routes.consent import consent_routes
+from chalicelib.routes.reports import report_routes
 from chalicelib.routes.subscriptions import subscription_routes
 from chalicelib.routes.webhooks import webhook_routes
 from chalicelib.snapshots import runner as snapshot_runner
@@ -192,92 +189,6 @@ def post_events() -> Response:
     return json_response(body, headers={"Idempotent-Replay": "true"} if outcome.replayed else None)
 
 
-@app.route("/v1/campaigns", methods=["GET"], authorizer=api_key, cors=cors)
-def list_campaigns() -> Response:
-    try:
-        principal = _principal("read")
-        return json_response({"campaigns": wired().directory.list(principal.workspace)})
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    except StoreUnavailable:
-        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-
-
-def _report(build: Any, csv: bool, filename: str) -> Response:
-    """Run a report builder with (compare, now); answer JSON, or CSV for ?format=csv and *.csv paths."""
-    params = app.current_request.query_params
-    try:
-        compare_previous, fmt = report_options(params)
-        doc = build(compare_previous, time.time())
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    except RangeError as exc:
-        return error_response(400, "invalid_request", str(exc))
-    except StoreUnavailable:
-        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-    if csv or fmt == "csv":  # the caller was authorised by build(): the file names its workspace
-        return Response(body=report_csv(doc, _principal("read").workspace), status_code=200, headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"'})
-    return json_response(doc)
-
-
-def _live(campaign_id: str, compare_previous: bool, now: float) -> dict[str, Any]:
-    principal = _principal("read")
-    query = live_query(principal.workspace, campaign_id, app.current_request.query_params)
-
-    def build(at: float) -> dict[str, Any]:
-        doc = wired().live.report(query, at)
-        if compare_previous:  # it doubles the report's reads
-            doc["previous"] = compare.previous_live(wired().live, query, at)
-        return doc
-    # One computation per (view, stamp, 10 s), shared by every viewer (chalicelib/live_push/report_cache.py).
-    return wired().live_cache.live(query, compare_previous, now, build)
-
-
-def _global(campaign_id: str, compare_previous: bool, now: float) -> dict[str, Any]:
-    principal = _principal("read")
-    query = report_query(principal.workspace, campaign_id, app.current_request.query_params, now)
-    doc = wired().globals.report(query, now)
-    if compare_previous:
-        doc["previous"] = compare.previous_global(wired().globals, query, doc, now)
-    return doc
-
-
-@app.route("/v1/campaigns/{campaign_id}/live", methods=["GET"], authorizer=api_key, cors=cors)
-def live_report(campaign_id: str) -> Response:
-    return _report(lambda cmp, now: _live(campaign_id, cmp, now), False, "live.csv")
-
-
-@app.route("/v1/campaigns/{campaign_id}/live.csv", methods=["GET"], authorizer=api_key, cors=cors)
-def live_report_csv(campaign_id: str) -> Response:
-    return _report(lambda cmp, now: _live(campaign_id, cmp, now), True, "live.csv")
-
-
-@app.route("/v1/campaigns/{campaign_id}/report", methods=["GET"], authorizer=api_key, cors=cors)
-def global_report(campaign_id: str) -> Response:
-    return _report(lambda cmp, now: _global(campaign_id, cmp, now), False, "report.csv")
-
-
-@app.route("/v1/campaigns/{campaign_id}/report.csv", methods=["GET"], authorizer=api_key, cors=cors)
-def global_report_csv(campaign_id: str) -> Response:
-    return _report(lambda cmp, now: _global(campaign_id, cmp, now), True, "report.csv")
-
-
-@app.route("/v1/campaigns/{campaign_id}/stamp", methods=["GET"], authorizer=api_key, cors=cors)
-def campaign_stamp(campaign_id: str) -> Response:
-    """A tiny document the page polls every second; it fetches a report only when the stamp moved."""
-    try:
-        principal = _principal("read")
-        live_query(principal.workspace, campaign_id, {"channel": "campaign"})  # validates the id
-        stamp = wired().directory.stamp(principal.workspace, campaign_id)
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    except StoreUnavailable:
-        return error_response(503, "unavailable", "the store is busy; retry later", {"Retry-After": "2"})
-    return json_response(stamp or {"stamp": "", "last_event": None}, headers={"Cache-Control": "no-store"})
-
-
 @app.route("/v1/catalogue", methods=["GET"], cors=cors)
 def catalogue() -> Response:
     return json_response(catalogue_document())
@@ -297,8 +208,10 @@ def health() -> Response:
 
 #: SNS signing certificates, fetched once per process (tests swap in a fake fetcher).
 sns_certificates = ses_webhooks.CertificateCache()
-# Late-bound (a lambda, not `wired` itself): tests swap app.wired for their own services.
-_routes = RouteDeps(services=lambda: wired(), authorizer=api_key, cors=cors, logger=logger, metrics=metrics)
+# Late-bound (lambdas, not `wired` or `time.time` themselves): tests swap app.wired and app.time.
+_routes = RouteDeps(services=lambda: wired(), authorizer=api_key, cors=cors, logger=logger, metrics=metrics,
+                    clock=lambda: time.time())
+app.register_blueprint(report_routes(_routes))
 app.register_blueprint(subscription_routes(_routes, lambda: snapshot_runner_for()))
 app.register_blueprint(alert_routes(_routes))
 app.register_blueprint(webhook_routes(_routes, lambda: sns_certificates))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,12 +21,14 @@ PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 @dataclass(frozen=True)
 class RouteDeps:
     """What app.py hands each route module: the services (built once per process),
-    the one authorizer, the CORS policy, and the process's logger and metrics."""
+    the one authorizer, the CORS policy, the process's logger and metrics, and the clock
+    reports resolve "now" with (app.py's, so a test can stop it there)."""
     services: Callable[[], Services]
     authorizer: ChaliceAuthorizer
     cors: CORSConfig
     logger: Logger
     metrics: Metrics
+    clock: Callable[[], float] = time.time
 
 
 def principal(request: Request, scope: str, logger: Logger | None = None) -> Principal:
