@@ -1,5 +1,5 @@
 """One stage of the product: table, ingest stream, Chalice app (API, aggregator,
-rollup), web site, SES identity, alarms."""
+rollup), web site, SES identity; alarms in alarms.py, other concerns in their own constructs."""
 from __future__ import annotations
 
 import json
@@ -15,16 +15,12 @@ from aws_cdk import (
     Tags,
     aws_cloudfront as cloudfront,
     aws_cloudfront_origins as origins,
-    aws_cloudwatch as cloudwatch,
-    aws_cloudwatch_actions as cw_actions,
     aws_iam as iam,
     aws_kinesis as kinesis,
     aws_logs as logs,
     aws_s3 as s3,
     aws_secretsmanager as secretsmanager,
     aws_ses as ses,
-    aws_sns as sns,
-    aws_sns_subscriptions as subscriptions,
     aws_sqs as sqs,
     aws_ssm as ssm,
 )
@@ -32,6 +28,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from infra.cdk import permissions
+from infra.cdk.alarms import AGGREGATOR_FUNCTION, stage_alarms
 from infra.cdk.config import FUNCTIONS_DIR, StageSettings
 from infra.cdk.deliveries import AlertDeliveries
 from infra.cdk.rollups import RollupFanOut
@@ -41,13 +38,8 @@ from infra.cdk.roles import FunctionRoles
 from infra.cdk.table import LiveReportTable
 from infra.cdk.users import Users
 
-#: Powertools Metrics in app.py: namespace and its default dimension.
-METRICS_NAMESPACE = "LiveReport"
-METRICS_DIMENSIONS = {"service": "livereport"}  # plus "stage" (app.py's default dimension)
-
-#: Logical ids of the stream handlers in the Chalice template (functions/app.py:
-#: fold_stream, rollup), the API handler and the key authorizer.
-AGGREGATOR_FUNCTION = "FoldStream"
+#: Logical ids in the Chalice template of the rollup (functions/app.py: rollup; the aggregator's,
+#: fold_stream, is alarms.AGGREGATOR_FUNCTION), the API handler and the key authorizer.
 ROLLUP_FUNCTION = "Rollup"
 API_FUNCTION = "APIHandler"
 AUTHORIZER_FUNCTION = "KeyAuthorizer"
@@ -166,7 +158,7 @@ class LiveReportStack(Stack):
         self._custom_message_trigger()
         if settings.waf:
             self.web_acl = RateLimitAcl(self, "Waf", settings, self.api_id)
-        self.alarm_topic = self._alarms()
+        self.alarm_topic = stage_alarms(self)
         self._outputs()
 
     # --- SES -------------------------------------------------------------
@@ -455,104 +447,6 @@ class LiveReportStack(Stack):
             # custom domain (certificate + minimum_protocol_version) would set it.
             price_class=cloudfront.PriceClass.PRICE_CLASS_100)
         return bucket, distribution
-
-    # --- Alarms ----------------------------------------------------------------
-    def _alarms(self) -> sns.Topic:
-        s = self.settings
-        topic = sns.Topic(self, "Alarms", display_name=f"livereport {s.stage} alarms", enforce_ssl=True)
-        topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarms", actions=["sns:Publish"], resources=[topic.topic_arn],
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}))
-        if s.alarm_email:
-            topic.add_subscription(subscriptions.EmailSubscription(s.alarm_email))
-        action = cw_actions.SnsAction(topic)
-        five_minutes = Duration.minutes(5)
-
-        def alarm(name: str, metric: cloudwatch.IMetric, threshold: float, description: str,
-                  periods: int = 1) -> None:
-            a = cloudwatch.Alarm(
-                self, f"{name}Alarm", alarm_name=f"{s.stack_name}-{name}", alarm_description=description,
-                metric=metric, threshold=threshold, evaluation_periods=periods, datapoints_to_alarm=periods,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-            a.add_alarm_action(action)
-            a.add_ok_action(action)
-
-        table_dims = {"TableName": self.table.table_name}
-        alarm("TableThrottles", cloudwatch.MathExpression(
-            expression="r + w", label="Throttled read + write events", period=five_minutes, using_metrics={
-                "r": cloudwatch.Metric(namespace="AWS/DynamoDB", metric_name="ReadThrottleEvents",
-                                       dimensions_map=table_dims, statistic="Sum", period=five_minutes),
-                "w": cloudwatch.Metric(namespace="AWS/DynamoDB", metric_name="WriteThrottleEvents",
-                                       dimensions_map=table_dims, statistic="Sum", period=five_minutes)}),
-              1, "DynamoDB throttled requests on the table (ingest retries, then answers 503)")
-        alarm("TableSystemErrors", cloudwatch.Metric(
-            namespace="AWS/DynamoDB", metric_name="SystemErrors", dimensions_map=table_dims,
-            statistic="Sum", period=five_minutes), 1, "DynamoDB answered 5xx on the table")
-        alarm("Api5xx", cloudwatch.Metric(
-            namespace="AWS/ApiGateway", metric_name="5XXError", statistic="Sum", period=five_minutes,
-            dimensions_map={"ApiName": s.stack_name, "Stage": s.api_gateway_stage}),
-              1, "The API answered 5xx (handler errors, 503 store unavailable, gateway errors)")
-        for name in self.function_names():
-            alarm(f"{name}Errors", cloudwatch.Metric(
-                namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", period=five_minutes,
-                dimensions_map={"FunctionName": self.chalice.get_resource(name).ref}),
-                  1, f"Lambda function {name} raised (unhandled errors, timeouts)")
-        app_dims = {**METRICS_DIMENSIONS, "stage": self.settings.stage}
-        alarm("IngestStoreUnavailable", cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE, metric_name="StoreUnavailable", dimensions_map=app_dims,
-            statistic="Sum", period=five_minutes),
-              1, "Ingest gave up on the store after retries and answered 503 (producers retry)")
-        ingest = {name: cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=metric,
-                                          dimensions_map=app_dims, statistic="Sum", period=five_minutes)
-                  for name, metric in (("acc", "EventsAccepted"), ("rej", "EventsRejected"),
-                                       ("bad", "RequestsRejected"))}
-        alarm("IngestRejectRate", cloudwatch.MathExpression(
-            expression="100 * rej / (acc + rej)", label="Rejected events (%)", period=five_minutes,
-            using_metrics={"acc": ingest["acc"], "rej": ingest["rej"]}),
-              10, "More than 10% of ingested events rejected for 15 minutes (a producer sends bad events)", periods=3)
-        alarm("IngestRequestsRejected", ingest["bad"], 50,
-              "Whole ingest requests rejected (malformed, oversize) 50+ times in 5 minutes, 3 periods running",
-              periods=3)
-        self._stream_alarms(alarm, app_dims)
-        self.live.alarms(alarm, app_dims)
-        self.alert_deliveries.alarms(alarm)
-        self.rollup_fan_out.alarms(alarm)
-        return topic
-
-    def _stream_alarms(self, alarm: Any, app_dims: dict[str, str]) -> None:
-        one_minute, five_minutes = Duration.minutes(1), Duration.minutes(5)
-        aggregator = {"FunctionName": self.chalice.get_resource(AGGREGATOR_FUNCTION).ref}
-        alarm("AggregatorIteratorAge", cloudwatch.Metric(
-            namespace="AWS/Lambda", metric_name="IteratorAge", dimensions_map=aggregator,
-            statistic="Maximum", period=one_minute),
-              60_000, "The aggregator is more than 60 s behind the stream for 3 minutes: the page is stale "
-                      "(a batch keeps failing, or the stream outgrew its shards)", periods=3)
-        alarm("AggregatorStalled", cloudwatch.MathExpression(
-            expression="IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)",
-            label="Records arrived, aggregator not invoked", period=five_minutes, using_metrics={
-                "incoming": self.stream.metric_incoming_records(statistic="Sum", period=five_minutes),
-                "invocations": cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Invocations",
-                                                 dimensions_map=aggregator, statistic="Sum",
-                                                 period=five_minutes)}),
-              1, "Records reach the stream but the aggregator is not invoked for 10 minutes "
-                 "(event source mapping disabled or lacking permissions)", periods=2)
-        alarm("AggregatorFailedBatches", self.failure_queue.metric_approximate_number_of_messages_visible(
-            statistic="Maximum", period=five_minutes),
-              1, "Lambda gave up on a batch of the stream (records expired unfolded): its shard and sequence "
-                 "range are in the failure queue")
-        for metric, description in (
-                ("PoisonRecords", "The aggregator set aside undecodable stream records (DEADLETTER items in the table)"),
-                ("DroppedUncommitted", "The aggregator dropped stream records whose request never committed "
-                                       "(the producer got no 200; expected to be rare)")):
-            alarm(f"Aggregator{metric}", cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE, metric_name=metric, dimensions_map=app_dims,
-                statistic="Sum", period=five_minutes), 1, description)
-        alarm("StreamWriteThrottles", self.stream.metric_write_provisioned_throughput_exceeded(
-            statistic="Sum", period=five_minutes),
-              1, "The stream throttled ingest's puts (ingest retries, then answers 503): add shards "
-                 "(context stream_shards) or switch to stream_mode=on_demand")
 
     # --- Outputs ---------------------------------------------------------------
     def _outputs(self) -> None:
