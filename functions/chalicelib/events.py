@@ -126,24 +126,30 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{loc}: {msg}"
 
 
+_CHANNELS_OF: dict[str, frozenset[str]] = {name: frozenset(t.channels) for name, t in catalogue.EVENT_TYPES.items()}
+
+
 def _check(event: Event, earliest: datetime, latest: datetime) -> str | None:
-    """Rules pydantic cannot express: type/channel pairs, time window, vocabularies."""
-    spec = catalogue.EVENT_TYPES[event.type]
-    if event.channel not in spec.channels:
-        return f"type: '{event.type}' is not an event of channel '{event.channel}'"
-    if event.timestamp < earliest:
+    """Rules pydantic cannot express: type/channel pairs, time window, vocabularies.
+    Reads the model's field storage (once per event, on ingest's hot path)."""
+    d = event.__dict__
+    etype, channel, at = d["type"], d["channel"], d["timestamp"]
+    if channel not in _CHANNELS_OF[etype]:
+        return f"type: '{etype}' is not an event of channel '{channel}'"
+    if at < earliest:
         return "timestamp: older than 48 hours"
-    if event.timestamp > latest:
+    if at > latest:
         return "timestamp: more than 5 minutes in the future"
-    if event.type == "bounce":
-        if (event.bounce_type or "").lower() not in catalogue.BOUNCE_TYPES:
+    if etype == "bounce":
+        if (d["bounce_type"] or "").lower() not in catalogue.BOUNCE_TYPES:
             return "bounce_type: required for a bounce, one of hard, soft, ignored"
-    if event.error_type and event.error_type.lower() not in catalogue.ERROR_TYPES:
+    error_type = d["error_type"]
+    if error_type and error_type.lower() not in catalogue.ERROR_TYPES:
         return "error_type: unknown value (expected one of " + ", ".join(catalogue.ERROR_TYPES) + ")"
-    if event.type != "conversion" and (event.value is not None or event.currency is not None):
+    if etype != "conversion" and (d["value"] is not None or d["currency"] is not None):
         return "value: only a conversion carries a value and a currency"
-    if event.type == "interaction" and event.channel == "inapp" and event.interaction_type:
-        if event.interaction_type.lower() not in catalogue.INTERACTION_TYPES:
+    if etype == "interaction" and channel == "inapp" and d["interaction_type"]:
+        if d["interaction_type"].lower() not in catalogue.INTERACTION_TYPES:
             return "interaction_type: one of click, dismiss, other"
     return None
 
