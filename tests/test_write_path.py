@@ -126,6 +126,64 @@ def test_records_are_keyed_by_campaign_and_a_request_is_split_by_campaign(aws, a
     assert api.live("one", "email")["totals"]["sent"] == 5 and api.live("two", "email")["totals"]["sent"] == 3
 
 
+def salts_of(aws, campaign: str) -> set[str]:
+    items = aws.query(TableName="livereport-test", KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
+                      ExpressionAttributeValues={":pk": {"S": f"acme#C#{campaign}#email"}, ":m": {"S": "M#"}})["Items"]
+    return {i["sk"]["S"].rpartition("~")[2] if "~" in i["sk"]["S"] else "0" for i in items}
+
+
+def test_one_event_requests_of_a_campaign_the_aggregator_finds_hot_are_salted(aws, api, monkeypatch):
+    """No API container sees the rate of one-event requests (each sees its share): the aggregator,
+    which folds a shard's second of them, flags the campaign, and ingest salts it while the flag lasts."""
+    from chalicelib import hot_flags
+    flags = api.wired.aggregator.hot
+    assert api.wired.ingest.hot.flags is flags  # one wiring: what the fold flags, ingest reads
+    flags.records_per_second = 5.0  # the test's trickle stands for a shard's 300 records/s
+    monkeypatch.setattr(hot_flags, "REFRESH_SECONDS", 0.0)  # ingest re-reads at once (a container: every 10 s)
+    def one_event_requests(prefix: str, n: int) -> None:  # posted within a batching window, then folded
+        for i in range(n):
+            out = api.wired.ingest.ingest("acme", json.dumps({"events": [ev(f"{prefix}{i}", campaign="viral")]}).encode(),
+                                          None)
+            assert out.body["accepted"] == 1
+    one_event_requests("a", 20)
+    sent = 20
+    stats = api.wired.pump()
+    assert salts_of(aws, "viral") == {"0"} and stats.hot_flags == 1 and flags.writes == 1
+    assert flags.is_hot("acme", "viral") and not flags.is_hot("acme", "calm") and not flags.is_hot("other", "viral")
+    one_event_requests("b", 60)
+    sent += 60
+    api.wired.pump()
+    assert len(salts_of(aws, "viral")) > 1  # spread over the shards' salts
+    assert api.live("viral", "email")["totals"]["sent"] == sent  # exact: reports sum the parts
+    api.wired.roll(time.time() + 7200)
+    assert api.live("viral", "email")["totals"]["sent"] == sent
+    # the flag lasts FLAG_SECONDS unless a fold renews it; an expired one (TTL deletes late) is ignored
+    monkeypatch.setattr(flags, "clock", lambda: time.time() + hot_flags.FLAG_SECONDS + 1)
+    assert not flags.is_hot("acme", "viral")
+
+
+def test_hot_flags_never_fail_a_request_or_a_fold(aws, api):
+    """A flag that cannot be read or written means no salting, nothing else."""
+    from botocore.exceptions import ClientError
+    from chalicelib.hot_flags import HotFlags
+    from chalicelib.store import StoreConfig
+
+    class Refusing:
+        def query(self, **kw):
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "Query")
+
+        def put_item(self, **kw):
+            raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "PutItem")
+    flags = HotFlags(Refusing(), StoreConfig("livereport-test"), records_per_second=1.0)
+    assert not flags.is_hot("acme", "viral")
+    assert flags.note_fold({("acme", "viral"): 100}, 1.0) == 0
+    api.wired.ingest.hot.flags = flags
+    api.wired.aggregator.hot = flags
+    assert json.loads(api.post_events([ev("x", campaign="viral")]).body)["accepted"] == 1
+    api.wired.pump()
+    assert api.live("viral", "email")["totals"]["sent"] == 1
+
+
 def test_a_hot_campaign_spreads_over_salts_and_reports_sum_the_parts(aws, api):
     api.wired.ingest.hot = HotCampaigns(threshold=1.0, salts=4)
     sent = 0

@@ -36,6 +36,7 @@ from .cardinality import CardinalityGuard
 from .experiments.profiles import ProfileStates, relevant
 from .fold.guards import seq_key, shard_tag, stamp_of
 from .fold.marks import STAMP_RECENT, DirectoryWriter, Marks, needs_mark
+from .hot_flags import HotFlags
 from .fold.parking import PARK_AFTER, Parked, Parking
 from .fold.writing import CounterWriter, FoldWrite, merge_into
 from .ledger import DROP_AFTER, BatchLedger
@@ -77,6 +78,7 @@ class FoldStats:
     profile_writes: int = 0
     rollup_adds: int = 0  # late minutes added to their rolled-up hour or day too
     notify_failed: int = 0  # live notifications that raised (logged; the fold stands)
+    hot_flags: int = 0  # campaigns flagged hot for ingest to salt (hot_flags.py)
     campaigns: set[tuple[str, str]] = field(default_factory=set)
     hours: set[str] = field(default_factory=set)  # hour buckets touched: what the rollup must look at
 
@@ -118,8 +120,9 @@ class Aggregator:
                  sleep: Callable[[float], None] = time.sleep,
                  after_chunk: Callable[[int], None] | None = None,
                  experiments: ProfileStates | None = None, write_concurrency: int = 1,
-                 notify: Callable[[list[Stamped]], None] | None = None) -> None:
+                 notify: Callable[[list[Stamped]], None] | None = None, hot: HotFlags | None = None) -> None:
         self.client = client
+        self.hot = hot  # flags a campaign one shard's fold finds past its share (hot_flags.py)
         self._notify = notify  # live_push: told the stamped campaigns once a fold's items are written
         self.config = config
         self.ledger = ledger
@@ -323,6 +326,8 @@ class Aggregator:
                 minutes_by_hour.setdefault((pk, minute[:10]), set()).add(minute)
         stats.marks += self.marks.mark(minutes_by_hour)
         stats.directory_writes += self.directory.write(self._directory_updates(fold, write.stamp, now))
+        if self.hot is not None:
+            stats.hot_flags += self.hot.note_records(records)
         if self._notify is not None:  # best effort, after every write of the fold: pages refetch what it wrote
             stamped = stamped_of(fold.agg.campaigns, fold.agg.counters, write.stamp)
             stats.notify_failed += int(not announce(self._notify, stamped))

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from .currencies import CurrencyBook
 from .events import Limits, Rejection, validate_batch
+from .hot_flags import HotFlags
 from .ledger import BatchLedger, CommitTooLate
 from .profile_keys import ProfileKeys
 from .store import StoreUnavailable
@@ -33,12 +34,15 @@ class HotCampaigns:
     """Which shard a campaign's records go to: partition key = workspace + campaign, so
     one shard (and one aggregator) writes each campaign's items and no item has two
     writers; a campaign this container sees arriving faster than `threshold` events/s
-    is *hot* and its records are spread over `salts` keys (each salt its own minute
-    items, `tables.counter_sk`), so a big send is not capped by one shard's throughput."""
+    is *hot*, and so is one the aggregator flagged (`hot_flags.py`: one-event requests, whose
+    rate no container sees); a hot campaign's records are spread over `salts` keys (each salt
+    its own minute items, `tables.counter_sk`), so a big send is not capped by one shard."""
 
     def __init__(self, threshold: float = 500.0, salts: int = 8, window: float = 10.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, flags: HotFlags | None = None) -> None:
         self.threshold, self.salts, self.window, self.clock = threshold, salts, window, clock
+        #: campaigns the aggregator found hot (one-event requests: no container sees their rate)
+        self.flags = flags
         self._seen: dict[tuple[str, str], list[float]] = {}  # (ws, campaign) -> [window start, events]
 
     def salt(self, workspace: str, campaign: str, events: int) -> int:
@@ -50,7 +54,10 @@ class HotCampaigns:
             entry = self._seen[(workspace, campaign)] = [now, 0.0]
         entry[1] += events
         rate = entry[1] / max(1.0, now - entry[0])
-        return secrets.randbelow(self.salts) if rate > self.threshold and self.salts > 1 else 0
+        if self.salts <= 1:
+            return 0
+        hot = rate > self.threshold or (self.flags is not None and self.flags.is_hot(workspace, campaign))
+        return secrets.randbelow(self.salts) if hot else 0
 
 
 def partition_key(workspace: str, campaign: str, salt: int) -> str:

@@ -21,7 +21,8 @@ from .config import AppConfig
 from .currencies import CurrencyBook
 from .experiments.profiles import MAX_VARIANTS, ProfileStates
 from .experiments.settings import SettingsStore
-from .ingest import IngestService
+from .hot_flags import HotFlags
+from .ingest import HotCampaigns, IngestService
 from .ledger import BatchLedger
 from .live_push.connections import ConnectionStore
 from .live_push.notifier import Notifier
@@ -111,7 +112,9 @@ def build(config: AppConfig, client: Any | None = None, kinesis: Any | None = No
     ledger = BatchLedger(client, store_config)
     stream = EventStream(kinesis, config.stream_name)
     currencies = CurrencyBook(client, store_config)
-    ingest = IngestService(ledger, stream, clock=clock, currencies=currencies)
+    hot = HotFlags(client, store_config, clock=clock)  # the aggregator flags, ingest salts (hot_flags.py)
+    ingest = IngestService(ledger, stream, clock=clock, currencies=currencies,
+                           hot=HotCampaigns(clock=clock, flags=hot))
     experiment_settings = SettingsStore(client, store_config, clock=clock)
     guard = CardinalityGuard(client, store_config)
     profiles = ProfileStates(client, store_config, experiment_settings.window_seconds,
@@ -122,7 +125,7 @@ def build(config: AppConfig, client: Any | None = None, kinesis: Any | None = No
     # after the services exist; a stage without one notifies nobody.
     notifier = Notifier(connections, lambda: live_sender(config.region))
     aggregator = Aggregator(client, store_config, ledger, guard, stream,
-                            clock=clock, after_chunk=after_chunk, experiments=profiles, notify=notifier)
+                            clock=clock, after_chunk=after_chunk, experiments=profiles, notify=notifier, hot=hot)
     return Services(config, client, store, KeyStore(client, config.table_name), ingest,
                     LiveReports(store, sketches, directory, currencies.currency), directory, sketches,
                     GlobalReports(store, sketches, currencies.currency), stream, aggregator,

@@ -30,7 +30,7 @@ _FUNCTIONS = str(Path(__file__).resolve().parents[2] / "functions")
 if _FUNCTIONS not in sys.path:
     sys.path.insert(0, _FUNCTIONS)
 
-from chalicelib import rollup, tables  # noqa: E402
+from chalicelib import hot_flags, rollup, tables  # noqa: E402
 from chalicelib.fold import parking  # noqa: E402
 from chalicelib.accounts import invitations  # noqa: E402
 from chalicelib.alerts import store as alerts_store  # noqa: E402
@@ -128,6 +128,8 @@ LIVE_CONNECTIONS = live_connections.connection_pk(ANY)
 LIVE_SUBSCRIPTIONS = live_connections.subscribers_pk(ANY, ANY)
 LIVE_WORKSPACES = live_connections.workspace_pk(ANY)
 LIVE_REPORT_CACHE = report_cache.cache_pk(ANY, ANY)
+#: Campaigns the aggregator found hot, one item each, read by ingest to salt their records (chalicelib/hot_flags.py)
+HOT_FLAGS = hot_flags.hot_pk(ANY)
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,7 @@ AGGREGATOR = Family(
     ("FoldStream", "DrainParked"),
     (Grant("ReadTable", READ + BATCH_READ, TABLE),
      Grant("Fold", WRITE, TABLE, (COUNTERS, CAMPAIGNS, SHARD_STATE, ROLLUP_WORK, DEADLETTER, PARKED,
-                                  PARKED_INDEX)),
+                                  PARKED_INDEX, HOT_FLAGS)),
      Grant("ReadEvents", STREAM_READ, STREAM),
      Grant("FailedBatches", SEND_TO_QUEUE, FAILURE_QUEUE),
      # after a fold: tell the subscribed pages, forget the connections that are gone
