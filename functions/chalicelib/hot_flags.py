@@ -46,8 +46,9 @@ def hot_pk(workspace: str) -> str:
 
 class HotFlags:
     def __init__(self, client: Any, config: StoreConfig, clock: Callable[[], float] = time.time,
-                 records_per_second: float = HOT_RECORDS_PER_SECOND) -> None:
+                 records_per_second: float = HOT_RECORDS_PER_SECOND, salts: int = 8) -> None:
         self.client, self.config, self.clock = client, config, clock
+        self.salts = salts  # ingest.HotCampaigns.salts: how many keys a flagged campaign's records use
         self.records_per_second = records_per_second
         self._read: dict[str, tuple[float, dict[str, float]]] = {}  # workspace -> (read at, campaign -> until)
         self._written: dict[tuple[str, str], float] = {}
@@ -80,19 +81,31 @@ class HotFlags:
     # --- aggregator ---
 
     def note_records(self, records: Iterable[StreamRecord]) -> int:
-        """One shard's fold: its unsalted records per campaign over the time they arrived in."""
-        counts: dict[tuple[str, str], int] = {}
+        """One shard's fold: each campaign's records a second, over the time they arrived in. Salted
+        records (the campaign is already flagged) stand for their share: a salt's records times the
+        salts, so a flag is renewed while the campaign stays hot (past half the rate), not let lapse
+        once its records are spread thin over the shards."""
+        plain: dict[tuple[str, str], int] = {}
+        salted: dict[tuple[str, str], dict[int, int]] = {}
         first, last = float("inf"), float("-inf")
         for r in records:
-            if r.salt or not r.events:
+            if not r.events:
                 continue
             key = (r.workspace, r.events[0].get("campaign_id", ""))
-            counts[key] = counts.get(key, 0) + 1
+            if r.salt:
+                by_salt = salted.setdefault(key, {})
+                by_salt[r.salt] = by_salt.get(r.salt, 0) + 1
+            else:
+                plain[key] = plain.get(key, 0) + 1
             first, last = min(first, r.received_at), max(last, r.received_at)
-        return self.note_fold(counts, last - first) if counts else 0
+        estimates: dict[tuple[str, str], float] = dict(plain)
+        for key, by_salt in salted.items():
+            # the whole campaign's rate from the salts seen here, doubled: past half the rate renews
+            estimates[key] = estimates.get(key, 0) + 2 * self.salts * sum(by_salt.values()) / len(by_salt)
+        return self.note_fold(estimates, last - first) if estimates else 0
 
-    def note_fold(self, records: dict[tuple[str, str], int], seconds: float) -> int:
-        """(workspace, campaign) -> unsalted records of one shard's fold spanning `seconds`: flag the
+    def note_fold(self, records: dict[tuple[str, str], float], seconds: float) -> int:
+        """(workspace, campaign) -> its records (estimated) in one shard's fold spanning `seconds`: flag the
         campaigns past the rate (once a minute per campaign and container). The flags written."""
         now = self.clock()
         written = 0
