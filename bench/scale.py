@@ -1,7 +1,7 @@
 """Scale harness (issue 20 §5; not a test): shards folded concurrently against a store that
 behaves like DynamoDB under load, one hot campaign and a thousand cold ones, counts checked.
 
-    .venv/bin/python bench/scale.py [--quick] [--shards 8] [--seconds 30] [--hot 5000] [--cold 100]
+    .venv/bin/python bench/scale.py [--quick] [--shards 8] [--seconds 30] [--hot 5000] [--cold 100] [--viral 0]
                                     [--throttle 0.02] [--lost 0.01] [--conflict 0.05] [--overlap 0.1]
 
 Owns: `FlakyStore` (a boto3 DynamoDB client wrapper over in-process moto: every request
@@ -185,6 +185,8 @@ def run(args: argparse.Namespace) -> dict:
         overlapping = {s: container() for s in shards}
         positions: dict[str, int] = {}
         hot = Campaign("hot-send", ("email",))
+        viral = Campaign("viral-webhooks", ("email",))  # one-event requests on one campaign (--viral)
+        viral_per_shard: dict[int, Counter] = defaultdict(Counter)  # simulated second -> shard -> its records
         cold = tuple(Campaign(f"cold-{i:04d}", ("email",)) for i in range(1000))
         gen = TrafficGenerator(seed=args.seed, profiles=500_000, prefix="sc")
         accepted: list[dict] = []
@@ -215,6 +217,8 @@ def run(args: argparse.Namespace) -> dict:
                     post_one(body)
                 for _ in range(args.cold):
                     post_one(list(gen.events(1, _dt(t - 1), _dt(t), cold))[:1])
+                for _ in range(args.viral):
+                    post_one(list(gen.events(1, _dt(t - 1), _dt(t), (viral,)))[:1])
             now["t"] = t + 0.5
             futures = []
             for shard in shards:
@@ -222,6 +226,9 @@ def run(args: argparse.Namespace) -> dict:
                 if not batch:
                     continue
                 positions[shard] = int(batch[-1]["SequenceNumber"])
+                if args.viral:
+                    viral_per_shard[int(t - START)][shard] += sum(
+                        1 for r in batch if r["PartitionKey"].startswith(f"{WS}#{viral.campaign_id}"))
                 futures.append(pool.submit(fold, shard, batch, shard, folders[shard]))
                 if rng.random() < args.overlap:
                     stats_all["overlapping invocations"] += 1
@@ -265,7 +272,18 @@ def run(args: argparse.Namespace) -> dict:
             "wall_seconds": elapsed, "store": dict(store.stats), "fold": dict(stats_all),
             "max_writes_item_second": per_item, "max_writes_partition_second": per_partition,
             "minute_items_by_writer_count": dict(writers), "largest_item": largest,
-            "exact_minutes": exact, "exact_hours": hour_exact, "mismatches": mismatches[:10]}
+            "exact_minutes": exact, "exact_hours": hour_exact, "mismatches": mismatches[:10],
+            "viral": _viral_summary(viral_per_shard, folders.values()) if args.viral else None}
+
+
+def _viral_summary(per_second: dict[int, Counter], folders: Any) -> dict:
+    """One campaign's one-event requests: the busiest shard's share of them each simulated second,
+    and when ingest began salting them (the aggregator's flag, read every 10 s)."""
+    busiest = {sec: max(c.values()) for sec, c in sorted(per_second.items()) if c}
+    shards = {sec: sum(1 for n in c.values() if n) for sec, c in sorted(per_second.items()) if c}
+    salted_from = next((sec for sec, n in shards.items() if n > 1), None)
+    return {"busiest_shard_records_per_second": busiest, "shards_used": shards, "salted_from_second": salted_from,
+            "flags_written": sum(f.aggregator.hot.writes for f in folders if f.aggregator.hot)}
 
 
 def _dt(t: float) -> datetime:
@@ -307,6 +325,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=None, help="simulated seconds of traffic (default 30, quick 8)")
     ap.add_argument("--hot", type=int, default=5000, help="hot campaign events/s (1,000-event requests)")
     ap.add_argument("--cold", type=int, default=None, help="one-event requests/s over 1,000 cold campaigns (default 100, quick 40)")
+    ap.add_argument("--viral", type=int, default=0,
+                    help="one-event requests/s on one campaign (webhooks of one big send): salted once the aggregator flags it")
     ap.add_argument("--throttle", type=float, default=0.02)
     ap.add_argument("--lost", type=float, default=0.01)
     ap.add_argument("--conflict", type=float, default=0.05)
@@ -329,6 +349,11 @@ def main() -> None:
     print(f"largest item: {r['largest_item'][0]:,} bytes ({r['largest_item'][1]})")
     print(f"counts exact (minute items = events accepted, per campaign and metric): {r['exact_minutes']}; "
           f"rolled hours = minutes: {r['exact_hours']}")
+    if r["viral"]:
+        v = r["viral"]
+        print(f"one campaign's one-event requests ({args.viral:,}/s): salted from simulated second "
+              f"{v['salted_from_second']} ({v['flags_written']} flag writes); busiest shard's records/s by second: "
+              f"{v['busiest_shard_records_per_second']}; shards used: {v['shards_used']}")
     if not r["exact_minutes"]:
         print("MISMATCHES (campaign, metric), expected, counted:", r["mismatches"])
         sys.exit(1)
