@@ -38,9 +38,10 @@ def start_from_env() -> float:
         return 0.0
     import time_machine
     now = time.time()
-    _travel = time_machine.travel(target(hour, now), tick=True)
+    at = target(hour, now)
+    _travel = time_machine.travel(at, tick=True)
     _travel.start()
-    return target(hour, now) - now
+    return at - now
 
 
 def shifted() -> bool:

@@ -36,9 +36,9 @@ from .cardinality import CardinalityGuard
 from .experiments.profiles import ProfileStates, relevant
 from .fold.guards import seq_key, shard_tag, stamp_of
 from .fold.marks import STAMP_RECENT, DirectoryWriter, Marks, needs_mark
-from .hot_flags import HotFlags
 from .fold.parking import PARK_AFTER, Parked, Parking
 from .fold.writing import CounterWriter, FoldWrite, merge_into
+from .hot_flags import HotFlags
 from .ledger import DROP_AFTER, BatchLedger
 from .live_push.notifier import Stamped, announce, stamped_of
 from .sketches import DOMAIN_LG_K, LG_K

@@ -31,9 +31,12 @@ from .stream import StreamRecord
 HOT_RECORDS_PER_SECOND = 300.0
 #: how long a flag lasts without a fold renewing it
 FLAG_SECONDS = 600
-#: how often a container re-reads a workspace's flags (and renews one it wrote)
+#: how often a container re-reads a workspace's flags
 REFRESH_SECONDS = 10.0
+#: how often a container renews a flag it wrote
 REWRITE_SECONDS = 60.0
+#: the keys a hot campaign's records are spread over (ingest.HotCampaigns)
+SALTS = 8
 #: flags read per workspace (a bound on the read; more campaigns stay unsalted)
 MAX_FLAGS = 100
 
@@ -46,7 +49,7 @@ def hot_pk(workspace: str) -> str:
 
 class HotFlags:
     def __init__(self, client: Any, config: StoreConfig, clock: Callable[[], float] = time.time,
-                 records_per_second: float = HOT_RECORDS_PER_SECOND, salts: int = 8) -> None:
+                 records_per_second: float = HOT_RECORDS_PER_SECOND, salts: int = SALTS) -> None:
         self.client, self.config, self.clock = client, config, clock
         self.salts = salts  # ingest.HotCampaigns.salts: how many keys a flagged campaign's records use
         self.records_per_second = records_per_second

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from .currencies import CurrencyBook
 from .events import Limits, Rejection, validate_batch
-from .hot_flags import HotFlags
+from .hot_flags import SALTS, HotFlags
 from .ledger import BatchLedger, CommitTooLate
 from .profile_keys import ProfileKeys
 from .store import StoreUnavailable
@@ -38,7 +38,7 @@ class HotCampaigns:
     rate no container sees); a hot campaign's records are spread over `salts` keys (each salt
     its own minute items, `tables.counter_sk`), so a big send is not capped by one shard."""
 
-    def __init__(self, threshold: float = 500.0, salts: int = 8, window: float = 10.0,
+    def __init__(self, threshold: float = 500.0, salts: int = SALTS, window: float = 10.0,
                  clock: Callable[[], float] = time.time, flags: HotFlags | None = None) -> None:
         self.threshold, self.salts, self.window, self.clock = threshold, salts, window, clock
         #: campaigns the aggregator found hot (one-event requests: no container sees their rate)
